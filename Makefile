@@ -1,0 +1,123 @@
+# javm build. GNU Make; sources are discovered by convention so adding a file needs no edit:
+#   src/<layer>/*.c      -> libjavm.a / libjavm.so   (every layer except cli)
+#   src/cli/*.c          -> the javm tool
+#   tests/test_*.c       -> one cmocka program each, run by `make test`
+#   tests/*.sh           -> shell tests of the tool, run by `make test`
+#   bench/bench_*.c      -> one benchmark program each, run by `make bench`
+#   fuzz/fuzz_*.c        -> libFuzzer targets (`make fuzz`); a bounded run is part of `make test`
+# SAN=1 builds everything with ASan+UBSan into build-san/. CC=clang works too.
+
+CC      ?= cc
+SAN     ?= 0
+PREFIX  ?= /usr/local
+SHARED  ?= ../shared
+VERSION := 0.1.0
+
+ifeq ($(SAN),1)
+B       ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT     ?= -O1 -g
+else
+B       ?= build
+SANFLAGS =
+OPT     ?= -O2 -g
+endif
+
+DEPS_OK := $(shell ./scripts/deps.sh >&2 && echo yes)
+ifneq ($(DEPS_OK),yes)
+$(error build dependencies are missing (see the message above))
+endif
+
+PKGS     := json-c libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka)
+CMOCKA_LIBS   := $(shell pkg-config --libs cmocka)
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  ?=
+BASEFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
+            -DJAVM_VERSION_STRING='"$(VERSION)"' -Iinclude -Isrc $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lpthread -lm
+LDFLAGS ?=
+
+LIB_SRC   := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRC   := $(sort $(wildcard src/cli/*.c))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
+HDRS      := $(wildcard include/*.h src/*/*.h src/*/*.def)
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(B)/obj/%.o)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+FUZZ_SMOKE:= $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz-smoke/%)
+
+.PHONY: all lib tool tests benches test run bench fuzz fuzz-smoke install uninstall clean examples
+all: lib tool
+lib: $(B)/libjavm.a $(B)/libjavm.so
+tool: $(B)/javm
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) -c $< -o $@
+
+$(B)/libjavm.a: $(LIB_OBJ)
+	@mkdir -p $(B)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/libjavm.so: $(LIB_OBJ)
+	$(CC) -shared $(SANFLAGS) $(LDFLAGS) -Wl,-soname,libjavm.so.0 -o $@ $^ $(LDLIBS)
+
+$(B)/javm: $(CLI_OBJ) $(B)/libjavm.a
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libjavm.a $(LDLIBS)
+
+# Tests see internal headers and link the static library (internal symbols included).
+$(B)/tests/%: tests/%.c $(B)/libjavm.a $(HDRS) $(wildcard tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CMOCKA_CFLAGS) -Itests -DJAVM_SHARED_DIR='"$(SHARED)"' -o $@ $< $(B)/libjavm.a $(CMOCKA_LIBS) $(LDLIBS)
+
+$(B)/bench/%: bench/%.c $(B)/libjavm.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) -Ibench -o $@ $< $(B)/libjavm.a $(LDLIBS)
+
+# Bounded fuzz runs without libFuzzer: the target plus a driver feeding seeded random inputs.
+$(B)/fuzz-smoke/%: fuzz/%.c fuzz/driver.c $(B)/libjavm.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) -o $@ $< fuzz/driver.c $(B)/libjavm.a $(LDLIBS)
+
+tests: $(TEST_BIN) $(B)/javm $(FUZZ_SMOKE)
+benches: $(BENCH_BIN) $(B)/javm
+
+test: tests
+	@B=$(B) SHARED=$(SHARED) ./scripts/run-tests.sh
+
+run: tool
+	@B=$(B) ./scripts/run-example.sh
+
+bench: benches
+	@B=$(B) SHARED=$(SHARED) ./scripts/bench.sh
+
+# Unbounded coverage-guided fuzzing with clang's libFuzzer: make fuzz [FUZZ_TIME=seconds per target]
+FUZZ_TIME ?= 0
+fuzz:
+	@./scripts/fuzz.sh $(FUZZ_TIME)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(B)/libjavm.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/libjavm.so $(DESTDIR)$(PREFIX)/lib/libjavm.so.$(VERSION)
+	ln -sf libjavm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libjavm.so.0
+	ln -sf libjavm.so.0 $(DESTDIR)$(PREFIX)/lib/libjavm.so
+	install -m 644 include/javm.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(B)/javm $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@PRIVATE_LIBS@|$(PKG_LIBS) -lpthread -lm|g' javm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/javm.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libjavm.a $(DESTDIR)$(PREFIX)/lib/libjavm.so* \
+	      $(DESTDIR)$(PREFIX)/include/javm.h $(DESTDIR)$(PREFIX)/bin/javm $(DESTDIR)$(PREFIX)/lib/pkgconfig/javm.pc
+
+clean:
+	rm -rf build build-san build-clang build-fuzz

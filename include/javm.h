@@ -1,0 +1,194 @@
+/* javm — a JAM PVM engine on a deterministic, gas-metered, paged guest memory.
+ *
+ * The public C API. Everything is reached through opaque handles; every function that can fail
+ * returns a javm_status, and javm_last_error() gives a one-line message naming the problem
+ * (thread-local, valid until the next failing call on the same thread). Nothing aborts.
+ *
+ * Threading: a javm_program is immutable once loaded and may be shared by any number of
+ * instances on any threads. A javm_instance belongs to one thread at a time.
+ *
+ * Typical embedding (see docs/API.md for a complete example):
+ *
+ *     javm_program *p;  javm_instance *vm;  javm_exit_info ex;
+ *     javm_program_load(blob, len, &p);
+ *     javm_instance_new(p, NULL, &vm);              // NULL = default configuration
+ *     javm_map(vm, 0x20000, 4096, JAVM_ACCESS_RW, NULL, 0);
+ *     javm_gas_set(vm, 100000);
+ *     while (javm_run(vm, &ex) == JAVM_OK && ex.kind == JAVM_EXIT_HOST_CALL)
+ *         handle_host_call(vm, ex.arg);             // then javm_run resumes after the ecalli
+ *     javm_instance_free(vm);  javm_program_free(p);
+ */
+#ifndef JAVM_H
+#define JAVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define JAVM_API __attribute__((visibility("default")))
+#else
+#define JAVM_API
+#endif
+
+#define JAVM_VERSION_MAJOR 0
+#define JAVM_VERSION_MINOR 1
+#define JAVM_VERSION_PATCH 0
+JAVM_API const char *javm_version(void);
+
+/* ---- Status codes (errors of the API, not guest exits) ---------------------------------- */
+#define JAVM_STATUS_LIST(X)                                                                   \
+    X(JAVM_OK, "ok")                                                                          \
+    X(JAVM_ERR_INVALID_ARGUMENT, "invalid argument")                                          \
+    X(JAVM_ERR_NO_MEMORY, "out of memory")                                                    \
+    X(JAVM_ERR_BAD_PROGRAM, "malformed program blob")                                         \
+    X(JAVM_ERR_BAD_CONTAINER, "malformed standard program container")                         \
+    X(JAVM_ERR_UNALIGNED, "address or size is not page-aligned")                              \
+    X(JAVM_ERR_OVERFLOW, "range exceeds the 4 GiB guest address space")                       \
+    X(JAVM_ERR_NOT_MAPPED, "guest memory range is not mapped")                                \
+    X(JAVM_ERR_STATE, "operation not allowed in the instance's current state")                \
+    X(JAVM_ERR_UNSUPPORTED, "not supported by this engine or build")                          \
+    X(JAVM_ERR_OS, "operating-system call failed")                                            \
+    X(JAVM_ERR_BAD_SSZ, "malformed SSZ encoding")                                             \
+    X(JAVM_ERR_MISSING_PAGE, "page content is missing from the store")                        \
+    X(JAVM_ERR_HASH_MISMATCH, "page content does not match its hash")
+
+typedef enum javm_status {
+#define JAVM_X_ENUM(name, msg) name,
+    JAVM_STATUS_LIST(JAVM_X_ENUM)
+#undef JAVM_X_ENUM
+        JAVM_STATUS_COUNT
+} javm_status;
+
+/* Static description of a status code ("malformed program blob"). */
+JAVM_API const char *javm_status_str(javm_status s);
+/* Detailed message of the last failing call on this thread ("program: code length 12 exceeds
+ * the 7 bytes left at offset 3"); "" if none. */
+JAVM_API const char *javm_last_error(void);
+
+/* ---- Guest exits (results of running, not errors) --------------------------------------- */
+typedef enum javm_exit_kind {
+    JAVM_EXIT_HALT = 0,       /* dynamic jump to 0xFFFF0000 */
+    JAVM_EXIT_PANIC = 1,      /* trap, invalid jump/branch, access below 64 KiB, write to RO */
+    JAVM_EXIT_OUT_OF_GAS = 2, /* pc = start of the block that could not be paid; state unchanged */
+    JAVM_EXIT_PAGE_FAULT = 3, /* arg = page base of the lowest inaccessible byte; nothing written */
+    JAVM_EXIT_HOST_CALL = 4,  /* arg = ecalli id; javm_run resumes at next_pc */
+} javm_exit_kind;
+
+JAVM_API const char *javm_exit_str(javm_exit_kind k); /* "halt", "panic", "out-of-gas", ... */
+
+typedef struct javm_exit_info {
+    javm_exit_kind kind;
+    uint32_t pc;      /* the exiting instruction's pc (vector convention) */
+    uint32_t next_pc; /* for HOST_CALL: where execution resumes */
+    uint64_t arg;     /* PAGE_FAULT: fault address; HOST_CALL: host-call id; else 0 */
+} javm_exit_info;
+
+/* ---- Configuration ---------------------------------------------------------------------- */
+typedef enum javm_engine {
+    JAVM_ENGINE_SOFT = 0,  /* software-checked accesses (reference semantics, portable) */
+    JAVM_ENGINE_PAGED = 1, /* hardware page faults drive first-touch accounting (Linux x86-64) */
+} javm_engine;
+
+typedef enum javm_gas_model {
+    JAVM_GAS_GP07 = 0, /* cost of a basic block = its instruction count, charged at block entry */
+} javm_gas_model;
+
+typedef struct javm_config {
+    javm_engine engine;
+    javm_gas_model gas_model;
+    int mat;               /* 1 = category-#3 materialization gas on (COW_COST per first write) */
+    uint64_t cow_cost;     /* #3 cost of one copy-on-write; 0 = the default (256) */
+    int ro_write_faults;   /* 1 = a write to a read-only page is a page fault (GP text);
+                              0 (default) = panic, as the conformance vectors expect */
+} javm_config;
+
+JAVM_API void javm_config_default(javm_config *cfg);
+JAVM_API javm_status javm_engine_parse(const char *name, javm_engine *out); /* "soft"|"paged" */
+JAVM_API const char *javm_engine_name(javm_engine e);
+JAVM_API int javm_engine_available(javm_engine e);
+
+/* ---- Programs --------------------------------------------------------------------------- */
+typedef struct javm_program javm_program;
+
+/* A raw program blob: E(|j|) E1(z) E(|c|) jump-table code bitmask, fully validated. */
+JAVM_API javm_status javm_program_load(const uint8_t *blob, size_t len, javm_program **out);
+/* A standard program container (GP "Y" function): read-only data, read-write data, heap and
+ * stack sizes and the code blob. Instances of it are laid out with javm_instance_init_standard. */
+JAVM_API javm_status javm_program_load_standard(const uint8_t *blob, size_t len,
+                                                javm_program **out);
+JAVM_API void javm_program_free(javm_program *p);
+JAVM_API uint32_t javm_program_code_size(const javm_program *p);
+/* Disassemble the instruction at pc into buf ("add_32 r9, r7, r8"); returns its length in
+ * bytes (1 + skip), or 0 if pc is not an instruction start. */
+JAVM_API size_t javm_program_disasm(const javm_program *p, uint32_t pc, char *buf, size_t n);
+
+/* ---- Instances -------------------------------------------------------------------------- */
+typedef struct javm_instance javm_instance;
+
+typedef enum javm_access {
+    JAVM_ACCESS_NONE = 0,
+    JAVM_ACCESS_RO = 1,
+    JAVM_ACCESS_RW = 2,
+} javm_access;
+
+/* cfg may be NULL (defaults). The instance starts with no memory mapped, registers 0, gas 0,
+ * pc 0. */
+JAVM_API javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
+                                       javm_instance **out);
+JAVM_API void javm_instance_free(javm_instance *vm);
+/* Standard-container programs: map read-only data at 0x10000, read-write data + heap, the stack
+ * below 0xFEFE0000 and the arguments at 0xFEFF0000, and set r0/r1/r7/r8 and pc 0. */
+JAVM_API javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args,
+                                                 size_t args_len);
+
+/* Page maps. start and size must be multiples of 4096; start + size <= 2^32. map: permission
+ * set per page, init copied (truncated to size), the rest of newly mapped pages zero; remapping
+ * a mapped page changes its permission and keeps its bytes. unmap discards contents. */
+JAVM_API javm_status javm_map(javm_instance *vm, uint32_t start, uint64_t size,
+                              javm_access access, const void *init, size_t init_len);
+JAVM_API javm_status javm_unmap(javm_instance *vm, uint32_t start, uint64_t size);
+JAVM_API javm_status javm_protect(javm_instance *vm, uint32_t start, uint64_t size,
+                                  javm_access access);
+JAVM_API javm_access javm_page_access(const javm_instance *vm, uint32_t addr);
+
+/* Host access to guest memory: ignores read-only protection (the host may preload read-only
+ * pages) but fails with JAVM_ERR_NOT_MAPPED if any byte is unmapped; addresses wrap mod 2^32. */
+JAVM_API javm_status javm_mem_read(const javm_instance *vm, uint32_t addr, void *dst, size_t n);
+JAVM_API javm_status javm_mem_write(javm_instance *vm, uint32_t addr, const void *src, size_t n);
+
+/* Registers (13 of them), gas and pc. */
+#define JAVM_NUM_REGS 13
+JAVM_API uint64_t javm_reg_get(const javm_instance *vm, unsigned i);
+JAVM_API javm_status javm_reg_set(javm_instance *vm, unsigned i, uint64_t v);
+JAVM_API int64_t javm_gas_get(const javm_instance *vm);
+JAVM_API void javm_gas_set(javm_instance *vm, int64_t gas);
+JAVM_API uint32_t javm_pc_get(const javm_instance *vm);
+JAVM_API javm_status javm_pc_set(javm_instance *vm, uint32_t pc);
+
+/* Run until an exit. After a HOST_CALL exit the next javm_run resumes at next_pc; after a
+ * PAGE_FAULT exit (the host may have mapped the page) it retries the faulting instruction. A
+ * resumed block is not charged again. Returns JAVM_OK whenever an exit was produced. */
+JAVM_API javm_status javm_run(javm_instance *vm, javm_exit_info *exit);
+
+/* Per-instance counters, accumulated across runs. */
+typedef struct javm_stats {
+    uint64_t instructions;       /* instructions executed */
+    uint64_t first_touch_faults; /* first touches of pages (paged engine: real faults) */
+    uint64_t cow_pages;          /* pages that went to PresentRw */
+    uint64_t ro_units;           /* read-only units mapped by fault-around (paged engine) */
+    uint64_t mat_gas;            /* category-#3 gas charged */
+} javm_stats;
+JAVM_API void javm_stats_get(const javm_instance *vm, javm_stats *out);
+
+/* Optional per-instruction trace (slow path; for tools). Called before each instruction. */
+typedef void (*javm_trace_fn)(void *user, const javm_instance *vm, uint32_t pc);
+JAVM_API void javm_set_trace(javm_instance *vm, javm_trace_fn fn, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* JAVM_H */

@@ -1,0 +1,160 @@
+/* mem — the guest address space of one instance (seed 003, spec/pvm-isa.md §5.7).
+ *
+ * What it owns
+ *   - a 4 GiB guest window of host virtual memory (plus a guard), reserved PROT_NONE +
+ *     MAP_NORESERVE: untouched guest memory costs nothing;
+ *   - the instance's side metadata (meta): the page byte of every PVM page (permission, kind,
+ *     materialization state, fast-path bits; layout in mat/mat.h), dirty bits and read-only
+ *     unit bits;
+ *   - map / unmap / protect, host read/write (no permission checks; the host may preload
+ *     read-only pages), and the checked typed accessors the soft engine executes with.
+ *
+ * Rules (cited by tests as MEM-n)
+ *   MEM-1  map: start and size page-aligned (else JAVM_ERR_UNALIGNED naming which), start+size
+ *          <= 2^32 (else JAVM_ERR_OVERFLOW); permissions set per page; init copied and
+ *          truncated to size; newly mapped pages read zero; remapping a mapped page changes its
+ *          permission and kind and resets its materialization state, keeping its bytes.
+ *   MEM-2  addresses are taken mod 2^32; an access that runs past 0xFFFFFFFF wraps to 0.
+ *   MEM-3  the fault rule (one function, jv_mem_check, used by every engine): let x be the
+ *          touched bytes that are not readable (load) / writable (store). x empty -> ok.
+ *          min(x) < 2^16 -> panic. Otherwise, if min(x) lies in a read-only page and the access
+ *          is a store, panic (the vectors' policy; ro_write_faults=1 gives a fault instead);
+ *          else page fault at the page base of min(x).
+ *   MEM-4  a faulting access changes nothing: no byte written, no state, no charge.
+ *   MEM-5  checked fast path (soft engine): one page-byte load, one test, the access.
+ *          Anything else (first touch, straddle, wrap, fault) goes to the _slow partner.
+ */
+#ifndef JV_MEM_H
+#define JV_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "javm.h"
+#include "mat/mat.h"
+#include "meta/meta.h"
+
+#define JV_LIKELY(x) __builtin_expect(!!(x), 1)
+#define JV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define JV_NOINLINE __attribute__((noinline))
+#define JV_COLD __attribute__((cold))
+
+#define JV_GUEST_SPACE (1ull << 32)
+#define JV_NUM_PAGES (1u << 20)
+#define JV_LOW_GUARD 0x10000u /* accesses whose lowest bad byte is below this panic */
+
+/* Side-metadata specs of a guest space (in layout order; offsets assigned by jv_meta_layout). */
+extern const jv_meta_spec *const jv_mem_spec_page;    /* 8 bits per page: the page byte   */
+extern const jv_meta_spec *const jv_mem_spec_dirty;   /* 1 bit per page: written since reset */
+extern const jv_meta_spec *const jv_mem_spec_ro_unit; /* 1 bit per page: unit base mapped  */
+
+typedef enum jv_mem_mode {
+    JV_MEM_SOFT = 0,  /* mapped pages are host-accessible; accesses checked in software */
+    JV_MEM_PAGED = 1, /* pages start inaccessible; the paged engine opens them on faults */
+} jv_mem_mode;
+
+typedef struct jv_mem {
+    uint8_t *base;  /* host address of guest address 0 (hot) */
+    uint8_t *pages; /* page-byte table, indexed by PVM page number; always readable (hot) */
+    uint8_t *dirty; /* dirty bits, LSB-first, indexed by PVM page number */
+    uint8_t *ro_unit;
+    uint64_t cow_cost;    /* #3 cost charged per CoW; 0 when #3 accounting is off */
+    jv_mem_mode mode;
+    bool ro_write_faults; /* MEM-3 policy */
+    size_t window_size;   /* bytes reserved at base */
+    jv_meta_space meta;
+    uint64_t mapped_pages; /* pages with perm != none */
+} jv_mem;
+
+typedef enum jv_mem_result_kind {
+    JV_MEM_OK = 0,
+    JV_MEM_PANIC = 1,
+    JV_MEM_FAULT = 2, /* page fault at .addr */
+} jv_mem_result_kind;
+
+typedef struct jv_mem_result {
+    uint8_t kind;   /* jv_mem_result_kind */
+    uint8_t first_touch; /* pages that left NotPresent (statistics) */
+    uint8_t cow;    /* pages that became PresentRw (statistics) */
+    uint32_t addr;  /* fault address (JV_MEM_FAULT) */
+    uint64_t charge; /* #3 gas to debit (JV_MEM_OK) */
+} jv_mem_result;
+
+/* Lifetime. cow_cost = 0 turns #3 charging off (states are still tracked, gas-free). */
+javm_status jv_mem_init(jv_mem *m, jv_mem_mode mode, uint64_t cow_cost, bool ro_write_faults);
+void jv_mem_fini(jv_mem *m);
+
+/* Page maps (MEM-1). access: JAVM_ACCESS_RO -> kind PinnedCapRo, JAVM_ACCESS_RW -> kind
+ * UnpinnedCapCow; JAVM_ACCESS_NONE in protect = unmap without discarding bytes is not allowed:
+ * use unmap. */
+javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access access,
+                       const void *init, size_t init_len);
+javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size);
+javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access access);
+static inline javm_access jv_mem_page_access(const jv_mem *m, uint32_t addr) {
+    return (javm_access)jv_pg_perm(m->pages[addr >> JV_PAGE_SHIFT]);
+}
+
+/* Host access (no permission checks, no state changes; fails on unmapped bytes; MEM-2). */
+javm_status jv_mem_host_read(const jv_mem *m, uint32_t addr, void *dst, size_t n);
+javm_status jv_mem_host_write(jv_mem *m, uint32_t addr, const void *src, size_t n);
+
+/* MEM-3: classify an access by permissions alone. Returns kind OK / PANIC / FAULT. */
+jv_mem_result jv_mem_check(const jv_mem *m, uint32_t addr, unsigned width, bool is_write);
+
+/* The first mapped page at or after `from` (a page base); false if none. For dumps. */
+bool jv_mem_next_mapped(const jv_mem *m, uint64_t from, uint32_t *page);
+
+/* Reset for reuse: unmap everything, clear all metadata that was written. */
+void jv_mem_reset(jv_mem *m);
+
+/* Start a fresh frame: every page back to NotPresent, fast bits cleared (the first write will
+ * charge COW_COST again); permissions and kinds unchanged. */
+void jv_mem_new_frame(jv_mem *m);
+
+/* ---- Checked typed accessors (soft engine) -------------------------------------------------- */
+static inline uint64_t jv_load_le(const uint8_t *p, unsigned w) {
+    switch (w) {
+    case 1: return p[0];
+    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+    default: { uint64_t v; memcpy(&v, p, 8); return v; }
+    }
+}
+static inline void jv_store_le(uint8_t *p, unsigned w, uint64_t v) {
+    switch (w) {
+    case 1: p[0] = (uint8_t)v; break;
+    case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
+    case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+    default: memcpy(p, &v, 8); break;
+    }
+}
+
+/* Out-of-line partners: touch (MAT-3, charging #3 gas), fault rule (MEM-3), byte-wise access
+ * for straddles and wrap-around (MEM-2). */
+JV_NOINLINE jv_mem_result jv_mem_load_slow(jv_mem *m, uint32_t addr, unsigned width,
+                                           uint64_t *val);
+JV_NOINLINE jv_mem_result jv_mem_store_slow(jv_mem *m, uint32_t addr, unsigned width,
+                                            uint64_t val);
+
+/* MEM-5. width is 1, 2, 4 or 8 (a constant after inlining). The loaded value is zero-extended. */
+static inline jv_mem_result jv_mem_load(jv_mem *m, uint32_t addr, unsigned width, uint64_t *val) {
+    if (JV_LIKELY((m->pages[addr >> JV_PAGE_SHIFT] & JV_PG_FAST_R) &&
+                  (addr & (JV_PAGE_SIZE - 1)) <= JV_PAGE_SIZE - width)) {
+        *val = jv_load_le(m->base + addr, width);
+        return (jv_mem_result){0};
+    }
+    return jv_mem_load_slow(m, addr, width, val);
+}
+static inline jv_mem_result jv_mem_store(jv_mem *m, uint32_t addr, unsigned width, uint64_t val) {
+    if (JV_LIKELY((m->pages[addr >> JV_PAGE_SHIFT] & JV_PG_FAST_W) &&
+                  (addr & (JV_PAGE_SIZE - 1)) <= JV_PAGE_SIZE - width)) {
+        jv_store_le(m->base + addr, width, val);
+        return (jv_mem_result){0};
+    }
+    return jv_mem_store_slow(m, addr, width, val);
+}
+
+#endif /* JV_MEM_H */
