@@ -66,6 +66,7 @@ typedef struct jv_mem {
     size_t window_size;   /* bytes reserved at base */
     jv_meta_space meta;
     uint64_t mapped_pages; /* pages with perm != none */
+    uint64_t used_chunks[4]; /* page-table chunks (4096 pages each) that ever held a mapping */
 } jv_mem;
 
 typedef enum jv_mem_result_kind {
@@ -103,6 +104,11 @@ javm_status jv_mem_host_write(jv_mem *m, uint32_t addr, const void *src, size_t 
 
 /* MEM-3: classify an access by permissions alone. Returns kind OK / PANIC / FAULT. */
 jv_mem_result jv_mem_check(const jv_mem *m, uint32_t addr, unsigned width, bool is_write);
+
+/* Set the host protection of pages [first_page, first_page+count) from their page bytes: soft
+ * mode opens mapped pages read-write; paged mode mirrors the fast bits (FAST_R -> PROT_READ,
+ * FAST_W -> PROT_WRITE, neither -> PROT_NONE). Returns 0 or -errno. */
+int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count);
 
 /* The first mapped page at or after `from` (a page base); false if none. For dumps. */
 bool jv_mem_next_mapped(const jv_mem *m, uint64_t from, uint32_t *page);

@@ -1,0 +1,352 @@
+/* mem — guest window, page maps, host access and the checked accessors' slow paths. */
+#include "mem/mem.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include "util/error.h"
+
+/* Host bytes reserved past 2^32 so that an access starting at the top of the window never
+ * touches a foreign mapping (the widest access is 8 bytes). */
+#define GUARD_BYTES (64u * 1024)
+
+/* The per-instance side metadata: one page byte, one dirty bit and one ro-unit bit per page. */
+static jv_meta_spec mem_specs[] = {
+    {.name = "pvm:page", .is_global = true, .log_bits = 3, .log_region = JV_PAGE_SHIFT},
+    {.name = "pvm:dirty", .is_global = true, .log_bits = 0, .log_region = JV_PAGE_SHIFT},
+    {.name = "pvm:ro-unit", .is_global = false, .log_bits = 0, .log_region = JV_PAGE_SHIFT},
+};
+const jv_meta_spec *const jv_mem_spec_page = &mem_specs[0];
+const jv_meta_spec *const jv_mem_spec_dirty = &mem_specs[1];
+const jv_meta_spec *const jv_mem_spec_ro_unit = &mem_specs[2];
+#define NUM_SPECS (sizeof mem_specs / sizeof mem_specs[0])
+
+static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
+static int layout_ok;
+static void layout_specs(void) {
+    char err[128];
+    jv_meta_layout(mem_specs, NUM_SPECS);
+    layout_ok = jv_meta_check(mem_specs, NUM_SPECS, err, sizeof err) == 0;
+}
+
+/* Page-table chunks (4096 page bytes each) that have ever held a mapping: reset and frame
+ * changes visit only these. */
+#define CHUNK_PAGES 4096u
+static inline void mark_chunks(jv_mem *m, uint32_t first, uint32_t count);
+
+javm_status jv_mem_init(jv_mem *m, jv_mem_mode mode, uint64_t cow_cost, bool ro_write_faults) {
+    memset(m, 0, sizeof *m);
+    pthread_once(&layout_once, layout_specs);
+    if (!layout_ok) return jv_set_error(JAVM_ERR_STATE, "mem: side-metadata layout overlaps");
+    m->mode = mode;
+    m->cow_cost = cow_cost;
+    m->ro_write_faults = ro_write_faults;
+    m->window_size = JV_GUEST_SPACE + GUARD_BYTES;
+    void *w = mmap(NULL, m->window_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (w == MAP_FAILED)
+        return jv_set_error(JAVM_ERR_OS, "mem: reserving the 4 GiB guest window failed: %s",
+                            strerror(errno));
+    m->base = w;
+    int rc = jv_meta_space_reserve(&m->meta, mem_specs, NUM_SPECS, NULL);
+    if (rc == 0) rc = jv_meta_ensure_mapped_all(&m->meta, jv_mem_spec_page);
+    if (rc != 0) {
+        munmap(m->base, m->window_size);
+        if (m->meta.base) jv_meta_space_release(&m->meta);
+        m->base = NULL;
+        return jv_set_error(JAVM_ERR_OS, "mem: reserving side metadata failed: %s", strerror(-rc));
+    }
+    m->pages = jv_meta_byte_addr(&m->meta, jv_mem_spec_page, 0);
+    m->dirty = jv_meta_byte_addr(&m->meta, jv_mem_spec_dirty, 0);
+    m->ro_unit = jv_meta_byte_addr(&m->meta, jv_mem_spec_ro_unit, 0);
+    return JAVM_OK;
+}
+
+void jv_mem_fini(jv_mem *m) {
+    if (m->base) munmap(m->base, m->window_size);
+    if (m->meta.base) jv_meta_space_release(&m->meta);
+    memset(m, 0, sizeof *m);
+}
+
+static inline void mark_chunks(jv_mem *m, uint32_t first, uint32_t count) {
+    for (uint32_t c = first / CHUNK_PAGES; c <= (first + count - 1) / CHUNK_PAGES; c++)
+        m->used_chunks[c >> 6] |= 1ull << (c & 63);
+}
+
+static inline bool chunk_used(const jv_mem *m, uint32_t c) {
+    return (m->used_chunks[c >> 6] >> (c & 63)) & 1;
+}
+
+static javm_status check_range(const char *what, uint64_t start, uint64_t size) {
+    if (start % JV_PAGE_SIZE)
+        return jv_set_error(JAVM_ERR_UNALIGNED, "%s: start 0x%llx is not a multiple of 4096", what,
+                            (unsigned long long)start);
+    if (size % JV_PAGE_SIZE)
+        return jv_set_error(JAVM_ERR_UNALIGNED, "%s: size 0x%llx is not a multiple of 4096", what,
+                            (unsigned long long)size);
+    if (start > JV_GUEST_SPACE || size > JV_GUEST_SPACE - start)
+        return jv_set_error(JAVM_ERR_OVERFLOW, "%s: 0x%llx + 0x%llx exceeds the 4 GiB guest space",
+                            what, (unsigned long long)start, (unsigned long long)size);
+    return JAVM_OK;
+}
+
+/* The host protection a page needs: soft mode opens every mapped page read-write (software
+ * checks guard it); paged mode mirrors the fast bits (FAST_R -> readable, FAST_W -> writable),
+ * so a page faults until the touch contract has admitted the access kind. */
+static int host_prot(const jv_mem *m, uint8_t b) {
+    if (m->mode == JV_MEM_SOFT) return jv_pg_perm(b) ? PROT_READ | PROT_WRITE : PROT_NONE;
+    if (b & JV_PG_FAST_W) return PROT_READ | PROT_WRITE;
+    if (b & JV_PG_FAST_R) return PROT_READ;
+    return PROT_NONE;
+}
+
+int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count) {
+    uint32_t end = first_page + count, run = first_page;
+    while (run < end) {
+        int prot = host_prot(m, m->pages[run]);
+        uint32_t p = run + 1;
+        while (p < end && host_prot(m, m->pages[p]) == prot) p++;
+        if (mprotect(m->base + ((uint64_t)run << JV_PAGE_SHIFT),
+                     (uint64_t)(p - run) << JV_PAGE_SHIFT, prot) != 0)
+            return -errno;
+        run = p;
+    }
+    return 0;
+}
+
+javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access access,
+                       const void *init, size_t init_len) {
+    javm_status s = check_range("map", start, size);
+    if (s) return s;
+    if (access != JAVM_ACCESS_RO && access != JAVM_ACCESS_RW)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "map: access must be read-only or read-write");
+    if (size == 0) return JAVM_OK;
+    uint32_t first = (uint32_t)(start >> JV_PAGE_SHIFT), count = (uint32_t)(size >> JV_PAGE_SHIFT);
+    if (jv_meta_ensure_mapped(&m->meta, jv_mem_spec_dirty, start, size) ||
+        jv_meta_ensure_mapped(&m->meta, jv_mem_spec_ro_unit, start, size))
+        return jv_set_error(JAVM_ERR_OS, "map: committing side metadata failed");
+    mark_chunks(m, first, count);
+    uint8_t pb = access == JAVM_ACCESS_RO ? jv_pg_make(JV_PG_PERM_RO, JV_KIND_PINNED_CAP_RO)
+                                          : jv_pg_make(JV_PG_PERM_RW, JV_KIND_UNPINNED_CAP_COW);
+    /* MAT-4: pinned pages are never state-tracked; the soft engine reads them directly. */
+    if (m->mode == JV_MEM_SOFT && access == JAVM_ACCESS_RO) pb |= JV_PG_FAST_R;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!jv_pg_perm(m->pages[first + i])) m->mapped_pages++;
+        m->pages[first + i] = pb;
+    }
+    if (jv_mem_sync_protection(m, first, count))
+        return jv_set_error(JAVM_ERR_OS, "map: mprotect failed: %s", strerror(errno));
+    if (init && init_len) {
+        size_t n = init_len < size ? init_len : (size_t)size;
+        return jv_mem_host_write(m, (uint32_t)start, init, n);
+    }
+    return JAVM_OK;
+}
+
+javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
+    javm_status s = check_range("unmap", start, size);
+    if (s || size == 0) return s;
+    uint32_t first = (uint32_t)(start >> JV_PAGE_SHIFT), count = (uint32_t)(size >> JV_PAGE_SHIFT);
+    /* Replacing the range with fresh reserved memory drops its contents (later maps read zero). */
+    if (mmap(m->base + start, size, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+        return jv_set_error(JAVM_ERR_OS, "unmap: mmap failed: %s", strerror(errno));
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t pn = first + i;
+        if (jv_pg_perm(m->pages[pn])) {
+            m->mapped_pages--;
+            m->dirty[pn >> 3] &= (uint8_t) ~(1u << (pn & 7));
+            m->ro_unit[pn >> 3] &= (uint8_t) ~(1u << (pn & 7));
+        }
+        m->pages[pn] = 0;
+    }
+    return JAVM_OK;
+}
+
+javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access access) {
+    javm_status s = check_range("protect", start, size);
+    if (s) return s;
+    if (access != JAVM_ACCESS_RO && access != JAVM_ACCESS_RW)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                            "protect: access must be read-only or read-write (use unmap to remove)");
+    uint32_t first = (uint32_t)(start >> JV_PAGE_SHIFT), count = (uint32_t)(size >> JV_PAGE_SHIFT);
+    for (uint32_t i = 0; i < count; i++)
+        if (!jv_pg_perm(m->pages[first + i]))
+            return jv_set_error(JAVM_ERR_NOT_MAPPED, "protect: page 0x%x is not mapped",
+                                (first + i) << JV_PAGE_SHIFT);
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t b = m->pages[first + i];
+        uint8_t nb = access == JAVM_ACCESS_RO ? jv_pg_make(JV_PG_PERM_RO, JV_KIND_PINNED_CAP_RO)
+                                              : jv_pg_make(JV_PG_PERM_RW, JV_KIND_UNPINNED_CAP_COW);
+        if (access == JAVM_ACCESS_RO) {
+            if (m->mode == JV_MEM_SOFT) nb |= JV_PG_FAST_R;
+        } else {
+            /* keep the materialization state; fast bits follow from it (MAT-5) */
+            jv_page_state st = jv_pg_state(b);
+            nb |= (uint8_t)((unsigned)st << JV_PG_STATE_SHIFT);
+            if (st == JV_STATE_PRESENT_RO) nb |= JV_PG_FAST_R;
+            if (st == JV_STATE_PRESENT_RW) nb |= JV_PG_FAST_R | JV_PG_FAST_W;
+        }
+        m->pages[first + i] = nb;
+    }
+    if (count && jv_mem_sync_protection(m, first, count))
+        return jv_set_error(JAVM_ERR_OS, "protect: mprotect failed: %s", strerror(errno));
+    return JAVM_OK;
+}
+
+/* Host copies. In soft mode mapped pages are host-accessible; in paged mode a page may still
+ * be closed, so each touched page is opened for the copy and given back its protection. */
+static javm_status host_copy(jv_mem *m, uint32_t addr, void *buf, size_t n, bool to_guest,
+                             const char *what) {
+    if (n > JV_GUEST_SPACE)
+        return jv_set_error(JAVM_ERR_OVERFLOW, "%s: length %zu exceeds the guest space", what, n);
+    for (uint64_t off = 0; off < n;) { /* every page must be mapped (MEM-2: wraps) */
+        uint32_t a = (uint32_t)(addr + off);
+        if (!jv_pg_perm(m->pages[a >> JV_PAGE_SHIFT]))
+            return jv_set_error(JAVM_ERR_NOT_MAPPED, "%s: address 0x%x is not mapped", what,
+                                a & ~(JV_PAGE_SIZE - 1));
+        off += JV_PAGE_SIZE - (a & (JV_PAGE_SIZE - 1));
+    }
+    uint8_t *p = buf;
+    for (uint64_t off = 0; off < n;) {
+        uint32_t a = (uint32_t)(addr + off);
+        uint32_t pn = a >> JV_PAGE_SHIFT;
+        size_t chunk = JV_PAGE_SIZE - (a & (JV_PAGE_SIZE - 1));
+        if (chunk > n - off) chunk = n - off;
+        uint8_t *host = m->base + a;
+        bool reopen = m->mode == JV_MEM_PAGED && host_prot(m, m->pages[pn]) != (PROT_READ | PROT_WRITE);
+        if (reopen && mprotect(m->base + ((uint64_t)pn << JV_PAGE_SHIFT), JV_PAGE_SIZE,
+                               PROT_READ | PROT_WRITE) != 0)
+            return jv_set_error(JAVM_ERR_OS, "%s: mprotect failed: %s", what, strerror(errno));
+        if (to_guest) memcpy(host, p + off, chunk);
+        else memcpy(p + off, host, chunk);
+        if (reopen && jv_mem_sync_protection(m, pn, 1))
+            return jv_set_error(JAVM_ERR_OS, "%s: mprotect failed: %s", what, strerror(errno));
+        off += chunk;
+    }
+    return JAVM_OK;
+}
+
+javm_status jv_mem_host_read(const jv_mem *m, uint32_t addr, void *dst, size_t n) {
+    return host_copy((jv_mem *)m, addr, dst, n, false, "read");
+}
+
+javm_status jv_mem_host_write(jv_mem *m, uint32_t addr, const void *src, size_t n) {
+    return host_copy(m, addr, (void *)src, n, true, "write");
+}
+
+/* MEM-3. The bytes of an access lie in at most two pages; when the access wraps, the second
+ * page (page 0) holds the numerically lowest bytes, so it is examined first. */
+jv_mem_result jv_mem_check(const jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
+    jv_page_set set = jv_access_pages(addr, width);
+    uint32_t lowest[2] = {addr, set.pages[1]}; /* lowest touched byte in each page */
+    unsigned order[2] = {0, 1};
+    if (set.len == 2 && set.pages[1] < set.pages[0]) order[0] = 1, order[1] = 0;
+    jv_mem_result r = {0};
+    for (unsigned k = 0; k < set.len; k++) {
+        unsigned i = order[k];
+        unsigned perm = jv_pg_perm(m->pages[set.pages[i] >> JV_PAGE_SHIFT]);
+        if (perm == JV_PG_PERM_RW || (perm == JV_PG_PERM_RO && !is_write)) continue;
+        uint32_t bad = lowest[i];
+        if (bad < JV_LOW_GUARD || (perm == JV_PG_PERM_RO && !m->ro_write_faults)) {
+            r.kind = JV_MEM_PANIC;
+        } else {
+            r.kind = JV_MEM_FAULT;
+            r.addr = bad & ~(JV_PAGE_SIZE - 1);
+        }
+        return r;
+    }
+    return r;
+}
+
+static jv_mem_result touch(jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
+    jv_mem_result r = jv_mem_check(m, addr, width, is_write);
+    if (r.kind != JV_MEM_OK) return r;
+    jv_touch_info ti;
+    if (jv_mat_touch(m->pages, m->dirty, addr, width, is_write, m->cow_cost, &ti) != JV_TOUCH_OK) {
+        r.kind = JV_MEM_PANIC; /* unreachable: jv_mem_check admitted every page */
+        return r;
+    }
+    r.charge = ti.charge;
+    r.first_touch = ti.first_touch;
+    r.cow = ti.cow;
+    return r;
+}
+
+jv_mem_result jv_mem_load_slow(jv_mem *m, uint32_t addr, unsigned width, uint64_t *val) {
+    jv_mem_result r = touch(m, addr, width, false);
+    if (r.kind != JV_MEM_OK) return r;
+    if (addr <= UINT32_MAX - (width - 1)) {
+        *val = jv_load_le(m->base + addr, width);
+    } else { /* MEM-2: wraps at 2^32 */
+        uint64_t v = 0;
+        for (unsigned i = 0; i < width; i++) v |= (uint64_t)m->base[(uint32_t)(addr + i)] << (8 * i);
+        *val = v;
+    }
+    return r;
+}
+
+jv_mem_result jv_mem_store_slow(jv_mem *m, uint32_t addr, unsigned width, uint64_t val) {
+    jv_mem_result r = touch(m, addr, width, true);
+    if (r.kind != JV_MEM_OK) return r;
+    if (addr <= UINT32_MAX - (width - 1)) {
+        jv_store_le(m->base + addr, width, val);
+    } else {
+        for (unsigned i = 0; i < width; i++) m->base[(uint32_t)(addr + i)] = (uint8_t)(val >> (8 * i));
+    }
+    return r;
+}
+
+bool jv_mem_next_mapped(const jv_mem *m, uint64_t from, uint32_t *page) {
+    for (uint64_t pn = from >> JV_PAGE_SHIFT; pn < JV_NUM_PAGES;) {
+        uint32_t c = (uint32_t)(pn / CHUNK_PAGES);
+        if (!chunk_used(m, c)) {
+            pn = (uint64_t)(c + 1) * CHUNK_PAGES;
+            continue;
+        }
+        if ((pn & 7) == 0) { /* eight page bytes at a time */
+            uint64_t w;
+            memcpy(&w, m->pages + pn, 8);
+            if (!(w & 0x0303030303030303ull)) {
+                pn += 8;
+                continue;
+            }
+        }
+        if (jv_pg_perm(m->pages[pn])) {
+            *page = (uint32_t)(pn << JV_PAGE_SHIFT);
+            return true;
+        }
+        pn++;
+    }
+    return false;
+}
+
+void jv_mem_reset(jv_mem *m) {
+    mmap(m->base, m->window_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+         -1, 0);
+    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
+        if (!chunk_used(m, c)) continue;
+        memset(m->pages + (uint64_t)c * CHUNK_PAGES, 0, CHUNK_PAGES);
+        memset(m->dirty + (uint64_t)c * CHUNK_PAGES / 8, 0, CHUNK_PAGES / 8);
+        memset(m->ro_unit + (uint64_t)c * CHUNK_PAGES / 8, 0, CHUNK_PAGES / 8);
+    }
+    memset(m->used_chunks, 0, sizeof m->used_chunks);
+    m->mapped_pages = 0;
+}
+
+void jv_mem_new_frame(jv_mem *m) {
+    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
+        if (!chunk_used(m, c)) continue;
+        uint32_t first = c * CHUNK_PAGES;
+        for (uint32_t pn = first; pn < first + CHUNK_PAGES; pn++) {
+            uint8_t b = m->pages[pn];
+            if (!jv_pg_perm(b)) continue;
+            b &= (uint8_t) ~(JV_PG_STATE_MASK | JV_PG_FAST_R | JV_PG_FAST_W);
+            if (m->mode == JV_MEM_SOFT && jv_pg_perm(b) == JV_PG_PERM_RO) b |= JV_PG_FAST_R;
+            m->pages[pn] = b;
+        }
+        memset(m->ro_unit + (uint64_t)first / 8, 0, CHUNK_PAGES / 8);
+        jv_mem_sync_protection(m, first, CHUNK_PAGES);
+    }
+}
