@@ -223,4 +223,88 @@ static inline void jv_meta_store(const jv_meta_space *s, const jv_meta_spec *spe
     }
 }
 
+static inline void jv_meta_set_zero(const jv_meta_space *s, const jv_meta_spec *spec,
+                                    uint64_t data_addr) {
+    jv_meta_store(s, spec, data_addr, 0);
+}
+
+/* ---- Atomic operations (meta_ops.c) ---------------------------------------------------------
+ * `order` is a GCC/C11 memory order (__ATOMIC_RELAXED, __ATOMIC_ACQUIRE, __ATOMIC_RELEASE,
+ * __ATOMIC_ACQ_REL, __ATOMIC_SEQ_CST), valid for the kind of access. Values are truncated to
+ * the field (META-6). Sub-byte stores, add and sub are CAS loops on the containing byte; and/or
+ * are single fetch_and / fetch_or with the neighbouring bits masked out. Every fetch-op returns
+ * the field's previous value. */
+uint64_t jv_meta_load_atomic(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t data_addr,
+                             int order);
+void jv_meta_store_atomic(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t data_addr,
+                          uint64_t v, int order);
+void jv_meta_set_zero_atomic(const jv_meta_space *s, const jv_meta_spec *spec,
+                             uint64_t data_addr, int order);
+/* Strong for b >= 3; for b < 3 it may fail spuriously (META-7). On failure *expected receives
+ * the field's current value (which equals the old *expected after a spurious failure). */
+bool jv_meta_compare_exchange_atomic(const jv_meta_space *s, const jv_meta_spec *spec,
+                                     uint64_t data_addr, uint64_t *expected, uint64_t desired,
+                                     int success_order, int failure_order);
+/* Wrapping arithmetic confined to the field: a 2-bit field at 3 plus 1 becomes 0. */
+uint64_t jv_meta_fetch_add_atomic(const jv_meta_space *s, const jv_meta_spec *spec,
+                                  uint64_t data_addr, uint64_t v, int order);
+uint64_t jv_meta_fetch_sub_atomic(const jv_meta_space *s, const jv_meta_spec *spec,
+                                  uint64_t data_addr, uint64_t v, int order);
+uint64_t jv_meta_fetch_and_atomic(const jv_meta_space *s, const jv_meta_spec *spec,
+                                  uint64_t data_addr, uint64_t v, int order);
+uint64_t jv_meta_fetch_or_atomic(const jv_meta_space *s, const jv_meta_spec *spec,
+                                 uint64_t data_addr, uint64_t v, int order);
+/* General CAS loop: f(old, &new, ctx) returns false to give up. Returns true if the field was
+ * updated; *old (may be NULL) receives the last value f saw. f may run several times. */
+typedef bool (*jv_meta_update_fn)(uint64_t old, uint64_t *new_value, void *ctx);
+bool jv_meta_fetch_update_atomic(const jv_meta_space *s, const jv_meta_spec *spec,
+                                 uint64_t data_addr, jv_meta_update_fn f, void *ctx,
+                                 int order, uint64_t *old);
+
+/* ---- Raw access ------------------------------------------------------------------------------ */
+/* Store 0xFF into the metadata byte of data_addr, deliberately setting every neighbouring field
+ * in that byte (fast path for flag bytes; for b > 3 the field's least significant byte). */
+void jv_meta_set_raw_byte_atomic(const jv_meta_space *s, const jv_meta_spec *spec,
+                                 uint64_t data_addr, int order);
+uint8_t jv_meta_load_raw_byte(const jv_meta_space *s, const jv_meta_spec *spec,
+                              uint64_t data_addr);
+/* The naturally aligned 8-byte host word containing the metadata byte (may include bytes of a
+ * neighbouring table when the spec's offset is not 8-aligned). */
+uint64_t jv_meta_load_raw_word(const jv_meta_space *s, const jv_meta_spec *spec,
+                               uint64_t data_addr);
+
+/* ---- Bulk operations over data ranges -------------------------------------------------------
+ * A data range [start, start + size) selects every region that intersects it (rounded outward
+ * to regions; clamped to 2^32; size 0 selects nothing). Partial edge bytes are updated with
+ * atomic fetch_and / fetch_or (or a CAS loop for bcopy); whole bytes in between with memset /
+ * memmove. */
+/* Zero the fields; uncommitted chunks are skipped (already zero, META-8). */
+void jv_meta_bzero(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t start,
+                   uint64_t size);
+/* Set every bit of the fields (all ones); commits the metadata first. 0 or -errno. */
+int jv_meta_bset(jv_meta_space *s, const jv_meta_spec *spec, uint64_t start, uint64_t size);
+/* Copy the fields of the range from (src, src_spec) to (dst, dst_spec); the specs must have the
+ * same b and r (else -EINVAL). The spaces may differ. Commits the destination; uncommitted
+ * source metadata reads as zero. 0 or -errno. */
+int jv_meta_bcopy(jv_meta_space *dst, const jv_meta_spec *dst_spec, const jv_meta_space *src,
+                  const jv_meta_spec *src_spec, uint64_t start, uint64_t size);
+
+/* ---- Search and iteration --------------------------------------------------------------------
+ * Word-at-a-time over the table's bit stream (trailing/leading zero counts, reverse mapping
+ * data = (bit >> b) << r), filtered to the requested regions. */
+/* First non-zero field among the regions intersecting [addr, addr + limit), ascending. Stops at
+ * uncommitted metadata (META-8). On success *found = the region-aligned data address. */
+bool jv_meta_find_next_non_zero(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t addr,
+                                uint64_t limit, uint64_t *found);
+/* Last non-zero field among the regions intersecting (addr - limit, addr], searching downwards
+ * from addr's region (inclusive). Stops at uncommitted metadata. */
+bool jv_meta_find_prev_non_zero(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t addr,
+                                uint64_t limit, uint64_t *found);
+/* Call visit(region data address, value, ctx) for every non-zero field among the regions
+ * intersecting [start, end), ascending; visit returns false to stop. Uncommitted chunks are
+ * skipped. 1-bit specs pop set bits (w &= w - 1). Returns the number of visits. */
+typedef bool (*jv_meta_visit_fn)(uint64_t data_addr, uint64_t value, void *ctx);
+uint64_t jv_meta_scan_non_zero(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t start,
+                               uint64_t end, jv_meta_visit_fn visit, void *ctx);
+
 #endif /* JV_META_H */
