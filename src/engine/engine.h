@@ -1,0 +1,139 @@
+/* engine — the hardware-paged engine: first-touch accounting from real page faults.
+ *
+ * What it owns
+ *   - the process-wide SIGSEGV handler (installed once, chained to whatever handler was
+ *     installed before it), the lock-free registry of live guest windows it consults, and the
+ *     per-thread alternate signal stacks;
+ *   - the per-instance paged context (jv_paged): the published current access, the exit path
+ *     of a PVM-level fault, statistics;
+ *   - the fault resolution: classify with jv_mem_check (MEM-3), apply the all-or-nothing
+ *     jv_mat_touch (the same function the soft engine calls), debit the #3 charge, and open the
+ *     host protection of the touched pages (ENG-3);
+ *   - memfd-backed images: initial content shared by many instances, mapped MAP_PRIVATE into
+ *     each window (ENG-7).
+ * The interpreter loop itself is the pvm layer's shared body, instantiated here with plain
+ * machine loads/stores on the window (paged.c).
+ *
+ * Glossary
+ *   window     the instance's 4 GiB host reservation (jv_mem.base, jv_mem.window_size bytes,
+ *              guard included); registered with the fault handler for the instance's lifetime.
+ *   published access  before every guest load/store the paged loop stores the guest address,
+ *              width and direction of the access in jv_paged.acc (one 64-bit store). The handler
+ *              reads it: this is how a fault learns the access start and width (for straddles
+ *              the host reports only the first inaccessible byte) without decoding x86 code.
+ *   resolve    the handler's work for one faulting access (jv_paged_resolve).
+ *
+ * Rules (cited by tests as ENG-n)
+ *   ENG-1  host protection is a function of the metadata, never more permissive: a writable
+ *          page is PROT_NONE while NotPresent, PROT_READ while PresentRo, PROT_READ|PROT_WRITE
+ *          while PresentRw; a read-only page is PROT_READ once its unit is mapped, else
+ *          PROT_NONE. Anything less permissive merely costs one more (free) fault.
+ *   ENG-2  a fault is ours iff its address lies in a registered window whose instance is
+ *          running on the faulting thread and the address lies inside the published access;
+ *          every other SIGSEGV goes to the previously installed handler (SA_SIGINFO or plain;
+ *          SIG_DFL / SIG_IGN are honoured by restoring the default action and re-raising).
+ *   ENG-3  resolve = jv_mem_check over the whole access (not OK -> PVM-level exit, nothing
+ *          charged or changed) then jv_mat_touch (charge debited from the gas counter, stats)
+ *          then open each page of the access per ENG-1, low -> high; a read-only page opens its
+ *          whole unit (the maximal run of read-only pages around it ∩ its 2 MiB cluster, named
+ *          by jv_unit_base) and sets the unit's ro_unit bit. The handler then returns and the
+ *          instruction is retried; it cannot fault again.
+ *   ENG-4  a PVM-level fault leaves the handler with siglongjmp to the run function's exit
+ *          path (SIGSEGV unblocked first). The exit reports the jv_mem_check address (the page
+ *          base of the lowest inaccessible byte), never the host address.
+ *   ENG-5  an access whose bytes may wrap past 0xFFFFFFFF (addr > 0xFFFFFFF8) never touches
+ *          the window directly: the loop sends it to jv_paged_access_slow, which resolves it
+ *          like a fault and then performs it byte-wise modulo 2^32. All other accesses are
+ *          plain machine loads/stores.
+ *   ENG-6  gas equality: the #3 charge of a resolve is exactly jv_mat_touch's, the same as
+ *          the soft engine's slow path; an access that hits already-open pages charges 0 in
+ *          both engines (pages present with the needed permission charge nothing).
+ *   ENG-7  images: content laid out once in a sealed memfd; mapping it into a window is one
+ *          mmap(MAP_PRIVATE | MAP_FIXED) whatever its size; the kernel copies a page on its
+ *          first guest write.
+ */
+#ifndef JV_ENGINE_H
+#define JV_ENGINE_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "javm.h"
+#include "mem/mem.h"
+
+/* ---- Published access ------------------------------------------------------------------- */
+#define JV_ACC_WIDTH_SHIFT 32
+#define JV_ACC_WRITE_BIT (1ull << 40)
+#define JV_ACC_VALID_BIT (1ull << 41)
+static inline uint64_t jv_acc_pack(uint32_t addr, unsigned width, bool is_write) {
+    return (uint64_t)addr | ((uint64_t)width << JV_ACC_WIDTH_SHIFT) |
+           (is_write ? JV_ACC_WRITE_BIT : 0) | JV_ACC_VALID_BIT;
+}
+
+/* ---- Per-instance paged context --------------------------------------------------------- */
+typedef struct jv_paged_stats {
+    uint64_t first_touch_faults; /* pages that left NotPresent in a resolve */
+    uint64_t cow_pages;          /* pages that became PresentRw in a resolve */
+    uint64_t ro_units;           /* read-only units opened by fault-around */
+    uint64_t mat_gas;            /* #3 gas debited by resolves */
+    uint64_t host_faults;        /* SIGSEGVs handled (includes PVM-level faults) */
+} jv_paged_stats;
+
+typedef struct jv_paged {
+    jv_mem *mem;
+    volatile uint64_t acc;   /* the published access (jv_acc_pack); 0 = none */
+    int64_t *gas;            /* the gas counter resolves debit (memory-resident while running) */
+    volatile int running;    /* 1 while this thread executes guest code on the window */
+    pthread_t thread;        /* the thread that runs it (valid while running) */
+    sigjmp_buf exit_jb;      /* PVM-level fault exit (ENG-4) */
+    jv_mem_result fault;     /* classification of the access that left through exit_jb */
+    int os_errno;            /* nonzero: opening protection failed (exit_jb taken, kind OK) */
+    jv_paged_stats stats;
+    int slot;                /* registry slot, -1 if not registered */
+} jv_paged;
+
+/* Availability: Linux x86-64 with 4 KiB host pages. */
+bool jv_engine_paged_available(void);
+
+/* Lifetime of a paged context over an initialized JV_MEM_PAGED jv_mem: registers the window
+ * with the fault handler (installing it on first use). */
+javm_status jv_paged_init(jv_paged *p, jv_mem *m);
+void jv_paged_fini(jv_paged *p);
+
+/* Called by the run function around guest execution on the current thread: sets up this
+ * thread's alternate signal stack (once per thread) and marks the context running. */
+javm_status jv_paged_enter(jv_paged *p, int64_t *gas);
+void jv_paged_leave(jv_paged *p);
+
+/* ENG-3. Returns 0 when every page of the access is now open as needed (charge debited),
+ * 1 when the access is a PVM-level fault/panic (p->fault holds it; nothing changed),
+ * -1 when opening host protection failed (p->os_errno set). Async-signal-safe. */
+int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write);
+
+/* ENG-5: the slow partner of the paged accessors (wrap-around candidates). On a PVM-level
+ * fault returns its classification; on success performs the access modulo 2^32. */
+JV_NOINLINE jv_mem_result jv_paged_load_slow(jv_paged *p, uint32_t addr, unsigned width,
+                                             uint64_t *val);
+JV_NOINLINE jv_mem_result jv_paged_store_slow(jv_paged *p, uint32_t addr, unsigned width,
+                                              uint64_t val);
+
+/* ENG-1 over a range: recompute the host protection of [start, start + size) from the
+ * metadata (after map/unmap/protect/new frame/reset). Pages whose state is NotPresent become
+ * PROT_NONE, present pages keep what they are entitled to. */
+javm_status jv_paged_sync(jv_paged *p, uint64_t start, uint64_t size);
+
+/* ---- The fault handler ------------------------------------------------------------------ */
+/* Installs the SIGSEGV handler once per process (pthread_once); returns the status of that
+ * one installation. Chains to the handler found at installation time. */
+javm_status jv_fault_install(void);
+/* Registry of windows (lock-free lookup in the handler; registration takes a mutex). */
+#define JV_FAULT_MAX_WINDOWS 4096
+int jv_fault_register(jv_paged *p, uintptr_t lo, uintptr_t hi);
+void jv_fault_unregister(int slot);
+/* Sets up this thread's alternate signal stack if it has none (kept until thread exit). */
+javm_status jv_fault_thread_prepare(void);
+
+#endif /* JV_ENGINE_H */

@@ -1,0 +1,172 @@
+/* engine — per-instance paged context: fault resolution (ENG-1, ENG-3), the wrap-around slow
+ * path (ENG-5) and protection sync. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "util/error.h"
+
+bool jv_engine_paged_available(void) {
+#if defined(__linux__) && defined(__x86_64__)
+    return sysconf(_SC_PAGESIZE) == (long)JV_PAGE_SIZE;
+#else
+    return false;
+#endif
+}
+
+javm_status jv_paged_init(jv_paged *p, jv_mem *m) {
+    memset(p, 0, sizeof *p);
+    p->slot = -1;
+    p->mem = m;
+    if (!jv_engine_paged_available())
+        return jv_set_error(JAVM_ERR_UNSUPPORTED,
+                            "engine: the paged engine needs Linux x86-64 with 4 KiB pages");
+    javm_status st = jv_fault_install();
+    if (st != JAVM_OK) return st;
+    uintptr_t lo = (uintptr_t)m->base;
+    p->slot = jv_fault_register(p, lo, lo + m->window_size);
+    if (p->slot < 0)
+        return jv_set_error(JAVM_ERR_NO_MEMORY, "engine: more than %d paged instances alive",
+                            JV_FAULT_MAX_WINDOWS);
+    return JAVM_OK;
+}
+
+void jv_paged_fini(jv_paged *p) {
+    jv_fault_unregister(p->slot);
+    p->slot = -1;
+}
+
+javm_status jv_paged_enter(jv_paged *p, int64_t *gas) {
+    javm_status st = jv_fault_thread_prepare();
+    if (st != JAVM_OK) return st;
+    p->gas = gas;
+    p->acc = 0;
+    p->os_errno = 0;
+    p->thread = pthread_self();
+    __atomic_store_n(&p->running, 1, __ATOMIC_RELEASE);
+    return JAVM_OK;
+}
+
+void jv_paged_leave(jv_paged *p) {
+    __atomic_store_n(&p->running, 0, __ATOMIC_RELEASE);
+    p->acc = 0;
+}
+
+/* ---- Host protection (ENG-1) ------------------------------------------------------------- */
+static int jv_prot_of(uint8_t pg) {
+    switch (jv_pg_perm(pg)) {
+    case JV_PG_PERM_RW:
+        switch (jv_pg_state(pg)) {
+        case JV_STATE_PRESENT_RW: return PROT_READ | PROT_WRITE;
+        case JV_STATE_PRESENT_RO: return PROT_READ;
+        default: return PROT_NONE;
+        }
+    default: return PROT_NONE; /* read-only pages: decided by their unit */
+    }
+}
+
+static bool jv_bit_get(const uint8_t *bits, uint32_t i) { return (bits[i >> 3] >> (i & 7)) & 1; }
+static void jv_bit_set(uint8_t *bits, uint32_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
+
+/* Opens the read-only unit of page index `pi` (ENG-3). Returns 0 or -1 (errno kept). */
+static int jv_open_ro(jv_paged *p, uint32_t pi) {
+    jv_mem *m = p->mem;
+    uint32_t cl_lo = pi & ~((1u << (JV_CLUSTER_SHIFT - JV_PAGE_SHIFT)) - 1);
+    uint32_t cl_hi = cl_lo + (1u << (JV_CLUSTER_SHIFT - JV_PAGE_SHIFT));
+    uint32_t lo = pi, hi = pi + 1;
+    while (lo > cl_lo && jv_pg_perm(m->pages[lo - 1]) == JV_PG_PERM_RO) lo--;
+    while (hi < cl_hi && jv_pg_perm(m->pages[hi]) == JV_PG_PERM_RO) hi++;
+    /* lo is the region start clipped to the cluster: unit_base(page, region_start). */
+    if (m->ro_unit && !jv_bit_get(m->ro_unit, lo)) {
+        if (mprotect(m->base + ((size_t)lo << JV_PAGE_SHIFT), (size_t)(hi - lo) << JV_PAGE_SHIFT,
+                     PROT_READ) != 0)
+            return -1;
+        jv_bit_set(m->ro_unit, lo);
+        p->stats.ro_units++;
+        return 0;
+    }
+    /* The unit was opened before but this page lost its protection (remap, host write). */
+    return mprotect(m->base + ((size_t)pi << JV_PAGE_SHIFT), JV_PAGE_SIZE, PROT_READ);
+}
+
+int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) {
+    jv_mem *m = p->mem;
+    jv_mem_result r = jv_mem_check(m, addr, width, is_write);
+    if (r.kind != JV_MEM_OK) {
+        p->fault = r;
+        return 1;
+    }
+    jv_touch_info ti;
+    if (jv_mat_touch(m->pages, m->dirty, addr, width, is_write, m->cow_cost, &ti) !=
+        JV_TOUCH_OK) {
+        /* Cannot happen for pages jv_mem_check accepted; report it as that page's fault. */
+        p->fault = (jv_mem_result){.kind = JV_MEM_FAULT, .addr = addr & ~(JV_PAGE_SIZE - 1)};
+        return 1;
+    }
+    if (ti.charge) {
+        *p->gas -= (int64_t)ti.charge; /* the block reserve guarantees this fits (§11.1) */
+        p->stats.mat_gas += ti.charge;
+    }
+    p->stats.first_touch_faults += ti.first_touch;
+    p->stats.cow_pages += ti.cow;
+    jv_page_set ps = jv_access_pages(addr, width);
+    for (unsigned i = 0; i < ps.len; i++) {
+        uint32_t pi = ps.pages[i] >> JV_PAGE_SHIFT;
+        uint8_t pg = m->pages[pi];
+        int rc;
+        if (jv_pg_perm(pg) == JV_PG_PERM_RO)
+            rc = jv_open_ro(p, pi);
+        else
+            rc = mprotect(m->base + ((size_t)pi << JV_PAGE_SHIFT), JV_PAGE_SIZE, jv_prot_of(pg));
+        if (rc != 0) {
+            p->os_errno = errno ? errno : ENOMEM;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- Wrap-around candidates (ENG-5) -------------------------------------------------------- */
+jv_mem_result jv_paged_load_slow(jv_paged *p, uint32_t addr, unsigned width, uint64_t *val) {
+    int rc = jv_paged_resolve(p, addr, width, false);
+    if (rc > 0) return p->fault;
+    if (rc < 0) siglongjmp(p->exit_jb, 1);
+    uint64_t v = 0;
+    for (unsigned i = 0; i < width; i++)
+        v |= (uint64_t)p->mem->base[(uint32_t)(addr + i)] << (8 * i);
+    *val = v;
+    return (jv_mem_result){0};
+}
+
+jv_mem_result jv_paged_store_slow(jv_paged *p, uint32_t addr, unsigned width, uint64_t val) {
+    int rc = jv_paged_resolve(p, addr, width, true);
+    if (rc > 0) return p->fault;
+    if (rc < 0) siglongjmp(p->exit_jb, 1);
+    for (unsigned i = 0; i < width; i++)
+        p->mem->base[(uint32_t)(addr + i)] = (uint8_t)(val >> (8 * i));
+    return (jv_mem_result){0};
+}
+
+/* ---- Protection sync ------------------------------------------------------------------------ */
+javm_status jv_paged_sync(jv_paged *p, uint64_t start, uint64_t size) {
+    jv_mem *m = p->mem;
+    if (start >= JV_GUEST_SPACE || size == 0) return JAVM_OK;
+    if (size > JV_GUEST_SPACE - start) size = JV_GUEST_SPACE - start;
+    uint32_t pi = (uint32_t)(start >> JV_PAGE_SHIFT);
+    uint32_t end = (uint32_t)((start + size + JV_PAGE_SIZE - 1) >> JV_PAGE_SHIFT);
+    /* Coalesce runs of equal protection into one mprotect each. Read-only pages keep PROT_READ
+     * only if their unit is still marked open; sync clears nothing in ro_unit itself. */
+    while (pi < end) {
+        int prot = jv_prot_of(m->pages[pi]);
+        uint32_t j = pi + 1;
+        while (j < end && jv_prot_of(m->pages[j]) == prot) j++;
+        if (mprotect(m->base + ((size_t)pi << JV_PAGE_SHIFT), (size_t)(j - pi) << JV_PAGE_SHIFT,
+                     prot) != 0)
+            return jv_set_error(JAVM_ERR_OS, "engine: mprotect of guest pages failed: %s",
+                                strerror(errno));
+        pi = j;
+    }
+    return JAVM_OK;
+}
