@@ -200,7 +200,7 @@ def memory(passes):
     a.ins('add_64', R6, R6, R9)
     a.ins('store_ind_u64', R6, R5, 0)
     a.ins('mul_64', R9, R9, R11)
-    a.ins('add_imm_64', R9, R9, 1442695040888963407 & 0x7FFFFFFF)
+    a.ins('add_imm_64', R9, R9, 0x7767814F)
     a.ins('shlo_r_imm_64', R10, R9, 40)
     a.ins('and_imm', R10, R10, BUF_LEN - 8)
     a.ins('add_64', R10, R10, R2)

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""javm vs anan-as on the PVM assembly workloads of bench/workloads/*.s (driven by pvm_vs_anan.sh).
+
+For every workload: assemble it with `javm asm`, run it on javm (`javm run --json`, best of
+--javm-runs runs) and on each requested anan-as build (bench/anan_run.mjs, timed inside node
+around the run call only), check that the engines agree on status, pc, the 13 registers and the
+instruction count (anan-as charges 1 gas per instruction, so its count is its gas used), and print
+a table of instructions per second and the javm / anan-as ratio.
+
+Workload files declare what they need in header comments:
+    ; bench-map: ADDR:LEN:rw        memory to map before the run (repeatable)
+
+Exit status: 0 if every workload ran and all engines agreed, 1 otherwise (a mismatch is printed
+loudly). Missing the 30x target is reported, not an error.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ORDER = ['compute', 'memory', 'branchy', 'calls']
+GAS = 10 ** 15
+TARGET = 30.0
+TIME_KEYS = ('wall_ns', 'time_ns', 'run_ns', 'elapsed_ns')
+TIME_KEYS_S = ('wall_seconds', 'seconds', 'wall_time', 'time', 'elapsed')
+
+
+def fail(msg):
+    print('pvm_vs_anan: ' + msg, file=sys.stderr)
+
+
+def workload_meta(path):
+    maps = []
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'\s*[;#]+\s*bench-map:\s*(\S+)', line)
+            if m:
+                maps.append(m.group(1))
+    return {'maps': maps}
+
+
+def run(cmd, timeout=900):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
+
+
+def last_json(text):
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith('{'):
+            return json.loads(line)
+    return json.loads(text)
+
+
+def run_seconds(res):
+    """The run time javm reports about itself, if its JSON carries one."""
+    for k in TIME_KEYS:
+        if isinstance(res.get(k), (int, float)):
+            return res[k] / 1e9, k
+    for k in TIME_KEYS_S:
+        if isinstance(res.get(k), (int, float)):
+            return float(res[k]), k
+    return None, None
+
+
+def javm_run(javm, blob, meta, runs):
+    cmd = [javm, 'run', '--json', '--gas', str(GAS)]
+    for m in meta['maps']:
+        cmd += ['--map', m]
+    cmd.append(blob)
+    best, res, src = None, None, None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        rc, out, err = run(cmd)
+        wall = time.perf_counter() - t0
+        if rc != 0 and not out.strip():
+            raise RuntimeError('javm run failed (exit %d): %s' % (rc, err.strip()))
+        r = last_json(out)
+        s, key = run_seconds(r)
+        if s is None:
+            s, key = wall, 'process wall time'
+        if best is None or s < best:
+            best = s
+        if res is not None and (r.get('regs') != res.get('regs') or
+                                r.get('instructions') != res.get('instructions')):
+            raise RuntimeError('two javm runs of the same program gave different results')
+        res, src = r, key
+    res['_seconds'] = best
+    res['_time_source'] = src
+    return res
+
+
+def anan_run(node, build, blob, meta, min_time, max_runs):
+    cmd = [node, os.path.join(HERE, 'anan_run.mjs'), '--build', build, '--gas', str(GAS),
+           '--min-time', str(min_time), '--max-runs', str(max_runs)]
+    for m in meta['maps']:
+        cmd += ['--map', m]
+    cmd.append(blob)
+    rc, out, err = run(cmd, timeout=3600)
+    if rc != 0:
+        raise RuntimeError('anan-as (%s) failed (exit %d): %s' % (build, rc, err.strip()))
+    r = last_json(out)
+    r['_seconds'] = r['seconds']
+    return r
+
+
+def encoding_check(name, blob):
+    """Compares javm asm's blob with the independent encoding of gen_workloads.py."""
+    try:
+        sys.path.insert(0, HERE)
+        import gen_workloads
+    except ImportError:
+        return 'encoding cross-check skipped (gen_workloads.py not importable)'
+    w = gen_workloads.WORKLOADS.get(name)
+    if w is None:
+        return 'encoding cross-check: no independent encoding for this workload'
+    with open(blob, 'rb') as f:
+        mine = f.read()
+    ref = w[0](w[1])
+    if mine == ref:
+        return 'assembled: %d bytes, identical to the independent encoding' % len(mine)
+    return ('assembled: %d bytes; NOTE: differs from the independent encoding (%d bytes)'
+            % (len(mine), len(ref)))
+
+
+def compare(j, a):
+    """Differences between the javm and the anan-as result (empty list = they agree)."""
+    diffs = []
+    if j.get('status') != a['status']:
+        diffs.append('status javm=%s anan-as=%s' % (j.get('status'), a['status']))
+    if j.get('pc') != a['pc']:
+        diffs.append('pc javm=%s anan-as=%s' % (j.get('pc'), a['pc']))
+    jr, ar = j.get('regs') or [], a['regs']
+    for i in range(13):
+        jv = jr[i] if i < len(jr) else None
+        if jv != ar[i]:
+            diffs.append('r%d javm=%s anan-as=%s' % (i, jv, ar[i]))
+    if j.get('instructions') != a['instructions']:
+        diffs.append('instructions javm=%s anan-as=%s'
+                     % (j.get('instructions'), a['instructions']))
+    if j.get('gas_used') is not None and j.get('gas_used') != a['gas_used']:
+        diffs.append('gas used javm=%s anan-as=%s' % (j.get('gas_used'), a['gas_used']))
+    return diffs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--javm', default=os.environ.get('JAVM_BIN'), help='the javm tool')
+    ap.add_argument('--workloads', default=os.path.join(HERE, 'workloads'))
+    ap.add_argument('--node', default=shutil.which('node'))
+    ap.add_argument('--anan-builds', default=os.environ.get('ANAN_BUILDS', 'release,release-mini'),
+                    help='comma-separated anan-as exports; the first is the one the target is '
+                         'measured against (default: release,release-mini)')
+    ap.add_argument('--javm-runs', type=int, default=int(os.environ.get('JAVM_RUNS', '3')))
+    ap.add_argument('--anan-min-time', type=float, default=1.0)
+    ap.add_argument('--anan-max-runs', type=int, default=3)
+    ap.add_argument('--only', action='append', help='run only this workload (repeatable)')
+    args = ap.parse_args()
+
+    if not args.javm or not os.access(args.javm, os.X_OK):
+        fail('javm tool not found (set JAVM_BIN or --javm): %s' % args.javm)
+        return 1
+    builds = [b for b in args.anan_builds.split(',') if b] if args.node else []
+    if not args.node:
+        print('node not found: anan-as comparison skipped (javm numbers only)')
+
+    sources = {os.path.splitext(f)[0]: os.path.join(args.workloads, f)
+               for f in os.listdir(args.workloads) if f.endswith('.s')}
+    names = [n for n in ORDER if n in sources] + sorted(n for n in sources if n not in ORDER)
+    if args.only:
+        names = [n for n in names if n in args.only]
+    if not names:
+        fail('no workloads in %s' % args.workloads)
+        return 1
+
+    ok = True
+    rows = []
+    tmp = tempfile.mkdtemp(prefix='javm-bench-')
+    try:
+        for name in names:
+            src = sources[name]
+            meta = workload_meta(src)
+            blob = os.path.join(tmp, name + '.pvm')
+            rc, out, err = run([args.javm, 'asm', src, '-o', blob])
+            if rc != 0:
+                fail('%s: javm asm failed: %s' % (name, (err or out).strip()))
+                ok = False
+                continue
+            print('%-8s %s' % (name, encoding_check(name, blob)))
+            try:
+                j = javm_run(args.javm, blob, meta, max(1, args.javm_runs))
+            except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+                fail('%s: %s' % (name, e))
+                ok = False
+                continue
+            if j.get('status') != 'halt':
+                print('!!! %s: javm ended with %s at pc %s (expected halt)'
+                      % (name, j.get('status'), j.get('pc')))
+                ok = False
+            row = {'name': name, 'instr': j.get('instructions'), 'javm': j, 'anan': {}}
+            for b in builds:
+                try:
+                    a = anan_run(args.node, b, blob, meta, args.anan_min_time, args.anan_max_runs)
+                except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+                    fail('%s: %s' % (name, e))
+                    ok = False
+                    continue
+                diffs = compare(j, a)
+                if diffs:
+                    ok = False
+                    print('!!! MISMATCH on %s between javm and anan-as %s:' % (name, b))
+                    for d in diffs:
+                        print('!!!     ' + d)
+                row['anan'][b] = a
+                row.setdefault('diffs', []).extend(diffs)
+            rows.append(row)
+            sys.stdout.flush()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def mips(instr, s):
+        return instr / s / 1e6 if instr and s else 0.0
+
+    hdr = ['workload', 'instructions', 'javm Minstr/s']
+    for b in builds:
+        hdr += ['anan-as %s Minstr/s' % b, 'ratio']
+    hdr.append('results')
+    table = []
+    for r in rows:
+        jm = mips(r['instr'], r['javm']['_seconds'])
+        line = [r['name'], '%d' % (r['instr'] or 0), '%.1f' % jm]
+        for b in builds:
+            a = r['anan'].get(b)
+            if a is None:
+                line += ['-', '-']
+                continue
+            am = mips(a['instructions'], a['_seconds'])
+            line += ['%.1f' % am, '%.1fx' % (jm / am) if am else '-']
+        line.append('MISMATCH' if r.get('diffs') else ('agree' if r['anan'] else '-'))
+        table.append(line)
+    widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h)
+              for i, h in enumerate(hdr)]
+    print()
+    print('  '.join(h.rjust(w) for h, w in zip(hdr, widths)))
+    for t in table:
+        print('  '.join(c.rjust(w) for c, w in zip(t, widths)))
+    print()
+    src = {r['javm']['_time_source'] for r in rows}
+    print('javm: best of %d runs; time source: %s. anan-as: time around runProgram() only, '
+          'best of up to %d runs.' % (args.javm_runs, ', '.join(sorted(src)), args.anan_max_runs))
+    if builds and rows:
+        b0 = builds[0]
+        ratios = []
+        for r in rows:
+            a = r['anan'].get(b0)
+            if a:
+                ratios.append((r['name'], mips(r['instr'], r['javm']['_seconds'])
+                               / max(mips(a['instructions'], a['_seconds']), 1e-9)))
+        below = [n for n, x in ratios if x < TARGET]
+        if ratios:
+            print('target javm >= %.0fx anan-as %s on every workload: %s'
+                  % (TARGET, b0, 'MET' if not below else 'NOT MET (%s)' % ', '.join(below)))
+    if not ok:
+        print('!!! pvm_vs_anan: FAILED (see the messages above)')
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
