@@ -120,15 +120,21 @@ JV_NOINLINE jv_mem_result jv_paged_load_slow(jv_paged *p, uint32_t addr, unsigne
 JV_NOINLINE jv_mem_result jv_paged_store_slow(jv_paged *p, uint32_t addr, unsigned width,
                                               uint64_t val);
 
-/* ENG-1 over a range: recompute the host protection of [start, start + size) from the
- * metadata (after map/unmap/protect/new frame/reset). Pages whose state is NotPresent become
- * PROT_NONE, present pages keep what they are entitled to. */
-javm_status jv_paged_sync(jv_paged *p, uint64_t start, uint64_t size);
+/* ENG-5: accesses starting above this address may wrap; they take the slow partners. */
+#define JV_PAGED_WRAP_LIMIT 0xFFFFFFF8u
+
+/* One guest access exactly as the paged loop performs it (publish, machine access, PVM-level
+ * faults returned as the result; an OS failure returns kind PANIC with p->os_errno set). The
+ * caller must be inside jv_paged_enter. For tests and benchmarks. */
+jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool is_write,
+                              uint64_t *val);
 
 /* ---- The fault handler ------------------------------------------------------------------ */
 /* Installs the SIGSEGV handler once per process (pthread_once); returns the status of that
  * one installation. Chains to the handler found at installation time. */
 javm_status jv_fault_install(void);
+/* Installs the handler again if another one replaced it (which then becomes the chained one). */
+javm_status jv_fault_reinstall(void);
 /* Registry of windows (lock-free lookup in the handler; registration takes a mutex). */
 #define JV_FAULT_MAX_WINDOWS 4096
 int jv_fault_register(jv_paged *p, uintptr_t lo, uintptr_t hi);

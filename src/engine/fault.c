@@ -92,16 +92,12 @@ static void jv_fault_chain(int sig, siginfo_t *si, void *uc) {
     if (si->si_code <= 0) raise(sig);
 }
 
-/* ---- The handler ----------------------------------------------------------------------------- */
-static void jv_fault_handler(int sig, siginfo_t *si, void *uc_) {
-    int saved_errno = errno;
+/* ---- The handler -----------------------------------------------------------------------------
+ * Returns 1 after resolving (the caller returns from the signal and the instruction retries), 0
+ * if the fault is not inside the published access (not ours), and leaves with siglongjmp for a
+ * PVM-level fault. */
+static int jv_fault_handle_ours(jv_paged *p, siginfo_t *si, void *uc_) {
     uintptr_t a = (uintptr_t)si->si_addr;
-    jv_paged *p = si->si_code > 0 ? jv_fault_lookup(a) : NULL;
-    if (!p || !p->running || !pthread_equal(p->thread, pthread_self())) {
-        errno = saved_errno;
-        jv_fault_chain(sig, si, uc_);
-        return;
-    }
     uint64_t acc = p->acc;
     ucontext_t *uc = uc_;
     bool hw_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
@@ -111,25 +107,29 @@ static void jv_fault_handler(int sig, siginfo_t *si, void *uc_) {
     uintptr_t start = (uintptr_t)p->mem->base + addr;
     /* ENG-2: the fault must lie inside the published access (which never wraps, ENG-5). */
     if (!(acc & JV_ACC_VALID_BIT) || width == 0 || width > 8 || hw_write != is_write ||
-        a < start || a >= start + width) {
-        errno = saved_errno;
-        jv_fault_chain(sig, si, uc_);
-        return;
-    }
+        a < start || a >= start + width)
+        return 0;
     p->stats.host_faults++;
-    int r = jv_paged_resolve(p, addr, width, is_write);
-    if (r == 0) { /* retry the instruction */
-        errno = saved_errno;
-        return;
-    }
+    if (jv_paged_resolve(p, addr, width, is_write) == 0) return 1; /* retry the instruction */
     /* ENG-4: leave through the run function's exit path. The kernel blocked SIGSEGV for the
      * duration of this handler; jumping out does not restore the mask, so unblock it. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGSEGV);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    errno = saved_errno;
     siglongjmp(p->exit_jb, 1);
+}
+
+static void jv_fault_handler(int sig, siginfo_t *si, void *uc_) {
+    int saved_errno = errno;
+    jv_paged *p = si->si_code > 0 ? jv_fault_lookup((uintptr_t)si->si_addr) : NULL;
+    if (p && p->running && pthread_equal(p->thread, pthread_self()) &&
+        jv_fault_handle_ours(p, si, uc_)) {
+        errno = saved_errno;
+        return;
+    }
+    errno = saved_errno;
+    jv_fault_chain(sig, si, uc_);
 }
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -147,6 +147,42 @@ static void jv_fault_do_install(void) {
         return;
     }
     g_install_status = JAVM_OK;
+}
+
+/* Installs the handler again if something replaced it since (its action becomes the one we
+ * chain to). For hosts that install and restore SIGSEGV handlers around their own code, e.g.
+ * cmocka around each test, and for embedders; see docs/ENGINE.md. */
+javm_status jv_fault_reinstall(void) {
+    javm_status st = jv_fault_install();
+    if (st != JAVM_OK) return st;
+    pthread_mutex_lock(&g_lock);
+    struct sigaction cur;
+    int rc = sigaction(SIGSEGV, NULL, &cur);
+    if (rc == 0 && !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == jv_fault_handler)) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = jv_fault_handler;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        if ((void *)cur.sa_handler != (void *)jv_fault_handler) g_prev = cur; /* not a mangled copy of ours */
+        rc = sigaction(SIGSEGV, &sa, NULL);
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (rc != 0)
+        return jv_set_error(JAVM_ERR_OS, "engine: installing the SIGSEGV handler failed: %s",
+                            strerror(errno));
+    return JAVM_OK;
+}
+
+/* The public hook for embedders that install their own SIGSEGV handler after javm: call it
+ * first; it returns 0 for faults that are not javm's (and does not return for javm's PVM-level
+ * faults, which leave through the engine's exit path). */
+JAVM_API int javm_handle_fault(int sig, void *siginfo, void *ucontext) {
+    siginfo_t *si = siginfo;
+    if (sig != SIGSEGV || !si || si->si_code <= 0) return 0;
+    jv_paged *p = jv_fault_lookup((uintptr_t)si->si_addr);
+    if (!p || !p->running || !pthread_equal(p->thread, pthread_self())) return 0;
+    return jv_fault_handle_ours(p, si, ucontext);
 }
 
 javm_status jv_fault_install(void) {
