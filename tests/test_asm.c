@@ -1,0 +1,287 @@
+/* Assembler and disassembler: ASM-1 round trip over every conformance-vector program, minimal
+ * encodings (ASM-2), label resolution and branch relaxation, errors with line numbers (ASM-3). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <json-c/json.h>
+
+#include "javm.h"
+#include "pvm/asm.h"
+#include "pvm/pvm.h"
+
+#define VECTOR_DIR JAVM_SHARED_DIR "/vectors/pvm"
+
+static uint8_t *assemble_ok(const char *src, size_t *len) {
+    uint8_t *blob = NULL;
+    javm_status s = jv_asm_assemble(src, strlen(src), &blob, len);
+    if (s != JAVM_OK) fail_msg("assembly failed: %s\nsource:\n%s", javm_last_error(), src);
+    return blob;
+}
+
+static void expect_blob(const char *src, const uint8_t *want, size_t want_len) {
+    size_t len;
+    uint8_t *blob = assemble_ok(src, &len);
+    if (len != want_len || memcmp(blob, want, len)) {
+        char got[512] = "";
+        for (size_t i = 0; i < len && i < 100; i++) sprintf(got + strlen(got), "%02x ", blob[i]);
+        free(blob);
+        fail_msg("source:\n%s\ngot: %s", src, got);
+    }
+    free(blob);
+}
+
+static void expect_error(const char *src, const char *needle) {
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    javm_status s = jv_asm_assemble(src, strlen(src), &blob, &len);
+    if (s == JAVM_OK) {
+        free(blob);
+        fail_msg("expected an error containing '%s' for:\n%s", needle, src);
+    }
+    if (!strstr(javm_last_error(), needle))
+        fail_msg("error '%s' does not contain '%s'", javm_last_error(), needle);
+}
+
+/* ---- ASM-1: every vector program ----------------------------------------------------------- */
+
+static int roundtrip_file(const char *path, char *why, size_t n) {
+    json_object *root = json_object_from_file(path);
+    if (!root) return snprintf(why, n, "%s: not JSON", path), 0;
+    json_object *prog;
+    if (!json_object_object_get_ex(root, "program", &prog) || !json_object_is_type(prog, json_type_array)) {
+        json_object_put(root);
+        return snprintf(why, n, "%s: no program", path), 0;
+    }
+    size_t len = json_object_array_length(prog);
+    uint8_t *blob = malloc(len ? len : 1);
+    for (size_t i = 0; i < len; i++) blob[i] = (uint8_t)json_object_get_int(json_object_array_get_idx(prog, i));
+    json_object_put(root);
+    char *text = NULL;
+    int ok = 0;
+    if (jv_asm_disassemble(blob, len, JV_ASM_DIS_COMMENTS, &text) != JAVM_OK) {
+        snprintf(why, n, "%s: disasm: %s", path, javm_last_error());
+    } else {
+        uint8_t *back = NULL;
+        size_t back_len = 0;
+        if (jv_asm_assemble(text, strlen(text), &back, &back_len) != JAVM_OK)
+            snprintf(why, n, "%s: asm: %s", path, javm_last_error());
+        else if (back_len != len || memcmp(back, blob, len))
+            snprintf(why, n, "%s: bytes differ", path);
+        else
+            ok = 1;
+        free(back);
+    }
+    free(text);
+    free(blob);
+    return ok;
+}
+
+static void roundtrip_all_vectors(void **state) {
+    (void)state;
+    DIR *d = opendir(VECTOR_DIR);
+    assert_non_null(d);
+    struct dirent *e;
+    int files = 0, good = 0;
+    char why[2048], path[1024];
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".json")) continue;
+        snprintf(path, sizeof path, "%s/%s", VECTOR_DIR, e->d_name);
+        files++;
+        if (roundtrip_file(path, why, sizeof why)) good++;
+        else print_error("%s\n", why);
+    }
+    closedir(d);
+    print_message("round trip: %d/%d vector programs\n", good, files);
+    assert_int_equal(files, 307);
+    assert_int_equal(good, files);
+}
+
+/* Programs with the oddities the vectors may contain: non-minimal immediates, clamped register
+ * nibbles, trailing bytes, invalid opcodes, bitmask gaps, an unused entry width. */
+static void roundtrip_oddities(void **state) {
+    (void)state;
+    static const struct {
+        uint8_t code[40];
+        uint32_t len;
+        uint8_t mask[5];
+    } cases[] = {
+        {{51, 7, 2, 0, 0, 0}, 6, {0x01}},                       /* load_imm with a 4-byte 2 */
+        {{51, 0x0f, 2}, 3, {0x01}},                              /* register nibble 15 */
+        {{51, 0xf7, 2}, 3, {0x01}},                              /* ignored high nibble */
+        {{0, 0xaa, 0xbb, 1}, 4, {0x09}},                         /* trap with trailing bytes */
+        {{0xff, 1, 2}, 3, {0x01}},                               /* invalid opcode */
+        {{1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9}, 30, {0x01}},
+        {{9, 9, 1}, 3, {0x04}},                                  /* bytes before the first start */
+        {{40, 0}, 2, {0x01}},                                    /* jump to itself, 1-byte offset */
+        {{40}, 1, {0x01}},                                       /* jump with 0-byte offset */
+        {{20, 3, 1, 2}, 4, {0x01}},                              /* short load_imm_64 */
+        {{30, 0x0b, 1}, 3, {0x01}},                              /* A3 length byte 11 */
+        {{180, 0x77, 9, 1}, 4, {0x01}},                          /* A11 length byte 9 */
+        {{190, 0x21, 200}, 3, {0x01}},                           /* A12 rd byte 200 */
+        {{170, 0x21, 0, 0, 0, 0}, 6, {0x01}},                    /* branch with 4-byte offset 0 */
+        {{81, 0x11, 5, 0xfb}, 4, {0x01}},                        /* branch_eq_imm to pc -5 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int z = 0; z < 3; z++) {
+            uint32_t jt[2] = {0, cases[i].len};
+            uint32_t nj = z ? 2 : 0;
+            size_t len;
+            uint8_t *blob = jv_pvm_blob_encode(jt, nj, (uint8_t)z, cases[i].code, cases[i].len, cases[i].mask, &len);
+            assert_non_null(blob);
+            char *text = NULL;
+            if (jv_asm_disassemble(blob, len, JV_ASM_DIS_COMMENTS, &text) != JAVM_OK)
+                fail_msg("case %zu z %d: %s", i, z, javm_last_error());
+            expect_blob(text, blob, len);
+            free(text);
+            free(blob);
+        }
+    }
+}
+
+/* ---- ASM-2: minimal encodings, labels, relaxation ------------------------------------------ */
+
+static void encodes_minimal(void **state) {
+    (void)state;
+    /* inst_add_32 */
+    expect_blob("add_32 r9, r7, r8\n", (const uint8_t[]){0, 0, 3, 190, 135, 9, 1}, 7);
+    /* load_imm r7, 2 ; jump_ind r7, 1 ; trap ; load_imm_64 r8, 0xdeadbeef (pvm-program-format §2.2) */
+    expect_blob(".jumptable target\n"
+                "load_imm r7, 2\n jump_ind r7, 1\n trap\n"
+                "target: load_imm_64 r8, 0xDEADBEEF\n",
+                (const uint8_t[]){1, 1, 17, 7, 51, 7, 2, 50, 7, 1, 0, 20, 8, 239, 190, 173, 222, 0, 0, 0, 0, 201, 0, 0},
+                24);
+    /* immediates: 0 is 0 bytes, -1 is 1 byte, 255 needs 2, 0x800000 needs 4 */
+    expect_blob("load_imm r1, 0\n", (const uint8_t[]){0, 0, 2, 51, 1, 1}, 6);
+    expect_blob("load_imm r1, -1\n", (const uint8_t[]){0, 0, 3, 51, 1, 0xff, 1}, 7);
+    expect_blob("load_imm r1, 255\n", (const uint8_t[]){0, 0, 4, 51, 1, 0xff, 0, 1}, 8);
+    expect_blob("load_imm r1, 0x800000\n", (const uint8_t[]){0, 0, 6, 51, 1, 0, 0, 0x80, 0, 1}, 10);
+    expect_blob("load_imm r1, 0xffffffffff800000\n", (const uint8_t[]){0, 0, 5, 51, 1, 0, 0, 0x80, 1}, 9);
+    /* explicit width */
+    expect_blob("load_imm r1, 2:4\n", (const uint8_t[]){0, 0, 6, 51, 1, 2, 0, 0, 0, 1}, 10);
+    /* store_imm_ind_u16 r7, 1, 0x1234 (pvm-isa.md §4) */
+    expect_blob("store_imm_ind_u16 r7, 1, 0x1234\n", (const uint8_t[]){0, 0, 5, 71, 0x17, 1, 0x34, 0x12, 1}, 9);
+    /* store_imm_u8 0x20000, 0x12 */
+    expect_blob("store_imm_u8 0x20000, 0x12\n", (const uint8_t[]){0, 0, 6, 30, 3, 0, 0, 2, 0x12, 1}, 10);
+    /* move_reg rD, rA: low nibble is the destination */
+    expect_blob("move_reg r1, r2\n", (const uint8_t[]){0, 0, 2, 100, 0x21, 1}, 6);
+    /* load_imm_jump_ind r8, r7, 1234, 0 */
+    expect_blob("load_imm_jump_ind r8, r7, 1234, 0\n", (const uint8_t[]){0, 0, 5, 180, 0x78, 2, 0xd2, 0x04, 1}, 9);
+    /* .equ, expressions, numbers */
+    expect_blob(".equ BASE, 0x1_0000\nload_imm r1, BASE*2 + (4 - 8) // c\n",
+                (const uint8_t[]){0, 0, 5, 51, 1, 0xfc, 0xff, 0x01, 1}, 9);
+    /* raw items */
+    expect_blob(".bytes 1, 2 3\n.insn 0xff, 7\n", (const uint8_t[]){0, 0, 5, 1, 2, 3, 0xff, 7, 0x08}, 9);
+}
+
+static void labels_resolve(void **state) {
+    (void)state;
+    /* backward branch: branch_ne_imm r7, 0, L0 at pc 6 (pvm-isa.md §4 constructed example) */
+    expect_blob("top: load_imm r7, 1\n load_imm r8, 2\n branch_ne_imm r7, 0, top\n",
+                (const uint8_t[]){0, 0, 9, 51, 7, 1, 51, 8, 2, 82, 7, 0xfa, 0x49, 0x00}, 14);
+    /* forward jump over a fallthrough, and a label at the end of the code */
+    expect_blob("jump end\nfallthrough\nend:\n", (const uint8_t[]){0, 0, 3, 40, 3, 1, 0x05}, 7);
+    /* jump to itself has a 0-byte offset */
+    expect_blob("l: jump l\n", (const uint8_t[]){0, 0, 1, 40, 1}, 5);
+    /* an absolute numeric target */
+    expect_blob("fallthrough\njump 0\n", (const uint8_t[]){0, 0, 3, 1, 40, 0xff, 0x03}, 7);
+    /* relaxation: 200 bytes of filler push the offset to 2 bytes */
+    char src[4096] = "jump far\n";
+    for (int i = 0; i < 100; i++) strcat(src, "move_reg r1, r2\n");
+    strcat(src, "far: trap\n");
+    size_t len;
+    uint8_t *blob = assemble_ok(src, &len);
+    /* header 0 0 varint(204)=80 cc; jump 40 cc 00 */
+    assert_int_equal(blob[2], 0x80);
+    assert_int_equal(blob[3], 204);
+    assert_int_equal(blob[4], 40);
+    assert_int_equal(blob[5], 203);
+    assert_int_equal(blob[6], 0);
+    free(blob);
+    /* jump table: minimal width 2 for a target >= 256 */
+    src[0] = 0;
+    strcat(src, ".jumptable a, b\na: trap\n");
+    for (int i = 0; i < 150; i++) strcat(src, "move_reg r1, r2\n");
+    strcat(src, "b: trap\n");
+    blob = assemble_ok(src, &len);
+    assert_int_equal(blob[0], 2);
+    assert_int_equal(blob[1], 2);
+    assert_int_equal(blob[4] | blob[5] << 8, 0);
+    assert_int_equal(blob[6] | blob[7] << 8, 301);
+    free(blob);
+    expect_blob(".jumpwidth 3\n.jumptable x\nx: trap\n", (const uint8_t[]){1, 3, 1, 0, 0, 0, 0, 1}, 8);
+}
+
+/* ---- ASM-3: errors name the line ------------------------------------------------------------ */
+
+static void errors_have_lines(void **state) {
+    (void)state;
+    expect_error("trap\nad r1, r2\n", "line 2: unknown mnemonic 'ad'");
+    expect_error("add_64 r1, r2\n", "line 1: expected ','");
+    expect_error("add_64 r1, r2, r13\n", "expected a register r0..r12");
+    expect_error("add_64 r1, r2, r3, r4\n", "unexpected");
+    expect_error("load_imm r1, 0x100000000\n", "does not fit in 4 bytes");
+    expect_error("load_imm r1, 300:1\n", "does not fit in 1 byte");
+    expect_error("load_imm r1, 3:5\n", "width after ':' must be 0..4");
+    expect_error("load_imm r1, 99999999999999999999999\n", "does not fit in 64 bits");
+    expect_error("load_imm r1, 0x12g\n", "bad digit");
+    expect_error("\n\njump nowhere\n", "line 3: undefined label 'nowhere'");
+    expect_error("a: trap\na: trap\n", "line 2: 'a' is already defined on line 1");
+    expect_error(".frob 1\n", "unknown directive '.frob'");
+    expect_error(".bytes 256\n", "out of range");
+    expect_error(".bytes\n", "needs at least one byte");
+    expect_error("load_imm r1, X\n", "not a constant defined above");
+    expect_error(".jumpwidth 1\n.jumptable 300\n", "does not fit in 1 byte");
+    expect_error("l: jump l:0\n trap\n jump l:0\n", "line 3: branch offset does not fit its width");
+    expect_error("r1: trap\n", "is a register");
+    expect_error("load_imm r1, (1\n", "missing ')'");
+}
+
+static void assemble_fuzzish_no_crash(void **state) {
+    (void)state;
+    /* truncated prefixes of a valid source never crash and either assemble or fail cleanly */
+    const char *src = ".equ A, 5\n.jumptable l1\nl1: load_imm r1, A:2 ; c\n branch_eq r1, r2, l1:4\n"
+                      " store_imm_ind_u8 r1, -3, 0x7f\n .bytes 1,2\n .insn 0xff\n";
+    for (size_t n = 0; n <= strlen(src); n++) {
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        if (jv_asm_assemble(src, n, &blob, &len) == JAVM_OK) free(blob);
+    }
+}
+
+static void single_insn_disasm(void **state) {
+    (void)state;
+    size_t len;
+    uint8_t *blob = assemble_ok("add_32 r9, r7, r8\nl: branch_eq_imm r1, -5, l\n", &len);
+    javm_program *p = NULL;
+    assert_int_equal(jv_pvm_program_create(blob, len, &p), JAVM_OK);
+    char buf[128];
+    assert_int_equal(javm_program_disasm(p, 0, buf, sizeof buf), 3);
+    assert_string_equal(buf, "add_32 r9, r7, r8");
+    assert_int_equal(javm_program_disasm(p, 3, buf, sizeof buf), 3);
+    assert_string_equal(buf, "branch_eq_imm r1, -5, 3");
+    assert_int_equal(javm_program_disasm(p, 1, buf, sizeof buf), 0);
+    assert_int_equal(javm_program_disasm(p, 6, buf, sizeof buf), 0);
+    jv_pvm_program_destroy(p);
+    free(blob);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(roundtrip_all_vectors),
+        cmocka_unit_test(roundtrip_oddities),
+        cmocka_unit_test(encodes_minimal),
+        cmocka_unit_test(labels_resolve),
+        cmocka_unit_test(errors_have_lines),
+        cmocka_unit_test(assemble_fuzzish_no_crash),
+        cmocka_unit_test(single_insn_disasm),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
