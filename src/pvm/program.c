@@ -1,0 +1,258 @@
+/* pvm — programs: the pre-decoded op stream (PVM-D3, D4, G1), ϖ, and the standard container. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvm/pvm.h"
+#include "util/error.h"
+
+static uint8_t iop_flags(uint8_t iop) {
+    const jv_pvm_opinfo *i = jv_pvm_opinfo_of_iop(iop);
+    return i ? i->flags : 0;
+}
+
+static bool op_is_term(uint8_t iop) {
+    return iop == JV_I_trap || (iop_flags(iop) & JV_OP_TERM) != 0;
+}
+
+void jv_pvm_program_destroy(javm_program *p) {
+    if (!p) return;
+    free(p->code);
+    free(p->bitmask);
+    free(p->jumps);
+    free(p->jump_ops);
+    free(p->block_starts);
+    free(p->ops);
+    free(p->pc_ops);
+    free(p->std.ro);
+    free(p->std.rw);
+    free(p);
+}
+
+static javm_status oom(void) {
+    return jv_set_error(JAVM_ERR_NO_MEMORY, "program: out of memory while loading");
+}
+
+static inline bool bit(const uint8_t *b, uint64_t i) { return (b[i >> 3] >> (i & 7)) & 1; }
+static inline void setbit(uint8_t *b, uint64_t i) { b[i >> 3] |= (uint8_t)(1u << (i & 7)); }
+
+/* Builds the op stream from the validated parts held in p. */
+static javm_status build_ops(javm_program *p) {
+    const uint32_t n = p->code_len;
+    /* 1. instruction ops (no GAS yet), in pc order */
+    size_t cap = (size_t)n + 2;
+    jv_pvm_op *tmp = calloc(cap, sizeof *tmp);
+    p->block_starts = calloc(((size_t)n + 7) / 8 + 8, 1);
+    p->pc_ops = malloc(((size_t)n + 1) * sizeof *p->pc_ops);
+    if (!tmp || !p->block_starts || !p->pc_ops) {
+        free(tmp);
+        return oom();
+    }
+    size_t nt = 0;
+    for (uint32_t pc = 0; pc < n; pc++) {
+        if (!bit(p->bitmask, pc)) continue;
+        jv_insn in;
+        jv_pvm_decode_insn(p->code, n, p->bitmask, pc, &in);
+        const jv_pvm_opinfo *info = jv_pvm_opinfo_of(in.opcode);
+        jv_pvm_op *o = &tmp[nt++];
+        o->pc = pc;
+        o->iop = info ? (uint8_t)jv_pvm_iop_of_byte(in.opcode) : JV_I_trap;
+        o->a = in.ra;
+        o->b = in.rb;
+        o->d = in.rd;
+        o->x = in.imm_x;
+        o->y = in.imm_y;
+        if (info && (info->cls == JV_CLASS_A4 || info->cls == JV_CLASS_A7 ||
+                     info->cls == JV_CLASS_A10))
+            o->y = (uint64_t)in.target;
+        uint64_t next = (uint64_t)pc + in.len;
+        if (info && info->byte == JV_OPC_ecalli) o->t = (uint32_t)next;
+        /* ϖ: the instruction after a (valid) terminator */
+        if (info && (info->flags & JV_OP_TERM) && next < n && bit(p->bitmask, next) &&
+            jv_pvm_opinfo_of(p->code[next]))
+            setbit(p->block_starts, next);
+        /* PVM-D3: a next pc whose bitmask bit is 0 executes as trap */
+        if (next < n && !bit(p->bitmask, next)) {
+            if (nt + 1 >= cap) { /* cannot happen: orphans sit between distinct starts */
+                free(tmp);
+                return oom();
+            }
+            jv_pvm_op *t = &tmp[nt++];
+            t->pc = (uint32_t)next;
+            t->iop = JV_I_trap;
+        }
+    }
+    if (n > 0 && bit(p->bitmask, 0) && jv_pvm_opinfo_of(p->code[0])) setbit(p->block_starts, 0);
+    tmp[nt].pc = n; /* the implicit trap at |c| */
+    tmp[nt].iop = JV_I_trap;
+    nt++;
+
+    /* 2. GAS ops before the first op and after every terminator op */
+    size_t ngas = 1;
+    for (size_t i = 0; i + 1 < nt; i++) ngas += op_is_term(tmp[i].iop);
+    size_t total = nt + ngas;
+    jv_pvm_op *ops = calloc(total, sizeof *ops);
+    if (!ops) {
+        free(tmp);
+        return oom();
+    }
+    for (uint32_t i = 0; i <= n; i++) p->pc_ops[i] = JV_PVM_NONE;
+    size_t k = 0;
+    for (size_t i = 0; i < nt; i++) {
+        if (i == 0 || op_is_term(tmp[i - 1].iop)) {
+            ops[k].iop = JV_I_GAS;
+            ops[k].pc = tmp[i].pc;
+            k++;
+        }
+        ops[k] = tmp[i];
+        p->pc_ops[tmp[i].pc] = (uint32_t)k;
+        k++;
+    }
+    free(tmp);
+    p->ops = ops;
+    p->nops = (uint32_t)total;
+
+    /* 3. rest (backwards) and block costs */
+    for (size_t i = total; i-- > 0;) {
+        jv_pvm_op *o = &ops[i];
+        if (o->iop == JV_I_GAS) continue;
+        o->rest = (op_is_term(o->iop) || i + 1 >= total) ? 0 : ops[i + 1].rest + 1;
+    }
+    for (size_t i = 0; i < total; i++) {
+        if (ops[i].iop != JV_I_GAS) continue;
+        uint64_t cost = (uint64_t)ops[i + 1].rest + 1, stores = 0;
+        for (size_t j = i + 1; j <= i + cost; j++)
+            stores += (iop_flags(ops[j].iop) & JV_OP_STORE) != 0;
+        ops[i].x = cost;
+        ops[i].y = stores;
+        ops[i].rest = (uint32_t)cost;
+    }
+
+    /* 4. branch targets (PVM-D4) */
+    for (size_t i = 0; i < total; i++) {
+        jv_pvm_op *o = &ops[i];
+        if (o->iop >= JV_I_GAS) continue;
+        uint8_t cls = jv_pvm_opinfo_of_iop(o->iop)->cls;
+        if (cls != JV_CLASS_A4 && cls != JV_CLASS_A7 && cls != JV_CLASS_A10) continue;
+        int64_t tg = (int64_t)o->y;
+        o->t = JV_PVM_NONE;
+        if (tg >= 0 && tg < (int64_t)n && bit(p->block_starts, (uint64_t)tg))
+            o->t = p->pc_ops[tg] - 1;
+    }
+    p->jump_ops = malloc(((size_t)p->jump_count + 1) * sizeof *p->jump_ops);
+    if (!p->jump_ops) return oom();
+    for (uint32_t i = 0; i < p->jump_count; i++) {
+        uint32_t e = p->jumps[i];
+        p->jump_ops[i] = (e < n && bit(p->block_starts, e)) ? p->pc_ops[e] - 1 : JV_PVM_NONE;
+    }
+    return JAVM_OK;
+}
+
+static javm_status program_from_blob(const uint8_t *blob, size_t len, javm_program **out) {
+    jv_pvm_blob b;
+    javm_status s = jv_pvm_blob_decode(blob, len, &b);
+    if (s) return s;
+    javm_program *p = calloc(1, sizeof *p);
+    if (!p) return oom();
+    p->code_len = b.code_len;
+    p->jump_count = b.jump_count;
+    p->jump_width = b.z;
+    size_t kbytes = ((size_t)b.code_len + 7) / 8;
+    p->code = calloc((size_t)b.code_len + JV_PVM_CODE_PAD, 1);
+    p->bitmask = calloc(kbytes + 8, 1);
+    p->jumps = malloc(((size_t)b.jump_count + 1) * sizeof *p->jumps);
+    if (!p->code || !p->bitmask || !p->jumps) {
+        jv_pvm_program_destroy(p);
+        return oom();
+    }
+    if (b.code_len) memcpy(p->code, b.code, b.code_len);
+    if (kbytes) memcpy(p->bitmask, b.bitmask, kbytes);
+    for (uint32_t i = 0; i < b.jump_count; i++) {
+        uint32_t v = 0;
+        for (unsigned k = 0; k < b.z; k++) v |= (uint32_t)b.jumps[(size_t)i * b.z + k] << (8 * k);
+        p->jumps[i] = v;
+    }
+    s = build_ops(p);
+    if (s) {
+        jv_pvm_program_destroy(p);
+        return s;
+    }
+    *out = p;
+    return JAVM_OK;
+}
+
+javm_status jv_pvm_program_create(const uint8_t *blob, size_t len, javm_program **out) {
+    if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "program: output is NULL");
+    *out = NULL;
+    return program_from_blob(blob, len, out);
+}
+
+static uint64_t le(const uint8_t *p, unsigned n) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t zone(uint64_t x) { return (x + JV_ZZ - 1) / JV_ZZ * JV_ZZ; }
+
+javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm_program **out) {
+    if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: output is NULL");
+    *out = NULL;
+    if (!blob && len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: blob is NULL");
+    if (len < 11)
+        return jv_set_error(JAVM_ERR_BAD_CONTAINER,
+                            "container: %zu bytes is shorter than the 11-byte header", len);
+    uint64_t o_len = le(blob, 3), w_len = le(blob + 3, 3), z = le(blob + 6, 2),
+             s = le(blob + 8, 3);
+    size_t off = 11;
+    if (o_len > len - off)
+        return jv_set_error(JAVM_ERR_BAD_CONTAINER,
+                            "container: read-only data of %llu bytes exceeds the %zu bytes left "
+                            "at offset %zu",
+                            (unsigned long long)o_len, len - off, off);
+    const uint8_t *o = blob + off;
+    off += o_len;
+    if (w_len > len - off)
+        return jv_set_error(JAVM_ERR_BAD_CONTAINER,
+                            "container: read-write data of %llu bytes exceeds the %zu bytes left "
+                            "at offset %zu",
+                            (unsigned long long)w_len, len - off, off);
+    const uint8_t *w = blob + off;
+    off += w_len;
+    if (len - off < 4)
+        return jv_set_error(JAVM_ERR_BAD_CONTAINER,
+                            "container: blob ends at offset %zu, before the 4-byte code length",
+                            off);
+    uint64_t c_len = le(blob + off, 4);
+    off += 4;
+    if (c_len != len - off)
+        return jv_set_error(JAVM_ERR_BAD_CONTAINER,
+                            "container: code blob length %llu at offset %zu does not match the %zu "
+                            "bytes that remain",
+                            (unsigned long long)c_len, off - 4, len - off);
+    uint64_t need = 5ull * JV_ZZ + zone(o_len) + zone(w_len + z * JV_ZP) + zone(s) + JV_ZI;
+    if (need > (1ull << 32))
+        return jv_set_error(JAVM_ERR_BAD_CONTAINER,
+                            "container: layout needs %llu bytes of address space, more than 2^32 "
+                            "(ro %llu, rw %llu, heap pages %llu, stack %llu)",
+                            (unsigned long long)need, (unsigned long long)o_len,
+                            (unsigned long long)w_len, (unsigned long long)z,
+                            (unsigned long long)s);
+    javm_program *p = NULL;
+    javm_status st = program_from_blob(blob + off, (size_t)c_len, &p);
+    if (st) return st;
+    p->standard = true;
+    p->std.ro_len = (uint32_t)o_len;
+    p->std.rw_len = (uint32_t)w_len;
+    p->std.heap_pages = (uint32_t)z;
+    p->std.stack_size = (uint32_t)s;
+    p->std.ro = malloc(o_len ? o_len : 1);
+    p->std.rw = malloc(w_len ? w_len : 1);
+    if (!p->std.ro || !p->std.rw) {
+        jv_pvm_program_destroy(p);
+        return oom();
+    }
+    if (o_len) memcpy(p->std.ro, o, o_len);
+    if (w_len) memcpy(p->std.rw, w, w_len);
+    *out = p;
+    return JAVM_OK;
+}

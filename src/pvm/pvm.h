@@ -1,0 +1,349 @@
+/* pvm — programs and execution: blob decoding and validation, basic blocks, the pre-decoded
+ * executable form, the opcode table, instruction semantics, block gas, the interpreter and its
+ * exits, the standard program container (specs: pvm-isa.md, pvm-program-format.md).
+ *
+ * What it owns
+ *   - the opcode metadata derived from opcodes.def (the single source of truth): the byte enum
+ *     JV_OPC_*, the dense dispatch enum JV_I_*, names, operand classes, flags, widths;
+ *   - the GP varint (canonical only) and the blob codec (jv_pvm_blob_decode / _encode);
+ *   - the shared single-instruction decoder (jv_pvm_decode_insn) used by the pre-decoder and the
+ *     disassembler;
+ *   - programs (struct javm_program): the validated parts, ϖ, and the pre-decoded op stream,
+ *     immutable after load and shared read-only by every instance on every thread;
+ *   - the interpreter body (interp_body.h), instantiated by the soft engine (interp.c) and by
+ *     the paged engine (src/engine), and the VM state it runs on (jv_pvm_state).
+ *
+ * Glossary
+ *   ζ          the code followed by zero bytes: reads past |c| return 0 (the program keeps
+ *              JV_PVM_CODE_PAD zero bytes after the code, so decoding never bounds-checks).
+ *   skip(i)    min(24, distance from i+1 to the next bitmask 1; the bitmask is all ones past
+ *              its end). An instruction is 1 + skip bytes long.
+ *   ϖ          basic-block starts: 0 and the instruction after every terminator, intersected
+ *              with valid instruction starts (bitmask 1 and a valid opcode). Branch and djump
+ *              targets must lie in ϖ.
+ *   op         one record of the pre-decoded stream (jv_pvm_op, 32 bytes): an instruction with
+ *              its operands resolved, or a GAS pseudo-op.
+ *   GAS op     a pseudo-op placed before the first instruction of every block that can be
+ *              entered (PVM-G1). It carries the block's cost and its number of stores.
+ *   block      the ops from a GAS op up to and including the next terminator op.
+ *   resume     an op index at which the next run continues without paying again (PVM-G3).
+ *
+ * Rules (cited by tests as PVM-n)
+ *   PVM-D1  varints must be canonical (the shortest encoding); the blob decomposes exactly:
+ *           no truncation, no trailing bytes, |bitmask| = ceil(|c|/8), padding bits zero,
+ *           z <= 4, no entries when z = 0, |c| <= JV_PVM_MAX_CODE.
+ *   PVM-D2  registers are clamped to 12; immediates are sign-extended from their length
+ *           (0 bytes = 0), except load_imm_64 which reads 8 raw bytes from ζ; offsets are
+ *           relative to the instruction's own pc and computed in int64.
+ *   PVM-D3  the op stream holds, in pc order: every bitmask-1 position; a trap op for each
+ *           position reached as the next pc of an instruction whose bitmask bit is 0 (skip is
+ *           capped at 24); the implicit trap at pc |c|. A byte that is not an opcode decodes
+ *           as trap. Op i+1 is the fall-through successor of op i whenever op i falls through.
+ *   PVM-D4  branch targets are resolved to the GAS op of the target block when the target is
+ *           in ϖ, else to JV_PVM_NONE (the branch panics when taken, pc = the branch). Jump
+ *           table entries are resolved the same way.
+ *   PVM-G1  a GAS op precedes the first op and every op that follows a terminator op (trap,
+ *           invalid opcode, fallthrough, jumps, branches). Its cost (model gp07) is the number
+ *           of instruction ops from it to the first terminator op inclusive (the implicit trap
+ *           counts).
+ *   PVM-G2  executing a GAS op: if gas < cost (or, with #3 on, gas - cost < stores × 2 ×
+ *           cow_cost) -> out-of-gas, pc = the block start, gas/registers/memory unchanged,
+ *           and the next run retries the same gate. Otherwise gas -= cost. There is no
+ *           per-instruction gas check.
+ *   PVM-G3  a run starts at st->resume when set (a host-call resume at the op after the
+ *           ecalli, a page-fault retry at the faulting op): no charge. Otherwise it is a fresh
+ *           start at st->pc: a block start runs its GAS op; an instruction in the middle of a
+ *           block pays the ops from pc to the block's end (documented choice, pvm-program-
+ *           format.md §6.2); any other pc panics there after paying 1.
+ *   PVM-G4  #3 charges returned by memory accesses are debited at the access (after the gate
+ *           reserved for them), and never make gas negative when the gate held.
+ *   PVM-E1  exit pcs are the exiting instruction's pc (vector convention): panic (trap, bad
+ *           branch/djump target, memory panic), halt (the djump to 0xFFFF0000), page fault
+ *           (state before the instruction; resume retries it), host call (resume at next_pc),
+ *           out-of-gas (the block start).
+ *   PVM-E2  djump(a): a = 0xFFFF0000 -> halt; a = 0, a odd, a > 2|j| or j[a/2-1] not in ϖ ->
+ *           panic; else jump. load_imm_jump_ind takes its target from the old φB and keeps
+ *           its register write when it panics.
+ *   PVM-S1  sbrk (GP <= 0.7 only; st->sbrk_enabled, else it executes as trap): size 0 returns
+ *           the heap top; otherwise if top + size exceeds the heap limit (or 2^32) it returns 0
+ *           and changes nothing, else the pages covering [top, top + size) that are not yet
+ *           accessible are mapped read-write (zero), it returns the old top and the top moves
+ *           up by size. Programs without a heap (raw blobs) have top = limit = 0.
+ *
+ * Reusing the interpreter body in another engine (src/engine)
+ *   interp_body.h is included inside a function body. It needs in scope: `jv_pvm_state *st`,
+ *   `const javm_program *prog`, `uint32_t start` (an op index from jv_pvm_enter), and macros
+ *     JV_LOAD(width, addr, dst)  load `width` bytes at the u32 `addr` into the u64 lvalue dst
+ *                                (zero-extended); on failure JV_MEM_FAIL(res) (a jv_mem_result
+ *                                with kind PANIC or FAULT); on success with a #3 charge or
+ *                                statistics, JV_MEM_ACCOUNT(res).
+ *     JV_STORE(width, addr, val) the same for a store of the low `width` bytes of val.
+ *     JV_SBRK(size)              an expression: the sbrk result (use jv_pvm_sbrk).
+ *   optional: JV_BODY_SWITCH (1 = switch dispatch; default computed goto unless the build
+ *   defines JV_DISPATCH_SWITCH), JV_TRACE_HOOK() (called before every instruction op, with
+ *   st->gas and st->pc synced), JV_MEM_PRE() (called before every guest access; the paged
+ *   engine publishes the access and, via JV_SYNC(), the live gas/op into st there).
+ *   The body returns from the enclosing function after filling st (exit_kind, pc, exit_arg,
+ *   exit_next_pc, resume, gas). An exit decided outside the loop (e.g. by a signal handler
+ *   that siglongjmps out of JV_LOAD) is produced with jv_pvm_exit_mem(st, prog, op, res) from
+ *   the op published by JV_MEM_PRE, after restoring st->gas from the published value.
+ */
+#ifndef JV_PVM_H
+#define JV_PVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "javm.h"
+#include "mem/mem.h"
+
+/* ---- Opcode metadata (from opcodes.def) --------------------------------------------------- */
+enum { JV_OP_NONE = 0, JV_OP_TERM = 1, JV_OP_LOAD = 2, JV_OP_STORE = 4 };
+
+typedef enum jv_pvm_class {
+    JV_CLASS_A0, JV_CLASS_A1, JV_CLASS_A2, JV_CLASS_A3, JV_CLASS_A4, JV_CLASS_A5, JV_CLASS_A6,
+    JV_CLASS_A7, JV_CLASS_A8, JV_CLASS_A9, JV_CLASS_A10, JV_CLASS_A11, JV_CLASS_A12,
+    JV_CLASS_COUNT
+} jv_pvm_class;
+
+/* Opcode bytes: JV_OPC_add_32 = 190. */
+enum jv_pvm_opcode {
+#define X(name, byte, cls, flags, width, sem) JV_OPC_##name = byte,
+#include "pvm/opcodes.def"
+#undef X
+};
+
+/* Dense dispatch ids, in table order, followed by the pseudo-ops. */
+enum jv_pvm_iop {
+#define X(name, byte, cls, flags, width, sem) JV_I_##name,
+#include "pvm/opcodes.def"
+#undef X
+    JV_I_GAS, /* block gas gate (PVM-G1) */
+    JV_I_COUNT
+};
+#define JV_PVM_NUM_OPCODES ((unsigned)JV_I_GAS)
+_Static_assert(JV_I_GAS == 139, "opcodes.def must list the 139 GP 0.7 opcodes");
+
+typedef struct jv_pvm_opinfo {
+    const char *name;      /* "add_32" */
+    const char *semantics; /* the formula column */
+    uint8_t byte;          /* opcode byte */
+    uint8_t cls;           /* jv_pvm_class */
+    uint8_t flags;         /* JV_OP_TERM | JV_OP_LOAD | JV_OP_STORE */
+    uint8_t width;         /* bytes touched by a load/store, else 0 */
+} jv_pvm_opinfo;
+
+/* NULL if the byte is not an opcode (it executes as trap). */
+const jv_pvm_opinfo *jv_pvm_opinfo_of(uint8_t byte);
+/* By dispatch id (JV_I_*); NULL for pseudo-ops. */
+const jv_pvm_opinfo *jv_pvm_opinfo_of_iop(unsigned iop);
+/* Dispatch id of an opcode byte; -1 if the byte is not an opcode. */
+int jv_pvm_iop_of_byte(uint8_t byte);
+/* Opcode byte of a mnemonic (len bytes, not NUL-terminated); -1 if unknown. */
+int jv_pvm_opcode_by_name(const char *name, size_t len);
+const char *jv_pvm_class_name(jv_pvm_class c); /* "A0".."A12" */
+
+/* ---- Varints (pvm-program-format.md §1) ---------------------------------------------------- */
+#define JV_VARINT_MAX 9
+/* Writes the canonical encoding of x to out; returns its length (1..9). */
+size_t jv_pvm_varint_encode(uint64_t x, uint8_t out[JV_VARINT_MAX]);
+typedef enum jv_varint_status {
+    JV_VARINT_OK = 0,
+    JV_VARINT_TRUNCATED = 1,
+    JV_VARINT_NONCANONICAL = 2,
+} jv_varint_status;
+/* Decodes one varint from p[0..n); *used = its length. Non-canonical encodings are rejected
+ * (the value is still stored in *out). */
+jv_varint_status jv_pvm_varint_decode(const uint8_t *p, size_t n, uint64_t *out, size_t *used);
+
+/* ---- Blob codec (pvm-program-format.md §2) ------------------------------------------------- */
+#define JV_PVM_MAX_CODE (1u << 30)    /* code bytes accepted by the loader */
+#define JV_PVM_MAX_JUMPS (1u << 24)   /* jump-table entries accepted by the loader */
+#define JV_PVM_CODE_PAD 32u           /* zero bytes kept after the code (ζ) */
+
+typedef struct jv_pvm_blob {
+    uint32_t jump_count;
+    uint8_t z;                /* entry width */
+    const uint8_t *jumps;     /* jump_count * z bytes, little-endian entries */
+    uint32_t code_len;
+    const uint8_t *code;
+    const uint8_t *bitmask;   /* ceil(code_len / 8) bytes */
+} jv_pvm_blob;
+
+/* PVM-D1. Parts point into blob. Errors: JAVM_ERR_BAD_PROGRAM with a message naming the part
+ * and the offset. */
+javm_status jv_pvm_blob_decode(const uint8_t *blob, size_t len, jv_pvm_blob *out);
+/* Encodes a blob from its parts (malloc'd; NULL on allocation failure or z > 8). The bitmask
+ * is ceil(code_len / 8) bytes. */
+uint8_t *jv_pvm_blob_encode(const uint32_t *jump_table, uint32_t n, uint8_t z,
+                            const uint8_t *code, uint32_t code_len, const uint8_t *bitmask,
+                            size_t *out_len);
+
+/* ---- Single-instruction decoder (shared with the disassembler) ----------------------------- */
+typedef struct jv_insn {
+    uint8_t opcode;       /* the code byte */
+    uint8_t valid;        /* opcode is in the table (otherwise it executes as trap) */
+    uint8_t len;          /* 1 + skip(pc) */
+    uint8_t ra, rb, rd;   /* clamped register indices (0 when unused) */
+    uint8_t lx, ly;       /* immediate lengths in bytes as decoded */
+    uint64_t imm_x, imm_y;/* sign-extended immediates (load_imm_64: raw 8 bytes) */
+    int64_t target;       /* absolute target of A4/A7/A10 offsets (may be out of range) */
+} jv_insn;
+
+/* skip(pc) over the bitmask of a code of code_len bytes (bits past the end read as 1). */
+uint32_t jv_pvm_skip(const uint8_t *bitmask, uint32_t code_len, uint32_t pc);
+/* Decodes the instruction at pc from ζ (no padding needed; bytes past code_len read as 0). */
+void jv_pvm_decode_insn(const uint8_t *code, uint32_t code_len, const uint8_t *bitmask,
+                        uint32_t pc, jv_insn *out);
+
+/* ---- The pre-decoded executable form ------------------------------------------------------- */
+#define JV_PVM_NONE UINT32_MAX
+
+/* One op (32 bytes). Field use by class:
+ *   A1 ecalli   x = id, t = next pc            A2   a, x (raw)
+ *   A3          x = address, y = value          A4   t = target op
+ *   A5          a, x                            A6   a, x, y
+ *   A7          a, x, t = target op             A8   d = destination, a = source
+ *   A9          a, b, x                         A10  a, b, t = target op
+ *   A11         a, b, x, y                      A12  a, b, d
+ *   GAS         x = cost, y = stores in the block, pc = the block start
+ * rest = the number of ops after this one up to the end of its block (instruction ops). */
+typedef struct jv_pvm_op {
+    uint8_t iop; /* enum jv_pvm_iop */
+    uint8_t a, b, d;
+    uint32_t pc;
+    uint64_t x, y;
+    uint32_t t;
+    uint32_t rest;
+} jv_pvm_op;
+_Static_assert(sizeof(jv_pvm_op) == 32, "jv_pvm_op is 32 bytes");
+
+/* The standard-container parts of a program (pvm-program-format.md §3). */
+typedef struct jv_pvm_standard {
+    uint8_t *ro;        /* read-only data */
+    uint32_t ro_len;
+    uint8_t *rw;        /* read-write data */
+    uint32_t rw_len;
+    uint32_t heap_pages; /* z */
+    uint32_t stack_size; /* s */
+} jv_pvm_standard;
+
+struct javm_program {
+    uint8_t *code;           /* code_len + JV_PVM_CODE_PAD bytes (ζ) */
+    uint32_t code_len;
+    uint8_t *bitmask;        /* ceil(code_len/8) + 8 bytes (zero padded) */
+    uint32_t jump_count;
+    uint8_t jump_width;
+    uint32_t *jumps;         /* raw jump-table entries */
+    uint32_t *jump_ops;      /* PVM-D4: entry -> GAS op index or JV_PVM_NONE */
+    uint8_t *block_starts;   /* ϖ as a bitmap over code_len bits */
+    jv_pvm_op *ops;
+    uint32_t nops;
+    uint32_t *pc_ops;        /* code_len + 1 entries: instruction op index at pc, or NONE */
+    bool standard;
+    jv_pvm_standard std;
+};
+
+/* Loads a raw blob (PVM-D1..D4). */
+javm_status jv_pvm_program_create(const uint8_t *blob, size_t len, javm_program **out);
+/* Loads a standard container: E3 |o|, E3 |w|, E2 z, E3 s, o, w, E4 |c|, c. Validates the exact
+ * size and 5ZZ + Z(|o|) + Z(|w| + z·ZP) + Z(s) + ZI <= 2^32. */
+javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm_program **out);
+void jv_pvm_program_destroy(javm_program *p);
+
+/* Accessors (for the disassembler and tools). */
+static inline const uint8_t *jv_pvm_program_code(const javm_program *p, uint32_t *len) {
+    *len = p->code_len;
+    return p->code;
+}
+static inline const uint8_t *jv_pvm_program_bitmask(const javm_program *p) { return p->bitmask; }
+static inline uint32_t jv_pvm_program_jump_count(const javm_program *p) { return p->jump_count; }
+static inline uint8_t jv_pvm_program_jump_width(const javm_program *p) { return p->jump_width; }
+static inline uint32_t jv_pvm_program_jump_entry(const javm_program *p, uint32_t i) {
+    return i < p->jump_count ? p->jumps[i] : 0;
+}
+static inline bool jv_pvm_is_insn_start(const javm_program *p, uint32_t pc) {
+    return pc < p->code_len && ((p->bitmask[pc >> 3] >> (pc & 7)) & 1);
+}
+static inline bool jv_pvm_is_block_start(const javm_program *p, uint32_t pc) {
+    return pc < p->code_len && ((p->block_starts[pc >> 3] >> (pc & 7)) & 1);
+}
+
+/* Standard layout constants (pvm-program-format.md §3). */
+#define JV_ZP 4096u
+#define JV_ZZ 65536u
+#define JV_ZI (1u << 24)
+#define JV_STD_RO_BASE 0x10000u
+#define JV_STD_STACK_TOP 0xFEFE0000u
+#define JV_STD_ARGS_BASE 0xFEFF0000u
+#define JV_HALT_ADDRESS 0xFFFF0000u
+
+/* ---- VM state and exits -------------------------------------------------------------------- */
+#define JV_PVM_NUM_REGS 13
+
+typedef enum jv_pvm_exit {
+    JV_EXIT_HALT = JAVM_EXIT_HALT,
+    JV_EXIT_PANIC = JAVM_EXIT_PANIC,
+    JV_EXIT_OOG = JAVM_EXIT_OUT_OF_GAS,
+    JV_EXIT_FAULT = JAVM_EXIT_PAGE_FAULT,
+    JV_EXIT_HOST = JAVM_EXIT_HOST_CALL,
+} jv_pvm_exit;
+
+#define JV_PVM_FRESH UINT32_MAX      /* st->resume: start at st->pc, charging (PVM-G3) */
+#define JV_PVM_DONE (UINT32_MAX - 1) /* st->resume: halted or panicked; set a pc to run again */
+
+/* Everything an engine loop reads and writes. regs/gas/pc are the architectural state. */
+typedef struct jv_pvm_state {
+    uint64_t regs[JV_PVM_NUM_REGS];
+    int64_t gas;
+    uint32_t pc;          /* exiting instruction's pc, or the pc of the next fresh start */
+    uint32_t resume;      /* op index to continue at without charge, JV_PVM_FRESH or _DONE */
+    /* last exit */
+    uint8_t exit_kind;    /* jv_pvm_exit */
+    uint32_t exit_next_pc;
+    uint64_t exit_arg;
+    /* configuration */
+    uint64_t mat_reserve; /* 2 × cow_cost when #3 gas is on, else 0 (PVM-G2) */
+    bool sbrk_enabled;    /* PVM-S1: GP <= 0.7 */
+    uint32_t heap_top, heap_limit;
+    /* statistics */
+    uint64_t instructions, mat_gas, first_touch, cow;
+    /* tracing (the traced loop only) */
+    javm_trace_fn trace_fn;
+    void *trace_user;
+    const javm_instance *trace_vm;
+    /* published by engines that exit from outside the loop (see the top comment) */
+    const jv_pvm_op *cur;
+} jv_pvm_state;
+
+/* Resets registers, gas, pc, exits, statistics; heap to none; sbrk enabled. */
+void jv_pvm_state_init(jv_pvm_state *st);
+
+/* PVM-G3: decides where a run starts. Returns true with *start = an op index to run the loop
+ * from; false if the run ended before the loop (out of gas, or a panic at a pc that is not an
+ * instruction), with the exit filled in st. */
+bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start);
+
+/* Fills st for an exit of a memory access of op (kind PANIC or FAULT), as the loop does. */
+void jv_pvm_exit_mem(jv_pvm_state *st, const javm_program *prog, const jv_pvm_op *op,
+                     jv_mem_result res);
+
+/* PVM-S1 (also used by other engines through JV_SBRK). */
+uint64_t jv_pvm_sbrk(jv_pvm_state *st, jv_mem *mem, uint64_t size);
+
+/* #3 gate helper: remaining >= stores × reserve without overflow. */
+static inline bool jv_pvm_mat_gate(int64_t remaining, uint64_t stores, uint64_t reserve) {
+    return stores == 0 || (remaining >= 0 && (uint64_t)remaining / stores >= reserve);
+}
+
+/* The soft engine: runs from `start` until an exit. _fast uses computed goto (switch when the
+ * build defines JV_DISPATCH_SWITCH), _switch always uses switch dispatch, _trace single-steps
+ * with st->trace_fn called before every instruction. All three give identical results. */
+void jv_pvm_exec_soft(jv_pvm_state *st, const javm_program *prog, jv_mem *mem, uint32_t start);
+void jv_pvm_exec_soft_switch(jv_pvm_state *st, const javm_program *prog, jv_mem *mem,
+                             uint32_t start);
+void jv_pvm_exec_soft_trace(jv_pvm_state *st, const javm_program *prog, jv_mem *mem,
+                            uint32_t start);
+
+#endif /* JV_PVM_H */
