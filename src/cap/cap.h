@@ -315,6 +315,10 @@ javm_status jv_cap_data_copy_into(const jv_datacap *d, uint64_t start, void *out
  * Empty if all zero, else Loaded(from_content). Copies a shared backing first (CAP-2). */
 javm_status jv_cap_data_put_page(jv_datacap *d, uint64_t off, const uint8_t *content,
                                  size_t len);
+/* Construction: store slot (taking its reference, also on failure) at page index i of the
+ * backing as is (a Missing slot, or a pre-built page). Copies a shared backing first; trims. The
+ * caller keeps canonical form (CAP-3/4) if it wants a canonical cap. */
+javm_status jv_cap_data_put_slot(jv_datacap *d, uint64_t i, jv_cap_slot slot);
 /* Execution-time write: an explicit Loaded overlay page (even all zero), sentinel hash. */
 javm_status jv_cap_data_write_page(jv_datacap *d, uint64_t off, const uint8_t *content,
                                    size_t len);

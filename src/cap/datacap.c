@@ -304,6 +304,22 @@ javm_status jv_cap_data_put_page(jv_datacap *d, uint64_t off, const uint8_t *con
     return st;
 }
 
+javm_status jv_cap_data_put_slot(jv_datacap *d, uint64_t i, jv_cap_slot slot) {
+    if (i >= jv_cap_data_page_count(d)) {
+        jv_cap_slot_release(&slot);
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "datacap: put_slot: page %llu is past the %llu pages",
+                            (unsigned long long)i, (unsigned long long)jv_cap_data_page_count(d));
+    }
+    javm_status st = make_unique(d);
+    if (st) {
+        jv_cap_slot_release(&slot);
+        return st;
+    }
+    st = backing_set(d->backing, i, slot);
+    backing_trim(d->backing);
+    return st;
+}
+
 javm_status jv_cap_data_insert_overlay_page(jv_datacap *d, uint64_t i, jv_cap_slot slot) {
     if (i >= jv_cap_data_page_count(d)) {
         jv_cap_slot_release(&slot);
