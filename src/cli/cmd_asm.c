@@ -1,0 +1,68 @@
+/* javm asm — assemble a source file into a program blob (syntax: docs/ASSEMBLY.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/tool.h"
+#include "javm.h"
+#include "pvm/asm.h"
+
+static const char usage_text[] =
+    "usage: javm asm [options] SOURCE -o FILE\n"
+    "\n"
+    "Assembles SOURCE (PVM assembly, see docs/ASSEMBLY.md; \"-\" reads stdin) into a raw program\n"
+    "blob: E(|j|) E1(z) E(|c|) jump-table code bitmask. Encodings are minimal unless a width is\n"
+    "given (value:N); labels resolve branch targets and jump-table entries.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE  write the blob to FILE (\"-\" = stdout)\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "Exit status: 0 assembled, 1 the source has an error (\"SOURCE:LINE: message\" on stderr),\n"
+    "2 usage error.\n";
+
+int jv_cli_asm(int argc, char **argv) {
+    const char *src = NULL, *outp = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (++i >= argc) return jv_cli_usage("asm", "%s needs a file name", a);
+            outp = argv[i];
+        } else if (!strncmp(a, "--output=", 9)) {
+            outp = a + 9;
+        } else if (a[0] == '-' && a[1]) {
+            return jv_cli_usage("asm", "unknown option '%s' (try `javm asm --help`)", a);
+        } else if (src) {
+            return jv_cli_usage("asm", "more than one source file ('%s' and '%s')", src, a);
+        } else {
+            src = a;
+        }
+    }
+    if (!src) return jv_cli_usage("asm", "no source file (try `javm asm --help`)");
+    if (!outp) return jv_cli_usage("asm", "no output file: give -o FILE");
+    size_t len;
+    uint8_t *text = jv_cli_read_file(src, &len);
+    if (!text) return jv_cli_usage("asm", "cannot read '%s': %s", src, strerror(errno));
+    uint8_t *blob = NULL;
+    size_t blob_len = 0;
+    javm_status s = jv_asm_assemble((const char *)text, len, &blob, &blob_len);
+    free(text);
+    if (s != JAVM_OK) {
+        const char *msg = javm_last_error();
+        if (!strncmp(msg, "line ", 5)) fprintf(stderr, "javm asm: %s:%s\n", src, msg + 5);
+        else fprintf(stderr, "javm asm: %s: %s\n", src, msg);
+        return 1;
+    }
+    int rc = jv_cli_write_file(outp, blob, blob_len);
+    free(blob);
+    if (rc) {
+        fprintf(stderr, "javm asm: cannot write '%s': %s\n", outp, strerror(errno));
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,33 @@
+/* cli/tool.h — helpers shared by the javm commands: reading files, parsing numbers, and the
+ * one-line usage error of cli.h ("javm <cmd>: ...", exit status 2). */
+#ifndef JV_CLI_TOOL_H
+#define JV_CLI_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Prints "javm <cmd>: <message>" on stderr and returns 2 (for `return jv_cli_usage(...)`). */
+int jv_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reads a whole file ("-" = stdin) into a malloc'd buffer with a NUL after the data. Returns NULL
+ * (errno set) on failure. */
+uint8_t *jv_cli_read_file(const char *path, size_t *len);
+
+/* Writes len bytes to path ("-" = stdout); 0 on success, -1 with errno set. */
+int jv_cli_write_file(const char *path, const void *data, size_t len);
+
+/* Parses a decimal, 0x-hex or 0b-binary number with optional '_' separators; a leading '-'
+ * gives the two's complement. 0 on success, -1 if s is not a number or does not fit 64 bits. */
+int jv_cli_parse_u64(const char *s, uint64_t *out);
+
+/* Parses hex digits ("" allowed, optional 0x prefix, whitespace ignored) into a malloc'd buffer. */
+int jv_cli_parse_hex(const char *s, uint8_t **out, size_t *len);
+
+/* True if the buffer looks like JSON (first non-space byte is '{'). */
+int jv_cli_is_json(const uint8_t *buf, size_t len);
+
+/* Extracts the "program" byte array of a conformance-vector JSON text. 0 on success, -1 with a
+ * message in err. */
+int jv_cli_vector_program(const char *json, uint8_t **blob, size_t *len, char *err, size_t errlen);
+
+#endif
