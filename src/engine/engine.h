@@ -63,6 +63,7 @@
 
 #include "javm.h"
 #include "mem/mem.h"
+#include "pvm/pvm.h"
 
 /* ---- Published access ------------------------------------------------------------------- */
 #define JV_ACC_WIDTH_SHIFT 32
@@ -128,6 +129,15 @@ JV_NOINLINE jv_mem_result jv_paged_store_slow(jv_paged *p, uint32_t addr, unsign
  * caller must be inside jv_paged_enter. For tests and benchmarks. */
 jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool is_write,
                               uint64_t *val);
+
+/* ---- The paged loop -------------------------------------------------------------------------
+ * Runs the pvm layer's interpreter body from op `start` (from jv_pvm_enter) with plain machine
+ * accesses on the window until an exit, exactly like jv_pvm_exec_soft (st filled the same way;
+ * st->mat_gas/first_touch/cow accumulate the resolves' statistics). trace = 1 runs the
+ * single-stepping variant that calls st->trace_fn. Returns JAVM_ERR_OS only if opening host
+ * protection failed (the state is then a retry of the access, nothing charged). */
+javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_paged *pg,
+                                 uint32_t start, bool trace);
 
 /* ---- The fault handler ------------------------------------------------------------------ */
 /* Installs the SIGSEGV handler once per process (pthread_once); returns the status of that
