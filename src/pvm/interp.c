@@ -125,7 +125,7 @@ void jv_pvm_exec_soft_trace(jv_pvm_state *st, const javm_program *prog, jv_mem *
 #define JV_TRACE_HOOK()                                                                        \
     do {                                                                                       \
         if (st->trace_fn) {                                                                    \
-            st->gas = gas;                                                                     \
+            st->gas = JV_G;                                                                     \
             st->pc = ip->pc;                                                                   \
             st->trace_fn(st->trace_user, st->trace_vm, ip->pc);                                \
         }                                                                                      \

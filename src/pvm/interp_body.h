@@ -33,14 +33,19 @@
     const uint32_t *const jv_jt = prog->jump_ops;
     const uint32_t jv_njt = prog->jump_count;
     const uint64_t jv_rsv = st->mat_reserve;
-    int64_t gas = st->gas;
+#ifdef JV_GAS_IN_STATE
+#define JV_G (st->gas) /* memory-resident: out-of-loop code (fault handlers) may debit it */
+#else
+    int64_t jv_gas = st->gas;
+#define JV_G jv_gas
+#endif
     const jv_pvm_op *ip = jv_ops + start;
     jv_mem_result jv_mres;
 
 /* Syncs the live loop state into st (for hooks and out-of-loop exits). */
 #define JV_SYNC()                                                                              \
     do {                                                                                       \
-        st->gas = gas;                                                                         \
+        st->gas = JV_G;                                                                         \
         st->cur = ip;                                                                          \
     } while (0)
 #define JV_MEM_FAIL(res)                                                                       \
@@ -50,7 +55,7 @@
     } while (0)
 #define JV_MEM_ACCOUNT(res)                                                                    \
     do {                                                                                       \
-        gas -= (int64_t)(res).charge;                                                          \
+        JV_G -= (int64_t)(res).charge;                                                          \
         st->mat_gas += (res).charge;                                                           \
         st->first_touch += (res).first_touch;                                                  \
         st->cow += (res).cow;                                                                  \
@@ -156,10 +161,10 @@ jv_dispatch:
 
         JV_CASE(GAS) {
             int64_t cost = (int64_t)ip->x;
-            if (JV_UNLIKELY(gas < cost)) goto jv_x_oog;
-            if (JV_UNLIKELY(jv_rsv != 0) && !jv_pvm_mat_gate(gas - cost, ip->y, jv_rsv))
+            if (JV_UNLIKELY(JV_G < cost)) goto jv_x_oog;
+            if (JV_UNLIKELY(jv_rsv != 0) && !jv_pvm_mat_gate(JV_G - cost, ip->y, jv_rsv))
                 goto jv_x_oog;
-            gas -= cost;
+            JV_G -= cost;
             st->instructions += ip->x;
             JV_STEP();
         }
@@ -353,14 +358,15 @@ jv_x_oog:
     st->resume = JV_PVM_FRESH;
     goto jv_x_out;
 jv_x_mem:
-    st->gas = gas;
+    st->gas = JV_G;
     jv_pvm_exit_mem(st, prog, ip, jv_mres);
     return;
 jv_x_out:
-    st->gas = gas;
+    st->gas = JV_G;
     return;
 
 #undef JV_SYNC
+#undef JV_G
 #undef JV_MEM_FAIL
 #undef JV_MEM_ACCOUNT
 #undef JV_NEXT

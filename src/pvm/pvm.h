@@ -82,7 +82,9 @@
  *   optional: JV_BODY_SWITCH (1 = switch dispatch; default computed goto unless the build
  *   defines JV_DISPATCH_SWITCH), JV_TRACE_HOOK() (called before every instruction op, with
  *   st->gas and st->pc synced), JV_MEM_PRE() (called before every guest access; the paged
- *   engine publishes the access and, via JV_SYNC(), the live gas/op into st there).
+ *   engine publishes the access and, via JV_SYNC(), the live gas/op into st there),
+ *   JV_GAS_IN_STATE (defined: the loop keeps gas in st->gas instead of a local, so a fault
+ *   handler can debit #3 charges through a pointer to it).
  *   The body returns from the enclosing function after filling st (exit_kind, pc, exit_arg,
  *   exit_next_pc, resume, gas). An exit decided outside the loop (e.g. by a signal handler
  *   that siglongjmps out of JV_LOAD) is produced with jv_pvm_exit_mem(st, prog, op, res) from

@@ -1,0 +1,298 @@
+/* api — the public C API (include/javm.h) over pvm, mem and the engines. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "engine/engine.h"
+#include "util/error.h"
+
+/* ---- Small things --------------------------------------------------------------------------- */
+const char *javm_exit_str(javm_exit_kind k) {
+    switch (k) {
+    case JAVM_EXIT_HALT: return "halt";
+    case JAVM_EXIT_PANIC: return "panic";
+    case JAVM_EXIT_OUT_OF_GAS: return "out-of-gas";
+    case JAVM_EXIT_PAGE_FAULT: return "page-fault";
+    case JAVM_EXIT_HOST_CALL: return "host-call";
+    }
+    return "unknown";
+}
+
+void javm_config_default(javm_config *cfg) {
+    if (!cfg) return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->engine = JAVM_ENGINE_SOFT;
+    cfg->gas_model = JAVM_GAS_GP07;
+    cfg->cow_cost = JV_API_DEFAULT_COW_COST;
+}
+
+javm_status javm_engine_parse(const char *name, javm_engine *out) {
+    if (!name || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "engine: NULL argument");
+    if (!strcmp(name, "soft")) *out = JAVM_ENGINE_SOFT;
+    else if (!strcmp(name, "paged")) *out = JAVM_ENGINE_PAGED;
+    else
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                            "engine: unknown engine '%s' (expected soft or paged)", name);
+    return JAVM_OK;
+}
+
+const char *javm_engine_name(javm_engine e) {
+    switch (e) {
+    case JAVM_ENGINE_SOFT: return "soft";
+    case JAVM_ENGINE_PAGED: return "paged";
+    }
+    return "unknown";
+}
+
+int javm_engine_available(javm_engine e) {
+    switch (e) {
+    case JAVM_ENGINE_SOFT: return 1;
+    case JAVM_ENGINE_PAGED: return jv_engine_paged_available(); /* API-3 */
+    }
+    return 0;
+}
+
+/* ---- Programs ------------------------------------------------------------------------------- */
+javm_status javm_program_load(const uint8_t *blob, size_t len, javm_program **out) {
+    return jv_pvm_program_create(blob, len, out);
+}
+
+javm_status javm_program_load_standard(const uint8_t *blob, size_t len, javm_program **out) {
+    return jv_pvm_program_create_standard(blob, len, out);
+}
+
+void javm_program_free(javm_program *p) { jv_pvm_program_destroy(p); }
+
+uint32_t javm_program_code_size(const javm_program *p) { return p ? p->code_len : 0; }
+
+/* ---- Instances ------------------------------------------------------------------------------ */
+javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
+                              javm_instance **out) {
+    if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: output is NULL");
+    *out = NULL;
+    if (!p) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: program is NULL");
+    javm_config c;
+    if (cfg) c = *cfg;
+    else javm_config_default(&c);
+    if (c.engine != JAVM_ENGINE_SOFT && c.engine != JAVM_ENGINE_PAGED)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: unknown engine %d",
+                            (int)c.engine);
+    if (c.gas_model != JAVM_GAS_GP07)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: unknown gas model %d",
+                            (int)c.gas_model);
+    if (c.cow_cost == 0) c.cow_cost = JV_API_DEFAULT_COW_COST;
+    if (c.cow_cost > JV_API_MAX_COW_COST)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: cow_cost %llu exceeds 2^40",
+                            (unsigned long long)c.cow_cost);
+    if (!javm_engine_available(c.engine))
+        return jv_set_error(JAVM_ERR_UNSUPPORTED,
+                            "instance: the %s engine is not available in this build",
+                            javm_engine_name(c.engine));
+    javm_instance *vm = calloc(1, sizeof *vm);
+    if (!vm) return jv_set_error(JAVM_ERR_NO_MEMORY, "instance: out of memory");
+    vm->prog = p;
+    vm->cfg = c;
+    jv_pvm_state_init(&vm->st);
+    vm->st.mat_reserve = c.mat ? 2 * c.cow_cost : 0;
+    javm_status s = jv_mem_init(&vm->mem, c.engine == JAVM_ENGINE_PAGED ? JV_MEM_PAGED : JV_MEM_SOFT,
+                                c.mat ? c.cow_cost : 0, c.ro_write_faults != 0);
+    if (s) {
+        free(vm);
+        return s;
+    }
+    if (c.engine == JAVM_ENGINE_PAGED && (s = jv_engine_paged_create(&vm->mem, &vm->engine))) {
+        jv_mem_fini(&vm->mem);
+        free(vm);
+        return s;
+    }
+    *out = vm;
+    return JAVM_OK;
+}
+
+void javm_instance_free(javm_instance *vm) {
+    if (!vm) return;
+    jv_engine_paged_destroy(vm->engine); /* API-3: NULL for soft */
+    jv_mem_fini(&vm->mem);
+    free(vm);
+}
+
+static uint64_t page_up(uint64_t x) { return (x + JV_ZP - 1) / JV_ZP * JV_ZP; }
+static uint64_t zone_up(uint64_t x) { return (x + JV_ZZ - 1) / JV_ZZ * JV_ZZ; }
+
+javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, size_t args_len) {
+    if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: NULL instance");
+    const javm_program *p = vm->prog;
+    if (!p->standard)
+        return jv_set_error(JAVM_ERR_STATE,
+                            "instance: the program was not loaded from a standard container");
+    if (args_len > JV_ZI)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                            "instance: %zu argument bytes exceed the limit of %u", args_len,
+                            JV_ZI);
+    if (!args && args_len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: args NULL");
+    const jv_pvm_standard *sd = &p->std;
+    javm_status s;
+    uint64_t ro_size = page_up(sd->ro_len);
+    if (ro_size) {
+        s = jv_mem_map(&vm->mem, JV_STD_RO_BASE, ro_size, JAVM_ACCESS_RO, sd->ro, sd->ro_len);
+        if (s) return s;
+    }
+    uint64_t rw_base = 2ull * JV_ZZ + zone_up(sd->ro_len);
+    uint64_t rw_size = page_up(sd->rw_len) + (uint64_t)sd->heap_pages * JV_ZP;
+    if (rw_size) {
+        s = jv_mem_map(&vm->mem, rw_base, rw_size, JAVM_ACCESS_RW, sd->rw, sd->rw_len);
+        if (s) return s;
+    }
+    uint64_t stack_size = page_up(sd->stack_size);
+    if (stack_size) {
+        s = jv_mem_map(&vm->mem, JV_STD_STACK_TOP - stack_size, stack_size, JAVM_ACCESS_RW,
+                       NULL, 0);
+        if (s) return s;
+    }
+    uint64_t args_size = page_up(args_len);
+    if (args_size) {
+        s = jv_mem_map(&vm->mem, JV_STD_ARGS_BASE, args_size, JAVM_ACCESS_RO, args, args_len);
+        if (s) return s;
+    }
+    memset(vm->st.regs, 0, sizeof vm->st.regs);
+    vm->st.regs[0] = JV_HALT_ADDRESS;
+    vm->st.regs[1] = JV_STD_STACK_TOP;
+    vm->st.regs[7] = JV_STD_ARGS_BASE;
+    vm->st.regs[8] = args_len;
+    vm->st.pc = 0;
+    vm->st.resume = JV_PVM_FRESH;
+    vm->st.heap_top = (uint32_t)(rw_base + rw_size);
+    vm->st.heap_limit = (uint32_t)(JV_STD_STACK_TOP - stack_size);
+    return JAVM_OK;
+}
+
+/* ---- Memory --------------------------------------------------------------------------------- */
+javm_status javm_map(javm_instance *vm, uint32_t start, uint64_t size, javm_access access,
+                     const void *init, size_t init_len) {
+    if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "map: NULL instance");
+    if (!init && init_len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "map: init is NULL");
+    return jv_mem_map(&vm->mem, start, size, access, init, init_len);
+}
+
+javm_status javm_unmap(javm_instance *vm, uint32_t start, uint64_t size) {
+    if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "unmap: NULL instance");
+    return jv_mem_unmap(&vm->mem, start, size);
+}
+
+javm_status javm_protect(javm_instance *vm, uint32_t start, uint64_t size, javm_access access) {
+    if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "protect: NULL instance");
+    return jv_mem_protect(&vm->mem, start, size, access);
+}
+
+javm_access javm_page_access(const javm_instance *vm, uint32_t addr) {
+    return vm ? jv_mem_page_access(&vm->mem, addr) : JAVM_ACCESS_NONE;
+}
+
+javm_status javm_mem_read(const javm_instance *vm, uint32_t addr, void *dst, size_t n) {
+    if (!vm || (!dst && n)) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "mem_read: NULL argument");
+    return jv_mem_host_read(&vm->mem, addr, dst, n);
+}
+
+javm_status javm_mem_write(javm_instance *vm, uint32_t addr, const void *src, size_t n) {
+    if (!vm || (!src && n))
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "mem_write: NULL argument");
+    return jv_mem_host_write(&vm->mem, addr, src, n);
+}
+
+bool jv_api_next_mapped(const javm_instance *vm, uint64_t from, uint32_t *page) {
+    return jv_mem_next_mapped(&vm->mem, from, page);
+}
+
+const javm_program *jv_api_program(const javm_instance *vm) { return vm->prog; }
+
+/* ---- Registers, gas, pc --------------------------------------------------------------------- */
+uint64_t javm_reg_get(const javm_instance *vm, unsigned i) {
+    return (vm && i < JAVM_NUM_REGS) ? vm->st.regs[i] : 0;
+}
+
+javm_status javm_reg_set(javm_instance *vm, unsigned i, uint64_t v) {
+    if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "reg_set: NULL instance");
+    if (i >= JAVM_NUM_REGS)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "reg_set: register %u out of range 0..12",
+                            i);
+    vm->st.regs[i] = v;
+    return JAVM_OK;
+}
+
+int64_t javm_gas_get(const javm_instance *vm) { return vm ? vm->st.gas : 0; }
+
+void javm_gas_set(javm_instance *vm, int64_t gas) {
+    if (vm) vm->st.gas = gas;
+}
+
+uint32_t javm_pc_get(const javm_instance *vm) { return vm ? vm->st.pc : 0; }
+
+javm_status javm_pc_set(javm_instance *vm, uint32_t pc) {
+    if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "pc_set: NULL instance");
+    vm->st.pc = pc;
+    vm->st.resume = JV_PVM_FRESH;
+    return JAVM_OK;
+}
+
+/* ---- Running -------------------------------------------------------------------------------- */
+/* API-3: the engine switch. */
+static javm_status run_engine(javm_instance *vm, int loop, uint32_t start) {
+    switch (vm->cfg.engine) {
+    case JAVM_ENGINE_PAGED:
+        return jv_engine_exec_paged(&vm->st, vm->prog, vm->engine, start,
+                                    loop == 2 || vm->st.trace_fn);
+    case JAVM_ENGINE_SOFT:
+        if (loop == 2 || vm->st.trace_fn)
+            jv_pvm_exec_soft_trace(&vm->st, vm->prog, &vm->mem, start);
+        else if (loop == 1)
+            jv_pvm_exec_soft_switch(&vm->st, vm->prog, &vm->mem, start);
+        else
+            jv_pvm_exec_soft(&vm->st, vm->prog, &vm->mem, start);
+        break;
+    }
+    return JAVM_OK;
+}
+
+javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit) {
+    if (!vm || !exit) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "run: NULL argument");
+    memset(exit, 0, sizeof *exit);
+    if (vm->st.resume == JV_PVM_DONE)
+        return jv_set_error(JAVM_ERR_STATE,
+                            "run: the instance has %s at pc %u; set a pc to run again",
+                            vm->st.exit_kind == JV_EXIT_HALT ? "halted" : "panicked",
+                            vm->st.pc);
+    uint32_t start;
+    if (jv_pvm_enter(&vm->st, vm->prog, &start)) {
+        javm_status rs = run_engine(vm, loop, start);
+        if (rs != JAVM_OK) return rs; /* paged engine: the host refused to open guest pages */
+    }
+    exit->kind = (javm_exit_kind)vm->st.exit_kind;
+    exit->pc = vm->st.pc;
+    exit->next_pc = vm->st.exit_kind == JV_EXIT_HOST ? vm->st.exit_next_pc : vm->st.pc;
+    exit->arg = (vm->st.exit_kind == JV_EXIT_HOST || vm->st.exit_kind == JV_EXIT_FAULT)
+                    ? vm->st.exit_arg
+                    : 0;
+    return JAVM_OK;
+}
+
+javm_status javm_run(javm_instance *vm, javm_exit_info *exit) {
+    return jv_api_run_with(vm, 0, exit);
+}
+
+void javm_stats_get(const javm_instance *vm, javm_stats *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!vm) return;
+    out->instructions = vm->st.instructions;
+    out->first_touch_faults = vm->st.first_touch;
+    out->cow_pages = vm->st.cow;
+    out->mat_gas = vm->st.mat_gas;
+    out->ro_units = jv_engine_paged_ro_units(vm->engine);
+}
+
+void javm_set_trace(javm_instance *vm, javm_trace_fn fn, void *user) {
+    if (!vm) return;
+    vm->st.trace_fn = fn;
+    vm->st.trace_user = user;
+    vm->st.trace_vm = vm;
+}

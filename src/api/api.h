@@ -1,0 +1,50 @@
+/* api — implements include/javm.h over the pvm and mem layers (and the engine layer for the
+ * paged engine). This header is for the tool (src/cli) and the tests: the instance layout and a
+ * few internal helpers that are not part of the public API.
+ *
+ * The instance (struct javm_instance)
+ *   st     the VM state every engine loop runs on (pvm.h: regs, gas, pc, resume point, last
+ *          exit, heap for sbrk, statistics, trace hook);
+ *   mem    the guest address space (mem.h), JV_MEM_SOFT for the soft engine;
+ *   prog   the program (shared, read-only; the caller keeps it alive while the instance lives);
+ *   cfg    the configuration as given (cow_cost resolved to its default when 0).
+ *
+ * Rules (cited by tests as API-n)
+ *   API-1  javm_run continues from the resume point of the last exit: after a host call at
+ *          next_pc, after a page fault at the faulting instruction, after out-of-gas at the
+ *          block start (charging it again); neither of the first two charges the block again.
+ *          After halt or panic javm_run fails with JAVM_ERR_STATE until javm_pc_set.
+ *   API-2  javm_pc_set makes the next run a fresh start at that pc (PVM-G3).
+ *   API-3  the engine is chosen at javm_instance_new; engine-specific work happens only in
+ *          instance_new/free and in javm_run's engine switch (api.c, run_engine).
+ */
+#ifndef JV_API_H
+#define JV_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "javm.h"
+#include "mem/mem.h"
+#include "pvm/pvm.h"
+
+#define JV_API_DEFAULT_COW_COST JV_COW_COST
+#define JV_API_MAX_COW_COST (1ull << 40)
+
+struct javm_instance {
+    jv_pvm_state st;
+    jv_mem mem;
+    const javm_program *prog;
+    javm_config cfg;
+    void *engine; /* engine-specific context (paged engine); NULL for soft */
+};
+
+/* The first mapped page at or after `from` (a page base); false if none (for memory dumps). */
+bool jv_api_next_mapped(const javm_instance *vm, uint64_t from, uint32_t *page);
+/* The instance's program. */
+const javm_program *jv_api_program(const javm_instance *vm);
+/* Runs with an explicit soft-engine loop (tests comparing dispatch strategies):
+ * 0 = default, 1 = switch dispatch, 2 = traced single-step loop. */
+javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit);
+
+#endif
