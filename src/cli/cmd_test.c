@@ -1,0 +1,222 @@
+/* cli — `javm test`: run conformance vectors and report what differs. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "cli/vector.h"
+#include "javm.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: javm test [--engine NAME] [--mat] [--cow-cost N] [--quiet] PATH...\n"
+            "       javm test --list-engines\n"
+            "\n"
+            "Runs PVM conformance vectors (v0.4 JSON; PATH is a file or a directory of *.json)\n"
+            "and prints a line per difference of each failing vector (status, pc, gas, registers,\n"
+            "page-fault address, memory bytes), then a final line \"N passed, N failed\".\n"
+            "Exit status: 0 all passed, 1 a vector failed or could not be run, 2 usage error.\n"
+            "\n"
+            "  --engine NAME    soft (default) or paged\n"
+            "  --mat            turn category-#3 materialization gas on\n"
+            "  --cow-cost N     #3 cost of one copy-on-write (default 256)\n"
+            "  --quiet          print only failures and the final line\n"
+            "  --list-engines   print the engines available in this build, one per line\n"
+            "  --help           this text\n");
+}
+
+static int name_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct paths {
+    char **v;
+    size_t n, cap;
+} paths;
+
+static int paths_add(paths *p, const char *s) {
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 64;
+        char **nv = realloc(p->v, nc * sizeof *nv);
+        if (!nv) return -1;
+        p->v = nv;
+        p->cap = nc;
+    }
+    p->v[p->n] = strdup(s);
+    if (!p->v[p->n]) return -1;
+    p->n++;
+    return 0;
+}
+
+/* Expands a directory into its *.json files (sorted). Returns -1 with a message on error. */
+static int expand(paths *out, const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "javm test: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) return paths_add(out, path);
+    DIR *d = opendir(path);
+    if (!d) {
+        fprintf(stderr, "javm test: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    paths local = {0};
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".json")) continue;
+        char *full = malloc(strlen(path) + l + 2);
+        if (!full) {
+            rc = -1;
+            break;
+        }
+        sprintf(full, "%s/%s", path, e->d_name);
+        rc = paths_add(&local, full);
+        free(full);
+        if (rc) break;
+    }
+    closedir(d);
+    if (local.n) qsort(local.v, local.n, sizeof *local.v, name_cmp);
+    for (size_t i = 0; i < local.n; i++) {
+        if (!rc) rc = paths_add(out, local.v[i]);
+        free(local.v[i]);
+    }
+    free(local.v);
+    if (rc) fprintf(stderr, "javm test: out of memory\n");
+    return rc;
+}
+
+static int parse_u64(const char *s, unsigned long long *out) {
+    if (!s || !*s || *s == '-') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int jv_cli_test(int argc, char **argv) {
+    javm_config cfg;
+    javm_config_default(&cfg);
+    int quiet = 0;
+    paths in = {0};
+    int npaths = 0, only_paths = 0;
+    char **pathv = calloc((size_t)argc + 1, sizeof *pathv);
+    if (!pathv) {
+        fprintf(stderr, "javm test: out of memory\n");
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_paths && !strcmp(a, "--")) {
+            only_paths = 1;
+            continue;
+        }
+        if (only_paths || a[0] != '-' || !a[1]) {
+            pathv[npaths++] = argv[i];
+            continue;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            free(pathv);
+            return 0;
+        } else if (!strcmp(a, "--list-engines")) {
+            for (int e = JAVM_ENGINE_SOFT; e <= JAVM_ENGINE_PAGED; e++)
+                if (javm_engine_available((javm_engine)e))
+                    printf("%s\n", javm_engine_name((javm_engine)e));
+            free(pathv);
+            return 0;
+        } else if (!strcmp(a, "--engine")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "javm test: --engine needs a name\n");
+                free(pathv);
+                return 2;
+            }
+            if (javm_engine_parse(argv[++i], &cfg.engine) != JAVM_OK) {
+                fprintf(stderr, "javm test: unknown engine '%s' (expected soft or paged)\n",
+                        argv[i]);
+                free(pathv);
+                return 2;
+            }
+        } else if (!strcmp(a, "--mat")) {
+            cfg.mat = 1;
+        } else if (!strcmp(a, "--cow-cost")) {
+            unsigned long long v;
+            if (i + 1 >= argc || parse_u64(argv[i + 1], &v)) {
+                fprintf(stderr, "javm test: --cow-cost needs a non-negative number\n");
+                free(pathv);
+                return 2;
+            }
+            cfg.cow_cost = v;
+            i++;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            quiet = 1;
+        } else {
+            fprintf(stderr, "javm test: unknown option '%s' (try `javm test --help`)\n", a);
+            free(pathv);
+            return 2;
+        }
+    }
+    if (npaths == 0) {
+        free(pathv);
+        fprintf(stderr, "javm test: no vector files or directories given (try `javm test --help`)\n");
+        return 2;
+    }
+    if (!javm_engine_available(cfg.engine)) {
+        fprintf(stderr, "javm test: the %s engine is not available in this build\n",
+                javm_engine_name(cfg.engine));
+        free(pathv);
+        return 2;
+    }
+    for (int i = 0; i < npaths; i++) {
+        if (expand(&in, pathv[i])) {
+            for (size_t k = 0; k < in.n; k++) free(in.v[k]);
+            free(in.v);
+            free(pathv);
+            return 2;
+        }
+    }
+    free(pathv);
+    int passed = 0, failed = 0;
+    for (size_t k = 0; k < in.n; k++) {
+        const char *path = in.v[k];
+        jv_vector v;
+        if (jv_vector_load(path, &v) != JAVM_OK) {
+            printf("FAIL %s: %s\n", path, javm_last_error());
+            failed++;
+            continue;
+        }
+        jv_vec_result res;
+        javm_program *p = NULL;
+        javm_instance *vm = NULL;
+        javm_status s = jv_vector_run(&v, &cfg, &res, &p, &vm);
+        if (s != JAVM_OK) {
+            printf("FAIL %s: cannot run: %s: %s\n", v.name, javm_status_str(s), javm_last_error());
+            failed++;
+        } else {
+            /* count first, then print the header and the differences */
+            int d = jv_vector_compare(&v, &res, NULL, "");
+            if (d) {
+                printf("FAIL %s (%d difference%s)\n", v.name, d, d == 1 ? "" : "s");
+                jv_vector_compare(&v, &res, stdout, "    ");
+                failed++;
+            } else {
+                if (!quiet) printf("ok   %s\n", v.name);
+                passed++;
+            }
+        }
+        javm_instance_free(vm);
+        javm_program_free(p);
+        jv_vector_free(&v);
+    }
+    for (size_t k = 0; k < in.n; k++) free(in.v[k]);
+    free(in.v);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
