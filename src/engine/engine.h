@@ -104,6 +104,12 @@ bool jv_engine_paged_available(void);
 javm_status jv_paged_init(jv_paged *p, jv_mem *m);
 void jv_paged_fini(jv_paged *p);
 
+/* For the api layer (instance_new/free, stats): a heap-allocated context over an initialized
+ * JV_MEM_PAGED jv_mem, passed as `ctx` (javm_instance.engine) to jv_engine_exec_paged. */
+javm_status jv_engine_paged_create(jv_mem *m, void **ctx);
+void jv_engine_paged_destroy(void *ctx);
+uint64_t jv_engine_paged_ro_units(const void *ctx);
+
 /* Called by the run function around guest execution on the current thread: sets up this
  * thread's alternate signal stack (once per thread) and marks the context running. */
 javm_status jv_paged_enter(jv_paged *p, int64_t *gas);

@@ -1,6 +1,7 @@
 /* engine — per-instance paged context: fault resolution (ENG-1, ENG-3), the wrap-around slow
  * path (ENG-5) and protection sync. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -36,6 +37,30 @@ javm_status jv_paged_init(jv_paged *p, jv_mem *m) {
 void jv_paged_fini(jv_paged *p) {
     jv_fault_unregister(p->slot);
     p->slot = -1;
+}
+
+javm_status jv_engine_paged_create(jv_mem *m, void **ctx) {
+    *ctx = NULL;
+    jv_paged *p = malloc(sizeof *p);
+    if (!p) return jv_set_error(JAVM_ERR_NO_MEMORY, "engine: out of memory");
+    javm_status s = jv_paged_init(p, m);
+    if (s != JAVM_OK) {
+        jv_paged_fini(p);
+        free(p);
+        return s;
+    }
+    *ctx = p;
+    return JAVM_OK;
+}
+
+void jv_engine_paged_destroy(void *ctx) {
+    if (!ctx) return;
+    jv_paged_fini(ctx);
+    free(ctx);
+}
+
+uint64_t jv_engine_paged_ro_units(const void *ctx) {
+    return ctx ? ((const jv_paged *)ctx)->stats.ro_units : 0;
 }
 
 javm_status jv_paged_enter(jv_paged *p, int64_t *gas) {
