@@ -298,10 +298,10 @@ def calls(n):
 
 # name -> (blob builder, size argument, memory map list "ADDR:LEN:rw")
 WORKLOADS = {
-    'compute': (compute, 10_000_000, []),
-    'memory': (memory, 20, ['%#x:%#x:rw' % (BUF, BUF_LEN)]),
-    'branchy': (branchy, 300_000, []),
-    'calls': (calls, 12_000_000, []),
+    'compute': (compute, 30_000_000, []),
+    'memory': (memory, 40, ['%#x:%#x:rw' % (BUF, BUF_LEN)]),
+    'branchy': (branchy, 400_000, []),
+    'calls': (calls, 24_000_000, []),
 }
 
 

@@ -69,8 +69,10 @@ def run_seconds(res):
     return None, None
 
 
-def javm_run(javm, blob, meta, runs):
+def javm_run(javm, engine, blob, meta, runs):
     cmd = [javm, 'run', '--json', '--gas', str(GAS)]
+    if engine != 'default':
+        cmd += ['--engine', engine]
     for m in meta['maps']:
         cmd += ['--map', m]
     cmd.append(blob)
@@ -129,23 +131,18 @@ def encoding_check(name, blob):
             % (len(mine), len(ref)))
 
 
-def compare(j, a):
-    """Differences between the javm and the anan-as result (empty list = they agree)."""
+def compare(j, a, jn='javm', an='anan-as'):
+    """Differences between two results (empty list = they agree)."""
     diffs = []
-    if j.get('status') != a['status']:
-        diffs.append('status javm=%s anan-as=%s' % (j.get('status'), a['status']))
-    if j.get('pc') != a['pc']:
-        diffs.append('pc javm=%s anan-as=%s' % (j.get('pc'), a['pc']))
-    jr, ar = j.get('regs') or [], a['regs']
+    for k in ('status', 'pc', 'instructions', 'gas_used'):
+        if j.get(k) != a.get(k):
+            diffs.append('%s: %s=%s %s=%s' % (k, jn, j.get(k), an, a.get(k)))
+    jr, ar = j.get('regs') or [], a.get('regs') or []
     for i in range(13):
         jv = jr[i] if i < len(jr) else None
-        if jv != ar[i]:
-            diffs.append('r%d javm=%s anan-as=%s' % (i, jv, ar[i]))
-    if j.get('instructions') != a['instructions']:
-        diffs.append('instructions javm=%s anan-as=%s'
-                     % (j.get('instructions'), a['instructions']))
-    if j.get('gas_used') is not None and j.get('gas_used') != a['gas_used']:
-        diffs.append('gas used javm=%s anan-as=%s' % (j.get('gas_used'), a['gas_used']))
+        av = ar[i] if i < len(ar) else None
+        if jv != av:
+            diffs.append('r%d: %s=%s %s=%s' % (i, jn, jv, an, av))
     return diffs
 
 
@@ -158,6 +155,9 @@ def main():
                     help='comma-separated anan-as exports; the first is the one the target is '
                          'measured against (default: release,release-mini)')
     ap.add_argument('--javm-runs', type=int, default=int(os.environ.get('JAVM_RUNS', '3')))
+    ap.add_argument('--engines', default=os.environ.get('JAVM_ENGINES', 'soft,paged'),
+                    help='comma-separated javm engines (javm run --engine); the first one is the '
+                         'one the ratios use; "default" = no --engine option (default: soft,paged)')
     ap.add_argument('--anan-min-time', type=float, default=1.0)
     ap.add_argument('--anan-max-runs', type=int, default=3)
     ap.add_argument('--only', action='append', help='run only this workload (repeatable)')
@@ -179,6 +179,7 @@ def main():
         fail('no workloads in %s' % args.workloads)
         return 1
 
+    engines = [e for e in args.engines.split(',') if e]
     ok = True
     rows = []
     tmp = tempfile.mkdtemp(prefix='javm-bench-')
@@ -193,17 +194,33 @@ def main():
                 ok = False
                 continue
             print('%-8s %s' % (name, encoding_check(name, blob)))
-            try:
-                j = javm_run(args.javm, blob, meta, max(1, args.javm_runs))
-            except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
-                fail('%s: %s' % (name, e))
-                ok = False
+            row = {'name': name, 'javm': {}, 'anan': {}}
+            for e in engines:
+                try:
+                    j = javm_run(args.javm, e, blob, meta, max(1, args.javm_runs))
+                except (RuntimeError, ValueError, subprocess.TimeoutExpired) as ex:
+                    fail('%s: javm %s: %s' % (name, e, ex))
+                    ok = False
+                    continue
+                if j.get('status') != 'halt':
+                    print('!!! %s: javm %s ended with %s at pc %s (expected halt)'
+                          % (name, e, j.get('status'), j.get('pc')))
+                    ok = False
+                if row['javm']:
+                    first_e, first = next(iter(row['javm'].items()))
+                    diffs = compare(j, first, 'javm ' + e, 'javm ' + first_e)
+                    if diffs:
+                        ok = False
+                        print('!!! MISMATCH on %s between javm engines %s and %s:'
+                              % (name, e, first_e))
+                        for d in diffs:
+                            print('!!!     ' + d)
+                        row.setdefault('diffs', []).extend(diffs)
+                row['javm'][e] = j
+            if not row['javm']:
                 continue
-            if j.get('status') != 'halt':
-                print('!!! %s: javm ended with %s at pc %s (expected halt)'
-                      % (name, j.get('status'), j.get('pc')))
-                ok = False
-            row = {'name': name, 'instr': j.get('instructions'), 'javm': j, 'anan': {}}
+            j = next(iter(row['javm'].values()))
+            row['instr'] = j.get('instructions')
             for b in builds:
                 try:
                     a = anan_run(args.node, b, blob, meta, args.anan_min_time, args.anan_max_runs)
@@ -211,7 +228,7 @@ def main():
                     fail('%s: %s' % (name, e))
                     ok = False
                     continue
-                diffs = compare(j, a)
+                diffs = compare(j, a, 'javm ' + next(iter(row['javm'])), 'anan-as ' + b)
                 if diffs:
                     ok = False
                     print('!!! MISMATCH on %s between javm and anan-as %s:' % (name, b))
@@ -227,43 +244,46 @@ def main():
     def mips(instr, s):
         return instr / s / 1e6 if instr and s else 0.0
 
-    hdr = ['workload', 'instructions', 'javm Minstr/s']
+    hdr = ['workload', 'instructions'] + ['javm %s Minstr/s' % e for e in engines]
     for b in builds:
         hdr += ['anan-as %s Minstr/s' % b, 'ratio']
     hdr.append('results')
     table = []
+    ratios = {b: [] for b in builds}
     for r in rows:
-        jm = mips(r['instr'], r['javm']['_seconds'])
-        line = [r['name'], '%d' % (r['instr'] or 0), '%.1f' % jm]
+        line = [r['name'], '%d' % (r['instr'] or 0)]
+        rates = []
+        for e in engines:
+            j = r['javm'].get(e)
+            rates.append(mips(j.get('instructions'), j['_seconds']) if j else 0.0)
+            line.append('%.1f' % rates[-1] if j else '-')
         for b in builds:
             a = r['anan'].get(b)
             if a is None:
                 line += ['-', '-']
                 continue
             am = mips(a['instructions'], a['_seconds'])
-            line += ['%.1f' % am, '%.1fx' % (jm / am) if am else '-']
-        line.append('MISMATCH' if r.get('diffs') else ('agree' if r['anan'] else '-'))
+            x = rates[0] / am if am else 0.0
+            ratios[b].append((r['name'], x))
+            line += ['%.1f' % am, '%.1fx' % x]
+        line.append('MISMATCH' if r.get('diffs') else ('agree' if r['anan'] or
+                                                       len(r['javm']) > 1 else '-'))
         table.append(line)
-    widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h)
-              for i, h in enumerate(hdr)]
+    widths = [max([len(h)] + [len(t[i]) for t in table]) for i, h in enumerate(hdr)]
     print()
     print('  '.join(h.rjust(w) for h, w in zip(hdr, widths)))
     for t in table:
         print('  '.join(c.rjust(w) for c, w in zip(t, widths)))
     print()
-    src = {r['javm']['_time_source'] for r in rows}
-    print('javm: best of %d runs; time source: %s. anan-as: time around runProgram() only, '
-          'best of up to %d runs.' % (args.javm_runs, ', '.join(sorted(src)), args.anan_max_runs))
-    if builds and rows:
+    srcs = sorted({j['_time_source'] for r in rows for j in r['javm'].values()})
+    print('javm: best of %d runs, time source: %s. anan-as: time around runProgram() only '
+          '(node start-up and program loading excluded), best of up to %d runs.'
+          % (args.javm_runs, ', '.join(srcs), args.anan_max_runs))
+    if builds and engines:
+        print('ratio = javm %s Minstr/s / anan-as Minstr/s.' % engines[0])
         b0 = builds[0]
-        ratios = []
-        for r in rows:
-            a = r['anan'].get(b0)
-            if a:
-                ratios.append((r['name'], mips(r['instr'], r['javm']['_seconds'])
-                               / max(mips(a['instructions'], a['_seconds']), 1e-9)))
-        below = [n for n, x in ratios if x < TARGET]
-        if ratios:
+        if ratios[b0]:
+            below = [n for n, x in ratios[b0] if x < TARGET]
             print('target javm >= %.0fx anan-as %s on every workload: %s'
                   % (TARGET, b0, 'MET' if not below else 'NOT MET (%s)' % ', '.join(below)))
     if not ok:

@@ -4,9 +4,9 @@
 ;   r2  start value       r3  LIMIT             r4  current value    r5  parity
 ;   r7  total steps (result)                    r8  largest value seen (result)
 ;   r12 halt address
-; Result (LIMIT 300,000): r7 = 35669673, r8 = 24648077896; 203,206,726 instructions.
+; Result (LIMIT 400,000): r7 = 48762334, r8 = 24648077896; 277,758,271 instructions.
 
-.equ LIMIT, 300_000
+.equ LIMIT, 400_000
 
         load_imm_64 r12, 0xFFFF0000
         load_imm_64 r3, LIMIT

@@ -3,10 +3,10 @@
 ; instructions per iteration, no memory access.
 ;   r7  iterations left          r8  xorshift state       r9  accumulator (result)
 ;   r10 scratch                  r11 odd multiplier       r12 halt address
-; Result (10,000,000 iterations): r8 = 17964660590961460451, r9 = 11215742086260914661;
-; 110,000,007 instructions.
+; Result (30,000,000 iterations): r8 = 4188956549137431208, r9 = 5064197170288924839;
+; 330,000,007 instructions.
 
-.equ ITERATIONS, 10_000_000
+.equ ITERATIONS, 30_000_000
 
         load_imm_64 r12, 0xFFFF0000             ; djump here = halt
         load_imm_64 r7, ITERATIONS
