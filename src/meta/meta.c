@@ -137,10 +137,16 @@ static bool chunk_is_committed(const jv_meta_space *s, size_t c) {
     return (__atomic_load_n(&bits[c >> 6], __ATOMIC_ACQUIRE) >> (c & 63)) & 1;
 }
 
+static int naming_unsupported; /* set once prctl says EINVAL: skip the syscall afterwards */
+
 static void name_region(void *p, size_t len) {
     /* Naming needs Linux >= 5.17 with CONFIG_ANON_VMA_NAME; failure is harmless. */
-    (void)prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, (unsigned long)len,
-                (unsigned long)"javm:meta");
+    if (__atomic_load_n(&naming_unsupported, __ATOMIC_RELAXED))
+        return;
+    if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, (unsigned long)len,
+              (unsigned long)"javm:meta") != 0 &&
+        errno == EINVAL)
+        __atomic_store_n(&naming_unsupported, 1, __ATOMIC_RELAXED);
 }
 
 int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n, void *at) {
@@ -160,6 +166,8 @@ int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n,
     }
     const int prot = PROT_NONE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     uint8_t *base;
+    void *map;
+    size_t map_len;
     if (at) {
         long pg = sysconf(_SC_PAGESIZE);
         if ((uintptr_t)at & (uintptr_t)(pg - 1)) {
@@ -178,6 +186,8 @@ int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n,
             return -EEXIST;
         }
         base = p;
+        map = p;
+        map_len = total;
     } else {
         size_t span = total + JV_META_CHUNK;
         void *p = mmap(NULL, span, prot, flags, -1, 0);
@@ -187,23 +197,23 @@ int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n,
             return -e;
         }
         uintptr_t lo = (uintptr_t)p, al = (lo + JV_META_CHUNK - 1) & ~(uintptr_t)(JV_META_CHUNK - 1);
-        if (al > lo)
-            munmap(p, al - lo);
-        if (al + total < lo + span)
-            munmap((void *)(al + total), lo + span - (al + total));
         base = (uint8_t *)al;
+        map = p;
+        map_len = span;
     }
-    name_region(base, total);
+    name_region(map, map_len);
     s->base = base;
     s->reserved = total;
     s->nchunks = nchunks;
     s->commit_heap = heap;
+    s->map = map;
+    s->map_len = map_len;
     return 0;
 }
 
 void jv_meta_space_release(jv_meta_space *s) {
-    if (s->base)
-        munmap(s->base, s->reserved);
+    if (s->map)
+        munmap(s->map, s->map_len);
     free(s->commit_heap);
     memset(s, 0, sizeof *s);
 }

@@ -136,10 +136,14 @@ typedef struct jv_meta_space {
     size_t nchunks;  /* reserved / JV_META_CHUNK */
     uint64_t commit_inline[JV_META_INLINE_WORDS]; /* commit bitmap when nchunks <= 256 */
     uint64_t *commit_heap;                         /* commit bitmap otherwise */
+    void *map;       /* the whole mapping: [base, base + reserved) plus alignment slack */
+    size_t map_len;
 } jv_meta_space;
 
 /* Reserve the extent of `specs` (rounded up to chunks) PROT_NONE|MAP_NORESERVE. at == NULL:
- * the kernel chooses, base aligned to JV_META_CHUNK; else MAP_FIXED_NOREPLACE at `at` (host
+ * the kernel chooses, base aligned to JV_META_CHUNK (one mmap of reserved + JV_META_CHUNK; the
+ * PROT_NONE slack around the aligned base is kept rather than trimmed, saving two munmap calls
+ * per instance); else MAP_FIXED_NOREPLACE at `at` (host
  * page aligned), returning -EEXIST if anything is mapped there. The region is named
  * "javm:meta" (prctl PR_SET_VMA; ignored where unsupported). Returns 0 or a negative errno;
  * -EINVAL if the specs fail jv_meta_check. On failure *s is left released. */

@@ -417,6 +417,41 @@ static uint64_t read_word(const jv_meta_space *s, const jv_meta_spec *spec, uint
     return w;
 }
 
+/* A table-byte span [lo, hi) known to lie in one committed chunk: the word loops read whole words
+ * inside it without consulting the commit bitmap. Chunks never become uncommitted while a
+ * space is reserved, so the cache cannot go stale during one search. */
+typedef struct span {
+    uint64_t lo, hi;
+} span;
+
+static void span_refresh(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t j, span *c) {
+    if (!j_mapped(s, spec, j))
+        return;
+    uint64_t o = (spec->offset + j) & ~(uint64_t)(JV_META_CHUNK - 1);
+    c->lo = o > spec->offset ? o - spec->offset : 0;
+    c->hi = next_chunk_j(spec, j);
+}
+
+/* read_word with the fast path: an aligned word wholly inside the needed bytes and the cached
+ * committed span is one 8-byte load. */
+static inline uint64_t read_word_c(const jv_meta_space *s, const jv_meta_spec *spec,
+                                   const uint8_t *t, uint64_t k, uint64_t jlo, uint64_t jhi,
+                                   int dir, bool *stop, span *c) {
+    uint64_t j0 = 8 * k;
+    if (j0 >= c->lo && j0 + 8 <= c->hi && j0 >= jlo && j0 + 8 <= jhi) {
+        uint64_t w;
+        memcpy(&w, t + j0, 8);
+        *stop = false;
+        return w;
+    }
+    uint64_t w = read_word(s, spec, k, jlo, jhi, dir, stop);
+    if (!*stop) { /* cache the chunk the loop moves into next */
+        uint64_t lo = j0 > jlo ? j0 : jlo, hi = j0 + 8 < jhi ? j0 + 8 : jhi;
+        span_refresh(s, spec, dir < 0 ? lo : hi - 1, c);
+    }
+    return w;
+}
+
 /* Bits of word k that lie in [b0, b1). */
 static uint64_t word_mask(uint64_t k, bits r) {
     uint64_t m = ~0ull;
@@ -427,22 +462,53 @@ static uint64_t word_mask(uint64_t k, bits r) {
     return m;
 }
 
+/* Words [*fa, *fb) lie wholly inside the bit range and the cached committed span: the tight
+ * loops read them with plain 8-byte loads and no masking or commit checks. */
+static inline void fast_window(span c, bits r, uint64_t *fa, uint64_t *fb) {
+    uint64_t a = (r.b0 + 63) >> 6, b = r.b1 >> 6, ca = (c.lo + 7) >> 3, cb = c.hi >> 3;
+    *fa = a > ca ? a : ca;
+    *fb = b < cb ? b : cb;
+}
+
+static inline uint64_t load64(const uint8_t *p) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline uint64_t found_addr(const jv_meta_spec *spec, uint64_t bit) {
+    return (bit >> spec->log_bits) << spec->log_region;
+}
+
 bool jv_meta_find_next_non_zero(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t addr,
                                 uint64_t limit, uint64_t *found) {
     bits r;
     if (!bits_of(spec, addr, bits_of_end(addr, limit), &r))
         return false;
+    const uint8_t *t = jv_meta_table(s, spec);
     uint64_t jlo = r.b0 >> 3, jhi = (r.b1 + 7) >> 3;
-    for (uint64_t k = r.b0 >> 6; k <= (r.b1 - 1) >> 6; k++) {
+    uint64_t k = r.b0 >> 6, kend = (r.b1 - 1) >> 6, fa, fb, w;
+    span c = {1, 0};
+    while (k <= kend) {
+        fast_window(c, r, &fa, &fb);
+        if (k >= fa && k < fb) {
+            for (w = 0; k < fb && !(w = load64(t + 8 * k)); k++)
+                ;
+            if (w) {
+                *found = found_addr(spec, 64 * k + (uint64_t)__builtin_ctzll(w));
+                return true;
+            }
+            continue;
+        }
         bool stop;
-        uint64_t w = read_word(s, spec, k, jlo, jhi, 1, &stop) & word_mask(k, r);
+        w = read_word_c(s, spec, t, k, jlo, jhi, 1, &stop, &c) & word_mask(k, r);
         if (w) {
-            uint64_t bit = 64 * k + (uint64_t)__builtin_ctzll(w);
-            *found = (bit >> spec->log_bits) << spec->log_region;
+            *found = found_addr(spec, 64 * k + (uint64_t)__builtin_ctzll(w));
             return true;
         }
         if (stop)
             return false;
+        k++;
     }
     return false;
 }
@@ -455,19 +521,57 @@ bool jv_meta_find_prev_non_zero(const jv_meta_space *s, const jv_meta_spec *spec
     bits r;
     if (!bits_of(spec, lo, addr + 1, &r))
         return false;
-    uint64_t jlo = r.b0 >> 3, jhi = (r.b1 + 7) >> 3;
-    for (uint64_t k = ((r.b1 - 1) >> 6) + 1; k-- > (r.b0 >> 6);) {
+    const uint8_t *t = jv_meta_table(s, spec);
+    uint64_t jlo = r.b0 >> 3, jhi = (r.b1 + 7) >> 3, fa, fb, w;
+    int64_t k = (int64_t)((r.b1 - 1) >> 6), kstart = (int64_t)(r.b0 >> 6); /* k < 2^33 */
+    span c = {1, 0};
+    while (k >= kstart) {
+        fast_window(c, r, &fa, &fb);
+        if ((uint64_t)k >= fa && (uint64_t)k < fb) {
+            for (w = 0; k >= (int64_t)fa && !(w = load64(t + 8 * (uint64_t)k)); k--)
+                ;
+            if (w) {
+                *found = found_addr(spec, 64 * (uint64_t)k + 63 - (uint64_t)__builtin_clzll(w));
+                return true;
+            }
+            continue;
+        }
         bool stop;
-        uint64_t w = read_word(s, spec, k, jlo, jhi, -1, &stop) & word_mask(k, r);
+        w = read_word_c(s, spec, t, (uint64_t)k, jlo, jhi, -1, &stop, &c) & word_mask((uint64_t)k, r);
         if (w) {
-            uint64_t bit = 64 * k + 63 - (uint64_t)__builtin_clzll(w);
-            *found = (bit >> spec->log_bits) << spec->log_region;
+            *found = found_addr(spec, 64 * (uint64_t)k + 63 - (uint64_t)__builtin_clzll(w));
             return true;
         }
         if (stop)
             return false;
+        k--;
     }
     return false;
+}
+
+/* Visit the fields of word k (masked to the range): 1-bit specs pop set bits (w &= w - 1),
+ * wider ones clear one field at a time. Returns false when visit asks to stop. */
+static inline bool visit_word(const jv_meta_spec *spec, uint64_t k, uint64_t w,
+                              jv_meta_visit_fn visit, void *ctx, uint64_t *n) {
+    const unsigned b = spec->log_bits, rg = spec->log_region;
+    if (b == 0) {
+        for (; w; w &= w - 1) {
+            ++*n;
+            if (!visit((64 * k + (uint64_t)__builtin_ctzll(w)) << rg, 1, ctx))
+                return false;
+        }
+        return true;
+    }
+    const uint64_t fm = jv_meta_field_mask(spec);
+    while (w) {
+        unsigned pos = (unsigned)__builtin_ctzll(w) & ~((1u << b) - 1);
+        uint64_t v = (w >> pos) & fm;
+        w &= ~(fm << pos);
+        ++*n;
+        if (!visit(((64 * k + pos) >> b) << rg, v, ctx))
+            return false;
+    }
+    return true;
 }
 
 uint64_t jv_meta_scan_non_zero(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t start,
@@ -475,34 +579,29 @@ uint64_t jv_meta_scan_non_zero(const jv_meta_space *s, const jv_meta_spec *spec,
     bits r;
     if (!bits_of(spec, start, end, &r))
         return 0;
-    const unsigned b = spec->log_bits, rg = spec->log_region;
-    const uint64_t fm = jv_meta_field_mask(spec);
+    const uint8_t *t = jv_meta_table(s, spec);
     uint64_t jlo = r.b0 >> 3, jhi = (r.b1 + 7) >> 3, n = 0;
-    uint64_t k = r.b0 >> 6, kend = (r.b1 - 1) >> 6;
+    uint64_t k = r.b0 >> 6, kend = (r.b1 - 1) >> 6, fa, fb;
+    span c = {1, 0};
     while (k <= kend) {
+        fast_window(c, r, &fa, &fb);
+        if (k >= fa && k < fb) {
+            for (; k < fb; k++) {
+                uint64_t w = load64(t + 8 * k);
+                if (w && !visit_word(spec, k, w, visit, ctx, &n))
+                    return n;
+            }
+            continue;
+        }
         uint64_t j = 8 * k > jlo ? 8 * k : jlo;
         if (!j_mapped(s, spec, j) && next_chunk_j(spec, j) >= 8 * k + 8) {
             k = next_chunk_j(spec, j) / 8; /* skip the whole uncommitted chunk */
             continue;
         }
         bool stop;
-        uint64_t w = read_word(s, spec, k, jlo, jhi, 0, &stop) & word_mask(k, r);
-        if (b == 0) {
-            for (; w; w &= w - 1) {
-                n++;
-                if (!visit((64 * k + (uint64_t)__builtin_ctzll(w)) << rg, 1, ctx))
-                    return n;
-            }
-        } else {
-            while (w) {
-                unsigned pos = (unsigned)__builtin_ctzll(w) & ~((1u << b) - 1);
-                uint64_t v = (w >> pos) & fm;
-                w &= ~(fm << pos);
-                n++;
-                if (!visit(((64 * k + pos) >> b) << rg, v, ctx))
-                    return n;
-            }
-        }
+        uint64_t w = read_word_c(s, spec, t, k, jlo, jhi, 0, &stop, &c) & word_mask(k, r);
+        if (!visit_word(spec, k, w, visit, ctx, &n))
+            return n;
         k++;
     }
     return n;
