@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Shell test of `javm cap root` / `javm cap page-hash` against the worked values of
+# spec/page-store.md §7 and §9.1. Needs $JAVM_BIN (the built tool).
+set -u
+[ -x "${JAVM_BIN:-}" ] || { echo "cap_cli.sh: JAVM_BIN '${JAVM_BIN:-}' is not an executable"; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect_out NAME WANT ARGS...: exit 0, stdout exactly WANT, stderr empty
+expect_out() {
+  local name=$1 want=$2; shift 2
+  local out err st
+  out=$("$JAVM_BIN" "$@" 2>"$tmp/err"); st=$?; err=$(cat "$tmp/err")
+  if [ $st -ne 0 ] || [ "$out" != "$want" ] || [ -n "$err" ]; then
+    bad "$name: status $st, stdout '$out', stderr '$err' (want '$want')"
+  else ok; fi
+}
+# expect_err NAME STATUS ARGS...: exit STATUS, nothing on stdout, one "javm cap: " line on stderr
+expect_err() {
+  local name=$1 want=$2; shift 2
+  local out st lines
+  out=$("$JAVM_BIN" "$@" 2>"$tmp/err"); st=$?
+  lines=$(wc -l <"$tmp/err")
+  if [ $st -ne "$want" ] || [ -n "$out" ] || [ "$lines" -ne 1 ] || ! grep -q '^javm cap: ' "$tmp/err"; then
+    bad "$name: status $st (want $want), stdout '$out', stderr '$(cat "$tmp/err")'"
+  else ok; fi
+}
+
+pat=""; for i in $(seq 0 255); do pat+=$(printf '\\%03o' "$i"); done
+printf "$pat" >"$tmp/256.bin"
+for i in $(seq 16); do cat "$tmp/256.bin"; done >"$tmp/P.bin"          # byte i = i mod 256
+printf hello >"$tmp/hello.txt"
+: >"$tmp/empty.bin"
+head -c 4096 /dev/zero >"$tmp/zero.bin"
+{ cat "$tmp/P.bin"; head -c 4096 /dev/zero; printf hello; } >"$tmp/three.bin"
+head -c 4097 /dev/zero >"$tmp/big.bin"
+[ "$(wc -c <"$tmp/P.bin")" -eq 4096 ] || { echo "cap_cli.sh: test page generation failed"; exit 1; }
+
+Z7=87eb0ddba57e35f6d286673802a4af5975e22506c7cf4c64bb6be5ee11527f2c
+expect_out "page-hash P"      02f1d52bff14b6db28a9d18bb303bcab642420c3bf0bd8d5b18e976683dd402e cap page-hash "$tmp/P.bin"
+expect_out "page-hash hello"  c586e42b289729e1b2b732a06a085910c0b19378b66b8dc1bde2cf86b87572a6 cap page-hash "$tmp/hello.txt"
+expect_out "page-hash zero"   $Z7 cap page-hash "$tmp/zero.bin"
+expect_out "page-hash empty"  $Z7 cap page-hash "$tmp/empty.bin"
+expect_out "page-hash stdin"  c586e42b289729e1b2b732a06a085910c0b19378b66b8dc1bde2cf86b87572a6 cap page-hash - <"$tmp/hello.txt"
+expect_out "root [Empty]"     ed5f4ed0d6617d50abd49d4c84281e175b48a7e1edf550a89bf2c9b5c4ce01f0 cap root "$tmp/empty.bin"
+expect_out "root zero page"   ed5f4ed0d6617d50abd49d4c84281e175b48a7e1edf550a89bf2c9b5c4ce01f0 cap root "$tmp/zero.bin"
+expect_out "root [P]"         4dbbac7657adcfce02072ccd682853c0a87b2f49762a17f188964e2a73aebbb5 cap root "$tmp/P.bin"
+expect_out "cap-hash [P]"     1833a6f4afde0d3acbb71555bae15f7c158cbb4dd1dc3c989e22ca0ac3e65994 cap root --cap-hash "$tmp/P.bin"
+expect_out "root [P, Empty]"  55896b5d8e57ab77483c5590f34142d8d5f1f06130c60a73de8507c0f92a57f3 cap root --size 8192 "$tmp/P.bin"
+expect_out "root --size=8000" 55896b5d8e57ab77483c5590f34142d8d5f1f06130c60a73de8507c0f92a57f3 cap root --size=8000 "$tmp/P.bin"
+expect_out "root 3 pages"     a6dbf6c2869f7dc2e76c48d4758811435b0561a73252cf991869182cedce624b cap root "$tmp/three.bin"
+expect_out "cap-hash 3 pages" 390d096f9cd80cb15a6b4cf04bd44f0f6522d683ec2cecfd0bd7aeaf6fc44f5b cap root "$tmp/three.bin" --cap-hash
+
+expect_err "size too small"     2 cap root --size 4095 "$tmp/P.bin"
+expect_err "size not a number"  2 cap root --size lots "$tmp/P.bin"
+expect_err "size negative"      2 cap root --size -4096 "$tmp/P.bin"
+expect_err "size missing value" 2 cap root "$tmp/P.bin" --size
+expect_err "missing file"       2 cap root "$tmp/nope.bin"
+expect_err "no file"            2 cap root
+expect_err "two files"          2 cap root "$tmp/P.bin" "$tmp/P.bin"
+expect_err "unknown option"     2 cap root --frobnicate "$tmp/P.bin"
+expect_err "page too big"       2 cap page-hash "$tmp/big.bin"
+expect_err "page missing file"  2 cap page-hash "$tmp/nope.bin"
+expect_err "unknown subcommand" 2 cap frob
+expect_err "no subcommand"      2 cap
+
+out=$("$JAVM_BIN" cap --help 2>/dev/null); st=$?
+if [ $st -eq 0 ] && grep -q 'javm cap root' <<<"$out"; then ok; else bad "cap --help: status $st"; fi
+out=$("$JAVM_BIN" cap root --help 2>/dev/null); st=$?
+if [ $st -eq 0 ] && grep -q 'page-hash' <<<"$out"; then ok; else bad "cap root --help: status $st"; fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
