@@ -319,6 +319,24 @@ static void meta5_lazy_commit_chunk_ends(void **st) {
     jv_meta_space_release(&s); /* safe twice */
 }
 
+static void meta5_access_checker(void **st) {
+    jv_meta_spec sp[5];
+    memcpy(sp, pvm_specs, sizeof sp);
+    jv_meta_layout(sp, 5);
+    jv_meta_space s;
+    assert_false(jv_meta_access_ok(&(jv_meta_space){0}, &sp[0], 0)); /* released space */
+    assert_int_equal(jv_meta_space_reserve(&s, sp, 5, NULL), 0);
+    assert_false(jv_meta_access_ok(&s, &sp[2], 0x10000)); /* not committed */
+    assert_int_equal(jv_meta_ensure_mapped(&s, &sp[2], 0x10000, 1), 0);
+    assert_true(jv_meta_access_ok(&s, &sp[2], 0x10000));
+    assert_false(jv_meta_access_ok(&s, &sp[2], 1ull << 32)); /* beyond the guest space */
+    /* a spec that is not part of the reserved set: its table lies past the reservation */
+    jv_meta_spec foreign = {"foreign", false, 0xF0000, 3, 12};
+    assert_false(jv_meta_access_ok(&s, &foreign, 0));
+    assert_int_equal(jv_meta_ensure_mapped(&s, &foreign, 0, 1), -ERANGE);
+    jv_meta_space_release(&s);
+}
+
 static void meta5_large_extent_uses_heap_bitmap(void **st) {
     jv_meta_spec sp;
     jv_meta_space s;
@@ -892,6 +910,7 @@ int main(void) {
         cmocka_unit_test(meta3_invalid_specs),
         cmocka_unit_test(meta9_accounting),
         cmocka_unit_test(meta5_lazy_commit_chunk_ends),
+        cmocka_unit_test(meta5_access_checker),
         cmocka_unit_test(meta5_large_extent_uses_heap_bitmap),
         cmocka_unit_test(reserve_at_requested_address),
         cmocka_unit_test(meta6_every_op_every_width),

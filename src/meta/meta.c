@@ -312,3 +312,25 @@ bool jv_meta_is_mapped(const jv_meta_space *s, const jv_meta_spec *spec, uint64_
         return false;
     return jv_meta_ptr_is_mapped(s, jv_meta_byte_addr(s, spec, data_addr));
 }
+
+/* ---- Debug checking -------------------------------------------------------------------------- */
+bool jv_meta_access_ok(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t data_addr) {
+    if (!s->base || data_addr >= JV_META_ADDR_SPACE)
+        return false;
+    uint64_t off = (uint64_t)(jv_meta_byte_addr(s, spec, data_addr) - s->base);
+    uint64_t len = spec->log_bits > 3 ? 1ull << (spec->log_bits - 3) : 1;
+    if (off < spec->offset || off + len > spec->offset + jv_meta_range_size(spec) ||
+        off + len > s->reserved)
+        return false;
+    return chunk_is_committed(s, (size_t)(off >> JV_META_LOG_CHUNK)) &&
+           chunk_is_committed(s, (size_t)((off + len - 1) >> JV_META_LOG_CHUNK));
+}
+
+void jv_meta_access_fail(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t data_addr) {
+    fprintf(stderr,
+            "javm meta: bad metadata access: spec %s (offset 0x%llx, b=%u, r=%u), data address "
+            "0x%llx, space base %p reserved 0x%zx\n",
+            spec_name(spec), (unsigned long long)spec->offset, spec->log_bits, spec->log_region,
+            (unsigned long long)data_addr, (void *)s->base, s->reserved);
+    abort();
+}

@@ -18,6 +18,8 @@
  *   base          the run-time address of the extent (per instance); S = base + offset is the
  *                 table start of a spec. Offsets are relative, never absolute addresses.
  *   chunk         JV_META_CHUNK bytes of metadata address space: the commit granularity.
+ *                 Chunk states (spec §6): outside the reservation = Unmapped; inside, commit
+ *                 bit 0 = Quarantined (reserved, PROT_NONE), bit 1 = Mapped (read-write).
  *
  * Bit order: region x owns bits [x * 2^b, (x + 1) * 2^b) of its table, counted from the least
  * significant bit of byte 0 (little-endian bit stream). For b <= 3 several regions share a
@@ -146,7 +148,8 @@ typedef struct jv_meta_space {
  * per instance); else MAP_FIXED_NOREPLACE at `at` (host
  * page aligned), returning -EEXIST if anything is mapped there. The region is named
  * "javm:meta" (prctl PR_SET_VMA; ignored where unsupported). Returns 0 or a negative errno;
- * -EINVAL if the specs fail jv_meta_check. On failure *s is left released. */
+ * -EINVAL if the specs fail jv_meta_check. *s is overwritten (release a reserved space first);
+ * on failure it is left released (all zero). */
 int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n, void *at);
 /* Unmap the extent; the struct reads as released afterwards. Safe on a released space. */
 void jv_meta_space_release(jv_meta_space *s);
@@ -197,9 +200,30 @@ static inline uint8_t jv_meta_byte_mask(const jv_meta_spec *spec, uint64_t data_
     return (uint8_t)(jv_meta_field_mask(spec) << jv_meta_lshift(spec, data_addr));
 }
 
-/* ---- Non-atomic load / store (the single-threaded hot path; META-6) ------------------------- */
+/* ---- Debug checking (spec §6: every metadata address inside the reservation and committed) ----
+ * jv_meta_access_ok: data_addr < 2^32, the field lies inside the spec's table
+ * [offset, offset + range size), inside [base, base + reserved), and in a committed chunk.
+ * Build with -DJV_META_CHECKED to make the inline load/store verify it and abort with a message
+ * naming the spec and address (jv_meta_access_fail) instead of faulting. */
+bool jv_meta_access_ok(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t data_addr);
+__attribute__((noreturn, cold)) void jv_meta_access_fail(const jv_meta_space *s,
+                                                         const jv_meta_spec *spec,
+                                                         uint64_t data_addr);
+#ifdef JV_META_CHECKED
+#define JV_META_CHECK_ACCESS(s, spec, a)                                                          \
+    do {                                                                                          \
+        if (!jv_meta_access_ok(s, spec, a))                                                       \
+            jv_meta_access_fail(s, spec, a);                                                      \
+    } while (0)
+#else
+#define JV_META_CHECK_ACCESS(s, spec, a) ((void)0)
+#endif
+
+/* ---- Non-atomic load / store (the single-threaded hot path; META-6) -------------------------
+ * Contract (as for every per-field operation): data_addr < 2^32 and its metadata committed. */
 static inline uint64_t jv_meta_load(const jv_meta_space *s, const jv_meta_spec *spec,
                                     uint64_t data_addr) {
+    JV_META_CHECK_ACCESS(s, spec, data_addr);
     const uint8_t *p = jv_meta_byte_addr(s, spec, data_addr);
     switch (spec->log_bits) {
     case 0: case 1: case 2:
@@ -212,6 +236,7 @@ static inline uint64_t jv_meta_load(const jv_meta_space *s, const jv_meta_spec *
 }
 static inline void jv_meta_store(const jv_meta_space *s, const jv_meta_spec *spec,
                                  uint64_t data_addr, uint64_t v) {
+    JV_META_CHECK_ACCESS(s, spec, data_addr);
     uint8_t *p = jv_meta_byte_addr(s, spec, data_addr);
     switch (spec->log_bits) {
     case 0: case 1: case 2: {
