@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Shell tests of the javm tool: help and version, usage errors (exit 2 + one line on stderr),
+# run --json / --trace / --spi on vectors and containers, the examples' documented results, the
+# asm/disasm round trip through files, and the embedding example of docs/API.md.
+# Env: JAVM_BIN (default build/javm), B (build dir, default build), SHARED (default ../shared).
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-build}
+JAVM=${JAVM_BIN:-$B/javm}
+SHARED=${SHARED:-../shared}
+VEC="$SHARED/vectors/pvm"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { # name, condition command...
+    local name=$1
+    shift
+    if "$@"; then ok; else bad "$name"; fi
+}
+
+# usage_error NAME ARGS... : exit status 2 and exactly one line on stderr naming javm
+usage_error() {
+    local name=$1
+    shift
+    "$JAVM" "$@" >"$T/out" 2>"$T/err"
+    local st=$?
+    local lines
+    lines=$(wc -l <"$T/err")
+    if [ "$st" = 2 ] && [ "$lines" = 1 ] && grep -q '^javm' "$T/err"; then ok; else
+        bad "$name: status $st, $lines stderr lines: $(head -c 300 "$T/err")"
+    fi
+}
+
+# ---- help and version ---------------------------------------------------------------------
+for args in "--help" "run --help" "test --help" "disasm --help" "asm --help"; do
+    # shellcheck disable=SC2086
+    if "$JAVM" $args >"$T/out" 2>"$T/err" && grep -q '^usage: javm' "$T/out" && [ ! -s "$T/err" ]; then ok
+    else bad "javm $args prints usage on stdout and exits 0"; fi
+done
+check "--version" bash -c "'$JAVM' --version | grep -qE '^javm [0-9]+\.[0-9]+\.[0-9]+'"
+
+# ---- usage errors ---------------------------------------------------------------------------
+"$JAVM" >/dev/null 2>&1; check "no command: exit 2" [ $? = 2 ]
+usage_error "unknown command" frobnicate
+usage_error "run unknown option" run --bogus "$VEC/inst_add_32.json"
+usage_error "asm unknown option" asm --bogus x.s
+usage_error "disasm unknown option" disasm --bogus x.bin
+usage_error "test unknown option" test --bogus "$VEC"
+usage_error "run missing file" run "$T/missing.bin"
+usage_error "asm missing file" asm "$T/missing.s" -o "$T/x.bin"
+usage_error "disasm missing file" disasm "$T/missing.bin"
+usage_error "run no file" run
+usage_error "asm no output" asm examples/sieve.s
+usage_error "run bad --gas" run --gas 12abc "$VEC/inst_add_32.json"
+usage_error "run negative --gas" run --gas -5 "$VEC/inst_add_32.json"
+usage_error "run bad --pc" run --pc 0x1_0000_0000 "$VEC/inst_add_32.json"
+usage_error "run bad --reg index" run --reg 13=1 "$VEC/inst_add_32.json"
+usage_error "run bad --reg value" run --reg 7=zz "$VEC/inst_add_32.json"
+usage_error "run bad --reg form" run --reg 7 "$VEC/inst_add_32.json"
+usage_error "run bad --map length" run --map 0x20000:abc:rw "$VEC/inst_add_32.json"
+usage_error "run bad --map access" run --map 0x20000:4096:x "$VEC/inst_add_32.json"
+usage_error "run unaligned --map" run --map 0x20001:4096:rw "$VEC/inst_add_32.json"
+usage_error "run bad --cow-cost" run --cow-cost 1e3 "$VEC/inst_add_32.json"
+usage_error "run unknown engine" run --engine turbo "$VEC/inst_add_32.json"
+usage_error "run --args without --spi" run --args 00 "$VEC/inst_add_32.json"
+usage_error "run bad --args hex" run --spi --args 0g "$VEC/inst_add_32.json"
+usage_error "run option without value" run "$VEC/inst_add_32.json" --gas
+
+# ---- run --json on vectors --------------------------------------------------------------------
+json_has() { # name, file, extra args, strings...
+    local name=$1 file=$2 extra=$3
+    shift 3
+    # shellcheck disable=SC2086
+    "$JAVM" run --json $extra "$file" >"$T/json" 2>"$T/err"
+    local s
+    for s in "$@"; do
+        if ! grep -qF -- "$s" "$T/json"; then bad "$name: missing $s in $(head -c 300 "$T/json")"; return; fi
+    done
+    if [ "$(wc -l <"$T/json")" != 1 ]; then bad "$name: not one JSON line"; return; fi
+    ok
+}
+json_has "add_32 panics at the implicit trap" "$VEC/inst_add_32.json" "" \
+    '"status":"panic"' '"pc":3,' '"gas":9998,' '"gas_used":2,' '"regs":[0,0,0,0,0,0,0,1,2,3,0,0,0]' '"instructions":2'
+json_has "store straddling into an unmapped page faults" "$VEC/inst_store_imm_indirect_u16_with_offset_nok.json" "" \
+    '"status":"page-fault"' '"fault_address":135168' '"gas_used":2' '"memory":[]'
+json_has "ret halts" "$VEC/inst_ret_halt.json" "" '"status":"halt"' '"pc":0,'
+json_has "--gas overrides the vector" "$VEC/inst_add_32.json" "--gas 1" '"status":"out-of-gas"' '"pc":0,' '"gas":1,'
+json_has "--reg overrides the vector" "$VEC/inst_add_32.json" "--reg 8=40" '"regs":[0,0,0,0,0,0,0,1,40,41,0,0,0]'
+json_has "memory dump has the stored page" "$VEC/inst_store_u8.json" "" '"memory":[{"address":131072,"contents":"'
+json_has "riscv vector halts at pc 11" "$VEC/riscv_rv64ui_add.json" "" '"status":"halt"' '"pc":11,' '"instructions":410'
+if "$JAVM" run --engine paged --json "$VEC/inst_add_32.json" >/dev/null 2>"$T/err" || ! grep -q 'not available' "$T/err"; then
+    json_has "paged engine gives the same result" "$VEC/inst_add_32.json" "--engine paged" '"status":"panic"' '"pc":3,' '"gas":9998,'
+fi
+
+# host call: stop and report
+printf 'ecalli 77\ntrap\n' >"$T/host.s"
+"$JAVM" asm "$T/host.s" -o "$T/host.pvm"
+json_has "host call stops the run" "$T/host.pvm" "--gas 100" '"status":"host-call"' '"host_call":77' '"pc":0,' '"next_pc":2'
+
+# human output and exit status
+"$JAVM" run "$VEC/inst_add_32.json" >"$T/out" 2>&1
+st=$?
+check "human output of a panic (exit 1)" bash -c "[ $st = 1 ] && grep -q '^exit: *panic' '$T/out' && grep -q '^gas: *2 used, 9998 left' '$T/out' && grep -q '^instructions: *2' '$T/out' && grep -q 'instructions/s' '$T/out' && grep -q '^wall time' '$T/out'"
+
+# --trace: one line per instruction, with the changed registers
+"$JAVM" run --trace "$VEC/inst_branch_eq_ok.json" >"$T/trace" 2>&1
+check "trace lines" bash -c "[ \$(grep -cE '^ +[0-9]+  [a-z]' '$T/trace') = 5 ] && grep -qE '^ +0  load_imm r7, 1234 +gas [0-9]+  r7=0x4d2' '$T/trace'"
+"$JAVM" run --trace --json "$VEC/inst_branch_eq_ok.json" >"$T/json" 2>"$T/trace"
+check "trace goes to stderr with --json" bash -c "[ \$(wc -l <'$T/json') = 1 ] && grep -q 'branch_eq r7, r8, 12' '$T/trace'"
+
+# --spi: a standard container whose code reads the first argument byte and halts via r0
+printf 'load_ind_u8 r9, r7, 0\njump_ind r0, 0\n' >"$T/spi.s"
+"$JAVM" asm "$T/spi.s" -o "$T/spi.code"
+n=$(stat -c %s "$T/spi.code")
+{ printf '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00'; printf "\\x$(printf %02x "$n")\\x00\\x00\\x00"; cat "$T/spi.code"; } >"$T/spi.pvm"
+json_has "--spi --args lays out memory and registers" "$T/spi.pvm" "--spi --args 2a07" '"status":"halt"' \
+    '"regs":[4294901760,4278059008,0,0,0,0,0,4278124544,2,42,0,0,0]'
+
+# ---- asm / disasm -----------------------------------------------------------------------------
+printf 'trap\n\n  add_64 r1, r2\n' >"$T/bad.s"
+"$JAVM" asm "$T/bad.s" -o "$T/bad.pvm" 2>"$T/err"
+st=$?
+check "asm error: exit 1, file:line" bash -c "[ $st = 1 ] && grep -q 'bad.s:3: expected' '$T/err' && [ \$(wc -l <'$T/err') = 1 ]"
+
+# round trip through files: every vector, and every example
+rt_fail=0
+for v in "$VEC"/*.json; do
+    "$JAVM" disasm "$v" -o "$T/a.s" && "$JAVM" asm "$T/a.s" -o "$T/a.pvm" &&
+        "$JAVM" disasm "$T/a.pvm" -o "$T/b.s" && cmp -s "$T/a.s" "$T/b.s" || { rt_fail=$((rt_fail + 1)); echo "round trip: $v"; }
+done
+check "disasm -> asm -> disasm is stable for every vector" [ "$rt_fail" = 0 ]
+for s in examples/*.s; do
+    if "$JAVM" asm "$s" -o "$T/e1.pvm" && "$JAVM" disasm --no-comments "$T/e1.pvm" -o "$T/e.s" &&
+        "$JAVM" asm "$T/e.s" -o "$T/e2.pvm" && cmp -s "$T/e1.pvm" "$T/e2.pvm"; then ok
+    else bad "asm(disasm(asm $s)) == asm $s"; fi
+done
+check "disasm writes to stdout" bash -c "'$JAVM' disasm '$VEC/inst_add_32.json' | grep -q 'add_32 r9, r7, r8'"
+
+# every opcode of opcodes.def is documented
+missing=0
+for m in $(sed -nE 's/^X\(([a-z0-9_]+) *,.*/\1/p' src/pvm/opcodes.def); do
+    grep -q "\`$m\`" docs/ASSEMBLY.md || { missing=$((missing + 1)); echo "undocumented: $m"; }
+done
+check "docs/ASSEMBLY.md names every opcode" [ "$missing" = 0 ]
+
+# ---- examples and their documented results ------------------------------------------------------
+reg() { awk -v r="r$1" '$1 == r { print $4 }' "$2"; }
+run_example() { # file, map, reg=value...
+    local s=$1 map=$2
+    shift 2
+    if ! "$JAVM" asm "examples/$s" -o "$T/ex.pvm"; then bad "assemble $s"; return; fi
+    "$JAVM" run --map "$map" "$T/ex.pvm" >"$T/ex.out" 2>&1
+    local st=$? kv
+    if [ "$st" != 0 ] || ! grep -q '^exit: *halt' "$T/ex.out"; then bad "$s does not halt (status $st)"; return; fi
+    for kv in "$@"; do
+        if [ "$(reg "${kv%%=*}" "$T/ex.out")" != "${kv#*=}" ]; then
+            bad "$s: r${kv%%=*} = $(reg "${kv%%=*}" "$T/ex.out"), expected ${kv#*=}"
+            return
+        fi
+    done
+    ok
+}
+run_example sieve.s 0x20000:0xF5000:rw 7=78498
+run_example sort.s 0x20000:0x4000:rw 7=1 8=2887199474963812
+run_example copy.s 0x20000:0x20000:rw 7=16070206442764116773 10=16070206442764116773 11=1
+if [ -x scripts/run-example.sh ]; then
+    check "make run script prints the sieve result" bash -c "B='$B' scripts/run-example.sh | grep -q '^result: 78498 primes'"
+fi
+
+# ---- the embedding example (docs/API.md) ------------------------------------------------------
+if [ -f "$B/libjavm.a" ]; then
+    CC=${CC:-cc}
+    SANF=""
+    case "$B" in *san*) SANF="-fsanitize=address,undefined" ;; esac
+    # shellcheck disable=SC2046
+    if $CC -std=gnu11 -Wall -Wextra -Werror $SANF -Iinclude examples/embed.c "$B/libjavm.a" \
+        $(pkg-config --libs json-c libcrypto) -lpthread -lm -o "$T/embed" 2>"$T/err"; then
+        "$T/embed" >"$T/embed.out" 2>&1
+        st=$?
+        printf 'host call 1: the guest stored 5050 at 0x20000\nexit: halt at pc 21 after 306 instructions, 306 gas used\nsum of 1..100 = 5050\n' >"$T/embed.want"
+        if [ "$st" = 0 ] && cmp -s "$T/embed.out" "$T/embed.want"; then ok; else bad "embed output: $(cat "$T/embed.out")"; fi
+        check "docs/API.md contains examples/embed.c" bash -c "grep -qF 'static const uint8_t program[] = {' docs/API.md && grep -qF 'javm_instance_new(prog, &cfg, &vm)' docs/API.md"
+    else
+        bad "examples/embed.c does not compile: $(head -c 400 "$T/err")"
+    fi
+else
+    bad "no $B/libjavm.a for the embedding example"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
