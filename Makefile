@@ -5,10 +5,16 @@
 #   tests/*.sh           -> shell tests of the tool, run by `make test`
 #   bench/bench_*.c      -> one benchmark program each, run by `make bench`
 #   fuzz/fuzz_*.c        -> libFuzzer targets (`make fuzz`); a bounded run is part of `make test`
-# SAN=1 builds everything with ASan+UBSan into build-san/. CC=clang works too.
+# V=1 shows full command lines. SAN=1 builds everything with ASan+UBSan into build-san/. CC=clang works too.
 
 CC      ?= cc
 SAN     ?= 0
+V       ?= 0
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 PREFIX  ?= /usr/local
 SHARED  ?= ../shared
 VERSION := 0.1.0
@@ -61,31 +67,36 @@ tool: $(B)/javm
 
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASEFLAGS) -c $< -o $@
 
 $(B)/libjavm.a: $(LIB_OBJ)
 	@mkdir -p $(B)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/libjavm.so: $(LIB_OBJ)
-	$(CC) -shared $(SANFLAGS) $(LDFLAGS) -Wl,-soname,libjavm.so.0 -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared $(SANFLAGS) $(LDFLAGS) -Wl,-soname,libjavm.so.0 -o $@ $^ $(LDLIBS)
 
 $(B)/javm: $(CLI_OBJ) $(B)/libjavm.a
-	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libjavm.a $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libjavm.a $(LDLIBS)
 
 # Tests see internal headers and link the static library (internal symbols included).
 $(B)/tests/%: tests/%.c $(B)/libjavm.a $(HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(CMOCKA_CFLAGS) -Itests -DJAVM_SHARED_DIR='"$(SHARED)"' -o $@ $< $(B)/libjavm.a $(CMOCKA_LIBS) $(LDLIBS)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(BASEFLAGS) $(CMOCKA_CFLAGS) -Itests -DJAVM_SHARED_DIR='"$(SHARED)"' -o $@ $< $(B)/libjavm.a $(CMOCKA_LIBS) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c $(B)/libjavm.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -Ibench -o $@ $< $(B)/libjavm.a $(LDLIBS)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(BASEFLAGS) -Ibench -o $@ $< $(B)/libjavm.a $(LDLIBS)
 
 # Bounded fuzz runs without libFuzzer: the target plus a driver feeding seeded random inputs.
 $(B)/fuzz-smoke/%: fuzz/%.c fuzz/driver.c $(B)/libjavm.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -o $@ $< fuzz/driver.c $(B)/libjavm.a $(LDLIBS)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(BASEFLAGS) -o $@ $< fuzz/driver.c $(B)/libjavm.a $(LDLIBS)
 
 tests: $(TEST_BIN) $(B)/javm $(FUZZ_SMOKE)
 benches: $(BENCH_BIN) $(B)/javm
