@@ -1,0 +1,523 @@
+/* pvm decoding: varints (every worked example of pvm-program-format.md §1.3, non-canonical
+ * rejection), skip, every operand class incl. the worked decodings of pvm-isa.md §4, blob
+ * validation errors (PVM-D1), the blob encoder, the op stream and block costs (PVM-D3/G1). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "javm.h"
+#include "pvm/pvm.h"
+
+/* ---- varints -------------------------------------------------------------------------------- */
+static const struct {
+    uint64_t x;
+    uint8_t len;
+    uint8_t enc[9];
+} varints[] = {
+    {0, 1, {0x00}},
+    {1, 1, {0x01}},
+    {127, 1, {0x7f}},
+    {128, 2, {0x80, 0x80}},
+    {255, 2, {0x80, 0xff}},
+    {256, 2, {0x81, 0x00}},
+    {970, 2, {0x83, 0xca}},
+    {16383, 2, {0xbf, 0xff}},
+    {16384, 3, {0xc0, 0x00, 0x40}},
+    {533597, 3, {0xc8, 0x5d, 0x24}},
+    {2097151, 3, {0xdf, 0xff, 0xff}},
+    {2097152, 4, {0xe0, 0x00, 0x00, 0x20}},
+    {1ull << 28, 5, {0xf0, 0x00, 0x00, 0x00, 0x10}},
+    {1ull << 35, 6, {0xf8, 0x00, 0x00, 0x00, 0x00, 0x08}},
+    {1ull << 42, 7, {0xfc, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04}},
+    {(1ull << 49) - 1, 7, {0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+    {1ull << 49, 8, {0xfe, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02}},
+    {(1ull << 56) - 1, 8, {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+    {1ull << 56, 9, {0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01}},
+    {UINT64_MAX, 9, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+};
+
+static void varint_worked_examples(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof varints / sizeof varints[0]; i++) {
+        uint8_t buf[9];
+        size_t n = jv_pvm_varint_encode(varints[i].x, buf);
+        assert_int_equal(n, varints[i].len);
+        assert_memory_equal(buf, varints[i].enc, n);
+        uint64_t v = 0;
+        size_t used = 0;
+        assert_int_equal(jv_pvm_varint_decode(varints[i].enc, varints[i].len, &v, &used),
+                         JV_VARINT_OK);
+        assert_int_equal(used, varints[i].len);
+        assert_true(v == varints[i].x);
+        /* one byte short is truncated */
+        assert_int_equal(jv_pvm_varint_decode(varints[i].enc, varints[i].len - 1u, &v, &used),
+                         JV_VARINT_TRUNCATED);
+    }
+}
+
+static void varint_noncanonical_rejected(void **state) {
+    (void)state;
+    static const uint8_t a[] = {0x80, 0x05};                   /* 5 in 2 bytes */
+    static const uint8_t b[] = {0xc0, 0x00, 0x01};             /* 256 in 3 bytes */
+    static const uint8_t c[] = {0xff, 1, 0, 0, 0, 0, 0, 0, 0}; /* 1 in 9 bytes */
+    static const uint8_t d[] = {0xbf, 0x7f};                   /* 0x3f7f: canonical */
+    uint64_t v;
+    size_t used;
+    assert_int_equal(jv_pvm_varint_decode(a, 2, &v, &used), JV_VARINT_NONCANONICAL);
+    assert_int_equal(v, 5);
+    assert_int_equal(jv_pvm_varint_decode(b, 3, &v, &used), JV_VARINT_NONCANONICAL);
+    assert_int_equal(jv_pvm_varint_decode(c, 9, &v, &used), JV_VARINT_NONCANONICAL);
+    assert_int_equal(jv_pvm_varint_decode(d, 2, &v, &used), JV_VARINT_OK);
+    assert_int_equal(v, 0x3f7f);
+    assert_int_equal(jv_pvm_varint_decode(a, 0, &v, &used), JV_VARINT_TRUNCATED);
+}
+
+static void varint_roundtrip_boundaries(void **state) {
+    (void)state;
+    for (unsigned s = 0; s < 64; s++) {
+        uint64_t xs[3] = {(1ull << s) - 1, 1ull << s, (1ull << s) + 1};
+        for (int k = 0; k < 3; k++) {
+            uint8_t buf[9];
+            size_t n = jv_pvm_varint_encode(xs[k], buf);
+            uint64_t v;
+            size_t used;
+            assert_int_equal(jv_pvm_varint_decode(buf, n, &v, &used), JV_VARINT_OK);
+            assert_int_equal(used, n);
+            assert_true(v == xs[k]);
+        }
+    }
+}
+
+/* ---- skip ----------------------------------------------------------------------------------- */
+static void skip_rules(void **state) {
+    (void)state;
+    uint8_t k[8] = {0};
+    /* starts at 0, 3, 6, 7 (bitmask 0xc9 of the worked example) */
+    k[0] = 0xc9;
+    assert_int_equal(jv_pvm_skip(k, 17, 0), 2);
+    assert_int_equal(jv_pvm_skip(k, 17, 3), 2);
+    assert_int_equal(jv_pvm_skip(k, 17, 6), 0);
+    /* pc 7: no more set bits; past the end (17) bits read 1 -> skip = 17 - 8 = 9 */
+    assert_int_equal(jv_pvm_skip(k, 17, 7), 9);
+    /* a long gap is capped at 24 */
+    uint8_t z[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(jv_pvm_skip(z, 64, 0), 24);
+    /* at the last byte the next position is past the end */
+    assert_int_equal(jv_pvm_skip(z, 1, 0), 0);
+}
+
+/* ---- single-instruction decoding ------------------------------------------------------------ */
+static void decode_one(const uint8_t *code, uint32_t len, uint32_t pc, uint32_t next_start,
+                       jv_insn *in) {
+    uint8_t mask[16] = {0};
+    mask[pc / 8] |= (uint8_t)(1u << (pc % 8));
+    if (next_start < len) mask[next_start / 8] |= (uint8_t)(1u << (next_start % 8));
+    jv_pvm_decode_insn(code, len, mask, pc, in);
+}
+
+static void decode_worked_examples(void **state) {
+    (void)state;
+    jv_insn in;
+    { /* be 87 09: add_32 rA=7 rB=8 rD=9 */
+        static const uint8_t c[] = {0xbe, 0x87, 0x09};
+        decode_one(c, 3, 0, 3, &in);
+        assert_int_equal(in.opcode, 190);
+        assert_true(in.valid);
+        assert_int_equal(in.len, 3);
+        assert_int_equal(in.ra, 7);
+        assert_int_equal(in.rb, 8);
+        assert_int_equal(in.rd, 9);
+    }
+    { /* 1e 03 00 00 02 12: store_imm_u8 x=0x20000 y=0x12 */
+        static const uint8_t c[] = {0x1e, 0x03, 0x00, 0x00, 0x02, 0x12};
+        decode_one(c, 6, 0, 6, &in);
+        assert_int_equal(in.opcode, 30);
+        assert_int_equal(in.lx, 3);
+        assert_true(in.imm_x == 0x20000);
+        assert_int_equal(in.ly, 1);
+        assert_true(in.imm_y == 0x12);
+    }
+    { /* 47 17 01 34 12: store_imm_ind_u16 rA=7 x=1 y=0x1234 */
+        static const uint8_t c[] = {0x47, 0x17, 0x01, 0x34, 0x12};
+        decode_one(c, 5, 0, 5, &in);
+        assert_int_equal(in.opcode, 71);
+        assert_int_equal(in.ra, 7);
+        assert_true(in.imm_x == 1);
+        assert_true(in.imm_y == 0x1234);
+    }
+    { /* 33 07 02: load_imm r7 = 2; 33 07 ff: r7 = -1 */
+        static const uint8_t c[] = {0x33, 0x07, 0x02};
+        decode_one(c, 3, 0, 3, &in);
+        assert_int_equal(in.ra, 7);
+        assert_true(in.imm_x == 2);
+        static const uint8_t d[] = {0x33, 0x07, 0xff};
+        decode_one(d, 3, 0, 3, &in);
+        assert_true(in.imm_x == UINT64_MAX);
+    }
+    { /* 95 77 01: add_imm_64 r7 = r7 + 1 */
+        static const uint8_t c[] = {0x95, 0x77, 0x01};
+        decode_one(c, 3, 0, 3, &in);
+        assert_int_equal(in.opcode, 149);
+        assert_int_equal(in.ra, 7);
+        assert_int_equal(in.rb, 7);
+        assert_true(in.imm_x == 1);
+    }
+    { /* 32 07 01: jump_ind r7 + 1 */
+        static const uint8_t c[] = {0x32, 0x07, 0x01};
+        decode_one(c, 3, 0, 3, &in);
+        assert_int_equal(in.opcode, 50);
+        assert_int_equal(in.ra, 7);
+        assert_true(in.imm_x == 1);
+    }
+    { /* 14 08 ef be ad de 00 00 00 00: load_imm_64 r8 = 0xdeadbeef */
+        static const uint8_t c[] = {0x14, 0x08, 0xef, 0xbe, 0xad, 0xde, 0, 0, 0, 0};
+        decode_one(c, 10, 0, 10, &in);
+        assert_int_equal(in.opcode, 20);
+        assert_int_equal(in.ra, 8);
+        assert_true(in.imm_x == 0xdeadbeefull);
+    }
+    { /* b4 78 02 d2 04: load_imm_jump_ind rA=8 rB=7 x=1234 y=0 */
+        static const uint8_t c[] = {0xb4, 0x78, 0x02, 0xd2, 0x04};
+        decode_one(c, 5, 0, 5, &in);
+        assert_int_equal(in.opcode, 180);
+        assert_int_equal(in.ra, 8);
+        assert_int_equal(in.rb, 7);
+        assert_int_equal(in.lx, 2);
+        assert_true(in.imm_x == 1234);
+        assert_int_equal(in.ly, 0);
+        assert_true(in.imm_y == 0);
+    }
+    { /* 52 07 fa at pc 6: branch_ne_imm r7, 0 -> pc 0 */
+        uint8_t c[9] = {0};
+        c[6] = 0x52;
+        c[7] = 0x07;
+        c[8] = 0xfa;
+        decode_one(c, 9, 6, 9, &in);
+        assert_int_equal(in.opcode, 82);
+        assert_int_equal(in.ra, 7);
+        assert_true(in.imm_x == 0);
+        assert_int_equal(in.ly, 1);
+        assert_int_equal(in.target, 0);
+    }
+}
+
+static void decode_every_class(void **state) {
+    (void)state;
+    jv_insn in;
+    { /* A0 trap */
+        static const uint8_t c[] = {0x00};
+        decode_one(c, 1, 0, 1, &in);
+        assert_int_equal(in.opcode, 0);
+        assert_true(in.valid);
+        assert_int_equal(in.len, 1);
+    }
+    { /* A1 ecalli 0xff -> sign-extended */
+        static const uint8_t c[] = {10, 0xff};
+        decode_one(c, 2, 0, 2, &in);
+        assert_true(in.imm_x == UINT64_MAX);
+        assert_int_equal(in.lx, 1);
+    }
+    { /* A2 load_imm_64 reads 8 bytes past the end of the code (ζ) */
+        static const uint8_t c[] = {20, 0x0f, 0x11};
+        decode_one(c, 3, 0, 3, &in);
+        assert_int_equal(in.ra, 12); /* 15 clamped */
+        assert_true(in.imm_x == 0x11);
+    }
+    { /* A3: lX from b1 mod 8 capped at 4 */
+        static const uint8_t c[] = {31, 0x07, 1, 2, 3, 4, 5, 6};
+        decode_one(c, 8, 0, 8, &in);
+        assert_int_equal(in.lx, 4);
+        assert_true(in.imm_x == 0x04030201);
+        assert_int_equal(in.ly, 2);
+        assert_true(in.imm_y == 0x0605);
+    }
+    { /* A4 jump -2 from pc 0 */
+        static const uint8_t c[] = {40, 0xfe};
+        decode_one(c, 2, 0, 2, &in);
+        assert_int_equal(in.target, -2);
+    }
+    { /* A5 with no immediate bytes */
+        static const uint8_t c[] = {51, 0x03};
+        decode_one(c, 2, 0, 2, &in);
+        assert_int_equal(in.ra, 3);
+        assert_int_equal(in.lx, 0);
+        assert_true(in.imm_x == 0);
+    }
+    { /* A6 store_imm_ind_u8 rA=2 x=0x80 (sign-extended) y=0 */
+        static const uint8_t c[] = {70, 0x12, 0x80};
+        decode_one(c, 3, 0, 3, &in);
+        assert_int_equal(in.ra, 2);
+        assert_true(in.imm_x == 0xffffffffffffff80ull);
+        assert_int_equal(in.ly, 0);
+    }
+    { /* A7 branch_eq_imm r1, 5, +10 (from pc 0) */
+        static const uint8_t c[] = {81, 0x11, 5, 10};
+        decode_one(c, 4, 0, 4, &in);
+        assert_int_equal(in.ra, 1);
+        assert_true(in.imm_x == 5);
+        assert_int_equal(in.target, 10);
+    }
+    { /* A8: low nibble is the destination */
+        static const uint8_t c[] = {100, 0x52};
+        decode_one(c, 2, 0, 2, &in);
+        assert_int_equal(in.rd, 2);
+        assert_int_equal(in.ra, 5);
+    }
+    { /* A9 with rB 15 clamped, 4-byte immediate */
+        static const uint8_t c[] = {149, 0xf1, 0x00, 0x00, 0x00, 0x80};
+        decode_one(c, 6, 0, 6, &in);
+        assert_int_equal(in.ra, 1);
+        assert_int_equal(in.rb, 12);
+        assert_true(in.imm_x == 0xffffffff80000000ull);
+    }
+    { /* A10 branch_eq r1, r2, -3 from pc 0 */
+        static const uint8_t c[] = {170, 0x21, 0xfd};
+        decode_one(c, 3, 0, 3, &in);
+        assert_int_equal(in.ra, 1);
+        assert_int_equal(in.rb, 2);
+        assert_int_equal(in.target, -3);
+    }
+    { /* A12: rD is the whole third byte, clamped */
+        static const uint8_t c[] = {200, 0x21, 0x33};
+        decode_one(c, 3, 0, 3, &in);
+        assert_int_equal(in.rd, 12);
+    }
+    { /* an invalid opcode is reported as such */
+        static const uint8_t c[] = {0xff, 1, 2};
+        decode_one(c, 3, 0, 3, &in);
+        assert_false(in.valid);
+        assert_int_equal(in.len, 3);
+    }
+}
+
+static void opcode_table(void **state) {
+    (void)state;
+    unsigned n = 0, terms = 0;
+    for (unsigned b = 0; b < 256; b++) {
+        const jv_pvm_opinfo *i = jv_pvm_opinfo_of((uint8_t)b);
+        if (!i) continue;
+        n++;
+        terms += (i->flags & JV_OP_TERM) != 0;
+        assert_int_equal(i->byte, b);
+        assert_int_equal(jv_pvm_opcode_by_name(i->name, strlen(i->name)), (int)b);
+    }
+    assert_int_equal(n, 139);
+    assert_int_equal(terms, 22);
+    assert_int_equal(jv_pvm_opcode_by_name("nope", 4), -1);
+    assert_string_equal(jv_pvm_opinfo_of(190)->name, "add_32");
+    assert_int_equal(jv_pvm_opinfo_of(190)->cls, JV_CLASS_A12);
+}
+
+/* ---- blobs ---------------------------------------------------------------------------------- */
+static void expect_bad(const uint8_t *b, size_t n, const char *needle) {
+    jv_pvm_blob out;
+    javm_status s = jv_pvm_blob_decode(b, n, &out);
+    assert_int_equal(s, JAVM_ERR_BAD_PROGRAM);
+    if (!strstr(javm_last_error(), needle)) {
+        print_error("message '%s' lacks '%s'\n", javm_last_error(), needle);
+        fail();
+    }
+    javm_program *p = (javm_program *)1;
+    assert_int_equal(javm_program_load(b, n, &p), JAVM_ERR_BAD_PROGRAM);
+    assert_null(p);
+}
+
+static void blob_validation_errors(void **state) {
+    (void)state;
+    static const uint8_t ok[] = {0, 0, 3, 190, 135, 9, 1};
+    jv_pvm_blob out;
+    assert_int_equal(jv_pvm_blob_decode(ok, sizeof ok, &out), JAVM_OK);
+    assert_int_equal(out.code_len, 3);
+    expect_bad(ok, 0, "empty");
+    expect_bad(ok, 1, "width byte");
+    expect_bad(ok, 2, "code length: truncated");
+    expect_bad(ok, 5, "code length 3 exceeds");
+    expect_bad(ok, 6, "bitmask needs 1 bytes");
+    static const uint8_t trailing[] = {0, 0, 3, 190, 135, 9, 1, 0};
+    expect_bad(trailing, sizeof trailing, "1 trailing bytes");
+    static const uint8_t padding[] = {0, 0, 3, 190, 135, 9, 0x09};
+    expect_bad(padding, sizeof padding, "padding");
+    static const uint8_t noncanon[] = {0, 0, 0x80, 3, 190, 135, 9, 1};
+    expect_bad(noncanon, sizeof noncanon, "non-canonical");
+    static const uint8_t wide[] = {1, 5, 1, 0, 0, 0, 0, 0, 0, 1};
+    expect_bad(wide, sizeof wide, "exceeds 4");
+    static const uint8_t zero_width[] = {2, 0, 1, 0, 1};
+    expect_bad(zero_width, sizeof zero_width, "entry width 0");
+    static const uint8_t short_jt[] = {3, 2, 1, 0, 0};
+    expect_bad(short_jt, sizeof short_jt, "jump table");
+    static const uint8_t trunc_count[] = {0xc0, 0x00};
+    expect_bad(trunc_count, sizeof trunc_count, "jump-table length: truncated");
+    /* the real vector of the worked example decodes */
+    static const uint8_t jt[] = {1, 1, 17, 7, 51, 7, 2, 50, 7, 1, 0, 20, 8, 239, 190,
+                                 173, 222, 0, 0, 0, 0, 201, 0, 0};
+    assert_int_equal(jv_pvm_blob_decode(jt, sizeof jt, &out), JAVM_OK);
+    assert_int_equal(out.jump_count, 1);
+    assert_int_equal(out.z, 1);
+    assert_int_equal(out.code_len, 17);
+}
+
+static void blob_encode_roundtrip(void **state) {
+    (void)state;
+    static const uint8_t jt[] = {1, 1, 17, 7, 51, 7, 2, 50, 7, 1, 0, 20, 8, 239, 190,
+                                 173, 222, 0, 0, 0, 0, 201, 0, 0};
+    jv_pvm_blob b;
+    assert_int_equal(jv_pvm_blob_decode(jt, sizeof jt, &b), JAVM_OK);
+    uint32_t entries[1] = {7};
+    size_t n = 0;
+    uint8_t *enc = jv_pvm_blob_encode(entries, 1, 1, b.code, b.code_len, b.bitmask, &n);
+    assert_non_null(enc);
+    assert_int_equal(n, sizeof jt);
+    assert_memory_equal(enc, jt, n);
+    free(enc);
+    /* a 200-byte code uses a 2-byte length varint */
+    uint8_t code[200] = {0}, mask[25] = {0};
+    mask[0] = 1;
+    enc = jv_pvm_blob_encode(NULL, 0, 0, code, 200, mask, &n);
+    assert_non_null(enc);
+    assert_int_equal(n, 2 + 2 + 200 + 25);
+    assert_int_equal(enc[2], 0x80);
+    assert_int_equal(enc[3], 200);
+    assert_int_equal(jv_pvm_blob_decode(enc, n, &b), JAVM_OK);
+    free(enc);
+}
+
+/* ---- op stream, ϖ and block costs ------------------------------------------------------------ */
+static void program_blocks_and_costs(void **state) {
+    (void)state;
+    /* inst_add_32: add_32 then the implicit trap: one block of cost 2 */
+    static const uint8_t add[] = {0, 0, 3, 190, 135, 9, 1};
+    javm_program *p;
+    assert_int_equal(javm_program_load(add, sizeof add, &p), JAVM_OK);
+    assert_int_equal(p->nops, 3);
+    assert_int_equal(p->ops[0].iop, JV_I_GAS);
+    assert_true(p->ops[0].x == 2);
+    assert_int_equal(p->ops[1].iop, JV_I_add_32);
+    assert_int_equal(p->ops[2].iop, JV_I_trap);
+    assert_int_equal(p->ops[2].pc, 3);
+    assert_true(jv_pvm_is_block_start(p, 0));
+    assert_false(jv_pvm_is_block_start(p, 1));
+    javm_program_free(p);
+
+    /* load_imm; jump_ind; trap; load_imm_64 with a jump table entry 7 */
+    static const uint8_t jt[] = {1, 1, 17, 7, 51, 7, 2, 50, 7, 1, 0, 20, 8, 239, 190,
+                                 173, 222, 0, 0, 0, 0, 201, 0, 0};
+    assert_int_equal(javm_program_load(jt, sizeof jt, &p), JAVM_OK);
+    /* blocks: [0,3] cost 2, [6] cost 1, [7, implicit trap] cost 2 */
+    assert_true(jv_pvm_is_block_start(p, 0));
+    assert_true(jv_pvm_is_block_start(p, 6));
+    assert_true(jv_pvm_is_block_start(p, 7));
+    assert_false(jv_pvm_is_block_start(p, 3));
+    assert_int_equal(p->ops[0].iop, JV_I_GAS);
+    assert_true(p->ops[0].x == 2);
+    uint32_t r6 = p->pc_ops[6], r7 = p->pc_ops[7];
+    assert_int_equal(p->ops[r6 - 1].iop, JV_I_GAS);
+    assert_true(p->ops[r6 - 1].x == 1);
+    assert_true(p->ops[r7 - 1].x == 2);
+    assert_int_equal(p->jump_ops[0], r7 - 1);
+    assert_int_equal(jv_pvm_program_jump_entry(p, 0), 7);
+    assert_int_equal(jv_pvm_program_jump_width(p), 1);
+    javm_program_free(p);
+
+    /* a gap of 30 bytes between starts: the pc after skip=24 is an orphan trap */
+    uint8_t code[32] = {0}, mask[4] = {0};
+    code[0] = 1; /* fallthrough at 0 ... */
+    code[0] = 51; /* load_imm r0 with a long encoding */
+    mask[0] = 1;
+    mask[3] = 0x40; /* start at 30 */
+    code[30] = 0;
+    size_t n;
+    uint8_t *blob = jv_pvm_blob_encode(NULL, 0, 0, code, 31, mask, &n);
+    assert_int_equal(javm_program_load(blob, n, &p), JAVM_OK);
+    uint32_t orphan = p->pc_ops[25];
+    assert_true(orphan != JV_PVM_NONE);
+    assert_int_equal(p->ops[orphan].iop, JV_I_trap);
+    assert_true(p->ops[0].x == 2); /* load_imm + the orphan trap */
+    javm_program_free(p);
+    free(blob);
+}
+
+static void branch_target_validation(void **state) {
+    (void)state;
+    /* pc0 jump +3 (to pc 2: inside nothing), pc2 ...: targets must be block starts */
+    /* code: 0: jump 4 (block start after the jump) ; 2: fallthrough ; 3: trap ; 4: trap */
+    uint8_t code[] = {40, 3, 1, 0, 0};
+    uint8_t mask[] = {0x1d}; /* 0, 2, 3, 4 */
+    size_t n;
+    uint8_t *blob = jv_pvm_blob_encode(NULL, 0, 0, code, sizeof code, mask, &n);
+    javm_program *p;
+    assert_int_equal(javm_program_load(blob, n, &p), JAVM_OK);
+    /* target 3 is the instruction after fallthrough -> a block start */
+    assert_true(jv_pvm_is_block_start(p, 3));
+    assert_int_equal(p->ops[p->pc_ops[0]].t, p->pc_ops[3] - 1);
+    javm_program_free(p);
+    free(blob);
+    code[1] = 1; /* target 1: not an instruction start */
+    blob = jv_pvm_blob_encode(NULL, 0, 0, code, sizeof code, mask, &n);
+    assert_int_equal(javm_program_load(blob, n, &p), JAVM_OK);
+    assert_int_equal(p->ops[p->pc_ops[0]].t, JV_PVM_NONE);
+    javm_program_free(p);
+    free(blob);
+}
+
+static void standard_container(void **state) {
+    (void)state;
+    /* |o|=3 |w|=2 z=1 s=4096, o, w, |c|, c = the add_32 blob */
+    static const uint8_t inner[] = {0, 0, 3, 190, 135, 9, 1};
+    uint8_t b[64];
+    size_t k = 0;
+    uint8_t hdr[] = {3, 0, 0, 2, 0, 0, 1, 0, 0, 0x10, 0};
+    memcpy(b, hdr, sizeof hdr);
+    k = sizeof hdr;
+    b[k++] = 'a';
+    b[k++] = 'b';
+    b[k++] = 'c';
+    b[k++] = 'x';
+    b[k++] = 'y';
+    b[k++] = sizeof inner;
+    b[k++] = 0;
+    b[k++] = 0;
+    b[k++] = 0;
+    memcpy(b + k, inner, sizeof inner);
+    k += sizeof inner;
+    javm_program *p;
+    assert_int_equal(javm_program_load_standard(b, k, &p), JAVM_OK);
+    assert_true(p->standard);
+    assert_int_equal(p->std.ro_len, 3);
+    assert_int_equal(p->std.rw_len, 2);
+    assert_int_equal(p->std.heap_pages, 1);
+    assert_int_equal(p->std.stack_size, 4096);
+    javm_program_free(p);
+    assert_int_equal(javm_program_load_standard(b, k - 1, &p), JAVM_ERR_BAD_CONTAINER);
+    assert_int_equal(javm_program_load_standard(b, 5, &p), JAVM_ERR_BAD_CONTAINER);
+    /* a stack of 2^24-1 bytes and 0xffff heap pages still fit; a huge ro does not parse */
+    uint8_t big[] = {0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 7, 0, 0, 0};
+    uint8_t big2[sizeof big + sizeof inner];
+    memcpy(big2, big, sizeof big);
+    memcpy(big2 + sizeof big, inner, sizeof inner);
+    assert_int_equal(javm_program_load_standard(big2, sizeof big2, &p), JAVM_OK);
+    javm_program_free(p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(varint_worked_examples),
+        cmocka_unit_test(varint_noncanonical_rejected),
+        cmocka_unit_test(varint_roundtrip_boundaries),
+        cmocka_unit_test(skip_rules),
+        cmocka_unit_test(decode_worked_examples),
+        cmocka_unit_test(decode_every_class),
+        cmocka_unit_test(opcode_table),
+        cmocka_unit_test(blob_validation_errors),
+        cmocka_unit_test(blob_encode_roundtrip),
+        cmocka_unit_test(program_blocks_and_costs),
+        cmocka_unit_test(branch_target_validation),
+        cmocka_unit_test(standard_container),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
