@@ -9,20 +9,16 @@
 
 const jv_cap_slot jv_cap_slot_empty = {.kind = JV_SLOT_EMPTY};
 
+static const uint8_t zero_page[JV_CAP_PAGE_SIZE] __attribute__((aligned(64)));
+
+/* libc memcmp against a zero page: vectorized, ~40-100 ns for 4 KiB, early exit. */
 bool jv_cap_is_zero(const uint8_t *p, size_t len) {
-    size_t i = 0;
-    /* 256-byte blocks OR-reduced (vectorizes), early exit between blocks. */
-    for (; i + 256 <= len; i += 256) {
-        uint64_t acc = 0;
-        for (size_t k = 0; k < 256; k += 8) {
-            uint64_t v;
-            memcpy(&v, p + i + k, 8);
-            acc |= v;
-        }
-        if (acc) return false;
+    while (len) {
+        size_t n = len < JV_CAP_PAGE_SIZE ? len : JV_CAP_PAGE_SIZE;
+        if (memcmp(p, zero_page, n)) return false;
+        p += n;
+        len -= n;
     }
-    for (; i < len; i++)
-        if (p[i]) return false;
     return true;
 }
 

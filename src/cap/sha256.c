@@ -63,10 +63,8 @@ static uint32_t ror32(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 /* ---- OpenSSL backend ---------------------------------------------------------------------- */
 static void store_state(const SHA256_CTX *c, uint8_t *out) {
     for (int i = 0; i < 8; i++) {
-        out[4 * i + 0] = (uint8_t)(c->h[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
-        out[4 * i + 3] = (uint8_t)c->h[i];
+        uint32_t v = __builtin_bswap32((uint32_t)c->h[i]); /* digest words are big-endian */
+        memcpy(out + 4 * i, &v, 4);
     }
 }
 
