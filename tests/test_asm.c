@@ -239,6 +239,8 @@ static void errors_have_lines(void **state) {
     expect_error(".bytes\n", "needs at least one byte");
     expect_error("load_imm r1, X\n", "not a constant defined above");
     expect_error(".jumpwidth 1\n.jumptable 300\n", "does not fit in 1 byte");
+    expect_error(".jumpwidth 5\n", ".jumpwidth must be 0..4");
+    expect_error(".jumpwidth 0\n\n.jumptable 0\n", "line 3: jump-table entries need a .jumpwidth");
     expect_error("l: jump l:0\n trap\n jump l:0\n", "line 3: branch offset does not fit its width");
     expect_error("r1: trap\n", "is a register");
     expect_error("load_imm r1, (1\n", "missing ')'");

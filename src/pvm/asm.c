@@ -540,7 +540,7 @@ static int directive(asmctx *c) {
     if (IS(".jumpwidth")) {
         uint64_t v;
         if (expr(c, &v)) return -1;
-        if (v > 8) return fail(c, ".jumpwidth must be 0..8");
+        if (v > 4) return fail(c, ".jumpwidth must be 0..4");
         c->jwidth = (int)v;
         return 0;
     }
@@ -702,6 +702,11 @@ static int emit(asmctx *c, uint32_t code_len, uint8_t **blob, size_t *blob_len) 
             z = 1;
             while (z < 8 && (maxv >> (8 * z))) z++;
         }
+        if (z > 4) return fail(c, "jump-table entry %llu does not fit in 4 bytes", (unsigned long long)maxv);
+    }
+    if (z == 0 && c->njt) {
+        c->line = c->jt[0].line;
+        return fail(c, "jump-table entries need a .jumpwidth of at least 1");
     }
     for (size_t i = 0; i < c->njt; i++) {
         if (z < 8 && (c->jt[i].value >> (8 * z))) {
