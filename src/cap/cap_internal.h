@@ -4,12 +4,24 @@
 
 #include "cap/cap.h"
 
-/* The shared backing of a DataCap (spec §5 PageSlab). Immutable while refs > 1 (CAP-2). */
+/* The shared backing of a DataCap (spec §5 PageSlab), stored as a two-level table: slot i lives
+ * in chunk i / JV_CAP_CHUNK at position i % JV_CAP_CHUNK. Chunks are refcounted and shared
+ * between backings, so copying a backing (CAP-2) copies only the chunk pointers, and a change
+ * copies only the chunk it touches: flush is O(pages / 64 + dirty pages). A NULL chunk is 64
+ * Empty slots. Immutable while refs > 1; a chunk is immutable while its refs > 1. */
+#define JV_CAP_CHUNK_SHIFT 6
+#define JV_CAP_CHUNK (1u << JV_CAP_CHUNK_SHIFT)
+typedef struct jv_cap_chunk {
+    atomic_uint refs;
+    jv_cap_slot slots[JV_CAP_CHUNK];
+} jv_cap_chunk;
+
 struct jv_cap_backing {
     atomic_uint refs;
-    uint64_t size;      /* bytes, a positive page multiple */
-    uint32_t len, cap;  /* slots stored / allocated; len <= size / 4096 */
-    jv_cap_slot *slots; /* dense by page index; trailing Empty trimmed in canonical form */
+    uint64_t size;          /* bytes, a positive page multiple */
+    uint32_t len;           /* one past the last stored slot; slots at or past len are Empty */
+    uint32_t nchunks;       /* entries of chunks[] (NULL = all Empty) */
+    jv_cap_chunk **chunks;
 };
 
 /* Merkle root of nbytes of data taken as zero-padded 32-byte chunks, padded virtually with zero

@@ -7,82 +7,132 @@
 #include "cap/cap_internal.h"
 #include "util/error.h"
 
-/* ---- Backing ------------------------------------------------------------------------------ */
-static jv_cap_backing *backing_new(uint64_t size, uint32_t cap) {
+/* ---- Backing (two-level, chunks shared by refcount) --------------------------------------- */
+static void chunk_unref(jv_cap_chunk *c) {
+    if (!c) return;
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        for (unsigned k = 0; k < JV_CAP_CHUNK; k++) jv_cap_slot_release(&c->slots[k]);
+        free(c);
+    }
+}
+
+static jv_cap_backing *backing_new(uint64_t size) {
     jv_cap_backing *b = calloc(1, sizeof *b);
     if (!b) return NULL;
-    if (cap) {
-        b->slots = calloc(cap, sizeof *b->slots);
-        if (!b->slots) {
-            free(b);
-            return NULL;
-        }
-    }
     atomic_init(&b->refs, 1);
     b->size = size;
-    b->cap = cap;
     return b;
 }
 
 static void backing_unref(jv_cap_backing *b) {
     if (!b) return;
     if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
-        for (uint32_t i = 0; i < b->len; i++) jv_cap_slot_release(&b->slots[i]);
-        free(b->slots);
+        for (uint32_t c = 0; c < b->nchunks; c++) chunk_unref(b->chunks[c]);
+        free(b->chunks);
         free(b);
     }
 }
 
-static void backing_trim(jv_cap_backing *b) {
-    while (b->len && b->slots[b->len - 1].kind == JV_SLOT_EMPTY) b->len--;
+static inline const jv_cap_slot *backing_slot(const jv_cap_backing *b, uint64_t i) {
+    if (i >= b->len) return &jv_cap_slot_empty;
+    const jv_cap_chunk *c = b->chunks[i >> JV_CAP_CHUNK_SHIFT];
+    return c ? &c->slots[i & (JV_CAP_CHUNK - 1)] : &jv_cap_slot_empty;
 }
 
-/* Room for n slots (new ones Empty). */
-static bool backing_grow(jv_cap_backing *b, uint64_t n) {
-    if (n <= b->len) return true;
-    if (n > b->cap) {
-        uint64_t ncap = b->cap ? b->cap : 8;
-        while (ncap < n) ncap *= 2;
-        uint64_t maxp = b->size >> JV_CAP_PAGE_SHIFT;
-        if (ncap > maxp) ncap = maxp;
-        if (ncap > UINT32_MAX) ncap = UINT32_MAX;
-        if (ncap < n) return false;
-        jv_cap_slot *s = realloc(b->slots, (size_t)ncap * sizeof *s);
-        if (!s) return false;
-        b->slots = s;
-        b->cap = (uint32_t)ncap;
+/* A copy of b sharing all of its chunks (refcount increments, O(pages / 64)). */
+static jv_cap_backing *backing_copy(const jv_cap_backing *old) {
+    jv_cap_backing *b = backing_new(old->size);
+    if (!b) return NULL;
+    if (old->nchunks) {
+        b->chunks = malloc((size_t)old->nchunks * sizeof *b->chunks);
+        if (!b->chunks) {
+            free(b);
+            return NULL;
+        }
+        for (uint32_t c = 0; c < old->nchunks; c++) {
+            b->chunks[c] = old->chunks[c];
+            if (b->chunks[c]) atomic_fetch_add_explicit(&b->chunks[c]->refs, 1, memory_order_relaxed);
+        }
     }
-    memset(&b->slots[b->len], 0, (size_t)(n - b->len) * sizeof *b->slots);
-    b->len = (uint32_t)n;
+    b->nchunks = old->nchunks;
+    b->len = old->len;
+    return b;
+}
+
+static void backing_trim(jv_cap_backing *b) {
+    while (b->len) {
+        uint32_t i = b->len - 1;
+        const jv_cap_chunk *c = b->chunks[i >> JV_CAP_CHUNK_SHIFT];
+        if (!c) {
+            b->len = i & ~(JV_CAP_CHUNK - 1); /* skip a whole Empty chunk */
+            continue;
+        }
+        if (c->slots[i & (JV_CAP_CHUNK - 1)].kind != JV_SLOT_EMPTY) break;
+        b->len = i;
+    }
+}
+
+/* The chunk holding slot i of a unique backing, made unique itself (allocated if NULL, copied
+ * if shared). NULL on allocation failure. The chunk table must already cover i. */
+static jv_cap_chunk *chunk_unique(jv_cap_backing *b, uint64_t i) {
+    jv_cap_chunk **cp = &b->chunks[i >> JV_CAP_CHUNK_SHIFT], *c = *cp;
+    if (c && atomic_load_explicit(&c->refs, memory_order_acquire) == 1) return c;
+    jv_cap_chunk *n = calloc(1, sizeof *n);
+    if (!n) return NULL;
+    atomic_init(&n->refs, 1);
+    if (c) {
+        for (unsigned k = 0; k < JV_CAP_CHUNK; k++) n->slots[k] = jv_cap_slot_copy(&c->slots[k]);
+        chunk_unref(c);
+    }
+    *cp = n;
+    return n;
+}
+
+static bool chunks_cover(jv_cap_backing *b, uint64_t i) {
+    uint64_t need = (i >> JV_CAP_CHUNK_SHIFT) + 1;
+    if (need <= b->nchunks) return true;
+    uint64_t ncap = b->nchunks ? b->nchunks : 1;
+    while (ncap < need) ncap *= 2;
+    uint64_t maxc = ((b->size >> JV_CAP_PAGE_SHIFT) + JV_CAP_CHUNK - 1) >> JV_CAP_CHUNK_SHIFT;
+    if (ncap > maxc) ncap = maxc;
+    if (ncap < need) return false;
+    jv_cap_chunk **nc = realloc(b->chunks, (size_t)ncap * sizeof *nc);
+    if (!nc) return false;
+    memset(nc + b->nchunks, 0, (size_t)(ncap - b->nchunks) * sizeof *nc);
+    b->chunks = nc;
+    b->nchunks = (uint32_t)ncap;
     return true;
 }
 
-/* CAP-2: give d a backing it alone references (copying the slot array, refcounts only). */
+/* CAP-2: give d a backing it alone references (copying the chunk table, refcounts only). */
 static javm_status make_unique(jv_datacap *d) {
     jv_cap_backing *old = d->backing;
     if (atomic_load_explicit(&old->refs, memory_order_acquire) == 1) return JAVM_OK;
-    jv_cap_backing *b = backing_new(old->size, old->len);
-    if (!b) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory copying %u slots", old->len);
-    for (uint32_t i = 0; i < old->len; i++) b->slots[i] = jv_cap_slot_copy(&old->slots[i]);
-    b->len = old->len;
+    jv_cap_backing *b = backing_copy(old);
+    if (!b) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory copying a backing");
     d->backing = b;
     backing_unref(old);
     return JAVM_OK;
 }
 
-/* Store slot (owned) at index i of a unique backing; Empty shrinks rather than grows. */
+/* Store slot (owned) at index i of a unique backing. Does not trim. */
 static javm_status backing_set(jv_cap_backing *b, uint64_t i, jv_cap_slot slot) {
     if (slot.kind == JV_SLOT_EMPTY) {
-        if (i < b->len) jv_cap_slot_release(&b->slots[i]);
-        return JAVM_OK;
-    }
-    if (!backing_grow(b, i + 1)) {
+        if (backing_slot(b, i)->kind == JV_SLOT_EMPTY) return JAVM_OK;
+    } else if (!chunks_cover(b, i)) {
         jv_cap_slot_release(&slot);
         return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory growing to %llu slots",
                             (unsigned long long)(i + 1));
     }
-    jv_cap_slot_release(&b->slots[i]);
-    b->slots[i] = slot;
+    jv_cap_chunk *c = chunk_unique(b, i);
+    if (!c) {
+        jv_cap_slot_release(&slot);
+        return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory copying a slot chunk");
+    }
+    jv_cap_slot *s = &c->slots[i & (JV_CAP_CHUNK - 1)];
+    jv_cap_slot_release(s);
+    *s = slot;
+    if (slot.kind != JV_SLOT_EMPTY && i >= b->len) b->len = (uint32_t)(i + 1);
     return JAVM_OK;
 }
 
@@ -114,7 +164,7 @@ javm_status jv_cap_data_create_empty(uint64_t size, jv_datacap **out) {
     *out = NULL;
     javm_status st = check_size(size);
     if (st) return st;
-    jv_cap_backing *b = backing_new(size, 0);
+    jv_cap_backing *b = backing_new(size);
     if (!b) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory");
     return wrap(b, out);
 }
@@ -129,27 +179,18 @@ javm_status jv_cap_data_create_sized(const uint8_t *content, size_t len, uint64_
     uint64_t size = (want + JV_CAP_PAGE_SIZE - 1) & ~(uint64_t)(JV_CAP_PAGE_SIZE - 1);
     if (size == 0) size = JV_CAP_PAGE_SIZE;
     uint64_t npages = (len + JV_CAP_PAGE_SIZE - 1) / JV_CAP_PAGE_SIZE;
-    uint64_t last = 0; /* one past the last non-zero page */
-    for (uint64_t i = npages; i > 0; i--) {
-        size_t o = (size_t)((i - 1) * JV_CAP_PAGE_SIZE), n = len - o < JV_CAP_PAGE_SIZE ? len - o : JV_CAP_PAGE_SIZE;
-        if (!jv_cap_is_zero(content + o, n)) {
-            last = i;
-            break;
-        }
-    }
-    jv_cap_backing *b = backing_new(size, (uint32_t)last);
+    jv_cap_backing *b = backing_new(size);
     if (!b) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory");
-    b->len = (uint32_t)last;
-    for (uint64_t i = 0; i < last; i++) {
+    for (uint64_t i = 0; i < npages; i++) {
         size_t o = (size_t)(i * JV_CAP_PAGE_SIZE), n = len - o < JV_CAP_PAGE_SIZE ? len - o : JV_CAP_PAGE_SIZE;
-        if (jv_cap_is_zero(content + o, n)) continue;
+        if (jv_cap_is_zero(content + o, n)) continue; /* CAP-3: zero pages are Empty */
         jv_cap_page *p;
         javm_status st = jv_cap_page_create(content + o, n, &p);
+        if (!st) st = backing_set(b, i, jv_cap_slot_loaded(p));
         if (st) {
             backing_unref(b);
             return st;
         }
-        b->slots[i] = jv_cap_slot_loaded(p);
     }
     return wrap(b, out);
 }
@@ -193,7 +234,7 @@ unsigned jv_cap_data_backing_refs(const jv_datacap *d) {
 }
 
 const jv_cap_slot *jv_cap_data_backing_slot(const jv_datacap *d, uint64_t i) {
-    return i < d->backing->len ? &d->backing->slots[i] : &jv_cap_slot_empty;
+    return backing_slot(d->backing, i);
 }
 
 /* Position of index i in the overlay (or where it would be inserted). */
@@ -375,14 +416,20 @@ javm_status jv_cap_data_place_shared(jv_datacap *d, uint64_t dst_off, const jv_d
     javm_status st = make_unique(d);
     if (st) goto out;
     jv_cap_backing *b = d->backing;
-    uint64_t stored = sb->len < count ? sb->len : count;
-    if (stored && !backing_grow(b, at + stored)) {
-        st = jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: place_shared: out of memory");
-        goto out;
-    }
-    for (uint64_t k = 0; k < count && at + k < b->len; k++) {
-        jv_cap_slot_release(&b->slots[at + k]);
-        if (k < sb->len) b->slots[at + k] = jv_cap_slot_copy(&sb->slots[k]);
+    for (uint64_t k = 0; k < count && !st; k++) {
+        uint64_t i = at + k;
+        /* whole aligned chunks are shared as chunks: one refcount increment for 64 slots */
+        if ((i & (JV_CAP_CHUNK - 1)) == 0 && (k & (JV_CAP_CHUNK - 1)) == 0 && count - k >= JV_CAP_CHUNK &&
+            k + JV_CAP_CHUNK <= (uint64_t)sb->nchunks * JV_CAP_CHUNK && chunks_cover(b, i)) {
+            jv_cap_chunk *c = sb->chunks[k >> JV_CAP_CHUNK_SHIFT], **dst = &b->chunks[i >> JV_CAP_CHUNK_SHIFT];
+            if (c) atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+            chunk_unref(*dst);
+            *dst = c;
+            if (c && i + JV_CAP_CHUNK > b->len) b->len = (uint32_t)(i + JV_CAP_CHUNK);
+            k += JV_CAP_CHUNK - 1;
+            continue;
+        }
+        st = backing_set(b, i, jv_cap_slot_copy(backing_slot(sb, k)));
     }
     backing_trim(b);
 out:
@@ -410,10 +457,8 @@ javm_status jv_cap_data_flush(const jv_datacap *d, const jv_cap_resolver *r, jv_
     *out = NULL;
     if (!d->ov_len) return jv_cap_data_clone(d, out);
     jv_cap_backing *old = d->backing;
-    jv_cap_backing *b = backing_new(old->size, old->len);
+    jv_cap_backing *b = backing_copy(old); /* O(pages / 64): chunks are shared */
     if (!b) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: flush: out of memory");
-    for (uint32_t i = 0; i < old->len; i++) b->slots[i] = jv_cap_slot_copy(&old->slots[i]);
-    b->len = old->len;
     javm_status st = JAVM_OK;
     for (uint32_t k = 0; k < d->ov_len && !st; k++) { /* ascending index order */
         const jv_cap_overlay_entry *e = &d->ov[k];
@@ -441,17 +486,18 @@ javm_status jv_cap_data_flush(const jv_datacap *d, const jv_cap_resolver *r, jv_
 
 javm_status jv_cap_data_resolve(jv_datacap *d, const jv_cap_resolver *r) {
     bool any = false;
-    for (uint32_t i = 0; i < d->backing->len && !any; i++) any = d->backing->slots[i].kind == JV_SLOT_MISSING;
+    for (uint32_t i = 0; i < d->backing->len && !any; i++) any = backing_slot(d->backing, i)->kind == JV_SLOT_MISSING;
     if (any) {
         javm_status st = make_unique(d);
         if (st) return st;
         jv_cap_backing *b = d->backing;
         for (uint32_t i = 0; i < b->len; i++) {
-            if (b->slots[i].kind != JV_SLOT_MISSING) continue;
+            const jv_cap_slot *s = backing_slot(b, i);
+            if (s->kind != JV_SLOT_MISSING) continue;
             jv_cap_page *p;
-            st = jv_cap_resolve_page(r, &b->slots[i].u.hash, &p);
+            st = jv_cap_resolve_page(r, &s->u.hash, &p);
+            if (!st) st = backing_set(b, i, jv_cap_slot_loaded(p)); /* same root: p->hash == h */
             if (st) return st;
-            b->slots[i] = jv_cap_slot_loaded(p); /* same root: p->hash == the Missing hash */
         }
     }
     for (uint32_t k = 0; k < d->ov_len; k++) {
@@ -477,7 +523,7 @@ javm_status jv_cap_data_root(const jv_datacap *d, jv_hash32 *out) {
     if (b->len) {
         leaves = malloc((size_t)b->len * 32);
         if (!leaves) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: root: out of memory");
-        for (uint32_t i = 0; i < b->len; i++) jv_cap_slot_root(&b->slots[i], (jv_hash32 *)(leaves + 32 * (size_t)i));
+        for (uint32_t i = 0; i < b->len; i++) jv_cap_slot_root(backing_slot(b, i), (jv_hash32 *)(leaves + 32 * (size_t)i));
     }
     javm_status st = jv_cap_merkle_bytes(leaves, (size_t)b->len * 32, jv_cap_ceil_log2(pages ? pages : 1), &pages_root);
     free(leaves);
@@ -501,13 +547,13 @@ javm_status jv_cap_data_check(const jv_datacap *d, bool canonical, bool check_ha
     uint64_t pages = b->size >> JV_CAP_PAGE_SHIFT;
     if (!b->size || b->size % JV_CAP_PAGE_SIZE)
         return jv_set_error(JAVM_ERR_STATE, "datacap check: size %llu", (unsigned long long)b->size);
-    if (b->len > pages || b->len > b->cap)
+    if (b->len > pages || b->len > (uint64_t)b->nchunks * JV_CAP_CHUNK)
         return jv_set_error(JAVM_ERR_STATE, "datacap check: %u slots for %llu pages", b->len,
                             (unsigned long long)pages);
-    if (canonical && b->len && b->slots[b->len - 1].kind == JV_SLOT_EMPTY)
+    if (canonical && b->len && backing_slot(b, b->len - 1)->kind == JV_SLOT_EMPTY)
         return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-3): trailing Empty slot %u", b->len - 1);
     for (uint32_t i = 0; i < b->len; i++) {
-        const jv_cap_slot *s = &b->slots[i];
+        const jv_cap_slot *s = backing_slot(b, i);
         if (s->kind > JV_SLOT_MISSING)
             return jv_set_error(JAVM_ERR_STATE, "datacap check: slot %u has kind %u", i, s->kind);
         if (s->kind != JV_SLOT_LOADED) continue;
