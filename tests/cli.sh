@@ -96,6 +96,12 @@ if "$JAVM" run --engine paged --json "$VEC/inst_add_32.json" >/dev/null 2>"$T/er
     json_has "paged engine gives the same result" "$VEC/inst_add_32.json" "--engine paged" '"status":"panic"' '"pc":3,' '"gas":9998,'
 fi
 
+# a vector whose program does not decode panics at its initial pc with its initial state
+awk 'BEGIN { skip = 0 } /"program": \[/ { print "  \"program\": [0, 0, 5, 1],"; skip = 1; next }
+     skip && /\]/ { skip = 0; next } !skip { print }' "$VEC/inst_load_u8.json" >"$T/badprog.json"
+json_has "undecodable vector program panics at start" "$T/badprog.json" "" '"status":"panic"' '"pc":0,' \
+    '"gas":10000,' '"instructions":0' '"memory":[{"address":131072,"contents":"12345678000'
+
 # host call: stop and report
 printf 'ecalli 77\ntrap\n' >"$T/host.s"
 "$JAVM" asm "$T/host.s" -o "$T/host.pvm"

@@ -109,29 +109,50 @@ static json_object *stats_json(const javm_stats *s) {
     return o;
 }
 
-static json_object *memory_json(const javm_instance *vm) {
+static void page_add(json_object *arr, uint32_t pg, const uint8_t *page) {
+    static char hex[8193];
+    if (!page_nonzero(page)) return;
+    for (size_t i = 0; i < 4096; i++) {
+        hex[2 * i] = hexd[page[i] >> 4];
+        hex[2 * i + 1] = hexd[page[i] & 15];
+    }
+    hex[8192] = 0;
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "address", json_object_new_uint64(pg));
+    json_object_object_add(e, "contents", json_object_new_string(hex));
+    json_object_array_add(arr, e);
+}
+
+/* Every mapped page of vm that is not all zero, in address order. Without an instance (VEC-2),
+ * the pages of the vector's page map with its initial memory. */
+static json_object *memory_json(const javm_instance *vm, const jv_vector *v) {
     json_object *arr = json_object_new_array();
     static uint8_t page[4096];
-    static char hex[8193];
     uint32_t pg;
     uint64_t from = 0;
     while (vm && from < (1ull << 32) && jv_api_next_mapped(vm, from, &pg)) {
         from = (uint64_t)pg + 4096;
-        if (javm_mem_read(vm, pg, page, sizeof page) != JAVM_OK || !page_nonzero(page)) continue;
-        for (size_t i = 0; i < sizeof page; i++) {
-            hex[2 * i] = hexd[page[i] >> 4];
-            hex[2 * i + 1] = hexd[page[i] & 15];
+        if (javm_mem_read(vm, pg, page, sizeof page) == JAVM_OK) page_add(arr, pg, page);
+    }
+    for (size_t r = 0; !vm && v && r < v->n_page_map; r++) {
+        for (uint64_t a = v->page_map[r].address & ~0xFFFull; a < (uint64_t)v->page_map[r].address + v->page_map[r].length;
+             a += 4096) {
+            memset(page, 0, sizeof page);
+            for (size_t c = 0; c < v->n_initial_memory; c++) {
+                const jv_vec_chunk *ch = &v->initial_memory[c];
+                for (size_t i = 0; i < ch->len; i++) {
+                    uint64_t at = ((uint64_t)ch->address + i) & 0xFFFFFFFFu;
+                    if (at >= a && at < a + 4096) page[at - a] = ch->contents[i];
+                }
+            }
+            page_add(arr, (uint32_t)a, page);
         }
-        hex[8192] = 0;
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "address", json_object_new_uint64(pg));
-        json_object_object_add(e, "contents", json_object_new_string(hex));
-        json_object_array_add(arr, e);
     }
     return arr;
 }
 
-static void print_json(const outcome *o, const javm_instance *vm, const uint64_t *regs, int64_t gas) {
+static void print_json(const outcome *o, const javm_instance *vm, const jv_vector *v, const uint64_t *regs,
+                       int64_t gas) {
     json_object *root = json_object_new_object();
     json_object_object_add(root, "status", json_object_new_string(javm_exit_str(o->exit.kind)));
     json_object_object_add(root, "pc", json_object_new_uint64(o->exit.pc));
@@ -147,7 +168,7 @@ static void print_json(const outcome *o, const javm_instance *vm, const uint64_t
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) json_object_array_add(r, json_object_new_uint64(regs[i]));
     json_object_object_add(root, "regs", r);
     json_object_object_add(root, "instructions", json_object_new_uint64(o->stats.instructions));
-    json_object_object_add(root, "memory", memory_json(vm));
+    json_object_object_add(root, "memory", memory_json(vm, v));
     json_object_object_add(root, "engine", json_object_new_string(o->engine));
     json_object_object_add(root, "stats", stats_json(&o->stats));
     puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -325,7 +346,7 @@ static int report_unloadable(const options *o, const jv_vector *v, const char *e
     for (unsigned i = 0; i < o->nreg; i++) regs[o->regs[i].i] = o->regs[i].v;
     if (!o->json) fprintf(stderr, "javm run: %s: the program does not decode (%s); it panics at start\n", o->file,
                           javm_last_error());
-    if (o->json) print_json(&oc, NULL, regs, oc.gas0);
+    if (o->json) print_json(&oc, NULL, v, regs, oc.gas0);
     else print_human(&oc, regs, oc.gas0);
     return 1;
 }
@@ -430,7 +451,7 @@ int jv_cli_run(int argc, char **argv) {
     javm_stats_get(vm, &oc.stats);
     uint64_t regs[JAVM_NUM_REGS];
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) regs[i] = javm_reg_get(vm, i);
-    if (o.json) print_json(&oc, vm, regs, javm_gas_get(vm));
+    if (o.json) print_json(&oc, vm, NULL, regs, javm_gas_get(vm));
     else print_human(&oc, regs, javm_gas_get(vm));
     rc = oc.exit.kind == JAVM_EXIT_HALT ? 0 : 1;
 out:
