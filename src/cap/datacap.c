@@ -429,6 +429,7 @@ javm_status jv_cap_data_place_shared(jv_datacap *d, uint64_t dst_off, const jv_d
             k += JV_CAP_CHUNK - 1;
             continue;
         }
+        if (k >= sb->len && i >= b->len) break; /* only Empty over Empty is left */
         st = backing_set(b, i, jv_cap_slot_copy(backing_slot(sb, k)));
     }
     backing_trim(b);
@@ -570,6 +571,17 @@ javm_status jv_cap_data_check(const jv_datacap *d, bool canonical, bool check_ha
             if (memcmp(h.b, p->hash.b, 32))
                 return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-4): page %u hash is stale", i);
         }
+    }
+    /* slots at or past len are Empty (chunks are shared whole, so this is load-bearing) */
+    for (uint64_t i = b->len; i < (uint64_t)b->nchunks * JV_CAP_CHUNK; i++) {
+        const jv_cap_chunk *c = b->chunks[i >> JV_CAP_CHUNK_SHIFT];
+        if (!c) {
+            i |= JV_CAP_CHUNK - 1;
+            continue;
+        }
+        if (c->slots[i & (JV_CAP_CHUNK - 1)].kind != JV_SLOT_EMPTY)
+            return jv_set_error(JAVM_ERR_STATE, "datacap check: slot %llu past len %u is not Empty",
+                                (unsigned long long)i, b->len);
     }
     for (uint32_t k = 0; k < d->ov_len; k++) {
         if (d->ov[k].index >= pages)

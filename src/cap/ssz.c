@@ -249,14 +249,25 @@ javm_status jv_ssz_union_split(jv_ssz_span s, unsigned noptions, bool has_none,
 /* Reduce `pairs` 64-byte pairs at level d from in to out (32 bytes each); out may equal in.
  * Pairs equal to Z[d] || Z[d] become Z[d+1] without hashing; runs of others are hashed in one
  * batch (the SHA-NI backend hashes two lanes at a time). */
+/* in[0..64) == z || z, compared as eight 64-bit words (no libc call in the node loop). */
+static inline bool pair_is_zero_hash(const uint8_t *in, const uint8_t *z) {
+    uint64_t acc = 0;
+    for (int k = 0; k < 4; k++) {
+        uint64_t a, b, w;
+        memcpy(&a, in + 8 * k, 8);
+        memcpy(&b, in + 32 + 8 * k, 8);
+        memcpy(&w, z + 8 * k, 8);
+        acc |= (a ^ w) | (b ^ w);
+    }
+    return acc == 0;
+}
+
 static void reduce_level(const uint8_t *in, size_t pairs, unsigned d, uint8_t *out) {
     const jv_hash32 *z = jv_cap_zero_hash(d), *z1 = jv_cap_zero_hash(d + 1);
     size_t i = 0;
     while (i < pairs) {
         size_t j = i;
-        while (j < pairs && !(memcmp(in + 64 * j, z->b, 32) == 0 &&
-                              memcmp(in + 64 * j + 32, z->b, 32) == 0))
-            j++;
+        while (j < pairs && !pair_is_zero_hash(in + 64 * j, z->b)) j++;
         if (j > i) jv_cap_sha256_pairs(in + 64 * i, j - i, out + 32 * i);
         if (j < pairs) memcpy(out + 32 * j, z1->b, 32);
         i = j + 1;
