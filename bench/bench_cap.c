@@ -146,8 +146,8 @@ int main(void) {
     printf("SHA-256 Merkle-node backend at start-up: %s\n", jv_cap_sha256_backend_name());
     printf("%-44s %10s %10s\n", "measure", "min", "median");
     static const struct { jv_sha_backend b; const char *name; } be[] = {
-        {JV_SHA_SHANI, "sha-ni x2"}, {JV_SHA_OPENSSL, "openssl blocks"}};
-    for (int k = 0; k < 2; k++) {
+        {JV_SHA_AVX512, "avx-512 x16"}, {JV_SHA_SHANI, "sha-ni x2"}, {JV_SHA_OPENSSL, "openssl blocks"}};
+    for (int k = 0; k < 3; k++) {
         if (jv_cap_sha256_set_backend(be[k].b) != JAVM_OK) {
             printf("page root, random (%s): unavailable\n", be[k].name);
             continue;

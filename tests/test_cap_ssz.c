@@ -39,7 +39,7 @@ static void ref_sha256(const void *m, size_t n, uint8_t out[32]) {
     assert_int_equal(EVP_Digest(m, n, out, &len, EVP_sha256(), NULL), 1);
 }
 
-static const jv_sha_backend backends[2] = {JV_SHA_OPENSSL, JV_SHA_SHANI};
+static const jv_sha_backend backends[3] = {JV_SHA_OPENSSL, JV_SHA_SHANI, JV_SHA_AVX512};
 static bool backend_usable(jv_sha_backend b) { return jv_cap_sha256_set_backend(b) == JAVM_OK; }
 
 static void zero_hashes(void **st) {
@@ -51,17 +51,17 @@ static void zero_hashes(void **st) {
  * size and with out aliasing in. */
 static void sha_backends_match_reference(void **st) {
     (void)st;
-    uint8_t in[64 * 9], out[32 * 9], want[32];
-    for (int b = 0; b < 2; b++) {
+    uint8_t in[64 * 40], out[32 * 40], want[32];
+    for (int b = 0; b < 3; b++) {
         if (!backend_usable(backends[b])) continue;
-        for (size_t n = 1; n <= 9; n++) {
+        for (size_t n = 1; n <= 40; n++) {
             for (size_t i = 0; i < sizeof in; i++) in[i] = (uint8_t)(i * 131 + n * 7 + b);
             jv_cap_sha256_pairs(in, n, out);
             for (size_t k = 0; k < n; k++) {
                 ref_sha256(in + 64 * k, 64, want);
                 assert_memory_equal(out + 32 * k, want, 32);
             }
-            uint8_t alias[64 * 9];
+            uint8_t alias[64 * 40];
             memcpy(alias, in, sizeof alias);
             jv_cap_sha256_pairs(alias, n, alias);
             assert_memory_equal(alias, out, 32 * n);
@@ -75,7 +75,7 @@ static void sha_backends_match_reference(void **st) {
 
 static void page_hash_worked_values(void **st) {
     (void)st;
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < 3; b++) {
         if (!backend_usable(backends[b])) continue;
         jv_hash32 h;
         uint8_t zero[4096] = {0};
@@ -124,7 +124,7 @@ static void page_hash_matches_naive(void **st) {
         memset(pg + 32 * start, 0, (size_t)32 << k);
         if (round % 3 == 0) memset(pg + 2048, 0, 2048);
         naive_root(pg, 128, want);
-        for (int b = 0; b < 2; b++) {
+        for (int b = 0; b < 3; b++) {
             if (!backend_usable(backends[b])) continue;
             jv_hash32 h;
             jv_cap_page_hash(pg, 4096, &h);

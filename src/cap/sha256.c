@@ -3,10 +3,15 @@
  * Flat digests use OpenSSL's SHA256_Init/Update/Final. Merkle nodes are 64-byte messages: two
  * compressions each (the data block, then the constant padding block "80 00 .. 00 00 02 00").
  * Per-call overhead dominates them, so:
+ *   - JV_SHA_AVX512 (preferred): batches of 16 nodes run the FIPS 180-4 rounds on the 16 lanes
+ *     of AVX-512 registers (vprord rotates, vpternlogd for Ch / Maj / XOR3), the padding block
+ *     again as precomputed W + K constants; the remainder of a level (< 16 nodes) goes to
+ *     SHA-NI. About 25% faster per page root than SHA-NI alone on Zen 5.
  *   - JV_SHA_SHANI: our own compression with the x86 SHA extensions, two independent messages
  *     interleaved, the message schedule of the padding block precomputed (W + K as constants),
- *     so the second block costs only its 32 rnds2 instructions. Chosen at start-up by CPUID and
- *     checked against OpenSSL before use.
+ *     so the second block costs only its 32 rnds2 instructions.
+ *   Both are chosen at start-up by CPUID (and XGETBV for the AVX-512 register state) and are
+ *   checked against OpenSSL before use.
  *   - JV_SHA_OPENSSL: SHA256_Transform on the data block and on a precomputed padding block,
  *     from a copied initial context (no Update/Final buffering).
  *
@@ -180,10 +185,118 @@ static bool shani_selftest(void) {
     }
     return true;
 }
+
+/* ---- AVX-512 backend: 16 independent nodes, one per 32-bit lane ------------------------------
+ * The plain FIPS 180-4 rounds on 16 lanes: rotates are vprord, Ch / Maj / three-way XOR are one
+ * vpternlogd each. Words are gathered (lane l reads message l) and the digests scattered back.
+ * Levels with fewer than 16 nodes left go to the SHA-NI path. */
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw")))
+#define ROR(x, n) _mm512_ror_epi32((x), (n))
+#define XOR3(a, b, c) _mm512_ternarylogic_epi32((a), (b), (c), 0x96)
+
+AVX512_TARGET static inline void round16(__m512i *s, __m512i kw) {
+    __m512i a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
+    __m512i t1 = _mm512_add_epi32(_mm512_add_epi32(h, XOR3(ROR(e, 6), ROR(e, 11), ROR(e, 25))),
+                                  _mm512_add_epi32(_mm512_ternarylogic_epi32(e, f, g, 0xCA), kw));
+    __m512i t2 = _mm512_add_epi32(XOR3(ROR(a, 2), ROR(a, 13), ROR(a, 22)),
+                                  _mm512_ternarylogic_epi32(a, b, c, 0xE8));
+    s[7] = g;
+    s[6] = f;
+    s[5] = e;
+    s[4] = _mm512_add_epi32(d, t1);
+    s[3] = c;
+    s[2] = b;
+    s[1] = a;
+    s[0] = _mm512_add_epi32(t1, t2);
+}
+
+/* NB groups of 16 messages of 64 bytes back to back -> NB * 16 digests of 32 bytes, the groups'
+ * rounds interleaved. Reads all input before writing any output (out may alias in as in
+ * jv_cap_sha256_pairs). Measured: NB = 2 is no faster than NB = 1 on Zen 5 (the vector units,
+ * not the round chain's latency, are the limit), so only NB = 1 is used. */
+AVX512_TARGET static inline __attribute__((always_inline)) void
+nodes_avx512(const uint8_t *in, uint8_t *out, const int NB) {
+    const __m512i bswap = _mm512_set4_epi32(0x0c0d0e0f, 0x08090a0b, 0x04050607, 0x00010203);
+    const __m512i gidx = _mm512_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176,
+                                           192, 208, 224, 240);
+    const __m512i sidx = _mm512_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104,
+                                           112, 120);
+    __m512i w[2][16], s[2][8], iv[2][8];
+    for (int g = 0; g < NB; g++) {
+        for (int t = 0; t < 16; t++)
+            w[g][t] = _mm512_shuffle_epi8(
+                _mm512_i32gather_epi32(gidx, (const void *)(in + 1024 * g + 4 * t), 4), bswap);
+        for (int i = 0; i < 8; i++) s[g][i] = iv[g][i] = _mm512_set1_epi32((int)IV256[i]);
+    }
+    for (int t = 0; t < 64; t++) {
+        __m512i k = _mm512_set1_epi32((int)K256[t]);
+        for (int g = 0; g < NB; g++) {
+            if (t >= 16) {
+                __m512i w15 = w[g][(t - 15) & 15], w2 = w[g][(t - 2) & 15];
+                __m512i s0 = XOR3(ROR(w15, 7), ROR(w15, 18), _mm512_srli_epi32(w15, 3));
+                __m512i s1 = XOR3(ROR(w2, 17), ROR(w2, 19), _mm512_srli_epi32(w2, 10));
+                w[g][t & 15] = _mm512_add_epi32(_mm512_add_epi32(w[g][t & 15], s0),
+                                                _mm512_add_epi32(w[g][(t - 7) & 15], s1));
+            }
+            round16(s[g], _mm512_add_epi32(w[g][t & 15], k));
+        }
+    }
+    for (int g = 0; g < NB; g++)
+        for (int i = 0; i < 8; i++) s[g][i] = iv[g][i] = _mm512_add_epi32(s[g][i], iv[g][i]);
+    for (int t = 0; t < 64; t++) {
+        __m512i kw = _mm512_set1_epi32((int)pad_wk[t]);
+        for (int g = 0; g < NB; g++) round16(s[g], kw);
+    }
+    for (int g = 0; g < NB; g++)
+        for (int i = 0; i < 8; i++)
+            _mm512_i32scatter_epi32((void *)(out + 512 * g + 4 * i), sidx,
+                                    _mm512_shuffle_epi8(_mm512_add_epi32(s[g][i], iv[g][i]), bswap), 4);
+}
+
+AVX512_TARGET static void nodes16_avx512(const uint8_t *in, uint8_t *out) { nodes_avx512(in, out, 1); }
+
+static bool cpu_has_avx512(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false; /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xe6) != 0xe6) return false; /* XMM, YMM, opmask, ZMM state enabled by the OS */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return ((b >> 16) & 1) && ((b >> 30) & 1); /* AVX512F, AVX512BW */
+}
+
+static bool avx512_selftest(void) {
+    uint8_t msg[16 * 64], got[16 * 32], want[32];
+    for (int i = 0; i < 16 * 64; i++) msg[i] = (uint8_t)(i * 151 + (i >> 6) * 7 + 3);
+    memset(msg + 5 * 64, 0, 64);
+    nodes16_avx512(msg, got);
+    for (int m = 0; m < 16; m++) {
+        node_openssl(msg + 64 * m, want);
+        if (memcmp(got + 32 * m, want, 32)) return false;
+    }
+    return true;
+}
 #else
 static bool cpu_has_shani(void) { return false; }
 static bool shani_selftest(void) { return false; }
+static bool cpu_has_avx512(void) { return false; }
+static bool avx512_selftest(void) { return false; }
 #endif
+
+static bool usable(jv_sha_backend b) {
+    switch (b) {
+    case JV_SHA_OPENSSL: return true;
+    case JV_SHA_SHANI: return cpu_has_shani() && shani_selftest();
+    case JV_SHA_AVX512: return cpu_has_shani() && shani_selftest() && cpu_has_avx512() && avx512_selftest();
+    default: return false;
+    }
+}
+
+static int best_backend(void) {
+    if (usable(JV_SHA_AVX512)) return JV_SHA_AVX512;
+    if (usable(JV_SHA_SHANI)) return JV_SHA_SHANI;
+    return JV_SHA_OPENSSL;
+}
 
 static void init_tables(void) {
     DEPRECATED_BEGIN
@@ -208,29 +321,26 @@ static void init_tables(void) {
         memcpy(two + 32, zero_hashes[d].b, 32);
         jv_cap_sha256(two, 64, &zero_hashes[d + 1]);
     }
-    int b = JV_SHA_OPENSSL;
+    atomic_store(&backend, best_backend());
     const char *env = getenv("JAVM_SHA256");
-    bool want_openssl = env && !strcmp(env, "openssl");
-    if (!want_openssl && cpu_has_shani() && shani_selftest()) b = JV_SHA_SHANI;
-    atomic_store(&backend, b);
+    if (env && !strcmp(env, "openssl")) atomic_store(&backend, JV_SHA_OPENSSL);
+    else if (env && !strcmp(env, "shani") && usable(JV_SHA_SHANI)) atomic_store(&backend, JV_SHA_SHANI);
 }
 
 static inline void ensure_init(void) { pthread_once(&init_once, init_tables); }
 
 javm_status jv_cap_sha256_set_backend(jv_sha_backend b) {
     ensure_init();
-    switch (b) {
-    case JV_SHA_AUTO:
-        atomic_store(&backend, cpu_has_shani() && shani_selftest() ? JV_SHA_SHANI : JV_SHA_OPENSSL);
-        return JAVM_OK;
-    case JV_SHA_OPENSSL: atomic_store(&backend, JV_SHA_OPENSSL); return JAVM_OK;
-    case JV_SHA_SHANI:
-        if (!cpu_has_shani() || !shani_selftest())
-            return jv_set_error(JAVM_ERR_UNSUPPORTED, "sha256: this CPU has no usable SHA-NI");
-        atomic_store(&backend, JV_SHA_SHANI);
+    if (b == JV_SHA_AUTO) {
+        atomic_store(&backend, best_backend());
         return JAVM_OK;
     }
-    return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "sha256: unknown backend %d", (int)b);
+    if ((unsigned)b > JV_SHA_AVX512)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "sha256: unknown backend %d", (int)b);
+    if (!usable(b))
+        return jv_set_error(JAVM_ERR_UNSUPPORTED, "sha256: backend %d is not usable on this CPU", (int)b);
+    atomic_store(&backend, b);
+    return JAVM_OK;
 }
 
 jv_sha_backend jv_cap_sha256_backend(void) {
@@ -239,7 +349,11 @@ jv_sha_backend jv_cap_sha256_backend(void) {
 }
 
 const char *jv_cap_sha256_backend_name(void) {
-    return jv_cap_sha256_backend() == JV_SHA_SHANI ? "sha-ni x2" : "openssl blocks";
+    switch (jv_cap_sha256_backend()) {
+    case JV_SHA_AVX512: return "avx-512 x16 + sha-ni x2";
+    case JV_SHA_SHANI: return "sha-ni x2";
+    default: return "openssl blocks";
+    }
 }
 
 const jv_hash32 *jv_cap_zero_hash(unsigned d) {
@@ -250,8 +364,12 @@ const jv_hash32 *jv_cap_zero_hash(unsigned d) {
 void jv_cap_sha256_pairs(const uint8_t *in, size_t n, uint8_t *out) {
     ensure_init();
 #if JV_HAVE_SHANI
-    if (atomic_load_explicit(&backend, memory_order_relaxed) == JV_SHA_SHANI) {
+    int be = atomic_load_explicit(&backend, memory_order_relaxed);
+    if (be == JV_SHA_AVX512 || be == JV_SHA_SHANI) {
         size_t i = 0;
+        if (be == JV_SHA_AVX512) {
+            for (; i + 16 <= n; i += 16) nodes16_avx512(in + 64 * i, out + 32 * i);
+        }
         for (; i + 2 <= n; i += 2) nodes2_shani(in + 64 * i, in + 64 * (i + 1), out + 32 * i, out + 32 * (i + 1));
         if (i < n) node_shani(in + 64 * i, out + 32 * i);
         return;
