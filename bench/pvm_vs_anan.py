@@ -9,6 +9,8 @@ a table of instructions per second and the javm / anan-as ratio.
 
 Workload files declare what they need in header comments:
     ; bench-map: ADDR:LEN:rw        memory to map before the run (repeatable)
+    ; bench-expect: status=halt r9=N ... instructions=N
+                                    the documented result, checked on every engine
 
 Exit status: 0 if every workload ran and all engines agreed, 1 otherwise (a mismatch is printed
 loudly). Missing the 30x target is reported, not an error.
@@ -35,13 +37,29 @@ def fail(msg):
 
 
 def workload_meta(path):
-    maps = []
+    maps, expect = [], {}
     with open(path) as f:
         for line in f:
             m = re.match(r'\s*[;#]+\s*bench-map:\s*(\S+)', line)
             if m:
                 maps.append(m.group(1))
-    return {'maps': maps}
+            m = re.match(r'\s*[;#]+\s*bench-expect:(.*)', line)
+            if m:
+                for kv in m.group(1).split():
+                    k, _, v = kv.partition('=')
+                    expect[k] = v if k == 'status' else int(v, 0)
+    return {'maps': maps, 'expect': expect}
+
+
+def check_expect(res, expect):
+    """Differences between a result and the workload's documented bench-expect values."""
+    diffs = []
+    for k, v in expect.items():
+        m = re.match(r'r([0-9]+)$', k)
+        got = (res.get('regs') or [None] * 13)[int(m.group(1))] if m else res.get(k)
+        if got != v:
+            diffs.append('%s: got %s, the workload documents %s' % (k, got, v))
+    return diffs
 
 
 def run(cmd, timeout=900):
@@ -215,6 +233,13 @@ def main():
                     print('!!! %s: javm %s ended with %s at pc %s (expected halt)'
                           % (name, e, j.get('status'), j.get('pc')))
                     ok = False
+                diffs = check_expect(j, meta['expect'])
+                if diffs:
+                    ok = False
+                    print('!!! WRONG RESULT on %s with javm %s:' % (name, e))
+                    for d in diffs:
+                        print('!!!     ' + d)
+                    row.setdefault('diffs', []).extend(diffs)
                 if row['javm']:
                     first_e, first = next(iter(row['javm'].items()))
                     diffs = compare(j, first, 'javm ' + e, 'javm ' + first_e)
@@ -285,9 +310,10 @@ def main():
         print('  '.join(c.rjust(w) for c, w in zip(t, widths)))
     print()
     srcs = sorted({j['_time_source'] for r in rows for j in r['javm'].values()})
-    print('javm: best of %d runs, time source: %s. anan-as: time around runProgram() only '
-          '(node start-up and program loading excluded), best of up to %d runs.'
-          % (args.javm_runs, ', '.join(srcs), args.anan_max_runs))
+    print('javm: best of %d runs, time source: %s.' % (args.javm_runs, ', '.join(srcs)))
+    if builds:
+        print('anan-as: time around runProgram() only (node start-up and program loading '
+              'excluded), best of up to %d runs.' % args.anan_max_runs)
     if builds and engines:
         print('ratio = javm %s Minstr/s / anan-as Minstr/s.' % engines[0])
         b0 = builds[0]

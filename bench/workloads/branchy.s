@@ -5,6 +5,7 @@
 ;   r7  total steps (result)                    r8  largest value seen (result)
 ;   r12 halt address
 ; Result (LIMIT 400,000): r7 = 48762334, r8 = 24648077896; 277,758,271 instructions.
+; bench-expect: status=halt r7=48762334 r8=24648077896 instructions=277758271
 
 .equ LIMIT, 400_000
 

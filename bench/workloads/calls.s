@@ -7,6 +7,7 @@
 ;   r12 halt address
 ; Result (24,000,000 iterations): r9 = 9178058870530893936, r10 = 17420991001920106443;
 ; 186,000,007 instructions.
+; bench-expect: status=halt r9=9178058870530893936 r10=17420991001920106443 instructions=186000007
 
 .equ ITERATIONS, 24_000_000
 .equ RET, 2 * 5                                 ; djump address of jump-table entry 4 (ret)

@@ -5,6 +5,7 @@
 ;   r10 scratch                  r11 odd multiplier       r12 halt address
 ; Result (30,000,000 iterations): r8 = 4188956549137431208, r9 = 5064197170288924839;
 ; 330,000,007 instructions.
+; bench-expect: status=halt r8=4188956549137431208 r9=5064197170288924839 instructions=330000007
 
 .equ ITERATIONS, 30_000_000
 

@@ -8,6 +8,7 @@
 ;   r10 random address    r11 LCG multiplier    r12 halt address
 ; Result (40 passes): r7 = 17924351428166418432, r9 = 13608838132393331600;
 ; 232,784,083 instructions.
+; bench-expect: status=halt r7=17924351428166418432 r9=13608838132393331600 instructions=232784083
 ;
 ; bench-map: 0x100000:0x400000:rw
 
