@@ -25,7 +25,9 @@
  *   sentinel      the hash 0^32 carried by an unhashed overlay page (the CoW fault path).
  *   slot root     Empty -> 0^32; Loaded(p) -> p->hash; Missing(h) -> h (pass-through).
  *   Z[d]          the root of 2^d zero chunks; Z[0] = 0^32, Z[d+1] = SHA-256(Z[d] || Z[d]).
- *   backing       {size, slots[len]}: len <= size / 4096; indices in [len, size/4096) are Empty.
+ *   backing       {size, len, slots}: len <= size / 4096; indices in [len, size/4096) are Empty.
+ *                 Stored as a table of refcounted 64-slot chunks shared between backings
+ *                 (cap_internal.h), so copying a backing copies chunk pointers only.
  *   overlay       sorted (index, slot) pairs private to one DataCap; Loaded/Missing entries
  *                 shadow the backing, an Empty entry does not (it reads as "clean").
  *   clean         a DataCap whose overlay is empty; only clean caps have a root.
@@ -33,8 +35,9 @@
  * Rules (cited by tests as CAP-n)
  *   CAP-1  every slab is exactly 4096 bytes at a 4096-aligned address; cloning and decoding
  *          allocate a fresh aligned slab.
- *   CAP-2  a page reachable from two places is never mutated; a backing with refs > 1 is
- *          copied (its slot array, O(pages), no byte copies) before a construction-time change.
+ *   CAP-2  a page reachable from two places is never mutated; a backing (or slot chunk) with
+ *          refs > 1 is copied (chunk pointers, resp. 64 slot references; no byte copies)
+ *          before a construction-time change.
  *   CAP-3  canonical form: a backing built by put_page / from_bytes_sized / flush never holds a
  *          Loaded all-zero page (it is Empty) and has no trailing Empty slot; size is unchanged
  *          by trimming. The overlay may hold all-zero Loaded pages (write_page).
@@ -57,7 +60,7 @@
  *          aborts on bad input. Out of memory is JAVM_ERR_NO_MEMORY, never a crash.
  *
  * Costs: clone O(1) when clean (one refcount increment + a small header; the overlay is copied
- * with one page ref per entry); slot lookup O(log dirty); flush O(pages + dirty * page root);
+ * with one page ref per entry); slot lookup O(log dirty); flush O(pages / 64 + dirty * page root);
  * root O(len) hashes with all-zero subtrees folded through Z[]; page root ~4.5 us for random
  * content (AVX-512; ~6 us SHA-NI only), ~35 ns (a zero scan) for a zero page.
  */
