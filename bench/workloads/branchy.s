@@ -6,6 +6,7 @@
 ;   r12 halt address
 ; Result (LIMIT 400,000): r7 = 48762334, r8 = 24648077896; 277,758,271 instructions.
 ; bench-expect: status=halt r7=48762334 r8=24648077896 instructions=277758271
+; bench-quick: LIMIT=1000 status=halt r7=59431 r8=250504 instructions=340386
 
 .equ LIMIT, 400_000
 

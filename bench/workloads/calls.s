@@ -8,6 +8,7 @@
 ; Result (24,000,000 iterations): r9 = 9178058870530893936, r10 = 17420991001920106443;
 ; 186,000,007 instructions.
 ; bench-expect: status=halt r9=9178058870530893936 r10=17420991001920106443 instructions=186000007
+; bench-quick: ITERATIONS=1000 status=halt r9=2168692566413360996 r10=14407217074520225747 instructions=7757
 
 .equ ITERATIONS, 24_000_000
 .equ RET, 2 * 5                                 ; djump address of jump-table entry 4 (ret)
