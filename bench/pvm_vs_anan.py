@@ -195,7 +195,7 @@ def main():
         return 1
     builds = [b for b in args.anan_builds.split(',') if b] if args.node else []
     if not args.node:
-        print('node not found: anan-as comparison skipped (javm numbers only)')
+        print('anan-as comparison skipped (no node): javm numbers only')
 
     sources = {os.path.splitext(f)[0]: os.path.join(args.workloads, f)
                for f in os.listdir(args.workloads) if f.endswith('.s')}

@@ -27,7 +27,12 @@ node_args=()
 if command -v node >/dev/null 2>&1; then
     pkg=$here/.anan-as/node_modules/@fluffylabs/anan-as/package.json
     want=${ANAN_VERSION:-1.2.0}
-    if [ ! -f "$pkg" ] || ! grep -q "\"version\": *\"$want\"" "$pkg"; then
+    stale=0
+    if [[ $want =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] && [ -f "$pkg" ] &&
+        ! grep -q "\"version\":[[:space:]]*\"$want\"" "$pkg"; then
+        stale=1
+    fi
+    if [ ! -f "$pkg" ] || [ "$stale" = 1 ]; then
         if command -v npm >/dev/null 2>&1; then
             echo "pvm_vs_anan: installing @fluffylabs/anan-as@$want into bench/.anan-as/"
             mkdir -p "$here/.anan-as"
@@ -38,10 +43,10 @@ if command -v node >/dev/null 2>&1; then
         fi
     fi
     if [ ! -f "$pkg" ]; then
-        echo "pvm_vs_anan: anan-as not available: comparison skipped (javm numbers only)"
+        echo "pvm_vs_anan: @fluffylabs/anan-as is not installed in bench/.anan-as/"
         node_args=(--node '')
     fi
 else
-    echo "pvm_vs_anan: node not found: anan-as comparison skipped (javm numbers only)"
+    echo "pvm_vs_anan: node not found"
 fi
 exec python3 "$here/pvm_vs_anan.py" "${node_args[@]}" "$@"
