@@ -142,6 +142,7 @@ def anan_run(node, build, blob, meta, min_time, max_runs):
 def encoding_check(name, blob):
     """Compares javm asm's blob with the independent encoding of gen_workloads.py."""
     try:
+        sys.dont_write_bytecode = True
         sys.path.insert(0, HERE)
         import gen_workloads
     except ImportError:
