@@ -255,6 +255,8 @@ typedef struct asmctx {
     char err[256];
     sym *syms;
     size_t nsyms, capsyms;
+    uint32_t *hash; /* open addressing: 1 + index into syms, 0 = empty; capsyms * 2 slots */
+    size_t nhash;
     item *items;
     size_t nitems, capitems;
     uint8_t *raw;
@@ -312,20 +314,48 @@ static int is_register_name(const char *s, size_t n) {
     return 1;
 }
 
+static uint64_t name_hash(const char *s, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
 static long sym_find(asmctx *c, const char *s, size_t n) {
-    for (size_t i = 0; i < c->nsyms; i++)
-        if (strlen(c->syms[i].name) == n && !memcmp(c->syms[i].name, s, n)) return (long)i;
-    return -1;
+    if (!c->nhash) return -1;
+    for (size_t k = name_hash(s, n) & (c->nhash - 1);; k = (k + 1) & (c->nhash - 1)) {
+        uint32_t e = c->hash[k];
+        if (!e) return -1;
+        const char *m = c->syms[e - 1].name;
+        if (strlen(m) == n && !memcmp(m, s, n)) return (long)(e - 1);
+    }
+}
+
+static void hash_put(asmctx *c, size_t i) {
+    const char *m = c->syms[i].name;
+    size_t k = name_hash(m, strlen(m)) & (c->nhash - 1);
+    while (c->hash[k]) k = (k + 1) & (c->nhash - 1);
+    c->hash[k] = (uint32_t)(i + 1);
 }
 
 static long sym_add(asmctx *c, const char *s, size_t n) {
     if (grow((void **)&c->syms, &c->capsyms, c->nsyms + 1, sizeof(sym))) return fail(c, "out of memory");
+    if (c->nhash < 2 * (c->nsyms + 1)) { /* keep the table at most half full */
+        size_t nh = c->nhash ? c->nhash * 2 : 64;
+        while (nh < 2 * (c->nsyms + 1)) nh *= 2;
+        uint32_t *h = calloc(nh, sizeof *h);
+        if (!h) return fail(c, "out of memory");
+        free(c->hash);
+        c->hash = h;
+        c->nhash = nh;
+        for (size_t i = 0; i < c->nsyms; i++) hash_put(c, i);
+    }
     sym *y = &c->syms[c->nsyms];
     memset(y, 0, sizeof *y);
     y->name = malloc(n + 1);
     if (!y->name) return fail(c, "out of memory");
     memcpy(y->name, s, n);
     y->name[n] = 0;
+    hash_put(c, c->nsyms);
     return (long)c->nsyms++;
 }
 
@@ -783,6 +813,7 @@ javm_status jv_asm_assemble(const char *src, size_t len, uint8_t **blob, size_t 
     if (!rc) rc = emit(&c, code_len, blob, blob_len);
     for (size_t i = 0; i < c.nsyms; i++) free(c.syms[i].name);
     free(c.syms);
+    free(c.hash);
     free(c.items);
     free(c.raw);
     free(c.jt);
