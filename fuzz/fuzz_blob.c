@@ -4,7 +4,8 @@
  *   2. a blob built from the input (code = first part, bitmask = the rest, padding cleared,
  *      a small jump table): always valid; run it with a small gas limit over a small page map
  *      on the default loop and the switch loop, resuming host calls and page faults a few
- *      times, and require both to agree exactly (exit, pc, gas, registers). */
+ *      times, and require them and the traced single-step loop to agree exactly (exits,
+ *      pcs, gas, registers). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,10 +81,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!blob) return 0;
     if (javm_program_load(blob, n, &p) != JAVM_OK) abort(); /* a built blob is always valid */
     free(blob);
-    outcome a, b;
+    outcome a, b, c;
     run_one(p, data, size, 0, &a);
     run_one(p, data, size, 1, &b);
-    if (memcmp(&a, &b, sizeof a)) abort(); /* the two dispatch strategies must agree */
+    run_one(p, data, size, 2, &c);
+    /* the dispatch strategies and the single-step loop must agree */
+    if (memcmp(&a, &b, sizeof a) || memcmp(&a, &c, sizeof a)) abort();
     javm_program_free(p);
     return 0;
 }
