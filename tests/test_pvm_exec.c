@@ -467,6 +467,18 @@ static void out_of_gas_at_gate(void **state) {
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
     assert_int_equal(javm_gas_get(vm), 3);
+    /* PolkaVM's rule behind a flag: the containing block's whole cost (3) */
+    vm->st.entry_whole_block = true;
+    javm_pc_set(vm, 3);
+    javm_gas_set(vm, 2);
+    assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+    assert_int_equal(ex.kind, JAVM_EXIT_OUT_OF_GAS);
+    javm_gas_set(vm, 3);
+    assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+    assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
+    assert_int_equal(javm_gas_get(vm), 0);
+    vm->st.entry_whole_block = false;
+    javm_gas_set(vm, 3);
     /* a pc that is not an instruction panics there after paying 1 */
     javm_pc_set(vm, 1);
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);

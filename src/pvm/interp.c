@@ -52,6 +52,14 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
         const jv_pvm_opinfo *info = jv_pvm_opinfo_of_iop(prog->ops[j].iop);
         stores += info && (info->flags & JV_OP_STORE);
     }
+    if (st->entry_whole_block) { /* the containing block's GAS op precedes r */
+        uint32_t g = r;
+        while (g > 0 && prog->ops[g].iop != JV_I_GAS) g--;
+        if (prog->ops[g].iop == JV_I_GAS) {
+            cost = prog->ops[g].x;
+            stores = prog->ops[g].y;
+        }
+    }
     if (!state_gate(st, cost, stores)) {
         st->exit_kind = JV_EXIT_OOG;
         st->resume = JV_PVM_FRESH;

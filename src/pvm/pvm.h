@@ -53,8 +53,9 @@
  *   PVM-G3  a run starts at st->resume when set (a host-call resume at the op after the
  *           ecalli, a page-fault retry at the faulting op): no charge. Otherwise it is a fresh
  *           start at st->pc: a block start runs its GAS op; an instruction in the middle of a
- *           block pays the ops from pc to the block's end (documented choice, pvm-program-
- *           format.md §6.2); any other pc panics there after paying 1.
+ *           block pays the ops from pc to the block's end (pvm-program-format.md §6.2; with
+ *           st->entry_whole_block it pays the containing block's cost instead); any other pc
+ *           panics there after paying 1.
  *   PVM-G4  #3 charges returned by memory accesses are debited at the access (after the gate
  *           reserved for them), and never make gas negative when the gate held.
  *   PVM-E1  exit pcs are the exiting instruction's pc (vector convention): panic (trap, bad
@@ -308,6 +309,8 @@ typedef struct jv_pvm_state {
     /* configuration */
     uint64_t mat_reserve; /* 2 × cow_cost when #3 gas is on, else 0 (PVM-G2) */
     bool sbrk_enabled;    /* PVM-S1: GP <= 0.7 */
+    bool entry_whole_block; /* PVM-G3: a mid-block fresh start pays the containing block's
+                               whole cost (PolkaVM's interpreter) instead of pc..end */
     uint32_t heap_top, heap_limit;
     /* statistics */
     uint64_t instructions, mat_gas, first_touch, cow;
