@@ -182,7 +182,7 @@ def main():
     ap.add_argument('--anan-builds', default=os.environ.get('ANAN_BUILDS', 'release,release-mini'),
                     help='comma-separated anan-as exports; the first is the one the target is '
                          'measured against (default: release,release-mini)')
-    ap.add_argument('--javm-runs', type=int, default=int(os.environ.get('JAVM_RUNS', '3')))
+    ap.add_argument('--javm-runs', type=int, default=int(os.environ.get('JAVM_RUNS', '5')))
     ap.add_argument('--engines', default=os.environ.get('JAVM_ENGINES', 'soft,paged'),
                     help='comma-separated javm engines (javm run --engine); the first one is the '
                          'one the ratios use; "default" = no --engine option (default: soft,paged)')

@@ -9,7 +9,7 @@
 #
 # Environment: JAVM_BIN (the javm tool; default build/javm), ANAN_VERSION (npm version spec,
 # default 1.2.0), ANAN_BUILDS (comma-separated package exports, default release,release-mini;
-# the first one is the target's baseline), JAVM_RUNS (javm runs per workload, best kept; 3).
+# the first one is the target's baseline), JAVM_RUNS (javm runs per workload and engine, best kept; 5).
 # Extra arguments go to bench/pvm_vs_anan.py (e.g. --only compute).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
