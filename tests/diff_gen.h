@@ -300,9 +300,11 @@ static inline int dg_check(const dg_case *c, char *why, size_t n) {
             dg_cov.mat_gas += st.mat_gas;
             dg_cov.cases++;
             if (rc == 0 && jv_diff_instances(vs, vp, why, n)) {
-                char tmp[256];
-                snprintf(tmp, sizeof tmp, "mat %d: %s", mat, why);
-                snprintf(why, n, "%s", tmp);
+                size_t l = strnlen(why, n - 1);
+                if (l + 8 < n) { /* prefix "mat N: " */
+                    memmove(why + 7, why, l + 1);
+                    memcpy(why, mat ? "mat 1: " : "mat 0: ", 7);
+                }
                 rc = 1;
             }
         }
