@@ -302,7 +302,7 @@ void jv_cap_data_destroy(jv_datacap *d); /* NULL is a no-op */
 
 uint64_t jv_cap_data_size(const jv_datacap *d);
 uint64_t jv_cap_data_page_count(const jv_datacap *d);
-uint32_t jv_cap_data_backing_len(const jv_datacap *d); /* stored (untrimmed) slots */
+uint64_t jv_cap_data_backing_len(const jv_datacap *d); /* one past the last stored slot */
 unsigned jv_cap_data_backing_refs(const jv_datacap *d);
 /* The backing slot i (no overlay), Empty past the slot array. */
 const jv_cap_slot *jv_cap_data_backing_slot(const jv_datacap *d, uint64_t i);

@@ -19,7 +19,7 @@ typedef struct jv_cap_chunk {
 struct jv_cap_backing {
     atomic_uint refs;
     uint64_t size;          /* bytes, a positive page multiple */
-    uint32_t len;           /* one past the last stored slot; slots at or past len are Empty */
+    uint64_t len;           /* one past the last stored slot; slots at or past len are Empty */
     uint32_t nchunks;       /* entries of chunks[] (NULL = all Empty) */
     jv_cap_chunk **chunks;
 };

@@ -61,7 +61,7 @@ static jv_cap_backing *backing_copy(const jv_cap_backing *old) {
 
 static void backing_trim(jv_cap_backing *b) {
     while (b->len) {
-        uint32_t i = b->len - 1;
+        uint64_t i = b->len - 1;
         const jv_cap_chunk *c = b->chunks[i >> JV_CAP_CHUNK_SHIFT];
         if (!c) {
             b->len = i & ~(JV_CAP_CHUNK - 1); /* skip a whole Empty chunk */
@@ -132,7 +132,7 @@ static javm_status backing_set(jv_cap_backing *b, uint64_t i, jv_cap_slot slot) 
     jv_cap_slot *s = &c->slots[i & (JV_CAP_CHUNK - 1)];
     jv_cap_slot_release(s);
     *s = slot;
-    if (slot.kind != JV_SLOT_EMPTY && i >= b->len) b->len = (uint32_t)(i + 1);
+    if (slot.kind != JV_SLOT_EMPTY && i >= b->len) b->len = i + 1;
     return JAVM_OK;
 }
 
@@ -228,7 +228,7 @@ void jv_cap_data_destroy(jv_datacap *d) {
 /* ---- Lookup ------------------------------------------------------------------------------- */
 uint64_t jv_cap_data_size(const jv_datacap *d) { return d->backing->size; }
 uint64_t jv_cap_data_page_count(const jv_datacap *d) { return d->backing->size >> JV_CAP_PAGE_SHIFT; }
-uint32_t jv_cap_data_backing_len(const jv_datacap *d) { return d->backing->len; }
+uint64_t jv_cap_data_backing_len(const jv_datacap *d) { return d->backing->len; }
 unsigned jv_cap_data_backing_refs(const jv_datacap *d) {
     return atomic_load_explicit(&d->backing->refs, memory_order_relaxed);
 }
@@ -425,7 +425,7 @@ javm_status jv_cap_data_place_shared(jv_datacap *d, uint64_t dst_off, const jv_d
             if (c) atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
             chunk_unref(*dst);
             *dst = c;
-            if (c && i + JV_CAP_CHUNK > b->len) b->len = (uint32_t)(i + JV_CAP_CHUNK);
+            if (c && i + JV_CAP_CHUNK > b->len) b->len = i + JV_CAP_CHUNK;
             k += JV_CAP_CHUNK - 1;
             continue;
         }
@@ -487,12 +487,12 @@ javm_status jv_cap_data_flush(const jv_datacap *d, const jv_cap_resolver *r, jv_
 
 javm_status jv_cap_data_resolve(jv_datacap *d, const jv_cap_resolver *r) {
     bool any = false;
-    for (uint32_t i = 0; i < d->backing->len && !any; i++) any = backing_slot(d->backing, i)->kind == JV_SLOT_MISSING;
+    for (uint64_t i = 0; i < d->backing->len && !any; i++) any = backing_slot(d->backing, i)->kind == JV_SLOT_MISSING;
     if (any) {
         javm_status st = make_unique(d);
         if (st) return st;
         jv_cap_backing *b = d->backing;
-        for (uint32_t i = 0; i < b->len; i++) {
+        for (uint64_t i = 0; i < b->len; i++) {
             const jv_cap_slot *s = backing_slot(b, i);
             if (s->kind != JV_SLOT_MISSING) continue;
             jv_cap_page *p;
@@ -524,7 +524,7 @@ javm_status jv_cap_data_root(const jv_datacap *d, jv_hash32 *out) {
     if (b->len) {
         leaves = malloc((size_t)b->len * 32);
         if (!leaves) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: root: out of memory");
-        for (uint32_t i = 0; i < b->len; i++) jv_cap_slot_root(backing_slot(b, i), (jv_hash32 *)(leaves + 32 * (size_t)i));
+        for (uint64_t i = 0; i < b->len; i++) jv_cap_slot_root(backing_slot(b, i), (jv_hash32 *)(leaves + 32 * (size_t)i));
     }
     javm_status st = jv_cap_merkle_bytes(leaves, (size_t)b->len * 32, jv_cap_ceil_log2(pages ? pages : 1), &pages_root);
     free(leaves);
@@ -549,27 +549,28 @@ javm_status jv_cap_data_check(const jv_datacap *d, bool canonical, bool check_ha
     if (!b->size || b->size % JV_CAP_PAGE_SIZE)
         return jv_set_error(JAVM_ERR_STATE, "datacap check: size %llu", (unsigned long long)b->size);
     if (b->len > pages || b->len > (uint64_t)b->nchunks * JV_CAP_CHUNK)
-        return jv_set_error(JAVM_ERR_STATE, "datacap check: %u slots for %llu pages", b->len,
+        return jv_set_error(JAVM_ERR_STATE, "datacap check: %llu slots for %llu pages", (unsigned long long)b->len,
                             (unsigned long long)pages);
     if (canonical && b->len && backing_slot(b, b->len - 1)->kind == JV_SLOT_EMPTY)
-        return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-3): trailing Empty slot %u", b->len - 1);
-    for (uint32_t i = 0; i < b->len; i++) {
+        return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-3): trailing Empty slot %llu",
+                            (unsigned long long)(b->len - 1));
+    for (uint64_t i = 0; i < b->len; i++) {
         const jv_cap_slot *s = backing_slot(b, i);
         if (s->kind > JV_SLOT_MISSING)
-            return jv_set_error(JAVM_ERR_STATE, "datacap check: slot %u has kind %u", i, s->kind);
+            return jv_set_error(JAVM_ERR_STATE, "datacap check: slot %llu has kind %u", (unsigned long long)i, s->kind);
         if (s->kind != JV_SLOT_LOADED) continue;
         const jv_cap_page *p = s->u.page;
         if ((uintptr_t)p->bytes % JV_CAP_PAGE_SIZE)
-            return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-1): slab of page %u unaligned", i);
+            return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-1): slab of page %llu unaligned", (unsigned long long)i);
         if (jv_cap_page_refcount(p) == 0)
-            return jv_set_error(JAVM_ERR_STATE, "datacap check: page %u has refcount 0", i);
+            return jv_set_error(JAVM_ERR_STATE, "datacap check: page %llu has refcount 0", (unsigned long long)i);
         if (canonical && jv_cap_is_zero(p->bytes, JV_CAP_PAGE_SIZE))
-            return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-3): page %u is a Loaded zero page", i);
+            return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-3): page %llu is a Loaded zero page", (unsigned long long)i);
         if (check_hashes) {
             jv_hash32 h;
             jv_cap_page_hash(p->bytes, JV_CAP_PAGE_SIZE, &h);
             if (memcmp(h.b, p->hash.b, 32))
-                return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-4): page %u hash is stale", i);
+                return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-4): page %llu hash is stale", (unsigned long long)i);
         }
     }
     /* slots at or past len are Empty (chunks are shared whole, so this is load-bearing) */
@@ -580,8 +581,8 @@ javm_status jv_cap_data_check(const jv_datacap *d, bool canonical, bool check_ha
             continue;
         }
         if (c->slots[i & (JV_CAP_CHUNK - 1)].kind != JV_SLOT_EMPTY)
-            return jv_set_error(JAVM_ERR_STATE, "datacap check: slot %llu past len %u is not Empty",
-                                (unsigned long long)i, b->len);
+            return jv_set_error(JAVM_ERR_STATE, "datacap check: slot %llu past len %llu is not Empty",
+                                (unsigned long long)i, (unsigned long long)b->len);
     }
     for (uint32_t k = 0; k < d->ov_len; k++) {
         if (d->ov[k].index >= pages)
