@@ -132,6 +132,11 @@ printf 'trap\n\n  add_64 r1, r2\n' >"$T/bad.s"
 st=$?
 check "asm error: exit 1, file:line" bash -c "[ $st = 1 ] && grep -q 'bad.s:3: expected' '$T/err' && [ \$(wc -l <'$T/err') = 1 ]"
 
+printf 'jump x\nload_imm r1, 1\nx: trap\n' >"$T/warn.s"
+"$JAVM" asm "$T/warn.s" -o "$T/warn.pvm" 2>"$T/err"
+st=$?
+check "asm warns about a jump to a non-block start" bash -c "[ $st = 0 ] && grep -q 'warn.s:1: warning: .x. is not the start of a basic block' '$T/err'"
+
 # round trip through files: every vector, and every example
 rt_fail=0
 for v in "$VEC"/*.json; do
@@ -158,7 +163,10 @@ reg() { awk -v r="r$1" '$1 == r { print $4 }' "$2"; }
 run_example() { # file, map, reg=value...
     local s=$1 map=$2
     shift 2
-    if ! "$JAVM" asm "examples/$s" -o "$T/ex.pvm"; then bad "assemble $s"; return; fi
+    if ! "$JAVM" asm "examples/$s" -o "$T/ex.pvm" 2>"$T/ex.err" || [ -s "$T/ex.err" ]; then
+        bad "assemble $s: $(cat "$T/ex.err")"
+        return
+    fi
     "$JAVM" run --map "$map" "$T/ex.pvm" >"$T/ex.out" 2>&1
     local st=$? kv
     if [ "$st" != 0 ] || ! grep -q '^exit: *halt' "$T/ex.out"; then bad "$s does not halt (status $st)"; return; fi

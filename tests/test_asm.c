@@ -246,6 +246,24 @@ static void errors_have_lines(void **state) {
     expect_error("load_imm r1, (1\n", "missing ')'");
 }
 
+static void warns_about_non_block_targets(void **state) {
+    (void)state;
+    uint8_t *blob = NULL;
+    size_t len;
+    char *w = NULL;
+    const char *src = "jump x\nload_imm r1, 1\nx: trap\n.jumptable y\nfallthrough\ny: trap\n";
+    assert_int_equal(jv_asm_assemble_warn(src, strlen(src), &blob, &len, &w), JAVM_OK);
+    assert_non_null(w);
+    assert_non_null(strstr(w, "line 1: warning: 'x' is not the start of a basic block"));
+    assert_null(strstr(w, "'y'"));
+    free(w);
+    free(blob);
+    src = "jump x\nload_imm r1, 1\nfallthrough\nx: trap\n.jumptable x\n";
+    assert_int_equal(jv_asm_assemble_warn(src, strlen(src), &blob, &len, &w), JAVM_OK);
+    assert_null(w);
+    free(blob);
+}
+
 static void assemble_fuzzish_no_crash(void **state) {
     (void)state;
     /* truncated prefixes of a valid source never crash and either assemble or fail cleanly */
@@ -282,6 +300,7 @@ int main(void) {
         cmocka_unit_test(encodes_minimal),
         cmocka_unit_test(labels_resolve),
         cmocka_unit_test(errors_have_lines),
+        cmocka_unit_test(warns_about_non_block_targets),
         cmocka_unit_test(assemble_fuzzish_no_crash),
         cmocka_unit_test(single_insn_disasm),
     };

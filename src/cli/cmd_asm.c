@@ -20,6 +20,9 @@ static const char usage_text[] =
     "  -o, --output FILE  write the blob to FILE (\"-\" = stdout)\n"
     "  -h, --help         show this help\n"
     "\n"
+    "Warnings (\"SOURCE:LINE: warning: ...\" on stderr) point out labels used as jump targets\n"
+    "that are not basic-block starts: such jumps panic at run time.\n"
+    "\n"
     "Exit status: 0 assembled, 1 the source has an error (\"SOURCE:LINE: message\" on stderr),\n"
     "2 usage error.\n";
 
@@ -50,8 +53,16 @@ int jv_cli_asm(int argc, char **argv) {
     if (!text) return jv_cli_usage("asm", "cannot read '%s': %s", src, strerror(errno));
     uint8_t *blob = NULL;
     size_t blob_len = 0;
-    javm_status s = jv_asm_assemble((const char *)text, len, &blob, &blob_len);
+    char *warnings = NULL;
+    javm_status s = jv_asm_assemble_warn((const char *)text, len, &blob, &blob_len, &warnings);
     free(text);
+    for (char *w = warnings; w && *w;) { /* "line N: warning: ..." -> "javm asm: SOURCE:N: warning: ..." */
+        char *nl = strchr(w, '\n');
+        if (nl) *nl = 0;
+        fprintf(stderr, "javm asm: %s:%s\n", src, strncmp(w, "line ", 5) ? w : w + 5);
+        w = nl ? nl + 1 : w + strlen(w);
+    }
+    free(warnings);
     if (s != JAVM_OK) {
         const char *msg = javm_last_error();
         if (!strncmp(msg, "line ", 5)) fprintf(stderr, "javm asm: %s:%s\n", src, msg + 5);

@@ -786,7 +786,51 @@ static int emit(asmctx *c, uint32_t code_len, uint8_t **blob, size_t *blob_len) 
     return 0;
 }
 
+/* Warnings: labels used as branch or jump-table targets that are not basic-block starts (pc 0
+ * or the instruction after a terminator); the program assembles, but such a jump panics. */
+static char *lint(asmctx *c, uint32_t code_len) {
+    uint8_t *start = calloc((size_t)code_len + 1, 1); /* 1 = instruction start, 2 = block start */
+    if (!start) return NULL;
+    int after_term = 1;
+    for (size_t i = 0; i < c->nitems; i++) {
+        item *it = &c->items[i];
+        if (it->kind == IT_RAW) continue;
+        uint8_t op = it->kind == IT_INSN ? it->in.opcode : c->raw[it->raw];
+        const jv_pvm_opinfo *o = jv_pvm_opinfo_of(op);
+        start[it->pc] = o ? (uint8_t)(after_term ? 2 : 1) : 0;
+        after_term = !o || (o->flags & JV_OP_TERM);
+    }
+    enum { CAP = 8192, MAXW = 20 };
+    char *out = calloc(1, CAP);
+    sbuf w = {out, out ? CAP : 0, 0};
+    int count = 0;
+    for (size_t i = 0; out && i < c->nitems + c->njt; i++) {
+        long ts = i < c->nitems ? (c->items[i].kind == IT_INSN ? c->items[i].tsym : -1) : c->jt[i - c->nitems].sym;
+        if (ts < 0) continue;
+        uint64_t t = c->syms[ts].value;
+        if (t <= code_len && start[t] == 2) continue;
+        int line = i < c->nitems ? c->items[i].line : c->jt[i - c->nitems].line;
+        if (++count <= MAXW)
+            sb_printf(&w, "line %d: warning: '%s' is not the start of a basic block, so a jump there panics "
+                          "(put `fallthrough` before the label)\n",
+                      line, c->syms[ts].name);
+    }
+    if (count > MAXW) sb_printf(&w, "(%d more warnings)\n", count - MAXW);
+    free(start);
+    if (out && !out[0]) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
 javm_status jv_asm_assemble(const char *src, size_t len, uint8_t **blob, size_t *blob_len) {
+    return jv_asm_assemble_warn(src, len, blob, blob_len, NULL);
+}
+
+javm_status jv_asm_assemble_warn(const char *src, size_t len, uint8_t **blob, size_t *blob_len,
+                                 char **warnings) {
+    if (warnings) *warnings = NULL;
     if (!src || !blob || !blob_len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "asm: missing argument");
     asmctx c;
     memset(&c, 0, sizeof c);
@@ -811,6 +855,7 @@ javm_status jv_asm_assemble(const char *src, size_t len, uint8_t **blob, size_t 
     uint32_t code_len = 0;
     if (!rc) rc = layout(&c, &code_len);
     if (!rc) rc = emit(&c, code_len, blob, blob_len);
+    if (!rc && warnings) *warnings = lint(&c, code_len);
     for (size_t i = 0; i < c.nsyms; i++) free(c.syms[i].name);
     free(c.syms);
     free(c.hash);

@@ -65,6 +65,10 @@ void jv_asm_insn_from_decoded(const jv_insn *d, jv_asm_insn *out);
 /* Assembles source text into a program blob (malloc'd; the caller frees *blob). On error returns
  * JAVM_ERR_INVALID_ARGUMENT and javm_last_error() says "line N: ...". */
 javm_status jv_asm_assemble(const char *src, size_t len, uint8_t **blob, size_t *blob_len);
+/* The same, and *warnings = NULL or malloc'd lines "line N: warning: ..." (at most 20): labels
+ * used as branch or jump-table targets that are not basic-block starts (such jumps panic). */
+javm_status jv_asm_assemble_warn(const char *src, size_t len, uint8_t **blob, size_t *blob_len,
+                                 char **warnings);
 
 #define JV_ASM_DIS_COMMENTS 1u /* append "; pc: bytes" to every line */
 
