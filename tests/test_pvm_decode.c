@@ -504,6 +504,102 @@ static void standard_container(void **state) {
     javm_program_free(p);
 }
 
+
+/* PVM-D3/D4/G1 as properties over random programs: every instruction op equals the
+ * single-instruction decoder's view, the op after a falling-through op is its next pc, GAS ops
+ * sit exactly before the first op and after terminators with the right cost, and branch
+ * targets resolve to the GAS op of a block start or to NONE. */
+static uint64_t rng_state = 0x70766d;
+static uint64_t rng(void) {
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static bool is_term_op(uint8_t iop) {
+    const jv_pvm_opinfo *i = jv_pvm_opinfo_of_iop(iop);
+    return iop == JV_I_trap || (i && (i->flags & JV_OP_TERM));
+}
+
+static void op_stream_properties(void **state) {
+    (void)state;
+    static const uint8_t valid[] = {0, 1, 10, 20, 30, 40, 50, 51, 58, 62, 70, 80, 81, 90, 100,
+                                    111, 120, 130, 149, 161, 170, 175, 180, 190, 230, 255};
+    for (int round = 0; round < 400; round++) {
+        uint32_t len = (uint32_t)(rng() % 200);
+        uint8_t code[200], mask[26] = {0};
+        for (uint32_t i = 0; i < len; i++) {
+            code[i] = (rng() % 3) ? valid[rng() % sizeof valid] : (uint8_t)rng();
+            if (rng() % 3 == 0 || i == 0) mask[i / 8] |= (uint8_t)(1u << (i % 8));
+        }
+        if (round % 5 == 0) /* long gaps: skip capped at 24 */
+            for (uint32_t i = 1; i < len; i++)
+                if (i % 40) mask[i / 8] &= (uint8_t)~(1u << (i % 8));
+        uint32_t jt[3] = {(uint32_t)(rng() % (len + 2)), 0, (uint32_t)(rng() % (len + 2))};
+        size_t n;
+        uint8_t *blob = jv_pvm_blob_encode(jt, 3, 1, code, len, mask, &n);
+        javm_program *p;
+        assert_int_equal(javm_program_load(blob, n, &p), JAVM_OK);
+        free(blob);
+        for (uint32_t k = 0; k < p->nops; k++) {
+            const jv_pvm_op *o = &p->ops[k];
+            if (o->iop == JV_I_GAS) {
+                assert_true(k == 0 || is_term_op(p->ops[k - 1].iop));
+                uint32_t c = 0, j = k + 1;
+                for (;; j++) {
+                    c++;
+                    if (is_term_op(p->ops[j].iop)) break;
+                }
+                assert_true(o->x == c);
+                assert_int_equal(o->pc, p->ops[k + 1].pc);
+                continue;
+            }
+            assert_true(k > 0);
+            if (p->ops[k - 1].iop != JV_I_GAS) assert_false(is_term_op(p->ops[k - 1].iop));
+            assert_int_equal(p->pc_ops[o->pc], k);
+            if (o->pc == len) { /* the implicit trap is last */
+                assert_int_equal(k, p->nops - 1);
+                assert_int_equal(o->iop, JV_I_trap);
+                continue;
+            }
+            jv_insn in;
+            jv_pvm_decode_insn(p->code, len, p->bitmask, o->pc, &in);
+            bool start = (mask[o->pc / 8] >> (o->pc % 8)) & 1;
+            if (!start || !in.valid) { /* orphan or invalid opcode: trap */
+                assert_int_equal(o->iop, JV_I_trap);
+            } else {
+                assert_int_equal(o->iop, jv_pvm_iop_of_byte(in.opcode));
+                const jv_pvm_opinfo *info = jv_pvm_opinfo_of(in.opcode);
+                assert_int_equal(o->a, in.ra);
+                assert_int_equal(o->b, in.rb);
+                assert_int_equal(o->d, in.rd);
+                assert_true(o->x == in.imm_x);
+                if (info->cls == JV_CLASS_A4 || info->cls == JV_CLASS_A7 ||
+                    info->cls == JV_CLASS_A10) {
+                    bool ok = in.target >= 0 && in.target < (int64_t)len &&
+                              jv_pvm_is_block_start(p, (uint32_t)in.target);
+                    if (ok) {
+                        assert_int_equal(p->ops[o->t].iop, JV_I_GAS);
+                        assert_int_equal(p->ops[o->t].pc, (uint32_t)in.target);
+                    } else {
+                        assert_int_equal(o->t, JV_PVM_NONE);
+                    }
+                } else {
+                    assert_true(o->y == in.imm_y);
+                }
+            }
+            /* fall-through successor (skipping a GAS op) is the next pc */
+            if (start && in.valid && !(jv_pvm_opinfo_of(in.opcode)->flags & JV_OP_TERM)) {
+                uint32_t nx = k + 1;
+                if (p->ops[nx].iop == JV_I_GAS) nx++;
+                assert_int_equal(p->ops[nx].pc, o->pc + in.len);
+            }
+        }
+        javm_program_free(p);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(varint_worked_examples),
@@ -518,6 +614,7 @@ int main(void) {
         cmocka_unit_test(program_blocks_and_costs),
         cmocka_unit_test(branch_target_validation),
         cmocka_unit_test(standard_container),
+        cmocka_unit_test(op_stream_properties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
