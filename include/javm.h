@@ -155,6 +155,18 @@ JAVM_API javm_status javm_protect(javm_instance *vm, uint32_t start, uint64_t si
                                   javm_access access);
 JAVM_API javm_access javm_page_access(const javm_instance *vm, uint32_t addr);
 
+/* Shared initial-memory images. An image lays its bytes out once (in a sealed memfd); mapping
+ * it into an instance costs the same whatever its size, and the instance's pages share the
+ * image's memory until the guest first writes them (copy-on-write, per page). An image may be
+ * mapped into any number of instances on any threads; freeing it does not affect them. */
+typedef struct javm_image javm_image;
+JAVM_API javm_status javm_image_new(const void *data, size_t len, javm_image **out);
+JAVM_API void javm_image_free(javm_image *img);
+/* Like javm_map, with the range's bytes taken from the image at `offset` (a multiple of 4096);
+ * bytes past the end of the image read zero. Replaces earlier contents of the range. */
+JAVM_API javm_status javm_map_image(javm_instance *vm, uint32_t start, uint64_t size,
+                                    javm_access access, const javm_image *img, uint64_t offset);
+
 /* Host access to guest memory: ignores read-only protection (the host may preload read-only
  * pages) but fails with JAVM_ERR_NOT_MAPPED if any byte is unmapped; addresses wrap mod 2^32. */
 JAVM_API javm_status javm_mem_read(const javm_instance *vm, uint32_t addr, void *dst, size_t n);

@@ -145,6 +145,19 @@ jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool i
 javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_paged *pg,
                                  uint32_t start, bool trace);
 
+/* ---- Images (ENG-7) -------------------------------------------------------------------------- */
+typedef struct jv_image jv_image;
+/* Lays len bytes out in a sealed memfd (page-rounded, zero tail). */
+javm_status jv_image_create(const void *data, size_t len, jv_image **out);
+void jv_image_destroy(jv_image *img); /* windows that map it keep their mappings */
+uint64_t jv_image_size(const jv_image *img);
+/* Maps [start, start + size) with the given access, its bytes taken copy-on-write from the
+ * image at `offset` (page-aligned); bytes past the image end read zero. Replaces any earlier
+ * mapping and contents of the range (metadata as jv_mem_map: fresh NotPresent pages). One
+ * mmap whatever the size; works for both memory modes. */
+javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access access,
+                         const jv_image *img, uint64_t offset);
+
 /* ---- The fault handler ------------------------------------------------------------------ */
 /* Installs the SIGSEGV handler once per process (pthread_once); returns the status of that
  * one installation. Chains to the handler found at installation time. */
