@@ -45,7 +45,7 @@ int jv_asm_imm_width(uint64_t v) {
     return 5;
 }
 
-/* Chooses the width of v: w < 0 means minimal. 0 and *why set if it does not fit. */
+/* Chooses the width of v: w < 0 means minimal. -1 with *why set if v does not fit. */
 static int choose(uint64_t v, int w, const char *what, const char **why) {
     if (w < 0) w = jv_asm_imm_width(v);
     if (w > 4 || sext(v, w) != v) {
