@@ -159,7 +159,7 @@ static inline void dg_generate(uint64_t seed, dg_case *c) {
         bool loop = dg_below(&r, 2);
         if (loop) {
             dg_emit(c, "  load_imm r12, %u\n", 1 + dg_below(&r, 4));
-            dg_emit(c, "l%u:\n", b);
+            dg_emit(c, "  fallthrough\nl%u:\n", b); /* a branch target must start a block */
         }
         unsigned n = 1 + dg_below(&r, 10);
         for (unsigned i = 0; i < n; i++) dg_insn(&r, c);

@@ -67,19 +67,22 @@ javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access a
     if (offset > img->size)
         return jv_set_error(JAVM_ERR_OVERFLOW, "map image: offset 0x%llx is past the image end",
                             (unsigned long long)offset);
-    /* Drop the range's old contents and metadata, then declare it (checks start/size). */
-    javm_status s = jv_mem_unmap(m, start, size);
-    if (s != JAVM_OK) return s;
-    s = jv_mem_map(m, start, size, access, NULL, 0);
+    /* Drop the range's old contents and metadata if anything is mapped there, then declare
+     * it (jv_mem_map checks start/size and gives the pages their host protection). */
+    uint32_t first;
+    if (start < JV_GUEST_SPACE && jv_mem_next_mapped(m, start, &first) && first < start + size) {
+        javm_status s = jv_mem_unmap(m, start, size);
+        if (s != JAVM_OK) return s;
+    }
+    javm_status s = jv_mem_map(m, start, size, access, NULL, 0);
     if (s != JAVM_OK || size == 0) return s;
     uint64_t n = img->size - offset < size ? img->size - offset : size;
     /* The part the image covers comes from the memfd, private: the kernel copies a page on its
-     * first write. The rest (N < S, spec §14) stays anonymous zero memory. */
-    if (n && mmap(m->base + start, n, PROT_NONE, MAP_PRIVATE | MAP_FIXED, img->fd, (off_t)offset) ==
+     * first write. The rest (N < S, spec §14) stays anonymous zero memory. Fresh pages have one
+     * protection: none in paged mode (NotPresent), read-write in soft mode (MEM-5). */
+    int prot = m->mode == JV_MEM_PAGED ? PROT_NONE : PROT_READ | PROT_WRITE;
+    if (n && mmap(m->base + start, n, prot, MAP_PRIVATE | MAP_FIXED, img->fd, (off_t)offset) ==
                  MAP_FAILED)
         return jv_set_error(JAVM_ERR_OS, "map image: mmap failed: %s", strerror(errno));
-    if (jv_mem_sync_protection(m, (uint32_t)(start >> JV_PAGE_SHIFT),
-                               (uint32_t)(size >> JV_PAGE_SHIFT)) != 0)
-        return jv_set_error(JAVM_ERR_OS, "map image: mprotect failed: %s", strerror(errno));
     return JAVM_OK;
 }
