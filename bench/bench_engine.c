@@ -272,7 +272,7 @@ int main(void) {
         static uint64_t buf[8192];
         for (int i = 0; i < 8192; i++) buf[i] = (uint64_t)i;
         double best = 1e30;
-        volatile uint64_t sink = 0;
+        static volatile uint64_t sink;
         for (int k = 0; k < REPS; k++) {
             double t0 = now_ns();
             uint64_t acc = 0;
