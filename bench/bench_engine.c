@@ -272,7 +272,6 @@ int main(void) {
         static uint64_t buf[8192];
         for (int i = 0; i < 8192; i++) buf[i] = (uint64_t)i;
         double best = 1e30;
-        static volatile uint64_t sink;
         for (int k = 0; k < REPS; k++) {
             double t0 = now_ns();
             uint64_t acc = 0;
@@ -280,7 +279,7 @@ int main(void) {
                 volatile uint64_t *b = buf;
                 for (int i = 0; i < 8192; i++) acc += b[i];
             }
-            sink += acc;
+            if (acc == 42) printf(" "); /* keep the sum alive */
             double t = now_ns() - t0;
             if (t < best) best = t;
         }
