@@ -152,6 +152,8 @@ static char *render(const jv_pvm_blob *b, labels *lab, unsigned flags, unsigned 
             }
         }
         out_printf(&o, "\n");
+        const jv_pvm_opinfo *oi = jv_pvm_opinfo_of(d.opcode);
+        if ((!oi || (oi->flags & JV_OP_TERM)) && pc + d.len < b->code_len) out_printf(&o, "\n"); /* block end */
         pc += d.len;
     }
     if (lab->mark[b->code_len]) out_printf(&o, "L%u:\n", b->code_len);
