@@ -113,7 +113,11 @@ static char *render(const jv_pvm_blob *b, labels *lab, unsigned flags, unsigned 
         out_printf(&o, i % 8 ? ", " : ".jumptable ");
         if (labelable(b, (int64_t)v)) out_printf(&o, "L%llu", (unsigned long long)v);
         else out_printf(&o, "%llu", (unsigned long long)v);
-        if (i % 8 == 7 || i + 1 == b->jump_count) out_printf(&o, "\n");
+        if (i % 8 == 7 || i + 1 == b->jump_count) {
+            if (flags & JV_ASM_DIS_COMMENTS) /* the djump address of entry k is 2(k+1) */
+                out_printf(&o, "  ; djump %u..%u", 2 * (i - i % 8 + 1), 2 * (i + 1));
+            out_printf(&o, "\n");
+        }
     }
     if (b->jump_count || b->z != zmin) out_printf(&o, "\n");
     char text[256];
