@@ -243,6 +243,8 @@ static void errors_have_lines(void **state) {
     expect_error(".jumpwidth 0\n\n.jumptable 0\n", "line 3: jump-table entries need a .jumpwidth");
     expect_error("l: jump l:0\n trap\n jump l:0\n", "line 3: branch offset does not fit its width");
     expect_error("r1: trap\n", "is a register");
+    expect_error("jump -0x8000000000000000\n", "out of reach");
+    expect_error("jump 0x7fffffffffffffff\n", "out of reach");
     expect_error("load_imm r1, (1\n", "missing ')'");
 }
 

@@ -73,7 +73,7 @@ size_t jv_asm_insn_encode(const jv_asm_insn *in, uint32_t pc, uint8_t *out, cons
     }
     size_t n = 0;
     int lx = -1, ly = -1;
-    uint64_t off = (uint64_t)(in->target - (int64_t)pc);
+    uint64_t off = (uint64_t)in->target - pc; /* mod 2^64: no signed overflow */
     out[n++] = in->opcode;
     switch (op_class(in->opcode)) {
     case JV_CLASS_A0: break;
@@ -191,7 +191,7 @@ size_t jv_asm_insn_format(const jv_asm_insn *in, uint32_t pc, unsigned flags, ch
         case 'x': v = in->x; w = in->lx; sb_imm(&b, v); break;
         case 'y': v = in->y; w = in->ly; sb_imm(&b, v); break;
         case 't': {
-            v = (uint64_t)(in->target - (int64_t)pc);
+            v = (uint64_t)in->target - pc;
             w = cls == JV_CLASS_A7 ? in->ly : in->lx;
             const char *l = label_of ? label_of(user, in->target) : NULL;
             if (l) sb_printf(&b, "%s", l);
@@ -697,7 +697,7 @@ static int layout(asmctx *c, uint32_t *code_len) {
                 continue;
             int64_t t = it->in.target;
             if (it->tsym >= 0 && resolve(c, it->tsym, &t)) return -1;
-            int need = jv_asm_imm_width((uint64_t)(t - (int64_t)it->pc));
+            int need = jv_asm_imm_width((uint64_t)t - it->pc);
             if (need > 4) {
                 c->line = it->line;
                 return fail(c, "branch target %lld is out of reach", (long long)t);
