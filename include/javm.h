@@ -167,6 +167,15 @@ JAVM_API void javm_image_free(javm_image *img);
 JAVM_API javm_status javm_map_image(javm_instance *vm, uint32_t start, uint64_t size,
                                     javm_access access, const javm_image *img, uint64_t offset);
 
+/* Reset for reuse: every page the guest wrote since the instance was created (or last reset)
+ * gets its initial bytes back — the image's for javm_map_image pages, zero for other pages —
+ * touching only those pages; materialization state starts over (the next first write charges
+ * COW_COST again); registers, gas and pc become 0. Mappings stay. Bytes written by the host
+ * (javm_map's init, javm_mem_write) to pages the guest never wrote are kept; pages the guest
+ * did write lose them, so give content that must survive a reset as an image.
+ * pages_restored (may be NULL) receives the number of pages restored. */
+JAVM_API javm_status javm_instance_reset(javm_instance *vm, uint64_t *pages_restored);
+
 /* Host access to guest memory: ignores read-only protection (the host may preload read-only
  * pages) but fails with JAVM_ERR_NOT_MAPPED if any byte is unmapped; addresses wrap mod 2^32. */
 JAVM_API javm_status javm_mem_read(const javm_instance *vm, uint32_t addr, void *dst, size_t n);

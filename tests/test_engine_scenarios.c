@@ -260,11 +260,68 @@ static void image_shared_copy_on_write(void **state) {
     javm_program_free(p);
 }
 
+/* Reset for reuse: dirty image pages get the image back, dirty zero pages zero, clean pages are
+ * untouched; the second run charges exactly like the first on both engines. */
+static void reset_restores_dirty_pages(void **state) {
+    (void)state;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    static uint8_t data[2 * JV_PAGE_SIZE];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 7 + 3);
+    javm_image *img = NULL;
+    assert_int_equal(javm_image_new(data, sizeof data, &img), JAVM_OK);
+    const char *src = "  load_u64 r2, 0x20000\n  store_u64 r1, 0x20000\n  store_u32 r1, 0x30ffe\n"
+                      HALT;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    assert_int_equal(jv_asm_assemble(src, strlen(src), &blob, &len), JAVM_OK);
+    javm_program *p = NULL;
+    assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
+    free(blob);
+    javm_instance *vm[2];
+    for (int k = 0; k < 2; k++) {
+        scenario c = {.maps = {{0x30000, 2, JAVM_ACCESS_RW}}, .gas = 100000};
+        vm[k] = build(&c, p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
+        assert_int_equal(javm_map_image(vm[k], 0x20000, 2 * JV_PAGE_SIZE, JAVM_ACCESS_RW, img, 0),
+                         JAVM_OK);
+        uint8_t host[4] = {9, 8, 7, 6};
+        assert_int_equal(javm_mem_write(vm[k], 0x21000, host, 4), JAVM_OK); /* clean page */
+        for (int round = 0; round < 2; round++) {
+            javm_reg_set(vm[k], 1, 0x1111111111111111ull);
+            javm_gas_set(vm[k], 100000);
+            javm_exit_info ex;
+            assert_int_equal(javm_run(vm[k], &ex), JAVM_OK);
+            assert_int_equal(ex.kind, JAVM_EXIT_HALT);
+            uint64_t want;
+            memcpy(&want, data, 8);
+            assert_int_equal(javm_reg_get(vm[k], 2), want);              /* the image again */
+            assert_int_equal(javm_gas_get(vm[k]), 100000 - 5 - 3 * COW); /* 3 CoWs each time */
+            uint64_t n = 0;
+            assert_int_equal(javm_instance_reset(vm[k], &n), JAVM_OK);
+            assert_int_equal(n, 3);
+            assert_int_equal(javm_reg_get(vm[k], 1), 0);
+            uint8_t b[8];
+            assert_int_equal(javm_mem_read(vm[k], 0x20000, b, 8), JAVM_OK);
+            assert_memory_equal(b, data, 8);
+            assert_int_equal(javm_mem_read(vm[k], 0x30ffe, b, 4), JAVM_OK);
+            assert_memory_equal(b, "\0\0\0\0", 4);
+            assert_int_equal(javm_mem_read(vm[k], 0x21000, b, 4), JAVM_OK);
+            assert_memory_equal(b, host, 4);
+            assert_int_equal(jv_pg_state(vm[k]->mem.pages[0x20]), JV_STATE_NOT_PRESENT);
+        }
+    }
+    char why[256];
+    if (jv_diff_instances(vm[0], vm[1], why, sizeof why)) fail_msg("soft vs paged: %s", why);
+    for (int k = 0; k < 2; k++) javm_instance_free(vm[k]);
+    javm_image_free(img);
+    javm_program_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(catalogue),
         cmocka_unit_test(fault_resume_and_new_frame),
         cmocka_unit_test(image_shared_copy_on_write),
+        cmocka_unit_test(reset_restores_dirty_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

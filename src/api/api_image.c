@@ -1,6 +1,7 @@
 /* api — shared initial-memory images (javm_image_*, javm_map_image) over the engine layer's
  * memfd images (engine.h, ENG-7). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "engine/engine.h"
@@ -34,4 +35,18 @@ javm_status javm_map_image(javm_instance *vm, uint32_t start, uint64_t size, jav
                            const javm_image *img, uint64_t offset) {
     if (!vm || !img) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "map image: NULL argument");
     return jv_image_map(&vm->mem, start, size, access, img->img, offset);
+}
+
+javm_status javm_instance_reset(javm_instance *vm, uint64_t *pages_restored) {
+    if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "reset: NULL instance");
+    uint64_t n = jv_mem_reset_dirty(&vm->mem);
+    if (pages_restored) *pages_restored = n;
+    memset(vm->st.regs, 0, sizeof vm->st.regs);
+    vm->st.gas = 0;
+    vm->st.pc = 0;
+    vm->st.resume = JV_PVM_FRESH;
+    vm->st.exit_kind = 0;
+    vm->st.exit_arg = 0;
+    vm->st.exit_next_pc = 0;
+    return JAVM_OK;
 }

@@ -51,6 +51,7 @@
  *   ENG-7  images: content laid out once in a sealed memfd; mapping it into a window is one
  *          mmap(MAP_PRIVATE | MAP_FIXED) whatever its size; the kernel copies a page on its
  *          first guest write.
+ *   ENG-8  reset for reuse touches only dirty pages (jv_mem_reset_dirty).
  */
 #ifndef JV_ENGINE_H
 #define JV_ENGINE_H
@@ -157,6 +158,13 @@ uint64_t jv_image_size(const jv_image *img);
  * mmap whatever the size; works for both memory modes. */
 javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access access,
                          const jv_image *img, uint64_t offset);
+
+/* ENG-8: reset for reuse. Every page written by the guest since the last reset (dirty bit)
+ * gets its backing bytes back — the image's for image-mapped pages, zero for the others — in
+ * one madvise(MADV_DONTNEED) per run of dirty pages; then dirty bits are cleared and a new
+ * frame starts (states NotPresent, units closed, protections re-armed). Clean pages are not
+ * touched, so bytes the host wrote to them stay. Returns the number of pages restored. */
+uint64_t jv_mem_reset_dirty(jv_mem *m);
 
 /* ---- The fault handler ------------------------------------------------------------------ */
 /* Installs the SIGSEGV handler once per process (pthread_once); returns the status of that

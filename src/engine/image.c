@@ -86,3 +86,40 @@ javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access a
         return jv_set_error(JAVM_ERR_OS, "map image: mmap failed: %s", strerror(errno));
     return JAVM_OK;
 }
+
+/* Reset for reuse (ENG-8): only pages whose dirty bit is set are touched. Page-table chunks of
+ * 4096 pages that never held a mapping (jv_mem.used_chunks) are skipped without reading their
+ * (uncommitted) dirty bits. */
+#define JV_RESET_CHUNK_PAGES 4096u
+uint64_t jv_mem_reset_dirty(jv_mem *m) {
+    uint64_t restored = 0;
+    for (uint32_t c = 0; c < JV_NUM_PAGES / JV_RESET_CHUNK_PAGES; c++) {
+        if (!((m->used_chunks[c >> 6] >> (c & 63)) & 1)) continue;
+        uint8_t *bits = m->dirty + c * (JV_RESET_CHUNK_PAGES / 8);
+        uint32_t first = c * JV_RESET_CHUNK_PAGES;
+        uint32_t run = UINT32_MAX; /* start of the current run of dirty pages */
+        for (uint32_t i = 0; i <= JV_RESET_CHUNK_PAGES; i++) {
+            if (run == UINT32_MAX && (i & 63) == 0 && i < JV_RESET_CHUNK_PAGES) {
+                uint64_t w; /* 64 clean pages at a time */
+                memcpy(&w, bits + (i >> 3), 8);
+                if (!w) {
+                    i += 63;
+                    continue;
+                }
+            }
+            bool d = i < JV_RESET_CHUNK_PAGES && ((bits[i >> 3] >> (i & 7)) & 1);
+            if (d && run == UINT32_MAX) run = i;
+            if (!d && run != UINT32_MAX) {
+                /* Drops the private copies: an image page reads its image bytes again, an
+                 * anonymous page reads zero. */
+                madvise(m->base + ((size_t)(first + run) << JV_PAGE_SHIFT),
+                        (size_t)(i - run) << JV_PAGE_SHIFT, MADV_DONTNEED);
+                restored += i - run;
+                run = UINT32_MAX;
+            }
+        }
+        memset(bits, 0, JV_RESET_CHUNK_PAGES / 8);
+    }
+    jv_mem_new_frame(m);
+    return restored;
+}
