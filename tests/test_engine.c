@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "engine/engine.h"
+#include "pvm/asm.h"
 
 #define PAGE JV_PAGE_SIZE
 
@@ -354,6 +355,65 @@ static void many_instances_many_threads(void **st) {
     }
 }
 
+/* Programs on paged instances on many threads at once, through the public API: every thread
+ * gets its own faults, charges and exits (also a PVM-level fault exit taken in the handler). */
+static javm_program *g_thr_prog;
+static void *api_thread_main(void *a_) {
+    thr_arg *a = a_;
+    a->ok = 0;
+    javm_config cfg;
+    javm_config_default(&cfg);
+    cfg.engine = JAVM_ENGINE_PAGED;
+    cfg.mat = 1;
+    javm_instance *vm = NULL;
+    if (javm_instance_new(g_thr_prog, &cfg, &vm) != JAVM_OK) return NULL;
+    if (javm_map(vm, 0x20000, 32 * PAGE, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK) return NULL;
+    int ok = 1;
+    for (int round = 0; round < 20; round++) {
+        javm_reg_set(vm, 1, (uint64_t)a->id);
+        javm_gas_set(vm, 1000000);
+        javm_exit_info ex;
+        if (javm_run(vm, &ex) != JAVM_OK || ex.kind != JAVM_EXIT_PAGE_FAULT ||
+            ex.arg != 0x40000)
+            ok = 0;
+        uint8_t b = 0;
+        if (javm_mem_read(vm, 0x20000 + 31 * PAGE + 8, &b, 1) != JAVM_OK || b != a->id) ok = 0;
+        javm_stats s;
+        javm_stats_get(vm, &s);
+        if (s.cow_pages != 32u * (unsigned)(round + 1)) ok = 0;
+        if (javm_instance_reset(vm, NULL) != JAVM_OK) ok = 0;
+    }
+    javm_instance_free(vm);
+    a->ok = ok;
+    return NULL;
+}
+
+static void api_programs_on_many_threads(void **st) {
+    (void)st;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    const char *src = "  load_imm r2, 0x20000\n  load_imm r3, 32\n  fallthrough\n"
+                      "l: store_ind_u8 r1, r2, 8\n  add_imm_64 r2, r2, 4096\n"
+                      "  add_imm_64 r3, r3, -1\n  branch_ne_imm r3, 0, l\n"
+                      "  load_u8 r4, 0x40000\n  trap\n";
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    assert_int_equal(jv_asm_assemble(src, strlen(src), &blob, &len), JAVM_OK);
+    assert_int_equal(javm_program_load(blob, len, &g_thr_prog), JAVM_OK);
+    free(blob);
+    enum { N = 8 };
+    pthread_t t[N];
+    thr_arg a[N];
+    for (int i = 0; i < N; i++) {
+        a[i].id = i + 1;
+        assert_int_equal(pthread_create(&t[i], NULL, api_thread_main, &a[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].ok, 1);
+    }
+    javm_program_free(g_thr_prog);
+}
+
 static void registry_reuses_slots(void **st) {
     (void)st;
     /* Create and free more instances than the registry has slots, keeping a few alive. */
@@ -392,6 +452,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(ro_units_follow_runs_and_clusters, setup, teardown),
         cmocka_unit_test_setup_teardown(wrap_around_accesses, setup, teardown),
         cmocka_unit_test(many_instances_many_threads),
+        cmocka_unit_test(api_programs_on_many_threads),
         cmocka_unit_test(registry_reuses_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
