@@ -17,6 +17,7 @@
 #ifndef JV_TEST_DIFF_GEN_H
 #define JV_TEST_DIFF_GEN_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -171,6 +172,19 @@ static inline void dg_generate(uint64_t seed, dg_case *c) {
     dg_emit(c, "  load_imm r0, -65536\n  jump_ind r0, 0\n");
 }
 
+/* A shared image (16 pages of a pattern) some cases map pages from (copy-on-write). */
+static javm_image *dg_image_ptr;
+static inline void dg_image_make(void) {
+    static uint8_t d[16 * JV_PAGE_SIZE];
+    for (size_t i = 0; i < sizeof d; i++) d[i] = (uint8_t)(i * 31 + (i >> 12));
+    if (javm_image_new(d, sizeof d, &dg_image_ptr) != JAVM_OK) dg_image_ptr = NULL;
+}
+static inline const javm_image *dg_image(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, dg_image_make);
+    return dg_image_ptr;
+}
+
 /* Instance set-up: page map, initial bytes, registers, gas. */
 static inline javm_instance *dg_instance(const dg_case *c, const javm_program *p,
                                          javm_engine engine, int mat) {
@@ -184,7 +198,15 @@ static inline javm_instance *dg_instance(const dg_case *c, const javm_program *p
     static uint8_t page[JV_PAGE_SIZE];
     for (unsigned i = 0; i < DG_NPAGES; i++) {
         if (c->access[i] == JAVM_ACCESS_NONE) continue;
-        unsigned fill = dg_below(&r, 3);
+        unsigned fill = dg_below(&r, 4);
+        if (fill == 3 && dg_image()) { /* from the shared image, copy-on-write */
+            if (javm_map_image(vm, dg_pages[i], JV_PAGE_SIZE, (javm_access)c->access[i],
+                               dg_image(), (uint64_t)(i % 16) * JV_PAGE_SIZE) != JAVM_OK) {
+                javm_instance_free(vm);
+                return NULL;
+            }
+            continue;
+        }
         for (unsigned k = 0; k < JV_PAGE_SIZE; k++)
             page[k] = fill == 0 ? 0 : fill == 1 ? (uint8_t)dg_next(&r) : (uint8_t)(k * 7 + i);
         if (javm_map(vm, dg_pages[i], JV_PAGE_SIZE, (javm_access)c->access[i], page,
@@ -229,6 +251,25 @@ static inline void dg_drive(javm_instance *vm, dg_trace *t) {
             } else if (ex.arg == 2) { /* map the page r11 points at */
                 (void)javm_map(vm, (uint32_t)javm_reg_get(vm, 11) & ~0xFFFu, JV_PAGE_SIZE,
                                calls & 1 ? JAVM_ACCESS_RW : JAVM_ACCESS_RO, NULL, 0);
+            } else if (ex.arg == 3) { /* change the memory under the guest's feet */
+                uint32_t pg10 = (uint32_t)javm_reg_get(vm, 10) & ~0xFFFu;
+                uint32_t pg11 = (uint32_t)javm_reg_get(vm, 11) & ~0xFFFu;
+                switch (calls % 5) {
+                case 0: jv_mem_new_frame(&((javm_instance *)vm)->mem); break; /* re-arm CoW */
+                case 1: (void)javm_unmap(vm, pg11, JV_PAGE_SIZE); break;
+                case 2: (void)javm_protect(vm, pg10, JV_PAGE_SIZE, JAVM_ACCESS_RO); break;
+                case 3: (void)javm_protect(vm, pg10, JV_PAGE_SIZE, JAVM_ACCESS_RW); break;
+                default: /* reset for reuse: keep the registers so the program goes on */
+                    if (calls % 10 == 4) {
+                        uint64_t regs[JAVM_NUM_REGS];
+                        for (unsigned i = 0; i < JAVM_NUM_REGS; i++) regs[i] = javm_reg_get(vm, i);
+                        int64_t gas = javm_gas_get(vm);
+                        (void)javm_instance_reset(vm, NULL);
+                        for (unsigned i = 0; i < JAVM_NUM_REGS; i++) javm_reg_set(vm, i, regs[i]);
+                        javm_gas_set(vm, gas);
+                    }
+                    break;
+                }
             }
             break;
         }
