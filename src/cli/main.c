@@ -5,14 +5,6 @@
 #include "cli/cli.h"
 #include "javm.h"
 
-/* Commands are linked weakly while the tool is being assembled from separately built parts: a
- * command whose object is absent reports that instead of failing the whole link. */
-#pragma weak jv_cli_run
-#pragma weak jv_cli_test
-#pragma weak jv_cli_disasm
-#pragma weak jv_cli_asm
-#pragma weak jv_cli_cap
-
 static const struct command {
     const char *name;
     int (*fn)(int, char **);
@@ -34,7 +26,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "javm: missing command (try `javm --help`)\n");
         return 2;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -47,10 +39,6 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name)) continue;
-        if (!commands[i].fn) {
-            fprintf(stderr, "javm: command '%s' is not available in this build\n", argv[1]);
-            return 2;
-        }
         return commands[i].fn(argc - 1, argv + 1);
     }
     fprintf(stderr, "javm: unknown command '%s' (try `javm --help`)\n", argv[1]);
