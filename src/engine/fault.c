@@ -69,16 +69,21 @@ static jv_paged *jv_fault_lookup(uintptr_t a) {
 }
 
 /* ---- Chaining -------------------------------------------------------------------------------- */
-static struct sigaction g_prev; /* the SIGSEGV action found at installation */
+/* The SIGSEGV action found at installation (or at the last reinstall). Two slots and an index
+ * so a reinstall never tears the action a concurrent handler is reading. */
+static struct sigaction g_prev_slot[2];
+static _Atomic int g_prev_idx;
 
 static void jv_fault_chain(int sig, siginfo_t *si, void *uc) {
-    if (g_prev.sa_flags & SA_SIGINFO) {
-        if (g_prev.sa_sigaction) {
-            g_prev.sa_sigaction(sig, si, uc);
+    const struct sigaction *prev =
+        &g_prev_slot[atomic_load_explicit(&g_prev_idx, memory_order_acquire)];
+    if (prev->sa_flags & SA_SIGINFO) {
+        if (prev->sa_sigaction) {
+            prev->sa_sigaction(sig, si, uc);
             return;
         }
-    } else if (g_prev.sa_handler != SIG_DFL && g_prev.sa_handler != SIG_IGN) {
-        g_prev.sa_handler(sig);
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+        prev->sa_handler(sig);
         return;
     }
     /* SIG_DFL, or SIG_IGN (which the kernel does not honour for a synchronous fault either):
@@ -142,7 +147,7 @@ static void jv_fault_do_install(void) {
     sa.sa_sigaction = jv_fault_handler;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGSEGV, &sa, &g_prev) != 0) {
+    if (sigaction(SIGSEGV, &sa, &g_prev_slot[0]) != 0) {
         g_install_errno = errno;
         return;
     }
@@ -164,7 +169,11 @@ javm_status jv_fault_reinstall(void) {
         sa.sa_sigaction = jv_fault_handler;
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        if ((void *)cur.sa_handler != (void *)jv_fault_handler) g_prev = cur; /* not a mangled copy of ours */
+        if ((void *)cur.sa_handler != (void *)jv_fault_handler) { /* not a mangled copy of ours */
+            int next = 1 - atomic_load_explicit(&g_prev_idx, memory_order_relaxed);
+            g_prev_slot[next] = cur;
+            atomic_store_explicit(&g_prev_idx, next, memory_order_release);
+        }
         rc = sigaction(SIGSEGV, &sa, NULL);
     }
     pthread_mutex_unlock(&g_lock);
