@@ -9,6 +9,7 @@
 #include "cli/tool.h"
 #include "javm.h"
 #include "pvm/asm.h"
+#include "pvm/pvm.h"
 
 static const char usage_text[] =
     "usage: javm disasm [options] FILE\n"
@@ -25,28 +26,6 @@ static const char usage_text[] =
     "  -h, --help         show this help\n"
     "\n"
     "Exit status: 0 ok, 1 the program is malformed, 2 usage error.\n";
-
-static uint32_t le(const uint8_t *p, int n) {
-    uint32_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-/* Locates the code blob inside a standard container (pvm-program-format.md §3.2). */
-static int spi_code(const uint8_t *b, size_t len, size_t *off, size_t *clen, char *info, size_t n) {
-    if (len < 11) return -1;
-    uint64_t o = le(b, 3), w = le(b + 3, 3), z = le(b + 6, 2), s = le(b + 8, 3);
-    if (11 + o + w + 4 > len) return -1;
-    uint64_t c = le(b + 11 + o + w, 4);
-    if (11 + o + w + 4 + c != len) return -1;
-    *off = (size_t)(11 + o + w + 4);
-    *clen = (size_t)c;
-    snprintf(info, n,
-             "; standard program container: %llu bytes read-only data, %llu bytes read-write data,\n"
-             "; %llu heap pages, %llu bytes stack; the code blob follows\n",
-             (unsigned long long)o, (unsigned long long)w, (unsigned long long)z, (unsigned long long)s);
-    return 0;
-}
 
 int jv_cli_disasm(int argc, char **argv) {
     const char *path = NULL, *outp = "-";
@@ -78,18 +57,23 @@ int jv_cli_disasm(int argc, char **argv) {
     size_t len;
     uint8_t *buf = jv_cli_read_file(path, &len);
     if (!buf) return jv_cli_usage("disasm", "cannot read '%s': %s", path, strerror(errno));
-    uint8_t *blob = buf;
+    const uint8_t *blob = buf;
     size_t blob_len = len;
     uint8_t *owned = NULL;
     char info[512] = "", err[256];
     if (spi) {
-        size_t off;
-        if (spi_code(buf, len, &off, &blob_len, info, sizeof info)) {
-            fprintf(stderr, "javm disasm: %s: not a standard program container (sizes do not add up)\n", path);
+        jv_pvm_container c;
+        if (jv_pvm_container_parse(buf, len, &c) != JAVM_OK) {
+            fprintf(stderr, "javm disasm: %s: %s\n", path, javm_last_error());
             free(buf);
             return 1;
         }
-        blob = buf + off;
+        snprintf(info, sizeof info,
+                 "; standard program container: %u bytes read-only data, %u bytes read-write data,\n"
+                 "; %u heap pages, %u bytes stack; the code blob follows\n",
+                 c.ro_len, c.rw_len, c.heap_pages, c.stack_size);
+        blob = c.code;
+        blob_len = c.code_len;
     } else if (jv_cli_is_json(buf, len)) {
         if (jv_cli_vector_program((const char *)buf, &owned, &blob_len, err, sizeof err)) {
             fprintf(stderr, "javm disasm: %s: %s\n", path, err);

@@ -194,9 +194,7 @@ static uint64_t le(const uint8_t *p, unsigned n) {
 
 static uint64_t zone(uint64_t x) { return (x + JV_ZZ - 1) / JV_ZZ * JV_ZZ; }
 
-javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm_program **out) {
-    if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: output is NULL");
-    *out = NULL;
+javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_container *c) {
     if (!blob && len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: blob is NULL");
     if (len < 11)
         return jv_set_error(JAVM_ERR_BAD_CONTAINER,
@@ -209,14 +207,14 @@ javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm
                             "container: read-only data of %llu bytes exceeds the %zu bytes left "
                             "at offset %zu",
                             (unsigned long long)o_len, len - off, off);
-    const uint8_t *o = blob + off;
+    c->ro = blob + off;
     off += o_len;
     if (w_len > len - off)
         return jv_set_error(JAVM_ERR_BAD_CONTAINER,
                             "container: read-write data of %llu bytes exceeds the %zu bytes left "
                             "at offset %zu",
                             (unsigned long long)w_len, len - off, off);
-    const uint8_t *w = blob + off;
+    c->rw = blob + off;
     off += w_len;
     if (len - off < 4)
         return jv_set_error(JAVM_ERR_BAD_CONTAINER,
@@ -237,14 +235,31 @@ javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm
                             (unsigned long long)need, (unsigned long long)o_len,
                             (unsigned long long)w_len, (unsigned long long)z,
                             (unsigned long long)s);
+    c->ro_len = (uint32_t)o_len;
+    c->rw_len = (uint32_t)w_len;
+    c->heap_pages = (uint32_t)z;
+    c->stack_size = (uint32_t)s;
+    c->code = blob + off;
+    c->code_len = (size_t)c_len;
+    return JAVM_OK;
+}
+
+javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm_program **out) {
+    if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: output is NULL");
+    *out = NULL;
+    jv_pvm_container c;
+    javm_status st = jv_pvm_container_parse(blob, len, &c);
+    if (st) return st;
+    uint64_t o_len = c.ro_len, w_len = c.rw_len;
+    const uint8_t *o = c.ro, *w = c.rw;
     javm_program *p = NULL;
-    javm_status st = program_from_blob(blob + off, (size_t)c_len, &p);
+    st = program_from_blob(c.code, c.code_len, &p);
     if (st) return st;
     p->standard = true;
-    p->std.ro_len = (uint32_t)o_len;
-    p->std.rw_len = (uint32_t)w_len;
-    p->std.heap_pages = (uint32_t)z;
-    p->std.stack_size = (uint32_t)s;
+    p->std.ro_len = c.ro_len;
+    p->std.rw_len = c.rw_len;
+    p->std.heap_pages = c.heap_pages;
+    p->std.stack_size = c.stack_size;
     p->std.ro = malloc(o_len ? o_len : 1);
     p->std.rw = malloc(w_len ? w_len : 1);
     if (!p->std.ro || !p->std.rw) {

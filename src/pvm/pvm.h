@@ -250,6 +250,14 @@ struct javm_program {
 
 /* Loads a raw blob (PVM-D1..D4). */
 javm_status jv_pvm_program_create(const uint8_t *blob, size_t len, javm_program **out);
+/* The parts of a standard container, pointing into the container's bytes. */
+typedef struct jv_pvm_container {
+    const uint8_t *ro, *rw, *code;
+    uint32_t ro_len, rw_len, heap_pages, stack_size;
+    size_t code_len;
+} jv_pvm_container;
+/* Splits a standard container into its parts and validates its size and layout (below). */
+javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_container *c);
 /* Loads a standard container: E3 |o|, E3 |w|, E2 z, E3 s, o, w, E4 |c|, c. Validates the exact
  * size and 5ZZ + Z(|o|) + Z(|w| + z·ZP) + Z(s) + ZI <= 2^32. */
 javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm_program **out);
