@@ -16,7 +16,7 @@
 /* Before every guest access (JV_MEM_PRE): sync the live gas and op into st, so that an exit
  * taken from the signal handler finds them there, and the registers (st->regs, reached through
  * a pointer) are in memory thanks to the compiler barrier in the accessors. */
-#define JV_MEM_PRE() JV_SYNC()
+#define JV_MEM_PRE() (st->cur = ip) /* the gas is already in st (JV_GAS_IN_STATE) */
 
 /* The accessors. Addresses above JV_PAGED_WRAP_LIMIT may wrap at 2^32: the slow partner
  * resolves and performs them byte-wise (ENG-5). Otherwise: publish the access and do one
