@@ -13,10 +13,11 @@
  * #3 gas there (ENG-6), and the barrier after each access makes the loop re-read it. */
 #define JV_GAS_IN_STATE 1
 
-/* Before every guest access (JV_MEM_PRE): sync the live gas and op into st, so that an exit
- * taken from the signal handler finds them there, and the registers (st->regs, reached through
- * a pointer) are in memory thanks to the compiler barrier in the accessors. */
-#define JV_MEM_PRE() (st->cur = ip) /* the gas is already in st (JV_GAS_IN_STATE) */
+/* Before every guest access (JV_MEM_PRE): publish the op in st->cur, so that an exit taken
+ * from the signal handler finds it there. The gas is in st already (JV_GAS_IN_STATE) and the
+ * registers (st->regs, reached through a pointer) are in memory thanks to the compiler barrier
+ * in the accessors. */
+#define JV_MEM_PRE() (st->cur = ip)
 
 /* The accessors. Addresses above JV_PAGED_WRAP_LIMIT may wrap at 2^32: the slow partner
  * resolves and performs them byte-wise (ENG-5). Otherwise: publish the access and do one
