@@ -81,10 +81,60 @@ static int child_fault_outside(int mode) {
     return 0;
 }
 
+/* An application handler installed AFTER javm that forwards to javm_handle_fault first. */
+static volatile sig_atomic_t g_app_foreign;
+static void app_handler(int sig, siginfo_t *si, void *uc) {
+    if (javm_handle_fault(sig, si, uc)) return; /* a guest first touch, resolved */
+    g_app_foreign++;
+    siglongjmp(g_child_jb, 1);
+}
+
+static int child_app_handler_after_javm(void) {
+    const char *src = "  load_imm r2, 0x20000\n  load_imm r3, 8\n  fallthrough\n"
+                      "l: store_ind_u8 r3, r2, 8\n  add_imm_64 r2, r2, 4096\n"
+                      "  add_imm_64 r3, r3, -1\n  branch_ne_imm r3, 0, l\n"
+                      "  load_u8 r4, 0x40000\n  trap\n";
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    javm_program *p = NULL;
+    if (jv_asm_assemble(src, strlen(src), &blob, &len) != JAVM_OK) return 20;
+    if (javm_program_load(blob, len, &p) != JAVM_OK) return 21;
+    free(blob);
+    javm_config cfg;
+    javm_config_default(&cfg);
+    cfg.engine = JAVM_ENGINE_PAGED;
+    cfg.mat = 1;
+    javm_instance *vm = NULL;
+    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK) return 22; /* javm's handler now in */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = app_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL); /* replaces javm's */
+    if (javm_map(vm, 0x20000, 8 * PAGE, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK) return 23;
+    javm_gas_set(vm, 100000);
+    javm_exit_info ex;
+    if (javm_run(vm, &ex) != JAVM_OK) return 24;
+    if (ex.kind != JAVM_EXIT_PAGE_FAULT || ex.arg != 0x40000) return 25;
+    javm_stats s;
+    javm_stats_get(vm, &s);
+    if (s.cow_pages != 8 || g_app_foreign != 0) return 26;
+    volatile uint8_t *bad = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (sigsetjmp(g_child_jb, 1) == 0) {
+        (void)bad[1];
+        return 27;
+    }
+    if (g_app_foreign != 1) return 28;
+    javm_instance_free(vm);
+    javm_program_free(p);
+    return 0;
+}
+
 static int run_child(int mode) {
     fflush(NULL);
     pid_t pid = fork();
-    if (pid == 0) _exit(child_fault_outside(mode));
+    if (pid == 0) _exit(mode == 4 ? child_app_handler_after_javm() : child_fault_outside(mode));
     int status = 0;
     waitpid(pid, &status, 0);
     return status;
@@ -111,6 +161,15 @@ static void chain_to_startup_handler(void **st) {
     int status = run_child(3);
     assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_false(WIFEXITED(status) && WEXITSTATUS(status) >= 10);
+}
+
+/* The embedding contract: an application handler installed after javm calls
+ * javm_handle_fault first; guest faults still resolve and exit exactly, foreign ones reach it. */
+static void app_handler_forwards_to_javm(void **st) {
+    (void)st;
+    int status = run_child(4);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void chain_to_default_action_kills(void **st) {
@@ -444,6 +503,7 @@ int main(void) {
         cmocka_unit_test(chain_to_plain_handler),
         cmocka_unit_test(chain_to_default_action_kills),
         cmocka_unit_test(chain_to_startup_handler),
+        cmocka_unit_test(app_handler_forwards_to_javm),
         cmocka_unit_test_setup_teardown(read_then_write_is_one_cow, setup, teardown),
         cmocka_unit_test_setup_teardown(straddle_write_is_two_cows, setup, teardown),
         cmocka_unit_test_setup_teardown(straddle_out_of_region_faults_charging_nothing, setup,
