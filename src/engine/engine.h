@@ -17,10 +17,13 @@
  * Glossary
  *   window     the instance's 4 GiB host reservation (jv_mem.base, jv_mem.window_size bytes,
  *              guard included); registered with the fault handler for the instance's lifetime.
- *   published access  before every guest load/store the paged loop stores the guest address,
- *              width and direction of the access in jv_paged.acc (one 64-bit store). The handler
- *              reads it: this is how a fault learns the access start and width (for straddles
- *              the host reports only the first inaccessible byte) without decoding x86 code.
+ *   published op  before every guest load/store the paged loop stores the current op (the
+ *              pre-decoded instruction) in st->cur (one store); registers live in st->regs.
+ *              The handler decodes the access from them — start (x, or φA/φB + x by operand
+ *              class), width and direction (the opcode table) — because the host reports only
+ *              the first inaccessible byte (for a straddle, in the second page), never the
+ *              start or width. No x86 decoding. Direct accesses outside the loop (tests,
+ *              benchmarks: jv_paged_access) publish the access itself in jv_paged.acc instead.
  *   resolve    the handler's work for one faulting access (jv_paged_resolve).
  *
  * Rules (cited by tests as ENG-n)
@@ -29,7 +32,8 @@
  *          while PresentRw; a read-only page is PROT_READ once its unit is mapped, else
  *          PROT_NONE. Anything less permissive merely costs one more (free) fault.
  *   ENG-2  a fault is ours iff its address lies in a registered window whose instance is
- *          running on the faulting thread and the address lies inside the published access;
+ *          running on the faulting thread and the address lies inside the published access
+ *          (decoded from the published op);
  *          every other SIGSEGV goes to the previously installed handler (SA_SIGINFO or plain;
  *          SIG_DFL / SIG_IGN are honoured by restoring the default action and re-raising).
  *   ENG-3  resolve = jv_mem_check over the whole access (not OK -> PVM-level exit, nothing
@@ -86,7 +90,9 @@ typedef struct jv_paged_stats {
 
 typedef struct jv_paged {
     jv_mem *mem;
-    volatile uint64_t acc;   /* the published access (jv_acc_pack); 0 = none */
+    volatile uint64_t acc;   /* a published direct access (jv_acc_pack); 0 = none */
+    const jv_pvm_op *const volatile *cur; /* the loop's published op (&st->cur) or NULL */
+    const uint64_t *regs;    /* the loop's registers (st->regs) */
     int64_t *gas;            /* the gas counter resolves debit (memory-resident while running) */
     volatile int running;    /* 1 while this thread executes guest code on the window */
     pthread_t thread;        /* the thread that runs it (valid while running) */

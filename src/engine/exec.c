@@ -20,17 +20,16 @@
 #define JV_MEM_PRE() (st->cur = ip)
 
 /* The accessors. Addresses above JV_PAGED_WRAP_LIMIT may wrap at 2^32: the slow partner
- * resolves and performs them byte-wise (ENG-5). Otherwise: publish the access and do one
- * machine access. The barriers keep the compiler from moving the access across the
- * publication, from keeping registers/gas only in host registers across it, and make it re-read
- * st->gas afterwards. */
+ * resolves and performs them byte-wise (ENG-5). Otherwise one machine access. The barriers keep
+ * the compiler from moving the access across the op publication (JV_MEM_PRE), from keeping
+ * registers/gas only in host registers across it (the handler decodes the address from
+ * st->regs), and make it re-read st->gas afterwards. */
 #define JV_PAGED_ACCESS(w, addr, access_stmt, slow_call)                                        \
     do {                                                                                       \
         if (JV_UNLIKELY((addr) > JV_PAGED_WRAP_LIMIT)) {                                       \
             jv_mem_result jv_r = (slow_call);                                                  \
             if (jv_r.kind != JV_MEM_OK) JV_MEM_FAIL(jv_r);                                     \
         } else {                                                                               \
-            pg->acc = jv_acc_pack((addr), (w), jv_is_store);                                   \
             __asm__ volatile("" ::: "memory");                                                 \
             access_stmt;                                                                       \
             __asm__ volatile("" ::: "memory");                                                 \
@@ -38,13 +37,11 @@
     } while (0)
 #define JV_LOAD(w, addr, dst)                                                                  \
     do {                                                                                       \
-        const bool jv_is_store = false;                                                        \
         JV_PAGED_ACCESS(w, addr, (dst) = jv_load_le(jv_wbase + (addr), (w)),                       \
                         jv_paged_load_slow(pg, (addr), (w), &(dst)));                          \
     } while (0)
 #define JV_STORE(w, addr, val)                                                                 \
     do {                                                                                       \
-        const bool jv_is_store = true;                                                         \
         JV_PAGED_ACCESS(w, addr, jv_store_le(jv_wbase + (addr), (w), (val)),                       \
                         jv_paged_store_slow(pg, (addr), (w), (val)));                          \
     } while (0)
@@ -89,6 +86,9 @@ javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_
                                  uint32_t start, bool trace) {
     javm_status s = jv_paged_enter(pg, &st->gas);
     if (s != JAVM_OK) return s;
+    st->cur = NULL;
+    pg->cur = (const jv_pvm_op *const volatile *)&st->cur;
+    pg->regs = st->regs;
     jv_paged_stats before = pg->stats;
     if (sigsetjmp(pg->exit_jb, 0) == 0) {
         if (trace) jv_paged_loop_trace(st, prog, pg, start);
@@ -104,6 +104,7 @@ javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_
         jv_pvm_exit_mem(st, prog, st->cur, pg->fault);
     }
     jv_paged_leave(pg);
+    pg->cur = NULL;
     st->mat_gas += pg->stats.mat_gas - before.mat_gas;
     st->first_touch += pg->stats.first_touch_faults - before.first_touch_faults;
     st->cow += pg->stats.cow_pages - before.cow_pages;

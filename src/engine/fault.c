@@ -106,13 +106,37 @@ static int jv_fault_handle_ours(jv_paged *p, siginfo_t *si, void *uc_) {
     uint64_t acc = p->acc;
     ucontext_t *uc = uc_;
     bool hw_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-    uint32_t addr = (uint32_t)acc;
-    unsigned width = (unsigned)(acc >> JV_ACC_WIDTH_SHIFT) & 0xFF;
-    bool is_write = (acc & JV_ACC_WRITE_BIT) != 0;
+    uint32_t addr;
+    unsigned width;
+    bool is_write;
+    if (acc & JV_ACC_VALID_BIT) { /* a direct access (jv_paged_access) */
+        addr = (uint32_t)acc;
+        width = (unsigned)(acc >> JV_ACC_WIDTH_SHIFT) & 0xFF;
+        is_write = (acc & JV_ACC_WRITE_BIT) != 0;
+    } else { /* the loop: decode the published op (registers are in memory) */
+        const jv_pvm_op *op = p->cur ? *p->cur : NULL;
+        const jv_pvm_opinfo *info = op ? jv_pvm_opinfo_of_iop(op->iop) : NULL;
+        if (!info || !(info->flags & (JV_OP_LOAD | JV_OP_STORE))) return 0;
+        width = info->width;
+        is_write = (info->flags & JV_OP_STORE) != 0;
+        switch (info->cls) {
+        case JV_CLASS_A3: /* store_imm_*: μ[νX] */
+        case JV_CLASS_A5: /* load_* / store_*: μ[νX] */
+            addr = (uint32_t)op->x;
+            break;
+        case JV_CLASS_A6: /* store_imm_ind_*: μ[φA + νX] */
+            addr = (uint32_t)(p->regs[op->a] + op->x);
+            break;
+        case JV_CLASS_A9: /* load_ind_* / store_ind_*: μ[φB + νX] */
+            addr = (uint32_t)(p->regs[op->b] + op->x);
+            break;
+        default:
+            return 0;
+        }
+    }
     uintptr_t start = (uintptr_t)p->mem->base + addr;
-    /* ENG-2: the fault must lie inside the published access (which never wraps, ENG-5). */
-    if (!(acc & JV_ACC_VALID_BIT) || width == 0 || width > 8 || hw_write != is_write ||
-        a < start || a >= start + width)
+    /* ENG-2: the fault must lie inside the access (which never wraps, ENG-5). */
+    if (width == 0 || width > 8 || hw_write != is_write || a < start || a >= start + width)
         return 0;
     p->stats.host_faults++;
     if (jv_paged_resolve(p, addr, width, is_write) == 0) return 1; /* retry the instruction */
