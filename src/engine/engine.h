@@ -5,13 +5,12 @@
  *     installed before it), the lock-free registry of live guest windows it consults, and the
  *     per-thread alternate signal stacks;
  *   - the per-instance paged context (jv_paged): where the published op and registers are,
- *     the exit path
- *     of a PVM-level fault, statistics;
+ *     the exit path of a PVM-level fault, statistics;
  *   - the fault resolution: classify with jv_mem_check (MEM-3), apply the all-or-nothing
  *     jv_mat_touch (the same function the soft engine calls), debit the #3 charge, and open the
  *     host protection of the touched pages (ENG-3);
  *   - memfd-backed images: initial content shared by many instances, mapped MAP_PRIVATE into
- *     each window (ENG-7).
+ *     each window (ENG-7), and the reset for reuse that restores only dirty pages (ENG-8).
  * The interpreter loop itself is the pvm layer's shared body, instantiated here with plain
  * machine loads/stores on the window (exec.c). Files: fault.c (handler, registry, alternate
  * stacks, chaining), paged.c (context, resolve, wrap slow path), exec.c (the loop), image.c
