@@ -47,6 +47,8 @@ done
 if [ -d "$SHARED/vectors/pvm" ] && "$JAVM_BIN" test --help >/dev/null 2>&1; then
   for engine in $("$JAVM_BIN" test --list-engines 2>/dev/null || echo soft); do
     "$JAVM_BIN" test --engine "$engine" "$SHARED/vectors/pvm" >"$log" 2>&1; add_counts "vectors ($engine)" $? "$log"
+    # category-#3 gas on: same results, and gas left + #3 charges == the expected gas
+    "$JAVM_BIN" test --engine "$engine" --mat "$SHARED/vectors/pvm" >"$log" 2>&1; add_counts "vectors ($engine, #3 on)" $? "$log"
   done
 fi
 echo

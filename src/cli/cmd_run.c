@@ -40,8 +40,8 @@ static const char usage_text[] =
     "  --trace             one line per instruction: pc, instruction, gas, changed registers\n"
     "                      (on stdout; on stderr with --json)\n"
     "  --json              print one JSON object: status, pc, gas, gas_used, fault_address or\n"
-    "                      host_call, regs, instructions, memory (every mapped non-zero page as\n"
-    "                      {address, contents hex}), stats\n"
+    "                      host_call, regs, instructions, wall_ns, memory (every mapped\n"
+    "                      non-zero page as {address, contents hex}), stats\n"
     "  -h, --help          show this help\n"
     "\n"
     "Numbers are decimal, 0x-hex or 0b-binary; '_' separates digits; -N is two's complement.\n"
@@ -168,6 +168,7 @@ static void print_json(const outcome *o, const javm_instance *vm, const jv_vecto
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) json_object_array_add(r, json_object_new_uint64(regs[i]));
     json_object_object_add(root, "regs", r);
     json_object_object_add(root, "instructions", json_object_new_uint64(o->stats.instructions));
+    json_object_object_add(root, "wall_ns", json_object_new_uint64((uint64_t)(o->seconds * 1e9)));
     json_object_object_add(root, "memory", memory_json(vm, v));
     json_object_object_add(root, "engine", json_object_new_string(o->engine));
     json_object_object_add(root, "stats", stats_json(&o->stats));

@@ -355,6 +355,9 @@ javm_status jv_vector_run(const jv_vector *v, const javm_config *cfg, jv_vec_res
     res->gas = javm_gas_get(*vm_out);
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) res->regs[i] = javm_reg_get(*vm_out, i);
     res->fault_address = ex.kind == JAVM_EXIT_PAGE_FAULT ? ex.arg : 0;
+    javm_stats stats;
+    javm_stats_get(*vm_out, &stats);
+    res->mat_gas = stats.mat_gas;
     res->vm = *vm_out;
     return JAVM_OK;
 }
@@ -523,9 +526,14 @@ int jv_vector_compare(const jv_vector *v, const jv_vec_result *res, FILE *out,
         d++;
         if (out) fprintf(out, "%spc: expected %u, got %u\n", prefix, v->expected_pc, res->pc);
     }
-    if (res->gas != v->expected_gas) {
+    /* VEC-4 */
+    if (res->gas + (int64_t)res->mat_gas != v->expected_gas) {
         d++;
-        if (out)
+        if (out && res->mat_gas)
+            fprintf(out, "%sgas: expected %" PRId64 " + #3 charges, got %" PRId64 " (%" PRIu64
+                         " of it #3)\n",
+                    prefix, v->expected_gas, res->gas, res->mat_gas);
+        else if (out)
             fprintf(out, "%sgas: expected %" PRId64 ", got %" PRId64 "\n", prefix,
                     v->expected_gas, res->gas);
     }

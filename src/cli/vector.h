@@ -11,6 +11,9 @@
  *          initial pc with the initial registers, gas and memory (jv_vector_result_unloadable).
  *   VEC-3  memory compare: the non-zero bytes of every accessible page at exit must equal the
  *          union of the expected chunks; inaccessible memory is not compared.
+ *   VEC-4  gas with category-#3 accounting on: #3 only adds charges, so the run passes when
+ *          gas left + #3 gas charged equals the expected gas left (a reserve gate that runs
+ *          out of gas where the vector did not is a real difference and fails).
  */
 #ifndef JV_CLI_VECTOR_H
 #define JV_CLI_VECTOR_H
@@ -77,6 +80,7 @@ typedef struct jv_vec_result {
     int64_t gas;
     uint64_t regs[JAVM_NUM_REGS];
     uint64_t fault_address; /* PAGE_FAULT only */
+    uint64_t mat_gas;       /* category-#3 gas charged (0 unless the config turned it on) */
     const javm_instance *vm; /* memory source; NULL: compare against the initial memory (VEC-2) */
 } jv_vec_result;
 
