@@ -57,14 +57,7 @@ static JV_NOINLINE void jv_paged_loop_trace(jv_pvm_state *st, const javm_program
                                             jv_paged *pg, uint32_t start) {
     uint8_t *const jv_wbase = pg->mem->base;
 #define JV_BODY_SWITCH 1
-#define JV_TRACE_HOOK()                                                                        \
-    do {                                                                                       \
-        if (st->trace_fn) {                                                                    \
-            JV_SYNC();                                                                         \
-            st->pc = ip->pc;                                                                   \
-            st->trace_fn(st->trace_user, st->trace_vm, ip->pc);                                \
-        }                                                                                      \
-    } while (0)
+#define JV_TRACE_HOOK() JV_PVM_TRACE_STEP()
 #include "pvm/interp_body.h"
 #undef JV_TRACE_HOOK
 #undef JV_BODY_SWITCH

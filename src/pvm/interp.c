@@ -130,14 +130,7 @@ void jv_pvm_exec_soft_switch(jv_pvm_state *st, const javm_program *prog, jv_mem 
 void jv_pvm_exec_soft_trace(jv_pvm_state *st, const javm_program *prog, jv_mem *mem,
                             uint32_t start) {
 #define JV_BODY_SWITCH 1
-#define JV_TRACE_HOOK()                                                                        \
-    do {                                                                                       \
-        if (st->trace_fn) {                                                                    \
-            st->gas = JV_G;                                                                     \
-            st->pc = ip->pc;                                                                   \
-            st->trace_fn(st->trace_user, st->trace_vm, ip->pc);                                \
-        }                                                                                      \
-    } while (0)
+#define JV_TRACE_HOOK() JV_PVM_TRACE_STEP()
 #include "pvm/interp_body.h"
 #undef JV_TRACE_HOOK
 #undef JV_BODY_SWITCH

@@ -4,6 +4,17 @@
 #ifndef JV_PVM_SEMANTICS_H
 #define JV_PVM_SEMANTICS_H
 
+/* The trace hook of the traced loops (JV_TRACE_HOOK): publish the live state, then call the
+ * embedder's callback before the instruction at ip. Expands inside interp_body.h. */
+#define JV_PVM_TRACE_STEP()                                                                    \
+    do {                                                                                       \
+        if (st->trace_fn) {                                                                    \
+            JV_SYNC();                                                                         \
+            st->pc = ip->pc;                                                                   \
+            st->trace_fn(st->trace_user, st->trace_vm, ip->pc);                                \
+        }                                                                                      \
+    } while (0)
+
 #include <stdint.h>
 
 static inline uint64_t jv_sx32(uint64_t v) { return (uint64_t)(int64_t)(int32_t)(uint32_t)v; }
