@@ -67,6 +67,10 @@ javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access a
     if (offset > img->size)
         return jv_set_error(JAVM_ERR_OVERFLOW, "map image: offset 0x%llx is past the image end",
                             (unsigned long long)offset);
+    /* Checked before anything is unmapped: a failing call leaves the range as it was. */
+    if (access != JAVM_ACCESS_RO && access != JAVM_ACCESS_RW)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                            "map image: access must be read-only or read-write");
     /* Drop the range's old contents and metadata if anything is mapped there, then declare
      * it (jv_mem_map checks start/size and gives the pages their host protection). */
     uint32_t first;

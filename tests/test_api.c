@@ -1,0 +1,65 @@
+/* Public-API misuse: every entry point of include/javm.h given bad input returns a javm_status
+ * and a message naming the problem, never crashes, and a failing call leaves the instance as it
+ * was. One regression test per defect found in review. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "javm.h"
+
+/* E(0) E1(0) E(1) code = trap, bitmask = 1 */
+static const uint8_t trap_blob[] = {0x00, 0x00, 0x01, 0x00, 0x01};
+
+static javm_program *load_trap(void) {
+    javm_program *p = NULL;
+    assert_int_equal(javm_program_load(trap_blob, sizeof trap_blob, &p), JAVM_OK);
+    return p;
+}
+
+static javm_instance *new_instance(const javm_program *p, javm_engine e) {
+    javm_config c;
+    javm_config_default(&c);
+    c.engine = e;
+    javm_instance *vm = NULL;
+    assert_int_equal(javm_instance_new(p, &c, &vm), JAVM_OK);
+    return vm;
+}
+
+/* A javm_map_image call that fails on its access argument must not drop what was mapped. */
+static void map_image_bad_access_keeps_mapping(void **state) {
+    (void)state;
+    javm_program *p = load_trap();
+    for (int e = 0; e < 2; e++) {
+        if (!javm_engine_available((javm_engine)e)) continue;
+        javm_instance *vm = new_instance(p, (javm_engine)e);
+        uint8_t data[4096], back[4096];
+        memset(data, 0xAB, sizeof data);
+        assert_int_equal(javm_map(vm, 0x20000, 4096, JAVM_ACCESS_RW, data, sizeof data), JAVM_OK);
+        javm_image *img = NULL;
+        assert_int_equal(javm_image_new(data, 100, &img), JAVM_OK);
+        assert_int_equal(javm_map_image(vm, 0x20000, 4096, JAVM_ACCESS_NONE, img, 0),
+                         JAVM_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(javm_last_error(), "access"));
+        assert_int_equal(javm_map_image(vm, 0x20000, 4096, (javm_access)7, img, 0),
+                         JAVM_ERR_INVALID_ARGUMENT);
+        assert_int_equal(javm_page_access(vm, 0x20000), JAVM_ACCESS_RW);
+        assert_int_equal(javm_mem_read(vm, 0x20000, back, sizeof back), JAVM_OK);
+        assert_memory_equal(back, data, sizeof data);
+        javm_image_free(img);
+        javm_instance_free(vm);
+    }
+    javm_program_free(p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(map_image_bad_access_keeps_mapping),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
