@@ -278,6 +278,40 @@ static void assemble_fuzzish_no_crash(void **state) {
     }
 }
 
+/* The source is length-delimited: a register name at the very end is not read past len (it
+ * used atoi, which read on: "r1" followed by an out-of-range '2' became r12), and deeply nested
+ * expressions fail with an error instead of overflowing the stack. */
+static void length_and_depth_bounds(void **state) {
+    (void)state;
+    const char *full = "move_reg r1, r12";
+    size_t len_a, len_b;
+    uint8_t *a = NULL, *b = assemble_ok("move_reg r1, r1", &len_b);
+    assert_int_equal(jv_asm_assemble(full, strlen(full) - 1, &a, &len_a), JAVM_OK);
+    assert_int_equal(len_a, len_b);
+    assert_memory_equal(a, b, len_b);
+    free(a);
+    free(b);
+    char *exact = malloc(15); /* no NUL after the text (ASan sees an over-read) */
+    assert_non_null(exact);
+    memcpy(exact, "move_reg r1, r1", 15);
+    assert_int_equal(jv_asm_assemble(exact, 15, &a, &len_a), JAVM_OK);
+    free(a);
+    free(exact);
+    size_t n = 200000;
+    char *deep = malloc(2 * n + 64);
+    assert_non_null(deep);
+    for (int k = 0; k < 2; k++) {
+        size_t m = (size_t)sprintf(deep, "add_imm_32 r1, r2, ");
+        for (size_t i = 0; i < n; i++) deep[m++] = k ? '-' : '(';
+        deep[m++] = '1';
+        for (size_t i = 0; k == 0 && i < n; i++) deep[m++] = ')';
+        deep[m] = 0;
+        expect_error(deep, "nested");
+    }
+    free(deep);
+    expect_blob("add_imm_32 r1, r2, ((((-(-(~~5)))))) - -1\n", (const uint8_t[]){0, 0, 3, 131, 0x21, 6, 1}, 7);
+}
+
 static void single_insn_disasm(void **state) {
     (void)state;
     size_t len;
@@ -305,6 +339,7 @@ int main(void) {
         cmocka_unit_test(warns_about_non_block_targets),
         cmocka_unit_test(assemble_fuzzish_no_crash),
         cmocka_unit_test(single_insn_disasm),
+        cmocka_unit_test(length_and_depth_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -264,6 +264,7 @@ typedef struct asmctx {
     jentry *jt;
     size_t njt, capjt;
     int jwidth; /* -1 = minimal */
+    int depth;  /* expression nesting (unary operators and parentheses) */
 } asmctx;
 
 static int fail(asmctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -387,20 +388,23 @@ static int number(asmctx *c, uint64_t *v) {
     return 0;
 }
 
+#define ASM_MAX_DEPTH 256 /* nesting bound: deeper input would overflow the C stack */
+
 static int primary(asmctx *c, uint64_t *v) {
     skip_ws(c);
     if (c->p >= c->end) return fail(c, "missing operand");
     char ch = *c->p;
-    if (ch == '-' || ch == '+' || ch == '~') {
+    if (ch == '-' || ch == '+' || ch == '~' || ch == '(') {
+        if (c->depth >= ASM_MAX_DEPTH)
+            return fail(c, "expression nested more than %d deep", ASM_MAX_DEPTH);
+        c->depth++;
         c->p++;
-        if (primary(c, v)) return -1;
+        int rc = ch == '(' ? expr(c, v) : primary(c, v);
+        c->depth--;
+        if (rc) return -1;
         if (ch == '-') *v = 0 - *v;
         else if (ch == '~') *v = ~*v;
-        return 0;
-    }
-    if (ch == '(') {
-        c->p++;
-        if (expr(c, v)) return -1;
+        if (ch != '(') return 0;
         skip_ws(c);
         if (c->p >= c->end || *c->p != ')') return fail(c, "missing ')'");
         c->p++;
@@ -470,9 +474,11 @@ static int width_suffix(asmctx *c, int *w) {
 static int reg(asmctx *c, uint8_t *r) {
     skip_ws(c);
     size_t n = ident_len(c->p, c->end);
-    if (!is_register_name(c->p, n) || atoi(c->p + 1) > 12 || (n == 3 && c->p[1] == '0'))
+    unsigned num = 0; /* the digits of the name only: the text need not be NUL-terminated */
+    for (size_t i = 1; is_register_name(c->p, n) && i < n; i++) num = num * 10 + (unsigned)(c->p[i] - '0');
+    if (!is_register_name(c->p, n) || num > 12 || (n == 3 && c->p[1] == '0'))
         return fail(c, "expected a register r0..r12, got '%.*s'", n ? (int)n : 1, c->p < c->end ? c->p : "");
-    *r = (uint8_t)atoi(c->p + 1);
+    *r = (uint8_t)num;
     c->p += n;
     return 0;
 }
