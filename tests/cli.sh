@@ -126,6 +126,15 @@ n=$(stat -c %s "$T/spi.code")
 json_has "--spi --args lays out memory and registers" "$T/spi.pvm" "--spi --args 2a07" '"status":"halt"' \
     '"regs":[4294901760,4278059008,0,0,0,0,0,4278124544,2,42,0,0,0]'
 
+# ---- vector loading: one JSON value per file (trailing data is malformed input) ----------------
+{ cat "$VEC/inst_add_32.json"; printf '\n  \n'; } >"$T/ws.json"
+{ cat "$VEC/inst_add_32.json"; printf ' garbage'; } >"$T/trail.json"
+"$JAVM" test "$T/ws.json" >"$T/out" 2>&1
+check "test accepts trailing whitespace after the vector" [ $? = 0 ]
+"$JAVM" test "$T/trail.json" >"$T/out" 2>&1
+st=$?
+check "test rejects trailing data after the vector" bash -c "[ $st = 1 ] && grep -q 'trailing data' '$T/out'"
+
 # ---- asm / disasm -----------------------------------------------------------------------------
 printf 'trap\n\n  add_64 r1, r2\n' >"$T/bad.s"
 "$JAVM" asm "$T/bad.s" -o "$T/bad.pvm" 2>"$T/err"

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +225,8 @@ static javm_status parse_obj(const ctx *c, json_object *root, jv_vector *v) {
 javm_status jv_vector_parse(const char *text, size_t len, const char *name, jv_vector *out) {
     memset(out, 0, sizeof *out);
     ctx c = {name ? name : "vector"};
+    if (len > (size_t)INT_MAX)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "%s: file too large", c.name);
     json_tokener *tok = json_tokener_new();
     if (!tok) return jv_set_error(JAVM_ERR_NO_MEMORY, "%s: out of memory", c.name);
     json_object *root = json_tokener_parse_ex(tok, text, (int)len);
@@ -237,7 +240,16 @@ javm_status jv_vector_parse(const char *text, size_t len, const char *name, jv_v
         if (root) json_object_put(root);
         return s;
     }
+    size_t end = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
+    while (end < len && (text[end] == ' ' || text[end] == '\t' || text[end] == '\n' ||
+                         text[end] == '\r'))
+        end++;
+    if (end < len) { /* one JSON value per file: anything after it is malformed input */
+        json_object_put(root);
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "%s: invalid JSON: trailing data at byte %zu",
+                            c.name, end);
+    }
     javm_status s = parse_obj(&c, root, out);
     json_object_put(root);
     if (s) jv_vector_free(out);
