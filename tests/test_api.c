@@ -2,6 +2,7 @@
  * and a message naming the problem, never crashes, and a failing call leaves the instance as it
  * was. One regression test per defect found in review. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "api/api.h"
+#include "engine/engine.h"
 #include "javm.h"
 
 /* E(0) E1(0) E(1) code = trap, bitmask = 1 */
@@ -57,9 +60,42 @@ static void map_image_bad_access_keeps_mapping(void **state) {
     javm_program_free(p);
 }
 
+/* javm_handle_fault is public: a NULL ucontext (or siginfo) is not javm's fault, even for an
+ * address inside a window whose instance is running on this thread (here: from a trace hook). */
+static const uint8_t load_blob[] = {0x00, 0x00, 0x06, 0x34, 0x01, 0x00, 0x00, 0x02, 0x00, 0x21};
+static int g_hook_result = -1;
+static void hook_calls_handle_fault(void *user, const javm_instance *vm, uint32_t pc) {
+    (void)user, (void)pc;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGSEGV;
+    si.si_code = SEGV_ACCERR;
+    si.si_addr = vm->mem.base + 0x20000;
+    g_hook_result = javm_handle_fault(SIGSEGV, &si, NULL) + 2 * javm_handle_fault(SIGSEGV, NULL, NULL);
+}
+
+static void handle_fault_null_context(void **state) {
+    (void)state;
+    if (!javm_engine_available(JAVM_ENGINE_PAGED)) skip();
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK); /* cmocka replaced it for this test */
+    javm_program *p = NULL;
+    assert_int_equal(javm_program_load(load_blob, sizeof load_blob, &p), JAVM_OK);
+    javm_instance *vm = new_instance(p, JAVM_ENGINE_PAGED);
+    assert_int_equal(javm_map(vm, 0x20000, 4096, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+    javm_gas_set(vm, 10);
+    javm_set_trace(vm, hook_calls_handle_fault, NULL);
+    javm_exit_info ex;
+    assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+    assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
+    assert_int_equal(g_hook_result, 0);
+    javm_instance_free(vm);
+    javm_program_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(map_image_bad_access_keeps_mapping),
+        cmocka_unit_test(handle_fault_null_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,7 +212,7 @@ javm_status jv_fault_reinstall(void) {
  * faults, which leave through the engine's exit path). */
 JAVM_API int javm_handle_fault(int sig, void *siginfo, void *ucontext) {
     siginfo_t *si = siginfo;
-    if (sig != SIGSEGV || !si || si->si_code <= 0) return 0;
+    if (sig != SIGSEGV || !si || !ucontext || si->si_code <= 0) return 0;
     jv_paged *p = jv_fault_lookup((uintptr_t)si->si_addr);
     if (!p || !p->running || !pthread_equal(p->thread, pthread_self())) return 0;
     return jv_fault_handle_ours(p, si, ucontext);
