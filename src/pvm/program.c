@@ -23,8 +23,10 @@ void jv_pvm_program_destroy(javm_program *p) {
     free(p->block_starts);
     free(p->ops);
     free(p->pc_ops);
-    free(p->std.ro);
-    free(p->std.rw);
+    if (p->std.image_free) {
+        if (p->std.ro_image) p->std.image_free(p->std.ro_image);
+        if (p->std.rw_image) p->std.image_free(p->std.rw_image);
+    }
     free(p);
 }
 
@@ -244,30 +246,26 @@ javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_conta
     return JAVM_OK;
 }
 
+javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_program **out) {
+    if (!c || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: NULL argument");
+    *out = NULL;
+    javm_program *p = NULL;
+    javm_status st = program_from_blob(c->code, c->code_len, &p);
+    if (st) return st;
+    p->standard = true;
+    p->std.ro_len = c->ro_len;
+    p->std.rw_len = c->rw_len;
+    p->std.heap_pages = c->heap_pages;
+    p->std.stack_size = c->stack_size;
+    *out = p;
+    return JAVM_OK;
+}
+
 javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm_program **out) {
     if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: output is NULL");
     *out = NULL;
     jv_pvm_container c;
     javm_status st = jv_pvm_container_parse(blob, len, &c);
     if (st) return st;
-    uint64_t o_len = c.ro_len, w_len = c.rw_len;
-    const uint8_t *o = c.ro, *w = c.rw;
-    javm_program *p = NULL;
-    st = program_from_blob(c.code, c.code_len, &p);
-    if (st) return st;
-    p->standard = true;
-    p->std.ro_len = c.ro_len;
-    p->std.rw_len = c.rw_len;
-    p->std.heap_pages = c.heap_pages;
-    p->std.stack_size = c.stack_size;
-    p->std.ro = malloc(o_len ? o_len : 1);
-    p->std.rw = malloc(w_len ? w_len : 1);
-    if (!p->std.ro || !p->std.rw) {
-        jv_pvm_program_destroy(p);
-        return oom();
-    }
-    if (o_len) memcpy(p->std.ro, o, o_len);
-    if (w_len) memcpy(p->std.rw, w, w_len);
-    *out = p;
-    return JAVM_OK;
+    return jv_pvm_program_create_container(&c, out);
 }

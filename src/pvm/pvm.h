@@ -222,14 +222,19 @@ typedef struct jv_pvm_op {
 } jv_pvm_op;
 _Static_assert(sizeof(jv_pvm_op) == 32, "jv_pvm_op is 32 bytes");
 
-/* The standard-container parts of a program (pvm-program-format.md §3). */
+/* The standard-container parts of a program (pvm-program-format.md §3). The data bytes are
+ * not kept here: the layer that loads the container (api, javm_program_load_standard) lays
+ * them out once as shared copy-on-write images and stores them, opaque to this layer, in
+ * ro_image / rw_image (NULL for an empty section) with the function that releases them;
+ * jv_pvm_program_destroy calls it. Instances map the images instead of copying the bytes. */
 typedef struct jv_pvm_standard {
-    uint8_t *ro;        /* read-only data */
-    uint32_t ro_len;
-    uint8_t *rw;        /* read-write data */
-    uint32_t rw_len;
+    uint32_t ro_len;     /* |o| */
+    uint32_t rw_len;     /* |w| */
     uint32_t heap_pages; /* z */
     uint32_t stack_size; /* s */
+    void *ro_image;      /* |o| bytes, page-rounded with zeros */
+    void *rw_image;      /* |w| bytes, page-rounded with zeros */
+    void (*image_free)(void *image);
 } jv_pvm_standard;
 
 struct javm_program {
@@ -259,7 +264,10 @@ typedef struct jv_pvm_container {
 /* Splits a standard container into its parts and validates its size and layout (below). */
 javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_container *c);
 /* Loads a standard container: E3 |o|, E3 |w|, E2 z, E3 s, o, w, E4 |c|, c. Validates the exact
- * size and 5ZZ + Z(|o|) + Z(|w| + z·ZP) + Z(s) + ZI <= 2^32. */
+ * size and 5ZZ + Z(|o|) + Z(|w| + z·ZP) + Z(s) + ZI <= 2^32. The program records the layout
+ * (std); the data bytes are left to the caller (c->ro, c->rw; see jv_pvm_standard). */
+javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_program **out);
+/* jv_pvm_container_parse + jv_pvm_program_create_container. */
 javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm_program **out);
 void jv_pvm_program_destroy(javm_program *p);
 
