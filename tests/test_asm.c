@@ -312,6 +312,33 @@ static void length_and_depth_bounds(void **state) {
     expect_blob("add_imm_32 r1, r2, ((((-(-(~~5)))))) - -1\n", (const uint8_t[]){0, 0, 3, 131, 0x21, 6, 1}, 7);
 }
 
+/* Branch relaxation settles however long the chain of width growths is: here each jump spans the
+ * next one and sits exactly at the 1-byte limit until that one grows (one more round per link;
+ * a fixed bound of 64 rounds used to reject this valid program). */
+static void long_relaxation_chain(void **state) {
+    (void)state;
+    enum { N = 100, FILL = 123 };
+    char *src = malloc((size_t)N * (FILL * 5 + 40) + 2000);
+    assert_non_null(src);
+    size_t m = 0;
+    for (int k = 1; k <= N; k++) {
+        m += (size_t)sprintf(src + m, "jump L%d\n", k);
+        if (k > 1) m += (size_t)sprintf(src + m, "L%d:\n", k - 1);
+        for (int i = 0; i < (k < N ? FILL : 200); i++) m += (size_t)sprintf(src + m, "trap\n");
+    }
+    sprintf(src + m, "L%d: trap\n", N);
+    size_t len;
+    uint8_t *blob = assemble_ok(src, &len);
+    jv_pvm_blob b;
+    assert_int_equal(jv_pvm_blob_decode(blob, len, &b), JAVM_OK);
+    /* every jump needed the 2-byte offset: 3 + 123 + 3 = 129 bytes to its label */
+    assert_int_equal(b.code[0], 40);
+    assert_int_equal(b.code[1], 129);
+    assert_int_equal(b.code[2], 0);
+    free(blob);
+    free(src);
+}
+
 static void single_insn_disasm(void **state) {
     (void)state;
     size_t len;
@@ -340,6 +367,7 @@ int main(void) {
         cmocka_unit_test(assemble_fuzzish_no_crash),
         cmocka_unit_test(single_insn_disasm),
         cmocka_unit_test(length_and_depth_bounds),
+        cmocka_unit_test(long_relaxation_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -680,7 +680,15 @@ static int resolve(asmctx *c, long s, int64_t *out) {
 }
 
 static int layout(asmctx *c, uint32_t *code_len) {
-    for (int round = 0; round < 64; round++) {
+    /* Widths only grow, each at most to 4, and every round but the last grows one: 4 rounds per
+     * relaxable branch plus a final one always settle (a chain of branches, each pushed over a
+     * width boundary by the previous one's growth, needs one round per link). */
+    size_t rounds = 1;
+    for (size_t i = 0; i < c->nitems; i++)
+        if (c->items[i].kind == IT_INSN && c->items[i].twidth < 0 &&
+            strchr(shapes[op_class(c->items[i].in.opcode)], 't'))
+            rounds += 4;
+    for (size_t round = 0; round < rounds; round++) {
         uint64_t pc = 0;
         for (size_t i = 0; i < c->nitems; i++) {
             item *it = &c->items[i];
