@@ -46,6 +46,8 @@ check "--version" bash -c "'$JAVM' --version | grep -qE '^javm [0-9]+\.[0-9]+\.[
 # ---- usage errors ---------------------------------------------------------------------------
 "$JAVM" >/dev/null 2>&1; check "no command: exit 2" [ $? = 2 ]
 usage_error "unknown command" frobnicate
+usage_error "unknown top-level option" --bogus
+check "an unknown top-level option is called an option" grep -q "unknown option '--bogus'" "$T/err"
 usage_error "run unknown option" run --bogus "$VEC/inst_add_32.json"
 usage_error "asm unknown option" asm --bogus x.s
 usage_error "disasm unknown option" disasm --bogus x.bin
@@ -158,6 +160,12 @@ for s in examples/*.s; do
         "$JAVM" asm "$T/e.s" -o "$T/e2.pvm" && cmp -s "$T/e1.pvm" "$T/e2.pvm"; then ok
     else bad "asm(disasm(asm $s)) == asm $s"; fi
 done
+# a raw blob may start with '{' (123 jump-table entries): it is a blob, not JSON
+{ printf '.jumptable a'; for _ in $(seq 122); do printf ', a'; done; printf '\na: jump_ind r12, 0\n'; } >"$T/jt123.s"
+"$JAVM" asm "$T/jt123.s" -o "$T/jt123.pvm"
+check "a blob with 123 jump-table entries starts with '{'" bash -c "[ \"\$(head -c 1 '$T/jt123.pvm')\" = '{' ]"
+check "disasm of a blob starting with '{' round-trips" bash -c "'$JAVM' disasm '$T/jt123.pvm' -o '$T/jt123b.s' && '$JAVM' asm '$T/jt123b.s' -o '$T/jt123b.pvm' && cmp -s '$T/jt123.pvm' '$T/jt123b.pvm'"
+json_has "run of a blob starting with '{'" "$T/jt123.pvm" "--reg 12=0xFFFF0000" '"status":"halt"'
 check "disasm writes to stdout" bash -c "'$JAVM' disasm '$VEC/inst_add_32.json' | grep -q 'add_32 r9, r7, r8'"
 
 # every opcode of opcodes.def is documented

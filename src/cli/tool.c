@@ -125,11 +125,12 @@ int jv_cli_parse_hex(const char *s, uint8_t **out, size_t *len) {
 }
 
 int jv_cli_is_json(const uint8_t *buf, size_t len) {
-    for (size_t i = 0; i < len; i++) {
-        if (isspace(buf[i])) continue;
-        return buf[i] == '{';
-    }
-    return 0;
+    size_t i = 0;
+    while (i < len && isspace(buf[i])) i++;
+    if (i == len || buf[i] != '{') return 0;
+    /* A raw blob starts with '{' too when it has 123 jump-table entries; its next byte is then
+     * the entry width z (0..4), a byte that never follows '{' in JSON text. */
+    return !(i + 1 < len && buf[i + 1] <= 4);
 }
 
 int jv_cli_vector_program(const char *json, uint8_t **blob, size_t *len, char *err, size_t errlen) {
