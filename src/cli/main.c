@@ -41,6 +41,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[1], commands[i].name)) continue;
         return commands[i].fn(argc - 1, argv + 1);
     }
-    fprintf(stderr, "javm: unknown command '%s' (try `javm --help`)\n", argv[1]);
+    fprintf(stderr, "javm: unknown %s '%s' (try `javm --help`)\n",
+            argv[1][0] == '-' && argv[1][1] ? "option" : "command", argv[1]);
     return 2;
 }
