@@ -117,7 +117,9 @@ typedef struct javm_program javm_program;
 /* A raw program blob: E(|j|) E1(z) E(|c|) jump-table code bitmask, fully validated. */
 JAVM_API javm_status javm_program_load(const uint8_t *blob, size_t len, javm_program **out);
 /* A standard program container (GP "Y" function): read-only data, read-write data, heap and
- * stack sizes and the code blob. Instances of it are laid out with javm_instance_init_standard. */
+ * stack sizes and the code blob. Instances of it are laid out with javm_instance_init_standard.
+ * The two data sections are laid out once here as shared copy-on-write images (see
+ * javm_image_new) owned by the program; nothing points into blob afterwards. */
 JAVM_API javm_status javm_program_load_standard(const uint8_t *blob, size_t len,
                                                 javm_program **out);
 JAVM_API void javm_program_free(javm_program *p);
@@ -141,7 +143,9 @@ JAVM_API javm_status javm_instance_new(const javm_program *p, const javm_config 
                                        javm_instance **out);
 JAVM_API void javm_instance_free(javm_instance *vm);
 /* Standard-container programs: map read-only data at 0x10000, read-write data + heap, the stack
- * below 0xFEFE0000 and the arguments at 0xFEFF0000, and set r0/r1/r7/r8 and pc 0. */
+ * below 0xFEFE0000 and the arguments at 0xFEFF0000, and set r0/r1/r7/r8 and pc 0. The data
+ * sections are mapped from the program's images, not copied: the cost does not depend on their
+ * size, writes stay private to the instance, and javm_instance_reset restores them. */
 JAVM_API javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args,
                                                  size_t args_len);
 
