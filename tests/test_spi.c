@@ -332,6 +332,43 @@ static void guest_writes_are_private_and_reset_restores(void **state) {
     javm_program_free(p);
 }
 
+/* With category-#3 gas on, image-backed data pages are charged like any other page: both
+ * engines agree on gas, first touches, copy-on-writes and #3 gas. */
+static void mat_charges_agree(void **state) {
+    (void)state;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK); /* cmocka replaced it for this test */
+    const shape sh = {100, 5000, 2, 8192, 10};
+    javm_program *p = load_shape(&sh, rw_src);
+    javm_stats st[2];
+    int64_t gas[2];
+    for (int e = 0; e < 2; e++) {
+        javm_config c;
+        javm_config_default(&c);
+        c.engine = (javm_engine)e;
+        c.mat = 1;
+        javm_instance *vm = NULL;
+        assert_int_equal(javm_instance_new(p, &c, &vm), JAVM_OK);
+        init(vm, &sh);
+        javm_exit_info ex;
+        javm_gas_set(vm, 100000);
+        assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_HALT);
+        check_written(vm);
+        javm_stats_get(vm, &st[e]);
+        gas[e] = javm_gas_get(vm);
+        javm_instance_free(vm);
+    }
+    /* Four written pages (two data, heap, stack), each one copy-on-write. */
+    assert_int_equal(st[0].cow_pages, 4);
+    assert_true(st[0].mat_gas >= 4 * JV_COW_COST);
+    assert_true(gas[0] == gas[1]);
+    assert_int_equal(st[0].first_touch_faults, st[1].first_touch_faults);
+    assert_int_equal(st[0].cow_pages, st[1].cow_pages);
+    assert_int_equal(st[0].mat_gas, st[1].mat_gas);
+    assert_int_equal(st[0].instructions, st[1].instructions);
+    javm_program_free(p);
+}
+
 /* Instances of one program on many threads, each writing its own marks. */
 typedef struct thr {
     const javm_program *p;
@@ -426,6 +463,7 @@ int main(void) {
         cmocka_unit_test(worked_example),
         cmocka_unit_test(layouts_match_spec_on_both_engines),
         cmocka_unit_test(guest_writes_are_private_and_reset_restores),
+        cmocka_unit_test(mat_charges_agree),
         cmocka_unit_test(instances_on_many_threads),
         cmocka_unit_test(init_standard_twice),
     };
