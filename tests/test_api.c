@@ -92,10 +92,109 @@ static void handle_fault_null_context(void **state) {
     javm_program_free(p);
 }
 
+/* NULL and out-of-range arguments to every entry point: a status and a message, no crash. */
+static void null_and_out_of_range_arguments(void **state) {
+    (void)state;
+    javm_program *p = NULL;
+    javm_instance *vm = NULL;
+    javm_image *img = NULL;
+    javm_exit_info ex;
+    uint8_t buf[16] = {0};
+    assert_int_equal(javm_program_load(trap_blob, sizeof trap_blob, NULL), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_program_load(NULL, 5, &p), JAVM_ERR_INVALID_ARGUMENT);
+    assert_null(p);
+    assert_int_equal(javm_program_load(NULL, 0, &p), JAVM_ERR_BAD_PROGRAM);
+    assert_int_equal(javm_program_load_standard(NULL, 20, &p), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_program_load_standard(buf, sizeof buf, NULL), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_program_code_size(NULL), 0);
+    assert_int_equal(javm_program_disasm(NULL, 0, (char *)buf, sizeof buf), 0);
+    assert_int_equal(javm_instance_new(NULL, NULL, &vm), JAVM_ERR_INVALID_ARGUMENT);
+    assert_null(vm);
+    p = load_trap();
+    assert_int_equal(javm_instance_new(p, NULL, NULL), JAVM_ERR_INVALID_ARGUMENT);
+    javm_config c;
+    javm_config_default(&c);
+    c.engine = (javm_engine)7;
+    assert_int_equal(javm_instance_new(p, &c, &vm), JAVM_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(javm_last_error(), "engine"));
+    javm_config_default(&c);
+    c.gas_model = (javm_gas_model)3;
+    assert_int_equal(javm_instance_new(p, &c, &vm), JAVM_ERR_INVALID_ARGUMENT);
+    javm_config_default(&c);
+    c.mat = 1;
+    c.cow_cost = UINT64_MAX;
+    assert_int_equal(javm_instance_new(p, &c, &vm), JAVM_ERR_INVALID_ARGUMENT);
+    assert_null(vm);
+    assert_int_equal(javm_instance_init_standard(NULL, NULL, 0), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_map(NULL, 0x10000, 4096, JAVM_ACCESS_RW, NULL, 0), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_unmap(NULL, 0x10000, 4096), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_protect(NULL, 0x10000, 4096, JAVM_ACCESS_RO), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_page_access(NULL, 0x10000), JAVM_ACCESS_NONE);
+    assert_int_equal(javm_mem_read(NULL, 0, buf, 1), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_mem_write(NULL, 0, buf, 1), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_reg_get(NULL, 0), 0);
+    assert_int_equal(javm_reg_set(NULL, 0, 1), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_gas_get(NULL), 0);
+    javm_gas_set(NULL, 5);
+    assert_int_equal(javm_pc_get(NULL), 0);
+    assert_int_equal(javm_pc_set(NULL, 0), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_run(NULL, &ex), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_instance_reset(NULL, NULL), JAVM_ERR_INVALID_ARGUMENT);
+    javm_stats_get(NULL, NULL);
+    javm_set_trace(NULL, NULL, NULL);
+    assert_int_equal(javm_image_new(NULL, 10, &img), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_image_new(buf, 10, NULL), JAVM_ERR_INVALID_ARGUMENT);
+    assert_null(img);
+    javm_image_free(NULL);
+    javm_instance_free(NULL);
+    javm_program_free(NULL);
+    assert_int_equal(javm_engine_parse(NULL, NULL), JAVM_ERR_INVALID_ARGUMENT);
+    javm_config_default(NULL);
+    assert_non_null(javm_status_str((javm_status)-1));
+    assert_non_null(javm_exit_str((javm_exit_kind)99));
+    assert_non_null(javm_engine_name((javm_engine)99));
+    assert_int_equal(javm_engine_available((javm_engine)99), 0);
+
+    vm = new_instance(p, JAVM_ENGINE_SOFT);
+    assert_int_equal(javm_reg_set(vm, JAVM_NUM_REGS, 1), JAVM_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(javm_last_error(), "register 13"));
+    assert_int_equal(javm_reg_get(vm, 1000), 0);
+    assert_int_equal(javm_run(vm, NULL), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_instance_init_standard(vm, NULL, 0), JAVM_ERR_STATE);
+    assert_int_equal(javm_map(vm, 0x10000, 4096, JAVM_ACCESS_RW, NULL, 10), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_map(vm, 0x10001, 4096, JAVM_ACCESS_RW, NULL, 0), JAVM_ERR_UNALIGNED);
+    assert_int_equal(javm_map(vm, 0x10000, UINT64_MAX & ~4095ull, JAVM_ACCESS_RW, NULL, 0),
+                     JAVM_ERR_OVERFLOW);
+    assert_int_equal(javm_map(vm, 0x10000, 4096, JAVM_ACCESS_NONE, NULL, 0), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_protect(vm, 0x10000, 4096, JAVM_ACCESS_RO), JAVM_ERR_NOT_MAPPED);
+    assert_int_equal(javm_mem_read(vm, 0x10000, NULL, 1), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_mem_read(vm, 0x10000, buf, SIZE_MAX), JAVM_ERR_OVERFLOW);
+    assert_int_equal(javm_mem_write(vm, 0x10000, buf, 1), JAVM_ERR_NOT_MAPPED);
+    assert_int_equal(javm_map_image(vm, 0x10000, 4096, JAVM_ACCESS_RO, NULL, 0), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_image_new(buf, sizeof buf, &img), JAVM_OK);
+    assert_int_equal(javm_map_image(vm, 0x10000, 4096, JAVM_ACCESS_RO, img, 1), JAVM_ERR_UNALIGNED);
+    assert_int_equal(javm_map_image(vm, 0x10000, 4096, JAVM_ACCESS_RO, img, UINT64_MAX & ~4095ull),
+                     JAVM_ERR_OVERFLOW);
+    javm_image_free(img);
+    /* run to the panic, then run again without a new pc */
+    javm_gas_set(vm, 10);
+    assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+    assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
+    assert_int_equal(javm_run(vm, &ex), JAVM_ERR_STATE);
+    assert_non_null(strstr(javm_last_error(), "panicked"));
+    assert_int_equal(javm_pc_set(vm, UINT32_MAX), JAVM_OK);
+    assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+    assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
+    assert_int_equal(ex.pc, UINT32_MAX);
+    javm_instance_free(vm);
+    javm_program_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(map_image_bad_access_keeps_mapping),
         cmocka_unit_test(handle_fault_null_context),
+        cmocka_unit_test(null_and_out_of_range_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
