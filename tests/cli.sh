@@ -136,6 +136,11 @@ check "test accepts trailing whitespace after the vector" [ $? = 0 ]
 "$JAVM" test "$T/trail.json" >"$T/out" 2>&1
 st=$?
 check "test rejects trailing data after the vector" bash -c "[ $st = 1 ] && grep -q 'trailing data' '$T/out'"
+"$JAVM" disasm "$T/ws.json" >"$T/out" 2>&1
+check "disasm accepts trailing whitespace after the vector" [ $? = 0 ]
+"$JAVM" disasm "$T/trail.json" >"$T/out" 2>"$T/err"
+st=$?
+check "disasm rejects trailing data after the vector" bash -c "[ $st = 1 ] && grep -q 'trailing data' '$T/err' && [ \$(wc -l <'$T/err') = 1 ]"
 
 # ---- asm / disasm -----------------------------------------------------------------------------
 printf 'trap\n\n  add_64 r1, r2\n' >"$T/bad.s"

@@ -75,7 +75,7 @@ int jv_cli_disasm(int argc, char **argv) {
         blob = c.code;
         blob_len = c.code_len;
     } else if (jv_cli_is_json(buf, len)) {
-        if (jv_cli_vector_program((const char *)buf, &owned, &blob_len, err, sizeof err)) {
+        if (jv_cli_vector_program((const char *)buf, len, &owned, &blob_len, err, sizeof err)) {
             fprintf(stderr, "javm disasm: %s: %s\n", path, err);
             free(buf);
             return 1;

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,9 +134,21 @@ int jv_cli_is_json(const uint8_t *buf, size_t len) {
     return !(i + 1 < len && buf[i + 1] <= 4);
 }
 
-int jv_cli_vector_program(const char *json, uint8_t **blob, size_t *len, char *err, size_t errlen) {
-    json_object *root = json_tokener_parse(json), *prog;
-    if (!root) return snprintf(err, errlen, "not valid JSON"), -1;
+int jv_cli_vector_program(const char *json, size_t json_len, uint8_t **blob, size_t *len, char *err,
+                          size_t errlen) {
+    if (json_len > (size_t)INT_MAX) return snprintf(err, errlen, "file too large"), -1;
+    json_tokener *tok = json_tokener_new();
+    if (!tok) return snprintf(err, errlen, "out of memory"), -1;
+    json_object *root = json_tokener_parse_ex(tok, json, (int)json_len), *prog;
+    size_t end = json_tokener_get_parse_end(tok);
+    int ok = root && json_tokener_get_error(tok) == json_tokener_success;
+    json_tokener_free(tok);
+    while (ok && end < json_len && isspace((unsigned char)json[end])) end++;
+    if (!ok || end < json_len) { /* one JSON value: trailing data is malformed input */
+        json_object_put(root);
+        return snprintf(err, errlen, ok ? "not valid JSON: trailing data at byte %zu" : "not valid JSON",
+                        end), -1;
+    }
     if (!json_object_object_get_ex(root, "program", &prog) || !json_object_is_type(prog, json_type_array)) {
         json_object_put(root);
         return snprintf(err, errlen, "no \"program\" array"), -1;

@@ -26,8 +26,9 @@ int jv_cli_parse_hex(const char *s, uint8_t **out, size_t *len);
 /* True if the buffer looks like JSON (first non-space byte is '{'). */
 int jv_cli_is_json(const uint8_t *buf, size_t len);
 
-/* Extracts the "program" byte array of a conformance-vector JSON text. 0 on success, -1 with a
- * message in err. */
-int jv_cli_vector_program(const char *json, uint8_t **blob, size_t *len, char *err, size_t errlen);
+/* Extracts the "program" byte array of a conformance-vector JSON text of json_len bytes (one JSON
+ * value; only whitespace may follow it). 0 on success, -1 with a message in err. */
+int jv_cli_vector_program(const char *json, size_t json_len, uint8_t **blob, size_t *len, char *err,
+                          size_t errlen);
 
 #endif
