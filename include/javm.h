@@ -145,7 +145,10 @@ JAVM_API void javm_instance_free(javm_instance *vm);
 /* Standard-container programs: map read-only data at 0x10000, read-write data + heap, the stack
  * below 0xFEFE0000 and the arguments at 0xFEFF0000, and set r0/r1/r7/r8 and pc 0. The data
  * sections are mapped from the program's images, not copied: the cost does not depend on their
- * size, writes stay private to the instance, and javm_instance_reset restores them. */
+ * size, writes stay private to the instance, and javm_instance_reset restores them. Calling it
+ * again lays the layout out afresh: every region starts from its initial bytes, nothing of
+ * earlier arguments remains past the new ones, pages sbrk added are unmapped and the heap top
+ * goes back to its start. */
 JAVM_API javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args,
                                                  size_t args_len);
 

@@ -190,11 +190,65 @@ static void null_and_out_of_range_arguments(void **state) {
     javm_program_free(p);
 }
 
+/* javm_instance_init_standard lays the standard layout out afresh on every call: arguments of
+ * an earlier call do not show through after shorter new ones, the stack is zero again, and pages
+ * sbrk added are gone with the heap top back at its start (pvm-program-format.md §3.4). */
+static const uint8_t std_container[] = {
+    0x00, 0x00, 0x00,       /* |o| = 0 */
+    0x00, 0x00, 0x00,       /* |w| = 0 */
+    0x01, 0x00,             /* z = 1 heap page */
+    0x00, 0x10, 0x00,       /* s = 4096 */
+    0x14, 0x00, 0x00, 0x00, /* |c| = 20 */
+    /* load_imm r9, 0x55; store_ind_u8 r9, r1, -8; load_imm r10, 4096; sbrk r11, r10;
+     * store_ind_u8 r9, r11, 0; trap */
+    0x00, 0x00, 0x0f, 0x33, 0x09, 0x55, 0x78, 0x19, 0xf8, 0x33, 0x0a, 0x00, 0x10, 0x65, 0xab,
+    0x78, 0xb9, 0x00, 0x49, 0x54,
+};
+
+static void init_standard_again_starts_fresh(void **state) {
+    (void)state;
+    javm_program *p = NULL;
+    assert_int_equal(javm_program_load_standard(std_container, sizeof std_container, &p), JAVM_OK);
+    for (int e = 0; e < 2; e++) {
+        if (!javm_engine_available((javm_engine)e)) continue;
+        if (e == JAVM_ENGINE_PAGED) assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+        javm_instance *vm = new_instance(p, (javm_engine)e);
+        static uint8_t old_args[8000];
+        memset(old_args, 'A', sizeof old_args);
+        assert_int_equal(javm_instance_init_standard(vm, old_args, sizeof old_args), JAVM_OK);
+        javm_gas_set(vm, 100);
+        javm_exit_info ex;
+        assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
+        uint64_t heap = javm_reg_get(vm, 11);
+        assert_int_equal(heap, 0x21000);
+        assert_int_equal(javm_page_access(vm, 0x21000), JAVM_ACCESS_RW);
+
+        assert_int_equal(javm_instance_init_standard(vm, (const uint8_t *)"BBBBBBBBBB", 10), JAVM_OK);
+        uint8_t buf[4096];
+        assert_int_equal(javm_mem_read(vm, 0xFEFF0000, buf, sizeof buf), JAVM_OK);
+        assert_memory_equal(buf, "BBBBBBBBBB", 10);
+        for (size_t i = 10; i < sizeof buf; i++) assert_int_equal(buf[i], 0);
+        assert_int_equal(javm_page_access(vm, 0xFEFF1000), JAVM_ACCESS_NONE);
+        assert_int_equal(javm_mem_read(vm, 0xFEFF1000, buf, 1), JAVM_ERR_NOT_MAPPED);
+        assert_int_equal(javm_mem_read(vm, 0xFEFE0000 - 8, buf, 1), JAVM_OK);
+        assert_int_equal(buf[0], 0);
+        assert_int_equal(javm_page_access(vm, 0x21000), JAVM_ACCESS_NONE);
+        javm_gas_set(vm, 100);
+        assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
+        assert_int_equal(javm_reg_get(vm, 11), heap); /* the same sbrk result as the first run */
+        javm_instance_free(vm);
+    }
+    javm_program_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(map_image_bad_access_keeps_mapping),
         cmocka_unit_test(handle_fault_null_context),
         cmocka_unit_test(null_and_out_of_range_arguments),
+        cmocka_unit_test(init_standard_again_starts_fresh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

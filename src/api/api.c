@@ -141,6 +141,14 @@ void javm_instance_free(javm_instance *vm) {
 static uint64_t page_up(uint64_t x) { return (x + JV_ZP - 1) / JV_ZP * JV_ZP; }
 static uint64_t zone_up(uint64_t x) { return (x + JV_ZZ - 1) / JV_ZZ * JV_ZZ; }
 
+/* Maps [start, start + size) as fresh pages (zero, then init): a mapping left by an earlier
+ * layout of the instance must not keep its bytes, as a plain remap would. */
+static javm_status map_fresh(javm_instance *vm, uint64_t start, uint64_t size, javm_access access,
+                             const void *init, size_t init_len) {
+    javm_status s = jv_mem_unmap(&vm->mem, start, size);
+    return s ? s : jv_mem_map(&vm->mem, start, size, access, init, init_len);
+}
+
 javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, size_t args_len) {
     if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: NULL instance");
     const javm_program *p = vm->prog;
@@ -162,7 +170,7 @@ javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, 
     if (ro_size) {
         s = sd->ro_image ? jv_image_map(&vm->mem, JV_STD_RO_BASE, ro_size, JAVM_ACCESS_RO,
                                         sd->ro_image, 0)
-                         : jv_mem_map(&vm->mem, JV_STD_RO_BASE, ro_size, JAVM_ACCESS_RO, NULL, 0);
+                         : map_fresh(vm, JV_STD_RO_BASE, ro_size, JAVM_ACCESS_RO, NULL, 0);
         if (s) return s;
     }
     uint64_t rw_base = 2ull * JV_ZZ + zone_up(sd->ro_len);
@@ -170,15 +178,24 @@ javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, 
     if (rw_size) {
         s = sd->rw_image
                 ? jv_image_map(&vm->mem, rw_base, rw_size, JAVM_ACCESS_RW, sd->rw_image, 0)
-                : jv_mem_map(&vm->mem, rw_base, rw_size, JAVM_ACCESS_RW, NULL, 0);
+                : map_fresh(vm, rw_base, rw_size, JAVM_ACCESS_RW, NULL, 0);
+        if (s) return s;
+    }
+    /* Pages sbrk added after an earlier layout of this instance are not part of this one. */
+    uint64_t heap_end = page_up(vm->st.heap_top);
+    if (vm->st.heap_limit && heap_end > rw_base + rw_size) {
+        s = jv_mem_unmap(&vm->mem, rw_base + rw_size, heap_end - (rw_base + rw_size));
         if (s) return s;
     }
     uint64_t stack_size = page_up(sd->stack_size);
     if (stack_size) {
-        s = jv_mem_map(&vm->mem, JV_STD_STACK_TOP - stack_size, stack_size, JAVM_ACCESS_RW,
-                       NULL, 0);
+        s = map_fresh(vm, JV_STD_STACK_TOP - stack_size, stack_size, JAVM_ACCESS_RW, NULL, 0);
         if (s) return s;
     }
+    /* The whole argument zone starts empty: arguments of an earlier layout must not show
+     * through past the new ones (zeros to the page end, nothing mapped after it). */
+    s = jv_mem_unmap(&vm->mem, JV_STD_ARGS_BASE, JV_ZI);
+    if (s) return s;
     uint64_t args_size = page_up(args_len);
     if (args_size) {
         s = jv_mem_map(&vm->mem, JV_STD_ARGS_BASE, args_size, JAVM_ACCESS_RO, args, args_len);
