@@ -1,6 +1,7 @@
 /* Public-API misuse: every entry point of include/javm.h given bad input returns a javm_status
  * and a message naming the problem, never crashes, and a failing call leaves the instance as it
  * was. One regression test per defect found in review. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -243,12 +245,78 @@ static void init_standard_again_starts_fresh(void **state) {
     javm_program_free(p);
 }
 
+/* A javm_run that fails before running (here: the paged engine cannot allocate this thread's
+ * alternate signal stack) leaves the instance as it was: the next run continues after the
+ * pending host call instead of executing the ecalli again and charging its block twice. */
+/* load_imm r7, 1; ecalli 5; load_imm r7, 2; trap */
+static const uint8_t hostcall_blob[] = {0x00, 0x00, 0x09, 0x33, 0x07, 0x01, 0x0a,
+                                        0x05, 0x33, 0x07, 0x02, 0x00, 0x29, 0x01};
+typedef struct starved_run {
+    javm_instance *vm;
+    javm_status first;
+} starved_run;
+
+static long vm_size_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmSize:", 7)) kb = atol(line + 7);
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+static void *starved_thread(void *arg) {
+    starved_run *r = arg;
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_AS, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)vm_size_bytes() + 64 * 1024; /* no room for a 256 KiB stack */
+    int limited = setrlimit(RLIMIT_AS, &lim) == 0;
+    javm_exit_info ex;
+    r->first = javm_run(r->vm, &ex);
+    if (limited) setrlimit(RLIMIT_AS, &old);
+    return NULL;
+}
+
+static void failed_run_keeps_resume_point(void **state) {
+    (void)state;
+    if (!javm_engine_available(JAVM_ENGINE_PAGED)) skip();
+    javm_program *p = NULL;
+    assert_int_equal(javm_program_load(hostcall_blob, sizeof hostcall_blob, &p), JAVM_OK);
+    javm_instance *vm = new_instance(p, JAVM_ENGINE_PAGED);
+    javm_gas_set(vm, 100);
+    javm_exit_info ex;
+    assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+    assert_int_equal(ex.kind, JAVM_EXIT_HOST_CALL);
+    assert_int_equal(ex.pc, 3);
+    assert_int_equal(javm_gas_get(vm), 96);
+    starved_run r = {vm, JAVM_OK};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, starved_thread, &r), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (r.first != JAVM_OK) { /* the run failed: nothing may have changed */
+        assert_int_equal(r.first, JAVM_ERR_NO_MEMORY);
+        assert_int_equal(javm_gas_get(vm), 96);
+        assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+    } else { /* the thread had an alternate stack already (e.g. a sanitizer's) */
+        ex.kind = JAVM_EXIT_PANIC, ex.pc = 8;
+    }
+    assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
+    assert_int_equal(ex.pc, 8);
+    assert_int_equal(javm_reg_get(vm, 7), 2);
+    assert_int_equal(javm_gas_get(vm), 96);
+    javm_instance_free(vm);
+    javm_program_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(map_image_bad_access_keeps_mapping),
         cmocka_unit_test(handle_fault_null_context),
         cmocka_unit_test(null_and_out_of_range_arguments),
         cmocka_unit_test(init_standard_again_starts_fresh),
+        cmocka_unit_test(failed_run_keeps_resume_point),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

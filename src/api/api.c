@@ -308,6 +308,12 @@ javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit) {
                             "run: the instance has %s at pc %u; set a pc to run again",
                             vm->st.exit_kind == JV_EXIT_HALT ? "halted" : "panicked",
                             vm->st.pc);
+    /* Everything that can fail before the loop happens before jv_pvm_enter, which consumes the
+     * resume point and may charge gas: a failed run must leave the instance as it was. */
+    if (vm->cfg.engine == JAVM_ENGINE_PAGED) {
+        javm_status ps = jv_fault_thread_prepare();
+        if (ps != JAVM_OK) return ps;
+    }
     uint32_t start;
     if (jv_pvm_enter(&vm->st, vm->prog, &start)) {
         javm_status rs = run_engine(vm, loop, start);
