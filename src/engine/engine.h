@@ -150,7 +150,8 @@ jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool i
  * accesses on the window until an exit, exactly like jv_pvm_exec_soft (st filled the same way;
  * st->mat_gas/first_touch/cow accumulate the resolves' statistics). trace = 1 runs the
  * single-stepping variant that calls st->trace_fn. Returns JAVM_ERR_OS only if opening host
- * protection failed (the state is then a retry of the access, nothing charged). */
+ * protection failed (the state is then a retry of the access; its #3 charge, if any, was
+ * already debited by the touch, so the retry charges nothing). */
 javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_paged *pg,
                                  uint32_t start, bool trace);
 

@@ -74,7 +74,9 @@ static JV_NOINLINE void jv_paged_loop_trace(jv_pvm_state *st, const javm_program
  * taken in the signal handler comes back here through pg->exit_jb and becomes the same exit the
  * soft loop produces (jv_pvm_exit_mem with the op and gas published before the access). Returns
  * JAVM_ERR_OS if opening host protection failed (the instance can retry the access later: the
- * state is that of a page-fault retry at the op, with nothing charged). */
+ * state is that of a page-fault retry at the op; the touch that preceded the failed mprotect
+ * has already advanced the page states and debited its #3 charge, so the retry charges nothing
+ * and the access is charged exactly once overall). */
 javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_paged *pg,
                                  uint32_t start, bool trace) {
     javm_status s = jv_paged_enter(pg, &st->gas);
