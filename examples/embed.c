@@ -4,7 +4,7 @@
  * Build against an installed libjavm (`make install`):
  *     cc embed.c -o embed $(pkg-config --cflags --libs javm)
  * or against the build tree:
- *     cc -Iinclude examples/embed.c build/libjavm.a $(pkg-config --libs json-c libcrypto) \
+ *     cc -Iinclude examples/embed.c build/libjavm.a $(pkg-config --libs libcrypto) \
  *        -lpthread -lm -o embed
  * Expected output:
  *     host call 1: the guest stored 5050 at 0x20000
