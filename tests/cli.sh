@@ -57,6 +57,9 @@ usage_error "asm missing file" asm "$T/missing.s" -o "$T/x.bin"
 usage_error "disasm missing file" disasm "$T/missing.bin"
 usage_error "run no file" run
 usage_error "asm no output" asm examples/sieve.s
+usage_error "asm empty --output=" asm --output= examples/sieve.s
+usage_error "asm empty -o" asm -o "" examples/sieve.s
+usage_error "disasm empty --output=" disasm --output= "$T/x.bin"
 usage_error "run bad --gas" run --gas 12abc "$VEC/inst_add_32.json"
 usage_error "run negative --gas" run --gas -5 "$VEC/inst_add_32.json"
 usage_error "run bad --pc" run --pc 0x1_0000_0000 "$VEC/inst_add_32.json"

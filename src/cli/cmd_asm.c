@@ -34,10 +34,11 @@ int jv_cli_asm(int argc, char **argv) {
             fputs(usage_text, stdout);
             return 0;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (++i >= argc) return jv_cli_usage("asm", "%s needs a file name", a);
+            if (++i >= argc || !*argv[i]) return jv_cli_usage("asm", "%s needs a file name", a);
             outp = argv[i];
         } else if (!strncmp(a, "--output=", 9)) {
             outp = a + 9;
+            if (!*outp) return jv_cli_usage("asm", "--output= needs a file name");
         } else if (a[0] == '-' && a[1]) {
             return jv_cli_usage("asm", "unknown option '%s' (try `javm asm --help`)", a);
         } else if (src) {

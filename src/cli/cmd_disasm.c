@@ -37,10 +37,11 @@ int jv_cli_disasm(int argc, char **argv) {
             fputs(usage_text, stdout);
             return 0;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (++i >= argc) return jv_cli_usage("disasm", "%s needs a file name", a);
+            if (++i >= argc || !*argv[i]) return jv_cli_usage("disasm", "%s needs a file name", a);
             outp = argv[i];
         } else if (!strncmp(a, "--output=", 9)) {
             outp = a + 9;
+            if (!*outp) return jv_cli_usage("disasm", "--output= needs a file name");
         } else if (!strcmp(a, "--spi")) {
             spi = 1;
         } else if (!strcmp(a, "--no-comments")) {
