@@ -261,11 +261,3 @@ javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_prog
     return JAVM_OK;
 }
 
-javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm_program **out) {
-    if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: output is NULL");
-    *out = NULL;
-    jv_pvm_container c;
-    javm_status st = jv_pvm_container_parse(blob, len, &c);
-    if (st) return st;
-    return jv_pvm_program_create_container(&c, out);
-}

@@ -267,8 +267,6 @@ javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_conta
  * size and 5ZZ + Z(|o|) + Z(|w| + z·ZP) + Z(s) + ZI <= 2^32. The program records the layout
  * (std); the data bytes are left to the caller (c->ro, c->rw; see jv_pvm_standard). */
 javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_program **out);
-/* jv_pvm_container_parse + jv_pvm_program_create_container. */
-javm_status jv_pvm_program_create_standard(const uint8_t *blob, size_t len, javm_program **out);
 void jv_pvm_program_destroy(javm_program *p);
 
 /* Accessors (for the disassembler and tools). */
