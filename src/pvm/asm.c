@@ -694,7 +694,9 @@ static int layout(asmctx *c, uint32_t *code_len) {
             item *it = &c->items[i];
             it->pc = (uint32_t)pc;
             c->line = it->line;
-            uint32_t k = item_len(c, it, (uint32_t)pc);
+            /* only relaxable branches change length after the first round */
+            int relax = it->kind == IT_INSN && it->twidth < 0 && strchr(shapes[op_class(it->in.opcode)], 't');
+            uint32_t k = round && !relax ? it->len : item_len(c, it, (uint32_t)pc);
             if (c->err[0]) return -1;
             it->len = k;
             pc += k;
