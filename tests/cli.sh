@@ -210,6 +210,19 @@ if [ -x scripts/run-example.sh ]; then
     check "make run script prints the sieve result" bash -c "B='$B' scripts/run-example.sh | grep -q '^result: 78498 primes'"
 fi
 
+# the `build/javm ...` commands of examples/README.md work as written, in order (scratch directory)
+JAVM_ABS=$(cd "$(dirname "$JAVM")" && pwd)/$(basename "$JAVM")
+mkdir -p "$T/readme" && ln -s "$PWD/examples" "$T/readme/examples"
+readme_fail=0
+while IFS= read -r line; do
+    (cd "$T/readme" && bash -c "${line/#build\/javm/\"$JAVM_ABS\"}" >/dev/null 2>"$T/readme.err")
+    st=$?
+    if [ "$st" != 0 ] || [ -s "$T/readme.err" ]; then
+        readme_fail=$((readme_fail + 1)); echo "examples/README.md: '$line': status $st: $(head -c 200 "$T/readme.err")"
+    fi
+done < <(sed -n '/^```sh$/,/^```$/p' examples/README.md | grep '^build/javm ')
+check "examples/README.md commands run as written" [ "$readme_fail" = 0 ]
+
 # ---- the embedding example (docs/API.md) ------------------------------------------------------
 if [ -f "$B/libjavm.a" ]; then
     CC=${CC:-cc}
