@@ -10,7 +10,8 @@
  *   VEC-2  a program that fails to decode "panics at start": the result is status panic at the
  *          initial pc with the initial registers, gas and memory (jv_vector_result_unloadable).
  *   VEC-3  memory compare: the non-zero bytes of every accessible page at exit must equal the
- *          union of the expected chunks; inaccessible memory is not compared.
+ *          union of the expected chunks; inaccessible memory is not read (it counts as zero), so
+ *          an expected non-zero byte there is a difference, reported as "(not accessible)".
  *   VEC-4  gas with category-#3 accounting on: #3 only adds charges, so the run passes when
  *          gas left + #3 gas charged equals the expected gas left (a reserve gate that runs
  *          out of gas where the vector did not is a real difference and fails).
