@@ -41,6 +41,8 @@ for args in "--help" "run --help" "test --help" "disasm --help" "asm --help"; do
     if "$JAVM" $args >"$T/out" 2>"$T/err" && grep -q '^usage: javm' "$T/out" && [ ! -s "$T/err" ]; then ok
     else bad "javm $args prints usage on stdout and exits 0"; fi
 done
+check "javm help run = javm run --help" bash -c "'$JAVM' help run | grep -q '^usage: javm run'"
+usage_error "javm help of an unknown command" help frobnicate
 check "--version" bash -c "'$JAVM' --version | grep -qE '^javm [0-9]+\.[0-9]+\.[0-9]+'"
 
 # ---- usage errors ---------------------------------------------------------------------------

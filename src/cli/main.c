@@ -29,6 +29,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "javm: missing command (try `javm --help`)\n");
         return 2;
     }
+    if (!strcmp(argv[1], "help") && argc > 2) { /* `javm help run` = `javm run --help` */
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+            if (strcmp(argv[2], commands[i].name)) continue;
+            char *help_argv[] = {argv[2], "--help", NULL};
+            return commands[i].fn(2, help_argv);
+        }
+        fprintf(stderr, "javm: unknown command '%s' (try `javm --help`)\n", argv[2]);
+        return 2;
+    }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
