@@ -101,10 +101,13 @@ typedef struct javm_config {
     javm_engine engine;
     javm_gas_model gas_model;
     int mat;               /* 1 = category-#3 materialization gas on (COW_COST per first write) */
-    uint64_t cow_cost;     /* #3 cost of one copy-on-write; 0 = the default (256) */
+    uint64_t cow_cost;     /* #3 cost of one copy-on-write; 0 = the default (256); at most
+                              JAVM_MAX_COW_COST */
     int ro_write_faults;   /* 1 = a write to a read-only page is a page fault (GP text);
                               0 (default) = panic, as the conformance vectors expect */
 } javm_config;
+
+#define JAVM_MAX_COW_COST ((uint64_t)1 << 40) /* keeps every block's #3 reserve in 64 bits */
 
 JAVM_API void javm_config_default(javm_config *cfg);
 JAVM_API javm_status javm_engine_parse(const char *name, javm_engine *out); /* "soft"|"paged" */

@@ -29,7 +29,7 @@
 #include "pvm/pvm.h"
 
 #define JV_API_DEFAULT_COW_COST JV_COW_COST
-#define JV_API_MAX_COW_COST (1ull << 40)
+#define JV_API_MAX_COW_COST JAVM_MAX_COW_COST
 
 struct javm_instance {
     jv_pvm_state st;

@@ -274,7 +274,8 @@ static int parse_options(int argc, char **argv, options *o) {
             o->have_pc = 1;
         } else if (opt_is(a, "--cow-cost")) {
             if (need_arg(argc, argv, &i, &v)) return 2;
-            if (jv_cli_parse_u64(v, &o->cow) || v[0] == '-') return jv_cli_usage("run", "bad number '%s' for --cow-cost", v);
+            if (jv_cli_parse_u64(v, &o->cow) || v[0] == '-' || o->cow > JAVM_MAX_COW_COST)
+                return jv_cli_usage("run", "bad number '%s' for --cow-cost (0 to 2^40)", v);
             o->have_cow = 1;
         } else if (opt_is(a, "--reg")) {
             if (need_arg(argc, argv, &i, &v)) return 2;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/tool.h"
 #include "cli/vector.h"
 #include "javm.h"
 
@@ -92,16 +93,6 @@ static int expand(paths *out, const char *path) {
     return rc;
 }
 
-static int parse_u64(const char *s, unsigned long long *out) {
-    if (!s || !*s || *s == '-') return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end) return -1;
-    *out = v;
-    return 0;
-}
-
 int jv_cli_test(int argc, char **argv) {
     javm_config cfg;
     javm_config_default(&cfg);
@@ -148,9 +139,10 @@ int jv_cli_test(int argc, char **argv) {
         } else if (!strcmp(a, "--mat")) {
             cfg.mat = 1;
         } else if (!strcmp(a, "--cow-cost")) {
-            unsigned long long v;
-            if (i + 1 >= argc || parse_u64(argv[i + 1], &v)) {
-                fprintf(stderr, "javm test: --cow-cost needs a non-negative number\n");
+            uint64_t v;
+            if (i + 1 >= argc || argv[i + 1][0] == '-' || jv_cli_parse_u64(argv[i + 1], &v) ||
+                v > JAVM_MAX_COW_COST) {
+                fprintf(stderr, "javm test: --cow-cost needs a number from 0 to 2^40\n");
                 free(pathv);
                 return 2;
             }
