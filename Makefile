@@ -44,6 +44,8 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototy
 CFLAGS  ?=
 BASEFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
             -DJAVM_VERSION_STRING='"$(VERSION)"' -Iinclude -Isrc $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+# libjavm itself needs only libcrypto; the tool, tests and benches also use json-c.
+LIB_LIBS := $(shell pkg-config --libs libcrypto) -lpthread -lm
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
 LDFLAGS ?=
 
@@ -75,7 +77,7 @@ $(B)/libjavm.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/libjavm.so: $(LIB_OBJ)
-	$(Q)$(CC) -shared $(SANFLAGS) $(LDFLAGS) -Wl,-soname,libjavm.so.0 -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared $(SANFLAGS) $(LDFLAGS) -Wl,-soname,libjavm.so.0 -o $@ $^ $(LIB_LIBS)
 
 $(B)/javm: $(CLI_OBJ) $(B)/libjavm.a
 	@$(if $(Q),echo "  LINK    $@")
@@ -124,7 +126,7 @@ install: all
 	install -m 644 include/javm.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(B)/javm $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    -e 's|@PRIVATE_LIBS@|$(PKG_LIBS) -lpthread -lm|g' javm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/javm.pc
+	    -e 's|@PRIVATE_LIBS@|$(LIB_LIBS)|g' javm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/javm.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libjavm.a $(DESTDIR)$(PREFIX)/lib/libjavm.so* \
