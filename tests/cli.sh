@@ -58,6 +58,15 @@ usage_error "run missing file" run "$T/missing.bin"
 usage_error "asm missing file" asm "$T/missing.s" -o "$T/x.bin"
 usage_error "disasm missing file" disasm "$T/missing.bin"
 usage_error "run no file" run
+usage_error "run --cow-cost negative" run --cow-cost " -5" "$VEC/inst_add_32.json"
+usage_error "run --cow-cost above 2^40" run --cow-cost 99999999999999 "$VEC/inst_add_32.json"
+usage_error "test --cow-cost negative" test --cow-cost " -5" "$VEC/inst_add_32.json"
+usage_error "test --cow-cost above 2^40" test --cow-cost 1099511627777 "$VEC/inst_add_32.json"
+mkdir -p "$T/novectors"
+usage_error "test of a directory without vectors" test "$T/novectors"
+printf '{"name": "x",' >"$T/trunc.json"
+"$JAVM" test "$T/trunc.json" >"$T/out" 2>&1
+check "a truncated vector is named and explained" grep -q 'trunc.json: invalid JSON: unexpected end of file' "$T/out"
 usage_error "asm no output" asm examples/sieve.s
 usage_error "asm empty --output=" asm --output= examples/sieve.s
 usage_error "asm empty -o" asm -o "" examples/sieve.s

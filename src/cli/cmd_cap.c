@@ -20,7 +20,9 @@ static const char usage_text[] =
     "  page-hash  print the content hash (SSZ hash_tree_root of ByteVector[4096]) of one page:\n"
     "             FILE holds at most 4096 bytes and is zero-padded.\n"
     "\n"
-    "FILE may be - for standard input.\n";
+    "FILE may be - for standard input.\n"
+    "Exit status: 0 ok, 1 the bytes cannot be hashed, 2 usage error (bad option, missing or\n"
+    "unreadable FILE, bad size, page-hash FILE larger than 4096 bytes).\n";
 
 static int runtime_error(const char *what) {
     fprintf(stderr, "javm cap: %s: %s\n", what, javm_last_error());

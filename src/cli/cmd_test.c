@@ -83,6 +83,11 @@ static int expand(paths *out, const char *path) {
         if (rc) break;
     }
     closedir(d);
+    if (!rc && !local.n) {
+        fprintf(stderr, "javm test: %s: no *.json vector files in this directory\n", path);
+        free(local.v);
+        return -1;
+    }
     if (local.n) qsort(local.v, local.n, sizeof *local.v, name_cmp);
     for (size_t i = 0; i < local.n; i++) {
         if (!rc) rc = paths_add(out, local.v[i]);
@@ -181,7 +186,7 @@ int jv_cli_test(int argc, char **argv) {
         const char *path = in.v[k];
         jv_vector v;
         if (jv_vector_load(path, &v) != JAVM_OK) {
-            printf("FAIL %s: %s\n", path, javm_last_error());
+            printf("FAIL %s\n", javm_last_error()); /* the message starts with the file name */
             failed++;
             continue;
         }

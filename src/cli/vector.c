@@ -232,10 +232,15 @@ javm_status jv_vector_parse(const char *text, size_t len, const char *name, jv_v
     json_object *root = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error err = json_tokener_get_error(tok);
     if (!root || err != json_tokener_success) {
-        javm_status s = jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "%s: invalid JSON: %s", c.name,
-                                     json_tokener_error_desc(err == json_tokener_success
-                                                                 ? json_tokener_continue
-                                                                 : err));
+        size_t k = 0;
+        while (k < len && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' || text[k] == '\r'))
+            k++;
+        /* json-c reports a truncated text as "continue": say what that means */
+        const char *why = k == len ? "the file is empty"
+                          : (err == json_tokener_success || err == json_tokener_continue)
+                              ? "unexpected end of file"
+                              : json_tokener_error_desc(err);
+        javm_status s = jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "%s: invalid JSON: %s", c.name, why);
         json_tokener_free(tok);
         if (root) json_object_put(root);
         return s;
@@ -286,11 +291,11 @@ javm_status jv_vector_load(const char *path, jv_vector *out) {
         len += r;
         if (r == 0) break;
     }
-    int rerr = ferror(f);
+    int rerr = ferror(f), rerr_errno = errno;
     fclose(f);
     if (rerr) {
         free(buf);
-        return jv_set_error(JAVM_ERR_OS, "%s: read error", path);
+        return jv_set_error(JAVM_ERR_OS, "%s: read error: %s", path, strerror(rerr_errno));
     }
     const char *base = strrchr(path, '/');
     javm_status s = jv_vector_parse(buf, len, base ? base + 1 : path, out);
