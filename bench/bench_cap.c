@@ -11,29 +11,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "cap/cap.h"
 
 #define NPAGES 256
 #define RUNS 15
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct stat2 {
     double min, med;
 } stat2;
 
 static stat2 summarize(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    stat2 s = {v[0], v[n / 2]};
+    double med = median(v, n);
+    stat2 s = {v[0], med};
     return s;
 }
 

@@ -22,23 +22,11 @@
 #include "api/api.h"
 #include "engine/engine.h"
 #include "pvm/asm.h"
+#include "bench.h"
 
 #define PAGES 16384 /* 64 MiB per first-touch run */
 #define REPS 5
 
-static double now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return v[n / 2];
-}
 
 /* ---- 1a. raw SIGSEGV + mprotect ---------------------------------------------------------- */
 static int g_raw_prot;

@@ -5,13 +5,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "mem/mem.h"
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static uint64_t sink;
 
