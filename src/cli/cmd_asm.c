@@ -28,17 +28,13 @@ static const char usage_text[] =
 
 int jv_cli_asm(int argc, char **argv) {
     const char *src = NULL, *outp = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1, o; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage_text, stdout);
             return 0;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (++i >= argc || !*argv[i]) return jv_cli_usage("asm", "%s needs a file name", a);
-            outp = argv[i];
-        } else if (!strncmp(a, "--output=", 9)) {
-            outp = a + 9;
-            if (!*outp) return jv_cli_usage("asm", "--output= needs a file name");
+        } else if ((o = jv_cli_output_option("asm", argc, argv, &i, &outp)) != 0) {
+            if (o != 1) return o;
         } else if (a[0] == '-' && a[1]) {
             return jv_cli_usage("asm", "unknown option '%s' (try `javm asm --help`)", a);
         } else if (src) {

@@ -31,17 +31,13 @@ int jv_cli_disasm(int argc, char **argv) {
     const char *path = NULL, *outp = "-";
     int spi = 0;
     unsigned flags = JV_ASM_DIS_COMMENTS;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1, o; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage_text, stdout);
             return 0;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (++i >= argc || !*argv[i]) return jv_cli_usage("disasm", "%s needs a file name", a);
-            outp = argv[i];
-        } else if (!strncmp(a, "--output=", 9)) {
-            outp = a + 9;
-            if (!*outp) return jv_cli_usage("disasm", "--output= needs a file name");
+        } else if ((o = jv_cli_output_option("disasm", argc, argv, &i, &outp)) != 0) {
+            if (o != 1) return o;
         } else if (!strcmp(a, "--spi")) {
             spi = 1;
         } else if (!strcmp(a, "--no-comments")) {

@@ -174,3 +174,18 @@ int jv_cli_vector_program(const char *json, size_t json_len, uint8_t **blob, siz
     *len = n;
     return 0;
 }
+
+int jv_cli_output_option(const char *cmd, int argc, char **argv, int *i, const char **outp) {
+    const char *a = argv[*i];
+    if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+        if (++*i >= argc || !*argv[*i]) return jv_cli_usage(cmd, "%s needs a file name", a);
+        *outp = argv[*i];
+        return 1;
+    }
+    if (!strncmp(a, "--output=", 9)) {
+        *outp = a + 9;
+        if (!**outp) return jv_cli_usage(cmd, "--output= needs a file name");
+        return 1;
+    }
+    return 0;
+}

@@ -9,6 +9,11 @@
 /* Prints "javm <cmd>: <message>" on stderr and returns 2 (for `return jv_cli_usage(...)`). */
 int jv_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The -o FILE / --output FILE / --output=FILE option at argv[*i]: returns 1 when it is one
+ * (*outp set, *i advanced past its argument), 0 when argv[*i] is something else, and 2 after
+ * reporting a usage error (a missing or empty file name). */
+int jv_cli_output_option(const char *cmd, int argc, char **argv, int *i, const char **outp);
+
 /* Reads a whole file ("-" = stdin) into a malloc'd buffer with a NUL after the data. Returns NULL
  * (errno set) on failure. */
 uint8_t *jv_cli_read_file(const char *path, size_t *len);
