@@ -39,7 +39,8 @@ javm_status javm_map_image(javm_instance *vm, uint32_t start, uint64_t size, jav
 
 javm_status javm_instance_reset(javm_instance *vm, uint64_t *pages_restored) {
     if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "reset: NULL instance");
-    uint64_t n = jv_mem_reset_dirty(&vm->mem);
+    uint64_t n = 0;
+    javm_status st = jv_mem_reset_dirty(&vm->mem, &n);
     if (pages_restored) *pages_restored = n;
     memset(vm->st.regs, 0, sizeof vm->st.regs);
     vm->st.gas = 0;
@@ -48,5 +49,5 @@ javm_status javm_instance_reset(javm_instance *vm, uint64_t *pages_restored) {
     vm->st.exit_kind = 0;
     vm->st.exit_arg = 0;
     vm->st.exit_next_pc = 0;
-    return JAVM_OK;
+    return st;
 }

@@ -172,8 +172,9 @@ javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access a
  * gets its backing bytes back — the image's for image-mapped pages, zero for the others — in
  * one madvise(MADV_DONTNEED) per run of dirty pages; then dirty bits are cleared and a new
  * frame starts (states NotPresent, units closed, protections re-armed). Clean pages are not
- * touched, so bytes the host wrote to them stay. Returns the number of pages restored. */
-uint64_t jv_mem_reset_dirty(jv_mem *m);
+ * touched, so bytes the host wrote to them stay. Stores the number of pages restored;
+ * JAVM_ERR_OS if the kernel refused a discard or a re-protection (the reset still completes). */
+javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored);
 
 /* ---- The fault handler ------------------------------------------------------------------ */
 /* Installs the SIGSEGV handler once per process (pthread_once); returns the status of that

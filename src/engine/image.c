@@ -95,8 +95,9 @@ javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access a
  * 4096 pages that never held a mapping (jv_mem.used_chunks) are skipped without reading their
  * (uncommitted) dirty bits. */
 #define JV_RESET_CHUNK_PAGES 4096u
-uint64_t jv_mem_reset_dirty(jv_mem *m) {
+javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
     uint64_t restored = 0;
+    javm_status st = JAVM_OK;
     for (uint32_t c = 0; c < JV_NUM_PAGES / JV_RESET_CHUNK_PAGES; c++) {
         if (!((m->used_chunks[c >> 6] >> (c & 63)) & 1)) continue;
         uint8_t *bits = m->dirty + c * (JV_RESET_CHUNK_PAGES / 8);
@@ -116,14 +117,16 @@ uint64_t jv_mem_reset_dirty(jv_mem *m) {
             if (!d && run != UINT32_MAX) {
                 /* Drops the private copies: an image page reads its image bytes again, an
                  * anonymous page reads zero. */
-                madvise(m->base + ((size_t)(first + run) << JV_PAGE_SHIFT),
-                        (size_t)(i - run) << JV_PAGE_SHIFT, MADV_DONTNEED);
+                if (madvise(m->base + ((size_t)(first + run) << JV_PAGE_SHIFT),
+                            (size_t)(i - run) << JV_PAGE_SHIFT, MADV_DONTNEED) != 0 && !st)
+                    st = jv_set_error(JAVM_ERR_OS, "reset: madvise failed: %s", strerror(errno));
                 restored += i - run;
                 run = UINT32_MAX;
             }
         }
         memset(bits, 0, JV_RESET_CHUNK_PAGES / 8);
     }
-    jv_mem_new_frame(m);
-    return restored;
+    javm_status fs = jv_mem_new_frame(m);
+    if (pages_restored) *pages_restored = restored;
+    return st ? st : fs;
 }

@@ -126,17 +126,19 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
     if (jv_meta_ensure_mapped(&m->meta, jv_mem_spec_dirty, start, size) ||
         jv_meta_ensure_mapped(&m->meta, jv_mem_spec_ro_unit, start, size))
         return jv_set_error(JAVM_ERR_OS, "map: committing side metadata failed");
-    mark_chunks(m, first, count);
     uint8_t pb = access == JAVM_ACCESS_RO ? jv_pg_make(JV_PG_PERM_RO, JV_KIND_PINNED_CAP_RO)
                                           : jv_pg_make(JV_PG_PERM_RW, JV_KIND_UNPINNED_CAP_COW);
     /* MAT-4: pinned pages are never state-tracked; the soft engine reads them directly. */
     if (m->mode == JV_MEM_SOFT && access == JAVM_ACCESS_RO) pb |= JV_PG_FAST_R;
+    /* Every page of the range gets the same page byte, hence one host protection: set it
+     * first, so that a failure leaves the metadata untouched. */
+    if (mprotect(m->base + start, size, host_prot(m, pb)) != 0)
+        return jv_set_error(JAVM_ERR_OS, "map: mprotect failed: %s", strerror(errno));
+    mark_chunks(m, first, count);
     for (uint32_t i = 0; i < count; i++) {
         if (!jv_pg_perm(m->pages[first + i])) m->mapped_pages++;
         m->pages[first + i] = pb;
     }
-    if (jv_mem_sync_protection(m, first, count))
-        return jv_set_error(JAVM_ERR_OS, "map: mprotect failed: %s", strerror(errno));
     if (init && init_len) {
         size_t n = init_len < size ? init_len : (size_t)size;
         return jv_mem_host_write(m, (uint32_t)start, init, n);
@@ -335,7 +337,8 @@ void jv_mem_reset(jv_mem *m) {
     m->mapped_pages = 0;
 }
 
-void jv_mem_new_frame(jv_mem *m) {
+javm_status jv_mem_new_frame(jv_mem *m) {
+    javm_status st = JAVM_OK;
     for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
         if (!chunk_used(m, c)) continue;
         uint32_t first = c * CHUNK_PAGES;
@@ -347,6 +350,11 @@ void jv_mem_new_frame(jv_mem *m) {
             m->pages[pn] = b;
         }
         memset(m->ro_unit + (uint64_t)first / 8, 0, CHUNK_PAGES / 8);
-        jv_mem_sync_protection(m, first, CHUNK_PAGES);
+        /* A page left more open than its (now cleared) fast bits would skip its next charge:
+         * report it, and keep closing the other chunks. */
+        int rc = jv_mem_sync_protection(m, first, CHUNK_PAGES);
+        if (rc && !st)
+            st = jv_set_error(JAVM_ERR_OS, "new frame: mprotect failed: %s", strerror(-rc));
     }
+    return st;
 }

@@ -117,8 +117,9 @@ bool jv_mem_next_mapped(const jv_mem *m, uint64_t from, uint32_t *page);
 void jv_mem_reset(jv_mem *m);
 
 /* Start a fresh frame: every page back to NotPresent, fast bits cleared (the first write will
- * charge COW_COST again); permissions and kinds unchanged. */
-void jv_mem_new_frame(jv_mem *m);
+ * charge COW_COST again); permissions and kinds unchanged. JAVM_ERR_OS if the host protection
+ * of some page could not be narrowed to match (the metadata is reset all the same). */
+javm_status jv_mem_new_frame(jv_mem *m);
 
 /* ---- Checked typed accessors (soft engine) -------------------------------------------------- */
 static inline uint64_t jv_load_le(const uint8_t *p, unsigned w) {
