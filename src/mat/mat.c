@@ -13,17 +13,6 @@ uint64_t jv_call_frame_cost(uint64_t code_len, uint64_t ro_units) {
     return c > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : c;
 }
 
-/* MAT-5: the fast bits that follow from a page's permission and state. */
-static inline uint8_t with_fast_bits(uint8_t b) {
-    b &= (uint8_t) ~(JV_PG_FAST_R | JV_PG_FAST_W);
-    if (jv_pg_perm(b) == JV_PG_PERM_RO) return b | JV_PG_FAST_R; /* MAT-4: pinned, untracked */
-    switch (jv_pg_state(b)) {
-    case JV_STATE_PRESENT_RO: return b | JV_PG_FAST_R;
-    case JV_STATE_PRESENT_RW: return b | JV_PG_FAST_R | JV_PG_FAST_W;
-    default: return b;
-    }
-}
-
 jv_touch_result jv_mat_touch(uint8_t *pages, uint8_t *dirty, uint32_t addr, uint32_t width,
                              bool is_write, uint64_t cow_cost, jv_touch_info *info) {
     jv_page_set set = jv_access_pages(addr, width);
@@ -54,7 +43,7 @@ jv_touch_result jv_mat_touch(uint8_t *pages, uint8_t *dirty, uint32_t addr, uint
         info->before[i] = st;
         if (jv_pg_perm(b) == JV_PG_PERM_RO) { /* MAT-4 */
             info->after[i] = st;
-            pages[pn] = with_fast_bits(b);
+            pages[pn] = jv_pg_with_fast_bits(b);
             continue;
         }
         jv_page_kind kind = JV_KIND_UNPINNED_CAP_COW;
@@ -69,8 +58,7 @@ jv_touch_result jv_mat_touch(uint8_t *pages, uint8_t *dirty, uint32_t addr, uint
             info->cow++;
             if (dirty) dirty[pn >> 3] |= (uint8_t)(1u << (pn & 7));
         }
-        b = (uint8_t)((b & ~JV_PG_STATE_MASK) | ((unsigned)next << JV_PG_STATE_SHIFT));
-        pages[pn] = with_fast_bits(b);
+        pages[pn] = jv_pg_with_fast_bits(jv_pg_with_state(b, next));
     }
     return JV_TOUCH_OK;
 }

@@ -106,6 +106,21 @@ static inline bool jv_pg_kind(uint8_t b, jv_page_kind *out) {
 static inline uint8_t jv_pg_make(unsigned perm, jv_page_kind kind) {
     return (uint8_t)(perm | ((unsigned)(kind + 1) << JV_PG_KIND_SHIFT));
 }
+/* b with its state field replaced by st (fast bits untouched). */
+static inline uint8_t jv_pg_with_state(uint8_t b, jv_page_state st) {
+    return (uint8_t)((b & ~JV_PG_STATE_MASK) | ((unsigned)st << JV_PG_STATE_SHIFT));
+}
+/* MAT-5: b with the fast bits that follow from its permission and state (MAT-4: a pinned
+ * read-only page is untracked and always FAST_R). */
+static inline uint8_t jv_pg_with_fast_bits(uint8_t b) {
+    b &= (uint8_t) ~(JV_PG_FAST_R | JV_PG_FAST_W);
+    if (jv_pg_perm(b) == JV_PG_PERM_RO) return b | JV_PG_FAST_R;
+    switch (jv_pg_state(b)) {
+    case JV_STATE_PRESENT_RO: return b | JV_PG_FAST_R;
+    case JV_STATE_PRESENT_RW: return b | JV_PG_FAST_R | JV_PG_FAST_W;
+    default: return b;
+    }
+}
 
 /* ---- Pure rules ---------------------------------------------------------------------------- */
 static inline uint32_t jv_cluster_of(uint32_t addr) { return addr >> JV_CLUSTER_SHIFT; }

@@ -101,6 +101,22 @@ static int host_prot(const jv_mem *m, uint8_t b) {
     return PROT_NONE;
 }
 
+/* The page byte a map or protect declares: read-only pages are PinnedCapRo, read-write pages
+ * UnpinnedCapCow (NotPresent, no fast bits). */
+static uint8_t declared_page(javm_access access) {
+    return access == JAVM_ACCESS_RO ? jv_pg_make(JV_PG_PERM_RO, JV_KIND_PINNED_CAP_RO)
+                                    : jv_pg_make(JV_PG_PERM_RW, JV_KIND_UNPINNED_CAP_COW);
+}
+
+/* b with the fast bits its permission and state call for (MAT-5), in this memory's mode: a
+ * read-only page is readable without a touch in soft mode (MAT-4); in paged mode it stays
+ * closed until a touch in the current frame (the engine then opens its unit). */
+static uint8_t with_mode_fast_bits(const jv_mem *m, uint8_t b) {
+    if (m->mode == JV_MEM_PAGED && jv_pg_perm(b) == JV_PG_PERM_RO)
+        return b & (uint8_t) ~(JV_PG_FAST_R | JV_PG_FAST_W);
+    return jv_pg_with_fast_bits(b);
+}
+
 int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count) {
     uint32_t end = first_page + count, run = first_page;
     while (run < end) {
@@ -126,10 +142,7 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
     if (jv_meta_ensure_mapped(&m->meta, jv_mem_spec_dirty, start, size) ||
         jv_meta_ensure_mapped(&m->meta, jv_mem_spec_ro_unit, start, size))
         return jv_set_error(JAVM_ERR_OS, "map: committing side metadata failed");
-    uint8_t pb = access == JAVM_ACCESS_RO ? jv_pg_make(JV_PG_PERM_RO, JV_KIND_PINNED_CAP_RO)
-                                          : jv_pg_make(JV_PG_PERM_RW, JV_KIND_UNPINNED_CAP_COW);
-    /* MAT-4: pinned pages are never state-tracked; the soft engine reads them directly. */
-    if (m->mode == JV_MEM_SOFT && access == JAVM_ACCESS_RO) pb |= JV_PG_FAST_R;
+    uint8_t pb = with_mode_fast_bits(m, declared_page(access));
     /* Every page of the range gets the same page byte, hence one host protection: set it
      * first, so that a failure leaves the metadata untouched. */
     if (mprotect(m->base + start, size, host_prot(m, pb)) != 0)
@@ -177,20 +190,12 @@ javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access
         if (!jv_pg_perm(m->pages[first + i]))
             return jv_set_error(JAVM_ERR_NOT_MAPPED, "protect: page 0x%x is not mapped",
                                 (first + i) << JV_PAGE_SHIFT);
+    uint8_t decl = declared_page(access);
     for (uint32_t i = 0; i < count; i++) {
-        uint8_t b = m->pages[first + i];
-        uint8_t nb = access == JAVM_ACCESS_RO ? jv_pg_make(JV_PG_PERM_RO, JV_KIND_PINNED_CAP_RO)
-                                              : jv_pg_make(JV_PG_PERM_RW, JV_KIND_UNPINNED_CAP_COW);
-        if (access == JAVM_ACCESS_RO) {
-            if (m->mode == JV_MEM_SOFT) nb |= JV_PG_FAST_R;
-        } else {
-            /* keep the materialization state; fast bits follow from it (MAT-5) */
-            jv_page_state st = jv_pg_state(b);
-            nb |= (uint8_t)((unsigned)st << JV_PG_STATE_SHIFT);
-            if (st == JV_STATE_PRESENT_RO) nb |= JV_PG_FAST_R;
-            if (st == JV_STATE_PRESENT_RW) nb |= JV_PG_FAST_R | JV_PG_FAST_W;
-        }
-        m->pages[first + i] = nb;
+        uint8_t nb = decl;
+        /* a read-write page keeps its materialization state (pinned pages are untracked) */
+        if (access == JAVM_ACCESS_RW) nb = jv_pg_with_state(nb, jv_pg_state(m->pages[first + i]));
+        m->pages[first + i] = with_mode_fast_bits(m, nb);
     }
     if (count && jv_mem_sync_protection(m, first, count))
         return jv_set_error(JAVM_ERR_OS, "protect: mprotect failed: %s", strerror(errno));
@@ -345,9 +350,7 @@ javm_status jv_mem_new_frame(jv_mem *m) {
         for (uint32_t pn = first; pn < first + CHUNK_PAGES; pn++) {
             uint8_t b = m->pages[pn];
             if (!jv_pg_perm(b)) continue;
-            b &= (uint8_t) ~(JV_PG_STATE_MASK | JV_PG_FAST_R | JV_PG_FAST_W);
-            if (m->mode == JV_MEM_SOFT && jv_pg_perm(b) == JV_PG_PERM_RO) b |= JV_PG_FAST_R;
-            m->pages[pn] = b;
+            m->pages[pn] = with_mode_fast_bits(m, jv_pg_with_state(b, JV_STATE_NOT_PRESENT));
         }
         memset(m->ro_unit + (uint64_t)first / 8, 0, CHUNK_PAGES / 8);
         /* A page left more open than its (now cleared) fast bits would skip its next charge:
