@@ -338,19 +338,19 @@ static double now(void) {
 /* VEC-2: a vector whose program does not decode panics at its initial pc with its initial
  * state; report that without an instance. */
 static int report_unloadable(const options *o, const jv_vector *v, const char *engine) {
+    jv_vec_result r;
+    jv_vector_result_unloadable(v, &r);
     outcome oc;
     memset(&oc, 0, sizeof oc);
-    oc.exit.kind = JAVM_EXIT_PANIC;
-    oc.exit.pc = o->have_pc ? (uint32_t)o->pc : v->initial_pc;
-    oc.gas0 = o->have_gas ? (int64_t)o->gas : v->initial_gas;
+    oc.exit.kind = r.status;
+    oc.exit.pc = o->have_pc ? (uint32_t)o->pc : r.pc;
+    oc.gas0 = o->have_gas ? (int64_t)o->gas : r.gas;
     oc.engine = engine;
-    uint64_t regs[JAVM_NUM_REGS];
-    memcpy(regs, v->initial_regs, sizeof regs);
-    for (unsigned i = 0; i < o->nreg; i++) regs[o->regs[i].i] = o->regs[i].v;
+    for (unsigned i = 0; i < o->nreg; i++) r.regs[o->regs[i].i] = o->regs[i].v;
     if (!o->json) fprintf(stderr, "javm run: %s: the program does not decode (%s); it panics at start\n", o->file,
                           javm_last_error());
-    if (o->json) print_json(&oc, NULL, v, regs, oc.gas0);
-    else print_human(&oc, regs, oc.gas0);
+    if (o->json) print_json(&oc, NULL, v, r.regs, oc.gas0);
+    else print_human(&oc, r.regs, oc.gas0);
     return 1;
 }
 

@@ -351,16 +351,20 @@ fail:
     return s;
 }
 
+void jv_vector_result_unloadable(const jv_vector *v, jv_vec_result *res) { /* VEC-2 */
+    memset(res, 0, sizeof *res);
+    res->status = JAVM_EXIT_PANIC;
+    res->pc = v->initial_pc;
+    res->gas = v->initial_gas;
+    memcpy(res->regs, v->initial_regs, sizeof res->regs);
+}
+
 javm_status jv_vector_run(const jv_vector *v, const javm_config *cfg, jv_vec_result *res,
                           javm_program **prog_out, javm_instance **vm_out) {
     memset(res, 0, sizeof *res);
     javm_status s = jv_vector_setup(v, cfg, prog_out, vm_out);
-    if (s == JAVM_ERR_BAD_PROGRAM) { /* VEC-2 */
-        res->status = JAVM_EXIT_PANIC;
-        res->pc = v->initial_pc;
-        res->gas = v->initial_gas;
-        memcpy(res->regs, v->initial_regs, sizeof res->regs);
-        res->vm = NULL;
+    if (s == JAVM_ERR_BAD_PROGRAM) {
+        jv_vector_result_unloadable(v, res);
         return JAVM_OK;
     }
     if (s) return s;

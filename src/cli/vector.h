@@ -85,6 +85,10 @@ typedef struct jv_vec_result {
     const javm_instance *vm; /* memory source; NULL: compare against the initial memory (VEC-2) */
 } jv_vec_result;
 
+/* VEC-2: the outcome of a vector whose program does not decode (panic at the initial pc with
+ * the initial registers and gas; vm = NULL, so memory compares against the initial memory). */
+void jv_vector_result_unloadable(const jv_vector *v, jv_vec_result *res);
+
 /* Runs the vector (setup + javm_run) on cfg and fills *res; *vm_out keeps the instance for the
  * memory compare (free it and *prog_out with javm_instance_free / javm_program_free). */
 javm_status jv_vector_run(const jv_vector *v, const javm_config *cfg, jv_vec_result *res,
