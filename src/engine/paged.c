@@ -79,23 +79,11 @@ void jv_paged_leave(jv_paged *p) {
     p->acc = 0;
 }
 
-/* ---- Host protection (ENG-1) ------------------------------------------------------------- */
-static int jv_prot_of(uint8_t pg) {
-    switch (jv_pg_perm(pg)) {
-    case JV_PG_PERM_RW:
-        switch (jv_pg_state(pg)) {
-        case JV_STATE_PRESENT_RW: return PROT_READ | PROT_WRITE;
-        case JV_STATE_PRESENT_RO: return PROT_READ;
-        default: return PROT_NONE;
-        }
-    default: return PROT_NONE; /* read-only pages: decided by their unit */
-    }
-}
-
+/* ---- Fault resolution (ENG-1, ENG-3) ---------------------------------------------------- */
 static bool jv_bit_get(const uint8_t *bits, uint32_t i) { return (bits[i >> 3] >> (i & 7)) & 1; }
 static void jv_bit_set(uint8_t *bits, uint32_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
 
-/* Opens the read-only unit of page index `pi` (ENG-3). Returns 0 or -1 (errno kept). */
+/* Opens the read-only unit of page index `pi` (ENG-3). Returns 0 or -errno. */
 static int jv_open_ro(jv_paged *p, uint32_t pi) {
     jv_mem *m = p->mem;
     uint32_t cl_lo = pi & ~((1u << (JV_CLUSTER_SHIFT - JV_PAGE_SHIFT)) - 1);
@@ -107,46 +95,38 @@ static int jv_open_ro(jv_paged *p, uint32_t pi) {
     if (m->ro_unit && !jv_bit_get(m->ro_unit, lo)) {
         if (mprotect(m->base + ((size_t)lo << JV_PAGE_SHIFT), (size_t)(hi - lo) << JV_PAGE_SHIFT,
                      PROT_READ) != 0)
-            return -1;
+            return -errno;
         jv_bit_set(m->ro_unit, lo);
         p->stats.ro_units++;
         return 0;
     }
-    /* The unit was opened before but this page lost its protection (remap, host write). */
-    return mprotect(m->base + ((size_t)pi << JV_PAGE_SHIFT), JV_PAGE_SIZE, PROT_READ);
+    /* The unit was opened before but this page lost its protection (remap, host write): the
+     * touch has set its FAST_R, which the mem layer maps to PROT_READ. */
+    return jv_mem_sync_protection(m, pi, 1);
 }
 
 int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) {
     jv_mem *m = p->mem;
-    jv_mem_result r = jv_mem_check(m, addr, width, is_write);
+    jv_mem_result r = jv_mem_touch(m, addr, width, is_write);
     if (r.kind != JV_MEM_OK) {
         p->fault = r;
         return 1;
     }
-    jv_touch_info ti;
-    if (jv_mat_touch(m->pages, m->dirty, addr, width, is_write, m->cow_cost, &ti) !=
-        JV_TOUCH_OK) {
-        /* Cannot happen for pages jv_mem_check accepted; report it as that page's fault. */
-        p->fault = (jv_mem_result){.kind = JV_MEM_FAULT, .addr = addr & ~(JV_PAGE_SIZE - 1)};
-        return 1;
+    if (r.charge) {
+        *p->gas -= (int64_t)r.charge; /* the block reserve guarantees this fits (§11.1) */
+        p->stats.mat_gas += r.charge;
     }
-    if (ti.charge) {
-        *p->gas -= (int64_t)ti.charge; /* the block reserve guarantees this fits (§11.1) */
-        p->stats.mat_gas += ti.charge;
-    }
-    p->stats.first_touch_faults += ti.first_touch;
-    p->stats.cow_pages += ti.cow;
+    p->stats.first_touch_faults += r.first_touch;
+    p->stats.cow_pages += r.cow;
+    /* A read-write page's protection now follows from its fast bits (ENG-1), which the mem
+     * layer applies; a read-only page opens its whole unit. */
     jv_page_set ps = jv_access_pages(addr, width);
     for (unsigned i = 0; i < ps.len; i++) {
         uint32_t pi = ps.pages[i] >> JV_PAGE_SHIFT;
-        uint8_t pg = m->pages[pi];
-        int rc;
-        if (jv_pg_perm(pg) == JV_PG_PERM_RO)
-            rc = jv_open_ro(p, pi);
-        else
-            rc = mprotect(m->base + ((size_t)pi << JV_PAGE_SHIFT), JV_PAGE_SIZE, jv_prot_of(pg));
+        int rc = jv_pg_perm(m->pages[pi]) == JV_PG_PERM_RO ? jv_open_ro(p, pi)
+                                                           : jv_mem_sync_protection(m, pi, 1);
         if (rc != 0) {
-            p->os_errno = errno ? errno : ENOMEM;
+            p->os_errno = -rc;
             return -1;
         }
     }

@@ -267,7 +267,7 @@ jv_mem_result jv_mem_check(const jv_mem *m, uint32_t addr, unsigned width, bool 
     return r;
 }
 
-static jv_mem_result touch(jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
+jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
     jv_mem_result r = jv_mem_check(m, addr, width, is_write);
     if (r.kind != JV_MEM_OK) return r;
     jv_touch_info ti;
@@ -282,7 +282,7 @@ static jv_mem_result touch(jv_mem *m, uint32_t addr, unsigned width, bool is_wri
 }
 
 jv_mem_result jv_mem_load_slow(jv_mem *m, uint32_t addr, unsigned width, uint64_t *val) {
-    jv_mem_result r = touch(m, addr, width, false);
+    jv_mem_result r = jv_mem_touch(m, addr, width, false);
     if (r.kind != JV_MEM_OK) return r;
     if (addr <= UINT32_MAX - (width - 1)) {
         *val = jv_load_le(m->base + addr, width);
@@ -295,7 +295,7 @@ jv_mem_result jv_mem_load_slow(jv_mem *m, uint32_t addr, unsigned width, uint64_
 }
 
 jv_mem_result jv_mem_store_slow(jv_mem *m, uint32_t addr, unsigned width, uint64_t val) {
-    jv_mem_result r = touch(m, addr, width, true);
+    jv_mem_result r = jv_mem_touch(m, addr, width, true);
     if (r.kind != JV_MEM_OK) return r;
     if (addr <= UINT32_MAX - (width - 1)) {
         jv_store_le(m->base + addr, width, val);
