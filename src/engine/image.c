@@ -112,7 +112,7 @@ javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
                     continue;
                 }
             }
-            bool d = i < JV_RESET_CHUNK_PAGES && ((bits[i >> 3] >> (i & 7)) & 1);
+            bool d = i < JV_RESET_CHUNK_PAGES && jv_pgbit_get(bits, i);
             if (d && run == UINT32_MAX) run = i;
             if (!d && run != UINT32_MAX) {
                 /* Drops the private copies: an image page reads its image bytes again, an

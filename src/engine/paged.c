@@ -80,9 +80,6 @@ void jv_paged_leave(jv_paged *p) {
 }
 
 /* ---- Fault resolution (ENG-1, ENG-3) ---------------------------------------------------- */
-static bool jv_bit_get(const uint8_t *bits, uint32_t i) { return (bits[i >> 3] >> (i & 7)) & 1; }
-static void jv_bit_set(uint8_t *bits, uint32_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
-
 /* Opens the read-only unit of page index `pi` (ENG-3). Returns 0 or -errno. */
 static int jv_open_ro(jv_paged *p, uint32_t pi) {
     jv_mem *m = p->mem;
@@ -92,11 +89,11 @@ static int jv_open_ro(jv_paged *p, uint32_t pi) {
     while (lo > cl_lo && jv_pg_perm(m->pages[lo - 1]) == JV_PG_PERM_RO) lo--;
     while (hi < cl_hi && jv_pg_perm(m->pages[hi]) == JV_PG_PERM_RO) hi++;
     /* lo is the region start clipped to the cluster: unit_base(page, region_start). */
-    if (m->ro_unit && !jv_bit_get(m->ro_unit, lo)) {
+    if (m->ro_unit && !jv_pgbit_get(m->ro_unit, lo)) {
         if (mprotect(m->base + ((size_t)lo << JV_PAGE_SHIFT), (size_t)(hi - lo) << JV_PAGE_SHIFT,
                      PROT_READ) != 0)
             return -errno;
-        jv_bit_set(m->ro_unit, lo);
+        jv_pgbit_set(m->ro_unit, lo);
         p->stats.ro_units++;
         return 0;
     }

@@ -122,6 +122,17 @@ static inline uint8_t jv_pg_with_fast_bits(uint8_t b) {
     }
 }
 
+/* ---- Page bitmaps (dirty, ro-unit): 1 bit per PVM page, LSB-first -------------------------- */
+static inline bool jv_pgbit_get(const uint8_t *bits, uint32_t pn) {
+    return (bits[pn >> 3] >> (pn & 7)) & 1;
+}
+static inline void jv_pgbit_set(uint8_t *bits, uint32_t pn) {
+    bits[pn >> 3] |= (uint8_t)(1u << (pn & 7));
+}
+static inline void jv_pgbit_clear(uint8_t *bits, uint32_t pn) {
+    bits[pn >> 3] &= (uint8_t) ~(1u << (pn & 7));
+}
+
 /* ---- Pure rules ---------------------------------------------------------------------------- */
 static inline uint32_t jv_cluster_of(uint32_t addr) { return addr >> JV_CLUSTER_SHIFT; }
 static inline uint32_t jv_unit_base(uint32_t addr, uint32_t cap_start) {

@@ -171,8 +171,8 @@ javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
         uint32_t pn = first + i;
         if (jv_pg_perm(m->pages[pn])) {
             m->mapped_pages--;
-            m->dirty[pn >> 3] &= (uint8_t) ~(1u << (pn & 7));
-            m->ro_unit[pn >> 3] &= (uint8_t) ~(1u << (pn & 7));
+            jv_pgbit_clear(m->dirty, pn);
+            jv_pgbit_clear(m->ro_unit, pn);
         }
         m->pages[pn] = 0;
     }
