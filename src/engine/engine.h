@@ -10,11 +10,11 @@
  *     MEM-3, then the all-or-nothing jv_mat_touch), debit the #3 charge, and open the host
  *     protection of the touched pages (ENG-3);
  *   - memfd-backed images: initial content shared by many instances, mapped MAP_PRIVATE into
- *     each window (ENG-7), and the reset for reuse that restores only dirty pages (ENG-8).
+ *     each window (ENG-7), restored by the mem layer's reset for reuse (ENG-8).
  * The interpreter loop itself is the pvm layer's shared body, instantiated here with plain
  * machine loads/stores on the window (exec.c). Files: fault.c (handler, registry, alternate
  * stacks, chaining), paged.c (context, resolve, wrap slow path), exec.c (the loop), image.c
- * (memfd images, reset).
+ * (memfd images).
  *
  * Glossary
  *   window     the instance's 4 GiB host reservation (jv_mem.base, jv_mem.window_size bytes,
@@ -58,7 +58,8 @@
  *   ENG-7  images: content laid out once in a sealed memfd; mapping it into a window is one
  *          mmap(MAP_PRIVATE | MAP_FIXED) whatever its size; the kernel copies a page on its
  *          first guest write.
- *   ENG-8  reset for reuse touches only dirty pages (jv_mem_reset_dirty).
+ *   ENG-8  reset for reuse touches only dirty pages (jv_mem_reset_dirty, mem/mem.h): one
+ *          madvise(MADV_DONTNEED) per run of them gives an image page its image bytes back.
  */
 #ifndef JV_ENGINE_H
 #define JV_ENGINE_H
@@ -169,13 +170,6 @@ uint64_t jv_image_size(const jv_image *img);
 javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access access,
                          const jv_image *img, uint64_t offset);
 
-/* ENG-8: reset for reuse. Every page written by the guest since the last reset (dirty bit)
- * gets its backing bytes back — the image's for image-mapped pages, zero for the others — in
- * one madvise(MADV_DONTNEED) per run of dirty pages; then dirty bits are cleared and a new
- * frame starts (states NotPresent, units closed, protections re-armed). Clean pages are not
- * touched, so bytes the host wrote to them stay. Stores the number of pages restored;
- * JAVM_ERR_OS if the kernel refused a discard or a re-protection (the reset still completes). */
-javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored);
 
 /* ---- The fault handler ------------------------------------------------------------------ */
 /* Installs the SIGSEGV handler once per process (pthread_once); returns the status of that

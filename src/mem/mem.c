@@ -361,3 +361,41 @@ javm_status jv_mem_new_frame(jv_mem *m) {
     }
     return st;
 }
+
+/* Only pages whose dirty bit is set are touched; chunks that never held a mapping are skipped
+ * without reading their (uncommitted) dirty bits. */
+javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
+    uint64_t restored = 0;
+    javm_status st = JAVM_OK;
+    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
+        if (!chunk_used(m, c)) continue;
+        uint8_t *bits = m->dirty + c * (CHUNK_PAGES / 8);
+        uint32_t first = c * CHUNK_PAGES;
+        uint32_t run = UINT32_MAX; /* start of the current run of dirty pages */
+        for (uint32_t i = 0; i <= CHUNK_PAGES; i++) {
+            if (run == UINT32_MAX && (i & 63) == 0 && i < CHUNK_PAGES) {
+                uint64_t w; /* 64 clean pages at a time */
+                memcpy(&w, bits + (i >> 3), 8);
+                if (!w) {
+                    i += 63;
+                    continue;
+                }
+            }
+            bool d = i < CHUNK_PAGES && jv_pgbit_get(bits, i);
+            if (d && run == UINT32_MAX) run = i;
+            if (!d && run != UINT32_MAX) {
+                /* Drops the private copies: an image page reads its image bytes again, an
+                 * anonymous page reads zero. */
+                if (madvise(m->base + ((size_t)(first + run) << JV_PAGE_SHIFT),
+                            (size_t)(i - run) << JV_PAGE_SHIFT, MADV_DONTNEED) != 0 && !st)
+                    st = jv_set_error(JAVM_ERR_OS, "reset: madvise failed: %s", strerror(errno));
+                restored += i - run;
+                run = UINT32_MAX;
+            }
+        }
+        memset(bits, 0, CHUNK_PAGES / 8);
+    }
+    javm_status fs = jv_mem_new_frame(m);
+    if (pages_restored) *pages_restored = restored;
+    return st ? st : fs;
+}

@@ -7,7 +7,8 @@
  *     materialization state, fast-path bits; layout in mat/mat.h), dirty bits and read-only
  *     unit bits;
  *   - map / unmap / protect, host read/write (no permission checks; the host may preload
- *     read-only pages), and the checked typed accessors the soft engine executes with.
+ *     read-only pages), the checked typed accessors the soft engine executes with, the touch
+ *     both engines share, and reset for reuse (everything, or only the dirty pages).
  *
  * Rules (cited by tests as MEM-n)
  *   MEM-1  map: start and size page-aligned (else JAVM_ERR_UNALIGNED naming which), start+size
@@ -126,6 +127,15 @@ void jv_mem_reset(jv_mem *m);
  * charge COW_COST again); permissions and kinds unchanged. JAVM_ERR_OS if the host protection
  * of some page could not be narrowed to match (the metadata is reset all the same). */
 javm_status jv_mem_new_frame(jv_mem *m);
+
+/* Reset for reuse (the paged engine's ENG-8): every page written by the guest since the last
+ * reset (dirty bit) gets its backing bytes back — a page mapped privately from a file (an
+ * engine image) its file bytes, any other page zero — in one madvise(MADV_DONTNEED) per run
+ * of dirty pages; then dirty bits are cleared and a new frame starts (states NotPresent,
+ * units closed, protections re-armed). Clean pages are not touched, so bytes the host wrote
+ * to them stay. Stores the number of pages restored; JAVM_ERR_OS if the kernel refused a
+ * discard or a re-protection (the reset still completes). */
+javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored);
 
 /* ---- Checked typed accessors (soft engine) -------------------------------------------------- */
 static inline uint64_t jv_load_le(const uint8_t *p, unsigned w) {
