@@ -215,6 +215,16 @@ static uint64_t imm_at(const uint8_t *code, uint32_t len, uint64_t at, unsigned 
 static inline uint8_t clampr(unsigned r) { return (uint8_t)(r > 12 ? 12 : r); }
 static inline unsigned min4(int64_t v) { return v < 0 ? 0 : v > 4 ? 4 : (unsigned)v; }
 
+/* The two immediates of A3, A6/A7 and A11: νX of min4(lx) bytes at `at`, then νY in the rest
+ * of the `room` bytes left for both (also capped at 4). */
+static void decode_xy(const uint8_t *code, uint32_t code_len, uint64_t at, unsigned lx,
+                      int64_t room, jv_insn *out) {
+    out->lx = (uint8_t)min4(lx);
+    out->imm_x = imm_at(code, code_len, at, out->lx);
+    out->ly = (uint8_t)min4(room - out->lx);
+    out->imm_y = imm_at(code, code_len, at + out->lx, out->ly);
+}
+
 void jv_pvm_decode_insn(const uint8_t *code, uint32_t code_len, const uint8_t *bitmask,
                         uint32_t pc, jv_insn *out) {
     memset(out, 0, sizeof *out);
@@ -242,10 +252,7 @@ void jv_pvm_decode_insn(const uint8_t *code, uint32_t code_len, const uint8_t *b
         out->imm_x = imm_at(code, code_len, p + 2, 8);
         break;
     case JV_CLASS_A3:
-        out->lx = (uint8_t)min4(b1 & 7);
-        out->imm_x = imm_at(code, code_len, p + 2, out->lx);
-        out->ly = (uint8_t)min4(L - out->lx - 1);
-        out->imm_y = imm_at(code, code_len, p + 2 + out->lx, out->ly);
+        decode_xy(code, code_len, p + 2, b1 & 7, L - 1, out);
         break;
     case JV_CLASS_A4:
         out->lx = (uint8_t)min4(L);
@@ -260,10 +267,7 @@ void jv_pvm_decode_insn(const uint8_t *code, uint32_t code_len, const uint8_t *b
     case JV_CLASS_A6:
     case JV_CLASS_A7:
         out->ra = clampr(b1 & 15);
-        out->lx = (uint8_t)min4((b1 >> 4) & 7);
-        out->imm_x = imm_at(code, code_len, p + 2, out->lx);
-        out->ly = (uint8_t)min4(L - out->lx - 1);
-        out->imm_y = imm_at(code, code_len, p + 2 + out->lx, out->ly);
+        decode_xy(code, code_len, p + 2, (b1 >> 4) & 7, L - 1, out);
         if (info->cls == JV_CLASS_A7) out->target = (int64_t)p + (int64_t)out->imm_y;
         break;
     case JV_CLASS_A8:
@@ -281,10 +285,7 @@ void jv_pvm_decode_insn(const uint8_t *code, uint32_t code_len, const uint8_t *b
     case JV_CLASS_A11:
         out->ra = clampr(b1 & 15);
         out->rb = clampr(b1 >> 4);
-        out->lx = (uint8_t)min4(b2 & 7);
-        out->imm_x = imm_at(code, code_len, p + 3, out->lx);
-        out->ly = (uint8_t)min4(L - out->lx - 2);
-        out->imm_y = imm_at(code, code_len, p + 3 + out->lx, out->ly);
+        decode_xy(code, code_len, p + 3, b2 & 7, L - 2, out);
         break;
     case JV_CLASS_A12:
         out->ra = clampr(b1 & 15);
