@@ -1,8 +1,9 @@
-/* pvm — the interpreter loop body, shared by every engine. Include it INSIDE a function body;
- * see pvm.h ("Reusing the interpreter body") for what must be in scope and which macros the
- * instantiating file defines (JV_LOAD, JV_STORE, JV_SBRK; optional JV_BODY_SWITCH,
- * JV_TRACE_HOOK, JV_MEM_PRE), after including pvm/semantics.h at file scope. Every macro this file defines is #undef'ed at its end, so it can
- * be included several times in one translation unit.
+/* pvm — the interpreter loop body, shared by every engine. Include it INSIDE a function body,
+ * after including pvm/semantics.h at file scope; see pvm.h ("Reusing the interpreter body") for
+ * what must be in scope and which macros the instantiating file defines (JV_LOAD, JV_STORE,
+ * JV_SBRK; optional JV_BODY_SWITCH, JV_TRACE_HOOK, JV_MEM_PRE, JV_GAS_IN_STATE). Every macro
+ * this file defines is #undef'ed at its end, so it can be included several times in one
+ * translation unit.
  *
  * Shape: `ip` walks the op stream; each handler ends with JV_NEXT() (the next op) or a jump to
  * a target op; GAS ops gate and debit block gas (PVM-G1/G2); exits fill st and return. */
@@ -334,12 +335,10 @@ jv_dispatch:
 
 jv_x_panic:
     st->exit_kind = JV_EXIT_PANIC;
-    st->pc = ip->pc;
-    st->resume = JV_PVM_DONE;
-    st->instructions -= ip->rest;
-    goto jv_x_out;
+    goto jv_x_done;
 jv_x_halt:
     st->exit_kind = JV_EXIT_HALT;
+jv_x_done: /* halted or panicked at ip: the rest of its block was charged but not run */
     st->pc = ip->pc;
     st->resume = JV_PVM_DONE;
     st->instructions -= ip->rest;
