@@ -48,10 +48,11 @@
  *   ENG-4  a PVM-level fault leaves the handler with siglongjmp to the run function's exit
  *          path (SIGSEGV unblocked first). The exit reports the jv_mem_check address (the page
  *          base of the lowest inaccessible byte), never the host address.
- *   ENG-5  an access whose bytes may wrap past 0xFFFFFFFF (addr > 0xFFFFFFF8) never touches
- *          the window directly: the loop sends it to jv_paged_access_slow, which resolves it
- *          like a fault and then performs it byte-wise modulo 2^32. All other accesses are
- *          plain machine loads/stores.
+ *   ENG-5  an access whose bytes may wrap past 0xFFFFFFFF (addr > 0xFFFFFFF8) never faults
+ *          on the window: the loop sends it to jv_paged_load_slow / jv_paged_store_slow, which
+ *          resolve it like a fault and then perform it modulo 2^32 (jv_load_wrap /
+ *          jv_store_wrap, as the soft engine's slow path does). All other accesses are plain
+ *          machine loads/stores.
  *   ENG-6  gas equality: the #3 charge of a resolve is exactly jv_mat_touch's, the same as
  *          the soft engine's slow path; an access that hits already-open pages charges 0 in
  *          both engines (pages present with the needed permission charge nothing).

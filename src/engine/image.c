@@ -82,9 +82,9 @@ javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access a
     if (s != JAVM_OK || size == 0) return s;
     uint64_t n = img->size - offset < size ? img->size - offset : size;
     /* The part the image covers comes from the memfd, private: the kernel copies a page on its
-     * first write. The rest (N < S, spec §14) stays anonymous zero memory. Fresh pages have one
-     * protection: none in paged mode (NotPresent), read-write in soft mode (MEM-5). */
-    int prot = m->mode == JV_MEM_PAGED ? PROT_NONE : PROT_READ | PROT_WRITE;
+     * first write. The rest (N < S, spec §14) stays anonymous zero memory. The fresh pages share
+     * one page byte, hence one protection (none in paged mode, read-write in soft mode). */
+    int prot = jv_mem_page_prot(m, (uint32_t)(start >> JV_PAGE_SHIFT));
     if (n && mmap(m->base + start, n, prot, MAP_PRIVATE | MAP_FIXED, img->fd, (off_t)offset) ==
                  MAP_FAILED)
         return jv_set_error(JAVM_ERR_OS, "map image: mmap failed: %s", strerror(errno));

@@ -135,10 +135,7 @@ jv_mem_result jv_paged_load_slow(jv_paged *p, uint32_t addr, unsigned width, uin
     int rc = jv_paged_resolve(p, addr, width, false);
     if (rc > 0) return p->fault;
     if (rc < 0) siglongjmp(p->exit_jb, 1);
-    uint64_t v = 0;
-    for (unsigned i = 0; i < width; i++)
-        v |= (uint64_t)p->mem->base[(uint32_t)(addr + i)] << (8 * i);
-    *val = v;
+    *val = jv_load_wrap(p->mem->base, addr, width);
     return (jv_mem_result){0};
 }
 
@@ -146,8 +143,7 @@ jv_mem_result jv_paged_store_slow(jv_paged *p, uint32_t addr, unsigned width, ui
     int rc = jv_paged_resolve(p, addr, width, true);
     if (rc > 0) return p->fault;
     if (rc < 0) siglongjmp(p->exit_jb, 1);
-    for (unsigned i = 0; i < width; i++)
-        p->mem->base[(uint32_t)(addr + i)] = (uint8_t)(val >> (8 * i));
+    jv_store_wrap(p->mem->base, addr, width, val);
     return (jv_mem_result){0};
 }
 

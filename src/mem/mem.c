@@ -33,7 +33,6 @@ static void layout_specs(void) {
 /* Page-table chunks (4096 page bytes each) that have ever held a mapping: reset and frame
  * changes visit only these. */
 #define CHUNK_PAGES 4096u
-static inline void mark_chunks(jv_mem *m, uint32_t first, uint32_t count);
 
 javm_status jv_mem_init(jv_mem *m, jv_mem_mode mode, uint64_t cow_cost, bool ro_write_faults) {
     memset(m, 0, sizeof *m);
@@ -116,6 +115,8 @@ static uint8_t with_mode_fast_bits(const jv_mem *m, uint8_t b) {
         return b & (uint8_t) ~(JV_PG_FAST_R | JV_PG_FAST_W);
     return jv_pg_with_fast_bits(b);
 }
+
+int jv_mem_page_prot(const jv_mem *m, uint32_t pn) { return host_prot(m, m->pages[pn]); }
 
 int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count) {
     uint32_t end = first_page + count, run = first_page;
@@ -283,25 +284,13 @@ jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_wri
 
 jv_mem_result jv_mem_load_slow(jv_mem *m, uint32_t addr, unsigned width, uint64_t *val) {
     jv_mem_result r = jv_mem_touch(m, addr, width, false);
-    if (r.kind != JV_MEM_OK) return r;
-    if (addr <= UINT32_MAX - (width - 1)) {
-        *val = jv_load_le(m->base + addr, width);
-    } else { /* MEM-2: wraps at 2^32 */
-        uint64_t v = 0;
-        for (unsigned i = 0; i < width; i++) v |= (uint64_t)m->base[(uint32_t)(addr + i)] << (8 * i);
-        *val = v;
-    }
+    if (r.kind == JV_MEM_OK) *val = jv_load_wrap(m->base, addr, width);
     return r;
 }
 
 jv_mem_result jv_mem_store_slow(jv_mem *m, uint32_t addr, unsigned width, uint64_t val) {
     jv_mem_result r = jv_mem_touch(m, addr, width, true);
-    if (r.kind != JV_MEM_OK) return r;
-    if (addr <= UINT32_MAX - (width - 1)) {
-        jv_store_le(m->base + addr, width, val);
-    } else {
-        for (unsigned i = 0; i < width; i++) m->base[(uint32_t)(addr + i)] = (uint8_t)(val >> (8 * i));
-    }
+    if (r.kind == JV_MEM_OK) jv_store_wrap(m->base, addr, width, val);
     return r;
 }
 

@@ -117,6 +117,10 @@ jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_wri
  * FAST_W -> PROT_WRITE, neither -> PROT_NONE). Returns 0 or -errno. */
 int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count);
 
+/* The host protection (PROT_* bits) the page byte of page number pn calls for: the rule
+ * jv_mem_sync_protection applies. */
+int jv_mem_page_prot(const jv_mem *m, uint32_t pn);
+
 /* The first mapped page at or after `from` (a page base); false if none. For dumps. */
 bool jv_mem_next_mapped(const jv_mem *m, uint64_t from, uint32_t *page);
 
@@ -153,6 +157,21 @@ static inline void jv_store_le(uint8_t *p, unsigned w, uint64_t v) {
     case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
     default: memcpy(p, &v, 8); break;
     }
+}
+/* MEM-2: the same accesses at guest address addr of the window at base, taken modulo 2^32
+ * (byte-wise only when they run past 0xFFFFFFFF). The slow paths of both engines use them. */
+static inline uint64_t jv_load_wrap(const uint8_t *base, uint32_t addr, unsigned w) {
+    if (addr <= UINT32_MAX - (w - 1)) return jv_load_le(base + addr, w);
+    uint64_t v = 0;
+    for (unsigned i = 0; i < w; i++) v |= (uint64_t)base[(uint32_t)(addr + i)] << (8 * i);
+    return v;
+}
+static inline void jv_store_wrap(uint8_t *base, uint32_t addr, unsigned w, uint64_t v) {
+    if (addr <= UINT32_MAX - (w - 1)) {
+        jv_store_le(base + addr, w, v);
+        return;
+    }
+    for (unsigned i = 0; i < w; i++) base[(uint32_t)(addr + i)] = (uint8_t)(v >> (8 * i));
 }
 
 /* Out-of-line partners: touch (MAT-3, charging #3 gas), fault rule (MEM-3), byte-wise access
