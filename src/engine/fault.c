@@ -149,11 +149,19 @@ static int jv_fault_handle_ours(jv_paged *p, siginfo_t *si, void *uc_) {
     siglongjmp(p->exit_jb, 1);
 }
 
+/* ENG-2, first half: the context whose window holds the hardware fault's address and which is
+ * running on this thread, or NULL. */
+static jv_paged *jv_fault_owner(const siginfo_t *si) {
+    if (si->si_code <= 0) return NULL; /* sent with kill/raise/sigqueue, not a fault */
+    jv_paged *p = jv_fault_lookup((uintptr_t)si->si_addr);
+    if (!p || !p->running || !pthread_equal(p->thread, pthread_self())) return NULL;
+    return p;
+}
+
 static void jv_fault_handler(int sig, siginfo_t *si, void *uc_) {
     int saved_errno = errno;
-    jv_paged *p = si->si_code > 0 ? jv_fault_lookup((uintptr_t)si->si_addr) : NULL;
-    if (p && p->running && pthread_equal(p->thread, pthread_self()) &&
-        jv_fault_handle_ours(p, si, uc_)) {
+    jv_paged *p = jv_fault_owner(si);
+    if (p && jv_fault_handle_ours(p, si, uc_)) {
         errno = saved_errno;
         return;
     }
@@ -165,12 +173,17 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static javm_status g_install_status = JAVM_ERR_OS;
 static int g_install_errno;
 
+/* Our SIGSEGV action: on the alternate stack, other signals left unblocked. */
+static void jv_fault_action(struct sigaction *sa) {
+    memset(sa, 0, sizeof *sa);
+    sa->sa_sigaction = jv_fault_handler;
+    sa->sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa->sa_mask);
+}
+
 static void jv_fault_do_install(void) {
     struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = jv_fault_handler;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
+    jv_fault_action(&sa);
     if (sigaction(SIGSEGV, &sa, &g_prev_slot[0]) != 0) {
         g_install_errno = errno;
         return;
@@ -189,10 +202,7 @@ javm_status jv_fault_reinstall(void) {
     int rc = sigaction(SIGSEGV, NULL, &cur);
     if (rc == 0 && !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == jv_fault_handler)) {
         struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = jv_fault_handler;
-        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-        sigemptyset(&sa.sa_mask);
+        jv_fault_action(&sa);
         if ((void *)cur.sa_handler != (void *)jv_fault_handler) { /* not a mangled copy of ours */
             int next = 1 - atomic_load_explicit(&g_prev_idx, memory_order_relaxed);
             g_prev_slot[next] = cur;
@@ -212,10 +222,9 @@ javm_status jv_fault_reinstall(void) {
  * faults, which leave through the engine's exit path). */
 JAVM_API int javm_handle_fault(int sig, void *siginfo, void *ucontext) {
     siginfo_t *si = siginfo;
-    if (sig != SIGSEGV || !si || !ucontext || si->si_code <= 0) return 0;
-    jv_paged *p = jv_fault_lookup((uintptr_t)si->si_addr);
-    if (!p || !p->running || !pthread_equal(p->thread, pthread_self())) return 0;
-    return jv_fault_handle_ours(p, si, ucontext);
+    if (sig != SIGSEGV || !si || !ucontext) return 0;
+    jv_paged *p = jv_fault_owner(si);
+    return p ? jv_fault_handle_ours(p, si, ucontext) : 0;
 }
 
 javm_status jv_fault_install(void) {
