@@ -60,6 +60,18 @@ static size_t put_le(uint8_t *out, size_t n, uint64_t v, int l) {
     return n;
 }
 
+/* The two immediates of A3, A6 and A11: their widths, then νX and νY little-endian. */
+static int choose_xy(const jv_asm_insn *in, int *lx, int *ly, const char **why) {
+    if ((*lx = choose(in->x, in->lx, "first immediate does not fit its width", why)) < 0) return -1;
+    if ((*ly = choose(in->y, in->ly, "second immediate does not fit its width", why)) < 0) return -1;
+    return 0;
+}
+
+static size_t put_xy(uint8_t *out, size_t n, const jv_asm_insn *in, int lx, int ly) {
+    n = put_le(out, n, in->x, lx);
+    return put_le(out, n, in->y, ly);
+}
+
 size_t jv_asm_insn_encode(const jv_asm_insn *in, uint32_t pc, uint8_t *out, const char **why) {
     const char *dummy;
     if (!why) why = &dummy;
@@ -86,11 +98,9 @@ size_t jv_asm_insn_encode(const jv_asm_insn *in, uint32_t pc, uint8_t *out, cons
         n = put_le(out, n, in->x, 8);
         break;
     case JV_CLASS_A3:
-        if ((lx = choose(in->x, in->lx, "first immediate does not fit its width", why)) < 0) return 0;
-        if ((ly = choose(in->y, in->ly, "second immediate does not fit its width", why)) < 0) return 0;
+        if (choose_xy(in, &lx, &ly, why)) return 0;
         out[n++] = (uint8_t)lx;
-        n = put_le(out, n, in->x, lx);
-        n = put_le(out, n, in->y, ly);
+        n = put_xy(out, n, in, lx, ly);
         break;
     case JV_CLASS_A4:
         if ((lx = choose(off, in->lx, "branch offset does not fit its width", why)) < 0) return 0;
@@ -102,11 +112,9 @@ size_t jv_asm_insn_encode(const jv_asm_insn *in, uint32_t pc, uint8_t *out, cons
         n = put_le(out, n, in->x, lx);
         break;
     case JV_CLASS_A6:
-        if ((lx = choose(in->x, in->lx, "first immediate does not fit its width", why)) < 0) return 0;
-        if ((ly = choose(in->y, in->ly, "second immediate does not fit its width", why)) < 0) return 0;
+        if (choose_xy(in, &lx, &ly, why)) return 0;
         out[n++] = (uint8_t)(in->ra | lx << 4);
-        n = put_le(out, n, in->x, lx);
-        n = put_le(out, n, in->y, ly);
+        n = put_xy(out, n, in, lx, ly);
         break;
     case JV_CLASS_A7:
         if ((lx = choose(in->x, in->lx, "immediate does not fit its width", why)) < 0) return 0;
@@ -127,12 +135,10 @@ size_t jv_asm_insn_encode(const jv_asm_insn *in, uint32_t pc, uint8_t *out, cons
         n = put_le(out, n, off, lx);
         break;
     case JV_CLASS_A11:
-        if ((lx = choose(in->x, in->lx, "first immediate does not fit its width", why)) < 0) return 0;
-        if ((ly = choose(in->y, in->ly, "second immediate does not fit its width", why)) < 0) return 0;
+        if (choose_xy(in, &lx, &ly, why)) return 0;
         out[n++] = (uint8_t)(in->ra | in->rb << 4);
         out[n++] = (uint8_t)lx;
-        n = put_le(out, n, in->x, lx);
-        n = put_le(out, n, in->y, ly);
+        n = put_xy(out, n, in, lx, ly);
         break;
     case JV_CLASS_A12:
         out[n++] = (uint8_t)(in->ra | in->rb << 4);
