@@ -1,9 +1,7 @@
-/* engine — per-instance paged context: fault resolution (ENG-1, ENG-3), the wrap-around slow
- * path (ENG-5) and protection sync. */
-#include <errno.h>
+/* engine — per-instance paged context: fault resolution (ENG-3; the host protections of ENG-1
+ * are applied by the mem layer) and the wrap-around slow path (ENG-5). */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -80,28 +78,6 @@ void jv_paged_leave(jv_paged *p) {
 }
 
 /* ---- Fault resolution (ENG-1, ENG-3) ---------------------------------------------------- */
-/* Opens the read-only unit of page index `pi` (ENG-3). Returns 0 or -errno. */
-static int jv_open_ro(jv_paged *p, uint32_t pi) {
-    jv_mem *m = p->mem;
-    uint32_t cl_lo = pi & ~((1u << (JV_CLUSTER_SHIFT - JV_PAGE_SHIFT)) - 1);
-    uint32_t cl_hi = cl_lo + (1u << (JV_CLUSTER_SHIFT - JV_PAGE_SHIFT));
-    uint32_t lo = pi, hi = pi + 1;
-    while (lo > cl_lo && jv_pg_perm(m->pages[lo - 1]) == JV_PG_PERM_RO) lo--;
-    while (hi < cl_hi && jv_pg_perm(m->pages[hi]) == JV_PG_PERM_RO) hi++;
-    /* lo is the region start clipped to the cluster: unit_base(page, region_start). */
-    if (m->ro_unit && !jv_pgbit_get(m->ro_unit, lo)) {
-        if (mprotect(m->base + ((size_t)lo << JV_PAGE_SHIFT), (size_t)(hi - lo) << JV_PAGE_SHIFT,
-                     PROT_READ) != 0)
-            return -errno;
-        jv_pgbit_set(m->ro_unit, lo);
-        p->stats.ro_units++;
-        return 0;
-    }
-    /* The unit was opened before but this page lost its protection (remap, host write): the
-     * touch has set its FAST_R, which the mem layer maps to PROT_READ. */
-    return jv_mem_sync_protection(m, pi, 1);
-}
-
 int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) {
     jv_mem *m = p->mem;
     jv_mem_result r = jv_mem_touch(m, addr, width, is_write);
@@ -120,8 +96,11 @@ int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) 
     jv_page_set ps = jv_access_pages(addr, width);
     for (unsigned i = 0; i < ps.len; i++) {
         uint32_t pi = ps.pages[i] >> JV_PAGE_SHIFT;
-        int rc = jv_pg_perm(m->pages[pi]) == JV_PG_PERM_RO ? jv_open_ro(p, pi)
-                                                           : jv_mem_sync_protection(m, pi, 1);
+        bool unit_opened = false;
+        int rc = jv_pg_perm(m->pages[pi]) == JV_PG_PERM_RO
+                     ? jv_mem_open_ro_unit(m, pi, &unit_opened)
+                     : jv_mem_sync_protection(m, pi, 1);
+        if (unit_opened) p->stats.ro_units++;
         if (rc != 0) {
             p->os_errno = -rc;
             return -1;

@@ -1,4 +1,5 @@
-/* mem — guest window, page maps, host access and the checked accessors' slow paths. */
+/* mem — guest window, page maps and their host protection, host access, the touch and the
+ * checked accessors' slow paths, reset for reuse. */
 #include "mem/mem.h"
 
 #include <errno.h>
@@ -130,6 +131,24 @@ int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count) {
         run = p;
     }
     return 0;
+}
+
+int jv_mem_open_ro_unit(jv_mem *m, uint32_t pn, bool *opened) {
+    uint32_t cl_lo = pn & ~((1u << (JV_CLUSTER_SHIFT - JV_PAGE_SHIFT)) - 1);
+    uint32_t cl_hi = cl_lo + (1u << (JV_CLUSTER_SHIFT - JV_PAGE_SHIFT));
+    uint32_t lo = pn, hi = pn + 1;
+    while (lo > cl_lo && jv_pg_perm(m->pages[lo - 1]) == JV_PG_PERM_RO) lo--;
+    while (hi < cl_hi && jv_pg_perm(m->pages[hi]) == JV_PG_PERM_RO) hi++;
+    /* lo is the region start clipped to the cluster: unit_base(page, region_start). */
+    if (m->ro_unit && !jv_pgbit_get(m->ro_unit, lo)) {
+        if (mprotect(m->base + ((size_t)lo << JV_PAGE_SHIFT), (size_t)(hi - lo) << JV_PAGE_SHIFT,
+                     PROT_READ) != 0)
+            return -errno;
+        jv_pgbit_set(m->ro_unit, lo);
+        *opened = true;
+        return 0;
+    }
+    return jv_mem_sync_protection(m, pn, 1);
 }
 
 javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access access,

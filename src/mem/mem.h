@@ -117,6 +117,13 @@ jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_wri
  * FAST_W -> PROT_WRITE, neither -> PROT_NONE). Returns 0 or -errno. */
 int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count);
 
+/* Paged mode (the engine's fault resolution, ENG-3): open the read-only unit of page number pn
+ * for reading — the maximal run of read-only pages around pn within its 2 MiB cluster, which
+ * starts at jv_unit_base — and set the unit's ro_unit bit (*opened = true). If the unit is open
+ * already, only page pn is re-protected (a remap or a host write may have closed it; the touch
+ * has set its FAST_R). Returns 0 or -errno; async-signal-safe. */
+int jv_mem_open_ro_unit(jv_mem *m, uint32_t pn, bool *opened);
+
 /* The host protection (PROT_* bits) the page byte of page number pn calls for: the rule
  * jv_mem_sync_protection applies. */
 int jv_mem_page_prot(const jv_mem *m, uint32_t pn);
