@@ -108,6 +108,18 @@ static const scenario cases[] = {
      100000, JAVM_EXIT_PANIC, 0, 4, 0, 0, {{0xFFFFF000u, JV_STATE_NOT_PRESENT}}, ~0ull},
 };
 
+/* The program of an assembly source; a source that does not assemble fails the test, naming it. */
+static javm_program *assemble(const char *name, const char *src) {
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (jv_asm_assemble(src, strlen(src), &blob, &len) != JAVM_OK)
+        fail_msg("%s: %s", name, javm_last_error());
+    javm_program *p = NULL;
+    assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
+    free(blob);
+    return p;
+}
+
 static javm_instance *build(const scenario *c, javm_program *p, javm_engine e) {
     javm_config cfg;
     javm_config_default(&cfg);
@@ -125,13 +137,7 @@ static javm_instance *build(const scenario *c, javm_program *p, javm_engine e) {
 }
 
 static void run_case(const scenario *c) {
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    if (jv_asm_assemble(c->src, strlen(c->src), &blob, &len) != JAVM_OK)
-        fail_msg("%s: %s", c->name, javm_last_error());
-    javm_program *p = NULL;
-    assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
-    free(blob);
+    javm_program *p = assemble(c->name, c->src);
     javm_instance *vm[2];
     javm_exit_info ex[2];
     for (int k = 0; k < 2; k++) {
@@ -173,12 +179,7 @@ static void fault_resume_and_new_frame(void **state) {
     (void)state;
     assert_int_equal(jv_fault_reinstall(), JAVM_OK);
     const char *src = "  store_u32 r1, 0x20ffe\n  store_u8 r1, 0x20000\n" HALT;
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    assert_int_equal(jv_asm_assemble(src, strlen(src), &blob, &len), JAVM_OK);
-    javm_program *p = NULL;
-    assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
-    free(blob);
+    javm_program *p = assemble(__func__, src);
     javm_instance *vm[2];
     for (int k = 0; k < 2; k++) {
         scenario c = {.maps = {{0x20000, 1, JAVM_ACCESS_RW}}, .gas = 100000};
@@ -216,12 +217,7 @@ static void image_shared_copy_on_write(void **state) {
     assert_int_equal(javm_image_new(data, sizeof data - 100, &img), JAVM_OK);
     const char *src = "  load_u64 r2, 0x20ff8\n  load_u8 r3, 0x22fff\n  load_u32 r4, 0x23000\n"
                       "  store_u64 r1, 0x21000\n" HALT;
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    assert_int_equal(jv_asm_assemble(src, strlen(src), &blob, &len), JAVM_OK);
-    javm_program *p = NULL;
-    assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
-    free(blob);
+    javm_program *p = assemble(__func__, src);
     javm_instance *vm[2];
     for (int k = 0; k < 2; k++) {
         scenario c = {.gas = 100000};
@@ -271,12 +267,7 @@ static void reset_restores_dirty_pages(void **state) {
     assert_int_equal(javm_image_new(data, sizeof data, &img), JAVM_OK);
     const char *src = "  load_u64 r2, 0x20000\n  store_u64 r1, 0x20000\n  store_u32 r1, 0x30ffe\n"
                       HALT;
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    assert_int_equal(jv_asm_assemble(src, strlen(src), &blob, &len), JAVM_OK);
-    javm_program *p = NULL;
-    assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
-    free(blob);
+    javm_program *p = assemble(__func__, src);
     javm_instance *vm[2];
     for (int k = 0; k < 2; k++) {
         scenario c = {.maps = {{0x30000, 2, JAVM_ACCESS_RW}}, .gas = 100000};
