@@ -57,13 +57,13 @@ static int paths_add(paths *p, const char *s) {
 static int expand(paths *out, const char *path) {
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        fprintf(stderr, "javm test: %s: %s\n", path, strerror(errno));
+        jv_cli_usage("test", "%s: %s", path, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(sb.st_mode)) return paths_add(out, path);
     DIR *d = opendir(path);
     if (!d) {
-        fprintf(stderr, "javm test: %s: %s\n", path, strerror(errno));
+        jv_cli_usage("test", "%s: %s", path, strerror(errno));
         return -1;
     }
     paths local = {0};
@@ -84,7 +84,7 @@ static int expand(paths *out, const char *path) {
     }
     closedir(d);
     if (!rc && !local.n) {
-        fprintf(stderr, "javm test: %s: no *.json vector files in this directory\n", path);
+        jv_cli_usage("test", "%s: no *.json vector files in this directory", path);
         free(local.v);
         return -1;
     }
@@ -94,21 +94,15 @@ static int expand(paths *out, const char *path) {
         free(local.v[i]);
     }
     free(local.v);
-    if (rc) fprintf(stderr, "javm test: out of memory\n");
+    if (rc) jv_cli_usage("test", "out of memory");
     return rc;
 }
 
-int jv_cli_test(int argc, char **argv) {
-    javm_config cfg;
-    javm_config_default(&cfg);
-    int quiet = 0;
-    paths in = {0};
-    int npaths = 0, only_paths = 0;
-    char **pathv = calloc((size_t)argc + 1, sizeof *pathv);
-    if (!pathv) {
-        fprintf(stderr, "javm test: out of memory\n");
-        return 2;
-    }
+/* Parses argv into cfg, *quiet and the PATH arguments (pathv, *npaths). Returns -1 to go on,
+ * else the exit status: 0 after --help / --list-engines, 2 after a usage error. */
+static int parse_options(int argc, char **argv, javm_config *cfg, int *quiet, char **pathv,
+                         int *npaths) {
+    int only_paths = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!only_paths && !strcmp(a, "--")) {
@@ -116,71 +110,62 @@ int jv_cli_test(int argc, char **argv) {
             continue;
         }
         if (only_paths || a[0] != '-' || !a[1]) {
-            pathv[npaths++] = argv[i];
+            pathv[(*npaths)++] = argv[i];
             continue;
         }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            free(pathv);
             return 0;
         } else if (!strcmp(a, "--list-engines")) {
             for (int e = JAVM_ENGINE_SOFT; e <= JAVM_ENGINE_PAGED; e++)
                 if (javm_engine_available((javm_engine)e))
                     printf("%s\n", javm_engine_name((javm_engine)e));
-            free(pathv);
             return 0;
         } else if (!strcmp(a, "--engine")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "javm test: --engine needs a name\n");
-                free(pathv);
-                return 2;
-            }
-            if (javm_engine_parse(argv[++i], &cfg.engine) != JAVM_OK) {
-                fprintf(stderr, "javm test: unknown engine '%s' (expected soft or paged)\n",
-                        argv[i]);
-                free(pathv);
-                return 2;
-            }
+            if (i + 1 >= argc) return jv_cli_usage("test", "--engine needs a name");
+            if (javm_engine_parse(argv[++i], &cfg->engine) != JAVM_OK)
+                return jv_cli_usage("test", "unknown engine '%s' (expected soft or paged)",
+                                    argv[i]);
         } else if (!strcmp(a, "--mat")) {
-            cfg.mat = 1;
+            cfg->mat = 1;
         } else if (!strcmp(a, "--cow-cost")) {
             uint64_t v;
             if (i + 1 >= argc || argv[i + 1][0] == '-' || jv_cli_parse_u64(argv[i + 1], &v) ||
-                v > JAVM_MAX_COW_COST) {
-                fprintf(stderr, "javm test: --cow-cost needs a number from 0 to 2^40\n");
-                free(pathv);
-                return 2;
-            }
-            cfg.cow_cost = v;
+                v > JAVM_MAX_COW_COST)
+                return jv_cli_usage("test", "--cow-cost needs a number from 0 to 2^40");
+            cfg->cow_cost = v;
             i++;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = 1;
+            *quiet = 1;
         } else {
-            fprintf(stderr, "javm test: unknown option '%s' (try `javm test --help`)\n", a);
-            free(pathv);
-            return 2;
+            return jv_cli_usage("test", "unknown option '%s' (try `javm test --help`)", a);
         }
     }
-    if (npaths == 0) {
-        free(pathv);
-        fprintf(stderr, "javm test: no vector files or directories given (try `javm test --help`)\n");
-        return 2;
-    }
-    if (!javm_engine_available(cfg.engine)) {
-        fprintf(stderr, "javm test: the %s engine is not available in this build\n",
-                javm_engine_name(cfg.engine));
-        free(pathv);
-        return 2;
-    }
-    for (int i = 0; i < npaths; i++) {
-        if (expand(&in, pathv[i])) {
-            for (size_t k = 0; k < in.n; k++) free(in.v[k]);
-            free(in.v);
-            free(pathv);
-            return 2;
-        }
-    }
+    if (*npaths == 0)
+        return jv_cli_usage("test",
+                            "no vector files or directories given (try `javm test --help`)");
+    if (!javm_engine_available(cfg->engine))
+        return jv_cli_usage("test", "the %s engine is not available in this build",
+                            javm_engine_name(cfg->engine));
+    return -1;
+}
+
+int jv_cli_test(int argc, char **argv) {
+    javm_config cfg;
+    javm_config_default(&cfg);
+    int quiet = 0, npaths = 0;
+    paths in = {0};
+    char **pathv = calloc((size_t)argc + 1, sizeof *pathv);
+    if (!pathv) return jv_cli_usage("test", "out of memory");
+    int rc = parse_options(argc, argv, &cfg, &quiet, pathv, &npaths);
+    for (int i = 0; rc < 0 && i < npaths; i++)
+        if (expand(&in, pathv[i])) rc = 2;
     free(pathv);
+    if (rc >= 0) {
+        for (size_t k = 0; k < in.n; k++) free(in.v[k]);
+        free(in.v);
+        return rc;
+    }
     int passed = 0, failed = 0;
     for (size_t k = 0; k < in.n; k++) {
         const char *path = in.v[k];
