@@ -241,6 +241,7 @@ javm_status jv_fault_install(void) {
  * thread-specific-data destructor at thread exit. The stack is an mmap with a PROT_NONE guard
  * page below it. */
 #define JV_ALTSTACK_SIZE (256u * 1024u)
+#define JV_ALTSTACK_GUARD 4096u /* PROT_NONE page below the stack */
 static pthread_key_t g_stack_key;
 static pthread_once_t g_stack_once = PTHREAD_ONCE_INIT;
 static __thread int t_stack_ready;
@@ -248,12 +249,12 @@ static __thread int t_stack_ready;
 static void jv_altstack_free(void *mem) {
     if (!mem) return;
     stack_t cur;
-    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == (uint8_t *)mem + 4096 &&
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == (uint8_t *)mem + JV_ALTSTACK_GUARD &&
         !(cur.ss_flags & SS_ONSTACK)) {
         stack_t off = {.ss_flags = SS_DISABLE};
         sigaltstack(&off, NULL);
     }
-    munmap(mem, JV_ALTSTACK_SIZE + 4096);
+    munmap(mem, JV_ALTSTACK_SIZE + JV_ALTSTACK_GUARD);
 }
 
 static void jv_altstack_key_init(void) { pthread_key_create(&g_stack_key, jv_altstack_free); }
@@ -268,16 +269,17 @@ javm_status jv_fault_thread_prepare(void) {
         return JAVM_OK;
     }
     pthread_once(&g_stack_once, jv_altstack_key_init);
-    void *mem = mmap(NULL, JV_ALTSTACK_SIZE + 4096, PROT_READ | PROT_WRITE,
+    void *mem = mmap(NULL, JV_ALTSTACK_SIZE + JV_ALTSTACK_GUARD, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED)
         return jv_set_error(JAVM_ERR_NO_MEMORY, "engine: alternate signal stack: %s",
                             strerror(errno));
-    mprotect(mem, 4096, PROT_NONE); /* guard page below the stack */
-    stack_t ss = {.ss_sp = (uint8_t *)mem + 4096, .ss_size = JV_ALTSTACK_SIZE, .ss_flags = 0};
+    mprotect(mem, JV_ALTSTACK_GUARD, PROT_NONE);
+    stack_t ss = {.ss_sp = (uint8_t *)mem + JV_ALTSTACK_GUARD, .ss_size = JV_ALTSTACK_SIZE,
+                  .ss_flags = 0};
     if (sigaltstack(&ss, NULL) != 0) {
         int e = errno;
-        munmap(mem, JV_ALTSTACK_SIZE + 4096);
+        munmap(mem, JV_ALTSTACK_SIZE + JV_ALTSTACK_GUARD);
         return jv_set_error(JAVM_ERR_OS, "engine: sigaltstack: %s", strerror(e));
     }
     pthread_setspecific(g_stack_key, mem);
