@@ -6,9 +6,9 @@
  *     per-thread alternate signal stacks;
  *   - the per-instance paged context (jv_paged): where the published op and registers are,
  *     the exit path of a PVM-level fault, statistics;
- *   - the fault resolution: jv_mem_touch (the soft engine's touch: classify with jv_mem_check,
- *     MEM-3, then the all-or-nothing jv_mat_touch), debit the #3 charge, and open the host
- *     protection of the touched pages (ENG-3);
+ *   - the fault resolution: jv_mem_touch (the soft engine's touch: the all-or-nothing
+ *     jv_mat_touch, classified by jv_mem_check, MEM-3, when it faults), debit the #3 charge,
+ *     and open the host protection of the touched pages (ENG-3);
  *   - memfd-backed images: initial content shared by many instances, mapped MAP_PRIVATE into
  *     each window (ENG-7), restored by the mem layer's reset for reuse (ENG-8).
  * The interpreter loop itself is the pvm layer's shared body, instantiated here with plain
@@ -38,9 +38,9 @@
  *          (decoded from the published op);
  *          every other SIGSEGV goes to the previously installed handler (SA_SIGINFO or plain;
  *          SIG_DFL / SIG_IGN are honoured by restoring the default action and re-raising).
- *   ENG-3  resolve = jv_mem_touch, the soft engine's touch: jv_mem_check over the whole access
- *          (not OK -> PVM-level exit, nothing charged or changed) then jv_mat_touch (charge
- *          debited from the gas counter, stats); then open each page of the access per ENG-1,
+ *   ENG-3  resolve = jv_mem_touch, the soft engine's touch: jv_mat_touch over the whole access
+ *          (charge debited from the gas counter, stats; a fault is classified by jv_mem_check ->
+ *          PVM-level exit, nothing charged or changed); then open each page per ENG-1,
  *          low -> high (a read-write page by jv_mem_sync_protection); a read-only page opens its
  *          whole unit (the maximal run of read-only pages around it ∩ its 2 MiB cluster, named
  *          by jv_unit_base) and sets the unit's ro_unit bit. The handler then returns and the

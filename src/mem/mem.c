@@ -287,17 +287,15 @@ jv_mem_result jv_mem_check(const jv_mem *m, uint32_t addr, unsigned width, bool 
     return r;
 }
 
+/* The touch checks accessibility itself (MAT-3) and, with the page bytes map and protect
+ * write (every mapped page declared, only read-only pages pinned), faults exactly when
+ * jv_mem_check does; so the fault rule runs only to classify a touch that faulted. */
 jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
-    jv_mem_result r = jv_mem_check(m, addr, width, is_write);
-    if (r.kind != JV_MEM_OK) return r;
     jv_touch_info ti;
-    if (jv_mat_touch(m->pages, m->dirty, addr, width, is_write, m->cow_cost, &ti) != JV_TOUCH_OK) {
-        r.kind = JV_MEM_PANIC; /* unreachable: jv_mem_check admitted every page */
-        return r;
-    }
-    r.charge = ti.charge;
-    r.first_touch = ti.first_touch;
-    r.cow = ti.cow;
+    if (jv_mat_touch(m->pages, m->dirty, addr, width, is_write, m->cow_cost, &ti) == JV_TOUCH_OK)
+        return (jv_mem_result){.charge = ti.charge, .first_touch = ti.first_touch, .cow = ti.cow};
+    jv_mem_result r = jv_mem_check(m, addr, width, is_write); /* nothing changed (MAT-3) */
+    if (r.kind == JV_MEM_OK) r.kind = JV_MEM_PANIC; /* unreachable, see above */
     return r;
 }
 

@@ -106,10 +106,10 @@ javm_status jv_mem_host_write(jv_mem *m, uint32_t addr, const void *src, size_t 
 /* MEM-3: classify an access by permissions alone. Returns kind OK / PANIC / FAULT. */
 jv_mem_result jv_mem_check(const jv_mem *m, uint32_t addr, unsigned width, bool is_write);
 
-/* MEM-3 then MAT-3, the touch both engines use (the soft engine's slow path, the paged
- * engine's fault resolution): classify the access with jv_mem_check and, if it is admitted,
- * apply the all-or-nothing jv_mat_touch to the page bytes and dirty bits. Returns the
- * classification with the #3 charge and statistics; changes no host protection. */
+/* MAT-3 and MEM-3, the touch both engines use (the soft engine's slow path, the paged
+ * engine's fault resolution): the all-or-nothing jv_mat_touch on the page bytes and dirty bits;
+ * if it faults (nothing changed), jv_mem_check's classification of the access. Returns kind
+ * OK with the #3 charge and statistics, or the PANIC / FAULT; changes no host protection. */
 jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_write);
 
 /* Set the host protection of pages [first_page, first_page+count) from their page bytes: soft
