@@ -47,11 +47,8 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
         return true;
     }
     /* mid-block fresh start: pay from pc to the end of its block */
-    uint64_t cost = (uint64_t)prog->ops[r].rest + 1, stores = 0;
-    for (uint64_t j = r; j < r + cost; j++) {
-        const jv_pvm_opinfo *info = jv_pvm_opinfo_of_iop(prog->ops[j].iop);
-        stores += info && (info->flags & JV_OP_STORE);
-    }
+    uint64_t cost = (uint64_t)prog->ops[r].rest + 1;
+    uint64_t stores = jv_pvm_count_stores(prog->ops + r, cost);
     if (st->entry_whole_block) { /* the containing block's GAS op precedes r */
         uint32_t g = r;
         while (g > 0 && prog->ops[g].iop != JV_I_GAS) g--;

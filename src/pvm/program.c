@@ -37,6 +37,12 @@ static javm_status oom(void) {
 static inline bool bit(const uint8_t *b, uint64_t i) { return (b[i >> 3] >> (i & 7)) & 1; }
 static inline void setbit(uint8_t *b, uint64_t i) { b[i >> 3] |= (uint8_t)(1u << (i & 7)); }
 
+uint64_t jv_pvm_count_stores(const jv_pvm_op *ops, uint64_t n) {
+    uint64_t stores = 0;
+    for (uint64_t j = 0; j < n; j++) stores += (iop_flags(ops[j].iop) & JV_OP_STORE) != 0;
+    return stores;
+}
+
 /* Builds the op stream from the validated parts held in p. */
 static javm_status build_ops(javm_program *p) {
     const uint32_t n = p->code_len;
@@ -121,11 +127,9 @@ static javm_status build_ops(javm_program *p) {
     }
     for (size_t i = 0; i < total; i++) {
         if (ops[i].iop != JV_I_GAS) continue;
-        uint64_t cost = (uint64_t)ops[i + 1].rest + 1, stores = 0;
-        for (size_t j = i + 1; j <= i + cost; j++)
-            stores += (iop_flags(ops[j].iop) & JV_OP_STORE) != 0;
+        uint64_t cost = (uint64_t)ops[i + 1].rest + 1;
         ops[i].x = cost;
-        ops[i].y = stores;
+        ops[i].y = jv_pvm_count_stores(ops + i + 1, cost);
         ops[i].rest = (uint32_t)cost;
     }
 

@@ -344,6 +344,10 @@ void jv_pvm_state_init(jv_pvm_state *st);
  * instruction), with the exit filled in st. */
 bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start);
 
+/* The number of store ops (JV_OP_STORE) among ops[0..n): the #3 reserve count of a block, or
+ * of its tail for a mid-block start (PVM-G2, G3). */
+uint64_t jv_pvm_count_stores(const jv_pvm_op *ops, uint64_t n);
+
 /* Fills st for an exit of a memory access of op (kind PANIC or FAULT), as the loop does. */
 void jv_pvm_exit_mem(jv_pvm_state *st, const javm_program *prog, const jv_pvm_op *op,
                      jv_mem_result res);
