@@ -60,7 +60,7 @@ static int cmd_root(int argc, char **argv) {
     }
     if (!path) return jv_cli_usage("cap", "root: missing FILE (try `javm cap --help`)");
     uint64_t size = 0;
-    if (size_arg && (size_arg[0] == '-' || jv_cli_parse_u64(size_arg, &size)))
+    if (size_arg && jv_cli_parse_uint(size_arg, UINT64_MAX, &size))
         return jv_cli_usage("cap", "root: --size '%s' is not a byte count", size_arg);
     if (size_arg && size == 0) return jv_cli_usage("cap", "root: --size must be positive");
     if (size > JV_CAP_MAX_SIZE)

@@ -265,7 +265,7 @@ static int parse_options(int argc, char **argv, options *o) {
             o->engine = v;
         } else if (opt_is(a, "--gas")) {
             if (need_arg(argc, argv, &i, &v)) return 2;
-            if (jv_cli_parse_u64(v, &o->gas) || (int64_t)o->gas < 0 || (v[0] == '-'))
+            if (jv_cli_parse_uint(v, INT64_MAX, &o->gas))
                 return jv_cli_usage("run", "bad number '%s' for --gas (0 .. 2^63-1)", v);
             o->have_gas = 1;
         } else if (opt_is(a, "--pc")) {
@@ -275,7 +275,7 @@ static int parse_options(int argc, char **argv, options *o) {
             o->have_pc = 1;
         } else if (opt_is(a, "--cow-cost")) {
             if (need_arg(argc, argv, &i, &v)) return 2;
-            if (jv_cli_parse_u64(v, &o->cow) || v[0] == '-' || o->cow > JAVM_MAX_COW_COST)
+            if (jv_cli_parse_uint(v, JAVM_MAX_COW_COST, &o->cow))
                 return jv_cli_usage("run", "bad number '%s' for --cow-cost (0 to 2^40)", v);
             o->have_cow = 1;
         } else if (opt_is(a, "--reg")) {
@@ -304,9 +304,9 @@ static int parse_options(int argc, char **argv, options *o) {
             *c1 = *c2 = 0;
             if (o->nmap >= MAX_SETS) return jv_cli_usage("run", "too many --map options");
             uint64_t ad, ln;
-            if (jv_cli_parse_u64(buf, &ad) || buf[0] == '-' || ad > 0xFFFFFFFFu)
+            if (jv_cli_parse_uint(buf, UINT32_MAX, &ad))
                 return jv_cli_usage("run", "bad address '%s' in --map", buf);
-            if (jv_cli_parse_u64(c1 + 1, &ln) || c1[1] == '-' || ln > (1ull << 32))
+            if (jv_cli_parse_uint(c1 + 1, 1ull << 32, &ln))
                 return jv_cli_usage("run", "bad length '%s' in --map", c1 + 1);
             javm_access acc;
             if (!strcmp(c2 + 1, "r") || !strcmp(c2 + 1, "ro")) acc = JAVM_ACCESS_RO;

@@ -130,8 +130,7 @@ static int parse_options(int argc, char **argv, javm_config *cfg, int *quiet, ch
             cfg->mat = 1;
         } else if (!strcmp(a, "--cow-cost")) {
             uint64_t v;
-            if (i + 1 >= argc || argv[i + 1][0] == '-' || jv_cli_parse_u64(argv[i + 1], &v) ||
-                v > JAVM_MAX_COW_COST)
+            if (i + 1 >= argc || jv_cli_parse_uint(argv[i + 1], JAVM_MAX_COW_COST, &v))
                 return jv_cli_usage("test", "--cow-cost needs a number from 0 to 2^40");
             cfg->cow_cost = v;
             i++;

@@ -94,6 +94,13 @@ int jv_cli_parse_u64(const char *s, uint64_t *out) {
     return 0;
 }
 
+int jv_cli_parse_uint(const char *s, uint64_t max, uint64_t *out) {
+    uint64_t v;
+    if (!s || s[0] == '-' || jv_cli_parse_u64(s, &v) || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
 static int hexval(int c) {
     if (c >= '0' && c <= '9') return c - '0';
     c = tolower(c);

@@ -25,6 +25,9 @@ int jv_cli_write_file(const char *path, const void *data, size_t len);
  * gives the two's complement. 0 on success, -1 if s is not a number or does not fit 64 bits. */
 int jv_cli_parse_u64(const char *s, uint64_t *out);
 
+/* The same for a count or an address: no sign ('-' is rejected) and at most max. */
+int jv_cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
 /* Parses hex digits ("" allowed, optional 0x prefix, whitespace ignored) into a malloc'd buffer. */
 int jv_cli_parse_hex(const char *s, uint8_t **out, size_t *len);
 
