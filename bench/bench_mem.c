@@ -72,7 +72,7 @@ int main(void) {
     printf("\nmap_region (read-write, no init) and first touch of 16 pages:\n");
     const uint64_t sizes[] = {1ull << 20, 16ull << 20, 256ull << 20};
     for (int i = 0; i < 3; i++) {
-        jv_mem_reset(&m);
+        if (jv_mem_reset(&m) != JAVM_OK) return 1;
         double t0 = now_ns();
         jv_mem_map(&m, 0x10000000, sizes[i], JAVM_ACCESS_RW, NULL, 0);
         double t1 = now_ns();

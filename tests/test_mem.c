@@ -281,7 +281,7 @@ static void next_mapped_and_reset(void **st) {
     assert_true(jv_mem_next_mapped(m, 0xFEFD3000u, &p));
     assert_int_equal(p, 0xFEFD3000u);
     assert_false(jv_mem_next_mapped(m, 0xFEFD4000u, &p));
-    jv_mem_reset(m);
+    assert_int_equal(jv_mem_reset(m), JAVM_OK);
     assert_false(jv_mem_next_mapped(m, 0, &p));
     assert_int_equal(m->mapped_pages, 0);
     assert_int_equal(jv_mem_map(m, 0x10000, PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);

@@ -335,9 +335,12 @@ bool jv_mem_next_mapped(const jv_mem *m, uint64_t from, uint32_t *page) {
     return false;
 }
 
-void jv_mem_reset(jv_mem *m) {
-    mmap(m->base, m->window_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-         -1, 0);
+javm_status jv_mem_reset(jv_mem *m) {
+    /* Fresh reserved memory over the whole window drops every page's bytes; if the kernel
+     * refuses, nothing is reset (MEM-1: a later map must read zero). */
+    if (mmap(m->base, m->window_size, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+        return jv_set_error(JAVM_ERR_OS, "reset: mmap failed: %s", strerror(errno));
     for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
         if (!chunk_used(m, c)) continue;
         memset(m->pages + (uint64_t)c * CHUNK_PAGES, 0, CHUNK_PAGES);
@@ -346,6 +349,7 @@ void jv_mem_reset(jv_mem *m) {
     }
     memset(m->used_chunks, 0, sizeof m->used_chunks);
     m->mapped_pages = 0;
+    return JAVM_OK;
 }
 
 javm_status jv_mem_new_frame(jv_mem *m) {

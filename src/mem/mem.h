@@ -131,8 +131,9 @@ int jv_mem_page_prot(const jv_mem *m, uint32_t pn);
 /* The first mapped page at or after `from` (a page base); false if none. For dumps. */
 bool jv_mem_next_mapped(const jv_mem *m, uint64_t from, uint32_t *page);
 
-/* Reset for reuse: unmap everything, clear all metadata that was written. */
-void jv_mem_reset(jv_mem *m);
+/* Reset for reuse: unmap everything, clear all metadata that was written. JAVM_ERR_OS (and
+ * nothing reset) if the kernel refuses to replace the window. */
+javm_status jv_mem_reset(jv_mem *m);
 
 /* Start a fresh frame: every page back to NotPresent, fast bits cleared (the first write will
  * charge COW_COST again); permissions and kinds unchanged. JAVM_ERR_OS if the host protection
