@@ -168,6 +168,13 @@ javm_status jv_pvm_blob_decode(const uint8_t *blob, size_t len, jv_pvm_blob *out
     return JAVM_OK;
 }
 
+uint32_t jv_pvm_blob_jump(const jv_pvm_blob *b, uint32_t i) {
+    const uint8_t *e = b->jumps + (size_t)i * b->z;
+    uint32_t v = 0;
+    for (unsigned k = 0; k < b->z; k++) v |= (uint32_t)e[k] << (8 * k);
+    return v;
+}
+
 uint8_t *jv_pvm_blob_encode(const uint32_t *jump_table, uint32_t n, uint8_t z,
                             const uint8_t *code, uint32_t code_len, const uint8_t *bitmask,
                             size_t *out_len) {

@@ -79,12 +79,6 @@ static int has_target(uint8_t opcode) {
     return o && strchr(jv_asm_class_shape((jv_pvm_class)o->cls), 't') != NULL;
 }
 
-static uint64_t jump_entry(const jv_pvm_blob *b, uint32_t i) {
-    uint64_t v = 0;
-    for (unsigned k = 0; k < b->z; k++) v |= (uint64_t)b->jumps[(size_t)i * b->z + k] << (8 * k);
-    return v;
-}
-
 static void comment_bytes(out *o, const jv_pvm_blob *b, uint32_t pc, uint32_t n, size_t col0) {
     size_t col = o->len - col0;
     out_printf(o, "%*s; %u:", col < 40 ? (int)(40 - col) : 1, "", pc);
@@ -99,7 +93,7 @@ static char *render(const jv_pvm_blob *b, labels *lab, unsigned flags, unsigned 
                b->jump_count, b->z);
     uint64_t maxv = 0;
     for (uint32_t i = 0; i < b->jump_count; i++) {
-        uint64_t v = jump_entry(b, i);
+        uint64_t v = jv_pvm_blob_jump(b, i);
         if (v > maxv) maxv = v;
     }
     unsigned zmin = 0;
@@ -109,7 +103,7 @@ static char *render(const jv_pvm_blob *b, labels *lab, unsigned flags, unsigned 
     }
     if (b->z != zmin) out_printf(&o, ".jumpwidth %u\n", b->z);
     for (uint32_t i = 0; i < b->jump_count; i++) {
-        uint64_t v = jump_entry(b, i);
+        uint64_t v = jv_pvm_blob_jump(b, i);
         out_printf(&o, i % 8 ? ", " : ".jumptable ");
         if (labelable(b, (int64_t)v)) out_printf(&o, "L%llu", (unsigned long long)v);
         else out_printf(&o, "%llu", (unsigned long long)v);
@@ -177,7 +171,7 @@ javm_status jv_asm_disassemble(const uint8_t *blob, size_t len, unsigned flags, 
     labels lab = {calloc((size_t)b.code_len + 1, 1), b.code_len, {0}};
     if (!lab.mark) return jv_set_error(JAVM_ERR_NO_MEMORY, "disasm: out of memory");
     for (uint32_t i = 0; i < b.jump_count; i++) {
-        uint64_t v = jump_entry(&b, i);
+        uint64_t v = jv_pvm_blob_jump(&b, i);
         if (labelable(&b, (int64_t)v)) lab.mark[v] = 1;
     }
     for (uint32_t pc = 0; pc < b.code_len;) {

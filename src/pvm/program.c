@@ -172,11 +172,7 @@ static javm_status program_from_blob(const uint8_t *blob, size_t len, javm_progr
     }
     if (b.code_len) memcpy(p->code, b.code, b.code_len);
     if (kbytes) memcpy(p->bitmask, b.bitmask, kbytes);
-    for (uint32_t i = 0; i < b.jump_count; i++) {
-        uint32_t v = 0;
-        for (unsigned k = 0; k < b.z; k++) v |= (uint32_t)b.jumps[(size_t)i * b.z + k] << (8 * k);
-        p->jumps[i] = v;
-    }
+    for (uint32_t i = 0; i < b.jump_count; i++) p->jumps[i] = jv_pvm_blob_jump(&b, i);
     s = build_ops(p);
     if (s) {
         jv_pvm_program_destroy(p);

@@ -177,6 +177,8 @@ typedef struct jv_pvm_blob {
 /* PVM-D1. Parts point into blob. Errors: JAVM_ERR_BAD_PROGRAM with a message naming the part
  * and the offset. */
 javm_status jv_pvm_blob_decode(const uint8_t *blob, size_t len, jv_pvm_blob *out);
+/* Entry i (< jump_count) of a decoded blob's jump table: z little-endian bytes. */
+uint32_t jv_pvm_blob_jump(const jv_pvm_blob *b, uint32_t i);
 /* Encodes a blob from its parts (malloc'd; NULL on allocation failure or z > 8). The bitmask
  * is ceil(code_len / 8) bytes. */
 uint8_t *jv_pvm_blob_encode(const uint32_t *jump_table, uint32_t n, uint8_t z,
