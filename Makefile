@@ -16,7 +16,6 @@ else
 Q := @
 endif
 PREFIX  ?= /usr/local
-SHARED  ?= ../shared
 VERSION := 0.1.0
 
 ifeq ($(SAN),1)
@@ -87,7 +86,7 @@ $(B)/javm: $(CLI_OBJ) $(B)/libjavm.a
 $(B)/tests/%: tests/%.c $(B)/libjavm.a $(HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(BASEFLAGS) $(CMOCKA_CFLAGS) -Itests -DJAVM_SHARED_DIR='"$(SHARED)"' -o $@ $< $(B)/libjavm.a $(CMOCKA_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(BASEFLAGS) $(CMOCKA_CFLAGS) -Itests -DJAVM_VECTOR_DIR='"tests/vectors"' -o $@ $< $(B)/libjavm.a $(CMOCKA_LIBS) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c $(B)/libjavm.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -104,13 +103,13 @@ tests: $(TEST_BIN) $(B)/javm $(FUZZ_SMOKE)
 benches: $(BENCH_BIN) $(B)/javm
 
 test: tests
-	@B=$(B) SHARED=$(SHARED) ./scripts/run-tests.sh
+	@B=$(B) ./scripts/run-tests.sh
 
 run: tool
 	@B=$(B) ./scripts/run-example.sh
 
 bench: benches
-	@B=$(B) SHARED=$(SHARED) ./scripts/bench.sh
+	@B=$(B) ./scripts/bench.sh
 
 # Unbounded coverage-guided fuzzing with clang's libFuzzer: make fuzz [FUZZ_TIME=seconds per target]
 FUZZ_TIME ?= 0

@@ -3,7 +3,7 @@
 
 The workloads themselves are written in PVM assembly in bench/workloads/*.s and assembled by
 `javm asm`. This script encodes the same four programs directly from the specification
-(../shared/spec/pvm-isa.md §3, pvm-program-format.md §2), instruction for instruction, so that
+(docs/ISA.md, docs/PROGRAM.md), instruction for instruction, so that
 `bench/pvm_vs_anan.sh --check-encoding` can compare the blobs the project's assembler produces with
 an encoding that does not depend on it, and so that the anan-as side can be exercised before the
 assembler exists.

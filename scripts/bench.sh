@@ -3,7 +3,7 @@
 # so ratios printed by one program are measured in one run. Figures go to docs/BENCHMARKS.md by hand.
 set -u
 B=${B:-build}
-export JAVM_BIN="$PWD/$B/javm" SHARED=${SHARED:-../shared} B
+export JAVM_BIN="$PWD/$B/javm" B
 st=0
 for b in "$B"/bench/bench_*; do
   [ -x "$b" ] || continue

@@ -8,8 +8,8 @@
 #  - the conformance vectors through `javm test` (counted per vector)
 set -u
 B=${B:-build}
-SHARED=${SHARED:-../shared}
-export JAVM_BIN="$PWD/$B/javm" SHARED B
+VEC=tests/vectors/gp07
+export JAVM_BIN="$PWD/$B/javm" B
 pass=0; fail=0; failed_names=()
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 
@@ -44,13 +44,11 @@ for t in "$B"/fuzz-smoke/*; do
   [ -x "$t" ] || continue
   "$t" -runs="${FUZZ_SMOKE_RUNS:-20000}" >"$log" 2>&1; add_counts "fuzz-smoke/$(basename "$t")" $? "$log"
 done
-if [ -d "$SHARED/vectors/pvm" ] && "$JAVM_BIN" test --help >/dev/null 2>&1; then
-  for engine in $("$JAVM_BIN" test --list-engines 2>/dev/null || echo soft); do
-    "$JAVM_BIN" test --engine "$engine" "$SHARED/vectors/pvm" >"$log" 2>&1; add_counts "vectors ($engine)" $? "$log"
-    # category-#3 gas on: same results, and gas left + #3 charges == the expected gas
-    "$JAVM_BIN" test --engine "$engine" --mat "$SHARED/vectors/pvm" >"$log" 2>&1; add_counts "vectors ($engine, #3 on)" $? "$log"
-  done
-fi
+for engine in $("$JAVM_BIN" test --list-engines); do
+  "$JAVM_BIN" test --engine "$engine" "$VEC" >"$log" 2>&1; add_counts "vectors ($engine)" $? "$log"
+  # category-#3 gas on: same results, and gas left + #3 charges == the expected gas
+  "$JAVM_BIN" test --engine "$engine" --mat "$VEC" >"$log" 2>&1; add_counts "vectors ($engine, #3 on)" $? "$log"
+done
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
 echo "$pass passed, $fail failed"

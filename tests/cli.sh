@@ -2,13 +2,12 @@
 # Shell tests of the javm tool: help and version, usage errors (exit 2 + one line on stderr),
 # run --json / --trace / --spi on vectors and containers, the examples' documented results, the
 # asm/disasm round trip through files, and the embedding example of docs/API.md.
-# Env: JAVM_BIN (default build/javm), B (build dir, default build), SHARED (default ../shared).
+# Env: JAVM_BIN (default build/javm), B (build dir, default build).
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
 JAVM=${JAVM_BIN:-$B/javm}
-SHARED=${SHARED:-../shared}
-VEC="$SHARED/vectors/pvm"
+VEC=tests/vectors/gp07
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 pass=0

@@ -16,7 +16,7 @@
 #include "pvm/asm.h"
 #include "pvm/pvm.h"
 
-#define VECTOR_DIR JAVM_SHARED_DIR "/vectors/pvm"
+#define VECTOR_DIR JAVM_VECTOR_DIR "/gp07"
 
 static uint8_t *assemble_ok(const char *src, size_t *len) {
     uint8_t *blob = NULL;

@@ -645,7 +645,7 @@ static void count_trace(void *user, const javm_instance *vm, uint32_t pc) {
 static void loops_agree_on_vectors(void **state) {
     (void)state;
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/vectors/pvm", JAVM_SHARED_DIR);
+    snprintf(dir, sizeof dir, "%s/gp07", JAVM_VECTOR_DIR);
     DIR *d = opendir(dir);
     if (!d) {
         print_message("vectors not found at %s\n", dir);
