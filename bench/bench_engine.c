@@ -5,6 +5,7 @@
  *   2. hot guest access: a PVM load loop on the soft and the paged engine vs the same loop in C;
  *   3. interpreter throughput soft vs paged on a compute loop and on load/store loops;
  *   4. instantiation time vs initial image size (1, 16, 256 MiB): memfd image (CoW) vs copying.
+ * The bench workloads themselves (every engine vs native C) are bench/bench_workloads.c.
  * The raw round trips run first, before the engine installs its SIGSEGV handler. */
 #include <errno.h>
 #include <fcntl.h>
@@ -288,63 +289,6 @@ int main(void) {
         javm_program_free(ld);
         javm_program_free(rmw);
         javm_program_free(alu);
-    }
-
-    /* 3b. the workloads of bench/workloads (assembled from source; maps from "bench-map:") */
-    {
-        static const char *const names[] = {"compute", "memory", "branchy", "calls"};
-        printf("workloads (bench/workloads/*.s), million instructions per second, best of 3\n");
-        for (unsigned w = 0; w < 4; w++) {
-            char path[256];
-            snprintf(path, sizeof path, "bench/workloads/%s.s", names[w]);
-            FILE *f = fopen(path, "r");
-            if (!f) continue;
-            static char src[1 << 16];
-            size_t n = fread(src, 1, sizeof src - 1, f);
-            fclose(f);
-            src[n] = 0;
-            unsigned long long maddr = 0, mlen = 0;
-            const char *m = strstr(src, "bench-map:");
-            if (m) sscanf(m + 10, " %llx:%llx", &maddr, &mlen);
-            uint8_t *blob = NULL;
-            size_t blen = 0;
-            javm_program *p = NULL;
-            if (jv_asm_assemble(src, n, &blob, &blen) != JAVM_OK ||
-                javm_program_load(blob, blen, &p) != JAVM_OK) {
-                fprintf(stderr, "bench: %s: %s\n", path, javm_last_error());
-                free(blob);
-                continue;
-            }
-            free(blob);
-            double best[2] = {1e30, 1e30};
-            uint64_t insns = 0;
-            for (int rep = 0; rep < 3; rep++)
-                for (int e = 0; e < 2; e++) {
-                    javm_config cfg;
-                    javm_config_default(&cfg);
-                    cfg.engine = e ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
-                    javm_instance *vm = NULL;
-                    javm_exit_info ex;
-                    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK) return 1;
-                    if (mlen && javm_map(vm, (uint32_t)maddr, mlen, JAVM_ACCESS_RW, NULL, 0)) return 1;
-                    javm_gas_set(vm, 1ll << 50);
-                    double t0 = now_ns(); /* includes the first-touch faults of the buffer */
-                    if (javm_run(vm, &ex) != JAVM_OK || ex.kind != JAVM_EXIT_HALT) {
-                        fprintf(stderr, "bench: %s did not halt\n", path);
-                        return 1;
-                    }
-                    double t = now_ns() - t0;
-                    javm_stats st;
-                    javm_stats_get(vm, &st);
-                    insns = st.instructions;
-                    if (t < best[e]) best[e] = t;
-                    javm_instance_free(vm);
-                }
-            printf("  %-22s soft %7.0f   paged %7.0f   paged/soft %.2f\n", names[w],
-                   insns / best[0] * 1e3, insns / best[1] * 1e3, best[0] / best[1]);
-            javm_program_free(p);
-        }
-        printf("\n");
     }
 
     /* 4. instantiation vs image size */

@@ -5,6 +5,7 @@
 ;     javm asm examples/sieve.s -o sieve.pvm
 ;     javm run --map 0x20000:0xF5000:rw sieve.pvm
 ; Result: halts with r7 = 78498 (the number of primes below 1000000).
+; bench-map: 0x20000:0xF5000:rw
 ;
 ; Registers: r1 BUF, r2 i, r3 N, r4 j (multiples of i), r5 address, r6 a flag byte,
 ;            r7 the count (result), r12 the halt address.
