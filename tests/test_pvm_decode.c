@@ -571,12 +571,33 @@ static void op_stream_properties(void **state) {
             } else {
                 assert_int_equal(o->iop, jv_pvm_iop_of_byte(in.opcode));
                 const jv_pvm_opinfo *info = jv_pvm_opinfo_of(in.opcode);
-                assert_int_equal(o->a, in.ra);
-                assert_int_equal(o->b, in.rb);
-                assert_int_equal(o->d, in.rd);
                 assert_true(o->x == in.imm_x);
-                if (info->cls == JV_CLASS_A4 || info->cls == JV_CLASS_A7 ||
-                    info->cls == JV_CLASS_A10) {
+                assert_int_equal(o->d, in.rd);
+                bool branch_cls = info->cls == JV_CLASS_A4 || info->cls == JV_CLASS_A7 ||
+                                  info->cls == JV_CLASS_A10;
+                assert_int_equal((info->flags & JV_OP_BRANCH) != 0, branch_cls);
+                if (info->flags & (JV_OP_LOAD | JV_OP_STORE)) {
+                    /* the one operand formula (pvm.h) against the class rule of the decoded
+                     * instruction: μ[νX] (A3, A5), μ[φA + νX] (A6), μ[φB + νX] (A9) */
+                    uint64_t regs[JV_PVM_NUM_REGS + 1];
+                    for (unsigned r = 0; r < JV_PVM_NUM_REGS; r++)
+                        regs[r] = rng();
+                    regs[JV_PVM_REG_ZERO] = 0;
+                    uint64_t base = info->cls == JV_CLASS_A6   ? regs[in.ra]
+                                    : info->cls == JV_CLASS_A9 ? regs[in.rb]
+                                                               : 0;
+                    assert_int_equal(jv_pvm_op_addr(o, regs), (uint32_t)(base + in.imm_x));
+                    assert_int_equal(jv_pvm_op_width(o), info->width);
+                    assert_int_equal(jv_pvm_op_is_store(o), (info->flags & JV_OP_STORE) != 0);
+                    assert_true(jv_pvm_op_is_mem(o));
+                    if (info->cls == JV_CLASS_A5 || info->cls == JV_CLASS_A9)
+                        assert_int_equal(o->a, in.ra); /* the data register */
+                } else {
+                    assert_false(jv_pvm_op_is_mem(o));
+                    assert_int_equal(o->a, in.ra);
+                    assert_int_equal(o->b, in.rb);
+                }
+                if (branch_cls) {
                     bool ok = in.target >= 0 && in.target < (int64_t)len &&
                               jv_pvm_is_block_start(p, (uint32_t)in.target);
                     if (ok) {

@@ -113,26 +113,12 @@ static int jv_fault_handle_ours(jv_paged *p, siginfo_t *si, void *uc_) {
         addr = (uint32_t)acc;
         width = (unsigned)(acc >> JV_ACC_WIDTH_SHIFT) & 0xFF;
         is_write = (acc & JV_ACC_WRITE_BIT) != 0;
-    } else { /* the loop: decode the published op (registers are in memory) */
+    } else { /* the loop: the published op's access (registers are in memory) */
         const jv_pvm_op *op = p->cur ? *p->cur : NULL;
-        const jv_pvm_opinfo *info = op ? jv_pvm_opinfo_of_iop(op->iop) : NULL;
-        if (!info || !(info->flags & (JV_OP_LOAD | JV_OP_STORE))) return 0;
-        width = info->width;
-        is_write = (info->flags & JV_OP_STORE) != 0;
-        switch (info->cls) {
-        case JV_CLASS_A3: /* store_imm_*: μ[νX] */
-        case JV_CLASS_A5: /* load_* / store_*: μ[νX] */
-            addr = (uint32_t)op->x;
-            break;
-        case JV_CLASS_A6: /* store_imm_ind_*: μ[φA + νX] */
-            addr = (uint32_t)(p->regs[op->a] + op->x);
-            break;
-        case JV_CLASS_A9: /* load_ind_* / store_ind_*: μ[φB + νX] */
-            addr = (uint32_t)(p->regs[op->b] + op->x);
-            break;
-        default:
-            return 0;
-        }
+        if (!op || !jv_pvm_op_is_mem(op)) return 0;
+        addr = jv_pvm_op_addr(op, p->regs);
+        width = jv_pvm_op_width(op);
+        is_write = jv_pvm_op_is_store(op);
     }
     uintptr_t start = (uintptr_t)p->mem->base + addr;
     /* ENG-2: the fault must lie inside the access (which never wraps, ENG-5). */

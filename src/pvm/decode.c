@@ -13,6 +13,36 @@ static const jv_pvm_opinfo opinfo[JV_PVM_NUM_OPCODES] = {
 #undef X
 };
 
+const uint8_t jv_pvm_iop_flags[JV_I_COUNT] = {
+#define X(name, byte, cls, flags, width, sem) [JV_I_##name] = flags,
+#include "pvm/opcodes.def"
+#undef X
+};
+
+const uint8_t jv_pvm_iop_width[JV_I_COUNT] = {
+#define X(name, byte, cls, flags, width, sem) [JV_I_##name] = width,
+#include "pvm/opcodes.def"
+#undef X
+};
+
+/* The memory-op operand shape of pvm.h (jv_pvm_op) exists for these classes only; a width is
+ * given exactly for the memory rows; a static target exactly for A4, A7, A10. */
+#define X(name, byte, cls, flags, width, sem)                                                    \
+    _Static_assert(!((flags) & (JV_OP_LOAD | JV_OP_STORE)) ||                                  \
+                       JV_CLASS_##cls == JV_CLASS_A3 || JV_CLASS_##cls == JV_CLASS_A5 ||       \
+                       JV_CLASS_##cls == JV_CLASS_A6 || JV_CLASS_##cls == JV_CLASS_A9,         \
+                   #name ": memory op of a class without the memory operand shape");          \
+    _Static_assert(((width) != 0) == (((flags) & (JV_OP_LOAD | JV_OP_STORE)) != 0),            \
+                   #name ": width must be given exactly for loads and stores");                \
+    _Static_assert((((flags) & JV_OP_BRANCH) != 0) ==                                            \
+                       (JV_CLASS_##cls == JV_CLASS_A4 || JV_CLASS_##cls == JV_CLASS_A7 ||      \
+                        JV_CLASS_##cls == JV_CLASS_A10),                                        \
+                   #name ": JV_OP_BRANCH must mark exactly the A4, A7, A10 rows");             \
+    _Static_assert(!((flags) & JV_OP_BRANCH) || ((flags) & JV_OP_TERM),                        \
+                   #name ": a branch ends its block");
+#include "pvm/opcodes.def"
+#undef X
+
 /* byte -> 1 + index into opinfo (0 = not an opcode). */
 static const uint8_t opindex[256] = {
 #define X(name, byte, cls, flags, width, sem) [byte] = JV_I_##name + 1,

@@ -76,7 +76,7 @@ static int textual(const jv_pvm_blob *b, uint32_t pc, jv_insn *d, jv_asm_insn *i
 
 static int has_target(uint8_t opcode) {
     const jv_pvm_opinfo *o = jv_pvm_opinfo_of(opcode);
-    return o && strchr(jv_asm_class_shape((jv_pvm_class)o->cls), 't') != NULL;
+    return o && (o->flags & JV_OP_BRANCH);
 }
 
 static void comment_bytes(out *o, const jv_pvm_blob *b, uint32_t pc, uint32_t n, size_t col0) {

@@ -140,22 +140,23 @@ jv_dispatch:
         if (cond) JV_TAKE();                                                                   \
         JV_STEP();                                                                             \
     }
-/* Loads: dst register, address, width, value conversion */
-#define JV_LD(n, w, addr_expr, dreg, conv)                                                     \
+/* Memory ops: the address and width formulas of pvm.h (jv_pvm_op_addr; the width is the
+ * opcodes.def column, a constant per handler through JV_W_*). Loads write φA. */
+#define JV_LD(n, conv)                                                                         \
     JV_CASE(n) {                                                                               \
         uint64_t v = 0;                                                                        \
-        uint32_t jv_addr = (uint32_t)(addr_expr);                                              \
+        uint32_t jv_addr = jv_pvm_op_addr(ip, R);                                              \
         JV_MEM_PRE();                                                                          \
-        JV_LOAD(w, jv_addr, v);                                                                \
-        R[dreg] = conv(v);                                                                     \
+        JV_LOAD(JV_W_##n, jv_addr, v);                                                         \
+        R[ip->a] = conv(v);                                                                    \
         JV_STEP();                                                                             \
     }
-#define JV_ST(n, w, addr_expr, val_expr)                                                       \
+#define JV_ST(n, val_expr)                                                                     \
     JV_CASE(n) {                                                                               \
-        uint32_t jv_addr = (uint32_t)(addr_expr);                                              \
+        uint32_t jv_addr = jv_pvm_op_addr(ip, R);                                              \
         uint64_t v = (val_expr);                                                               \
         JV_MEM_PRE();                                                                          \
-        JV_STORE(w, jv_addr, v);                                                               \
+        JV_STORE(JV_W_##n, jv_addr, v);                                                        \
         JV_STEP();                                                                             \
     }
 #define JV_ID(v) (v)
@@ -176,31 +177,31 @@ jv_dispatch:
             R[ip->a] = ip->x;
             JV_STEP();
         }
-        JV_ST(store_imm_u8, 1, ip->x, ip->y)
-        JV_ST(store_imm_u16, 2, ip->x, ip->y)
-        JV_ST(store_imm_u32, 4, ip->x, ip->y)
-        JV_ST(store_imm_u64, 8, ip->x, ip->y)
+        JV_ST(store_imm_u8, ip->y)
+        JV_ST(store_imm_u16, ip->y)
+        JV_ST(store_imm_u32, ip->y)
+        JV_ST(store_imm_u64, ip->y)
         JV_CASE(jump) JV_TAKE();
         JV_CASE(jump_ind) JV_DJUMP(R[ip->a] + ip->x);
         JV_CASE(load_imm) {
             R[ip->a] = ip->x;
             JV_STEP();
         }
-        JV_LD(load_u8, 1, ip->x, ip->a, JV_ID)
-        JV_LD(load_i8, 1, ip->x, ip->a, jv_sx8)
-        JV_LD(load_u16, 2, ip->x, ip->a, JV_ID)
-        JV_LD(load_i16, 2, ip->x, ip->a, jv_sx16)
-        JV_LD(load_u32, 4, ip->x, ip->a, JV_ID)
-        JV_LD(load_i32, 4, ip->x, ip->a, jv_sx32)
-        JV_LD(load_u64, 8, ip->x, ip->a, JV_ID)
-        JV_ST(store_u8, 1, ip->x, R[ip->a])
-        JV_ST(store_u16, 2, ip->x, R[ip->a])
-        JV_ST(store_u32, 4, ip->x, R[ip->a])
-        JV_ST(store_u64, 8, ip->x, R[ip->a])
-        JV_ST(store_imm_ind_u8, 1, R[ip->a] + ip->x, ip->y)
-        JV_ST(store_imm_ind_u16, 2, R[ip->a] + ip->x, ip->y)
-        JV_ST(store_imm_ind_u32, 4, R[ip->a] + ip->x, ip->y)
-        JV_ST(store_imm_ind_u64, 8, R[ip->a] + ip->x, ip->y)
+        JV_LD(load_u8, JV_ID)
+        JV_LD(load_i8, jv_sx8)
+        JV_LD(load_u16, JV_ID)
+        JV_LD(load_i16, jv_sx16)
+        JV_LD(load_u32, JV_ID)
+        JV_LD(load_i32, jv_sx32)
+        JV_LD(load_u64, JV_ID)
+        JV_ST(store_u8, R[ip->a])
+        JV_ST(store_u16, R[ip->a])
+        JV_ST(store_u32, R[ip->a])
+        JV_ST(store_u64, R[ip->a])
+        JV_ST(store_imm_ind_u8, ip->y)
+        JV_ST(store_imm_ind_u16, ip->y)
+        JV_ST(store_imm_ind_u32, ip->y)
+        JV_ST(store_imm_ind_u64, ip->y)
         JV_CASE(load_imm_jump) {
             R[ip->a] = ip->x;
             JV_TAKE();
@@ -233,17 +234,17 @@ jv_dispatch:
         JV_OP2(sign_extend_16, jv_sx16(a))
         JV_OP2(zero_extend_16, (uint16_t)a)
         JV_OP2(reverse_bytes, __builtin_bswap64(a))
-        JV_ST(store_ind_u8, 1, R[ip->b] + ip->x, R[ip->a])
-        JV_ST(store_ind_u16, 2, R[ip->b] + ip->x, R[ip->a])
-        JV_ST(store_ind_u32, 4, R[ip->b] + ip->x, R[ip->a])
-        JV_ST(store_ind_u64, 8, R[ip->b] + ip->x, R[ip->a])
-        JV_LD(load_ind_u8, 1, R[ip->b] + ip->x, ip->a, JV_ID)
-        JV_LD(load_ind_i8, 1, R[ip->b] + ip->x, ip->a, jv_sx8)
-        JV_LD(load_ind_u16, 2, R[ip->b] + ip->x, ip->a, JV_ID)
-        JV_LD(load_ind_i16, 2, R[ip->b] + ip->x, ip->a, jv_sx16)
-        JV_LD(load_ind_u32, 4, R[ip->b] + ip->x, ip->a, JV_ID)
-        JV_LD(load_ind_i32, 4, R[ip->b] + ip->x, ip->a, jv_sx32)
-        JV_LD(load_ind_u64, 8, R[ip->b] + ip->x, ip->a, JV_ID)
+        JV_ST(store_ind_u8, R[ip->a])
+        JV_ST(store_ind_u16, R[ip->a])
+        JV_ST(store_ind_u32, R[ip->a])
+        JV_ST(store_ind_u64, R[ip->a])
+        JV_LD(load_ind_u8, JV_ID)
+        JV_LD(load_ind_i8, jv_sx8)
+        JV_LD(load_ind_u16, JV_ID)
+        JV_LD(load_ind_i16, jv_sx16)
+        JV_LD(load_ind_u32, JV_ID)
+        JV_LD(load_ind_i32, jv_sx32)
+        JV_LD(load_ind_u64, JV_ID)
         JV_OPI(add_imm_32, jv_sx32(b + x))
         JV_OPI(and_imm, b & x)
         JV_OPI(xor_imm, b ^ x)

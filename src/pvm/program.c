@@ -5,10 +5,7 @@
 #include "pvm/pvm.h"
 #include "util/error.h"
 
-static uint8_t iop_flags(uint8_t iop) {
-    const jv_pvm_opinfo *i = jv_pvm_opinfo_of_iop(iop);
-    return i ? i->flags : 0;
-}
+static uint8_t iop_flags(uint8_t iop) { return jv_pvm_iop_flags[iop]; }
 
 static bool op_is_term(uint8_t iop) {
     return iop == JV_I_trap || (iop_flags(iop) & JV_OP_TERM) != 0;
@@ -69,9 +66,17 @@ static javm_status build_ops(javm_program *p) {
         o->d = in.rd;
         o->x = in.imm_x;
         o->y = in.imm_y;
-        if (info && (info->cls == JV_CLASS_A4 || info->cls == JV_CLASS_A7 ||
-                     info->cls == JV_CLASS_A10))
-            o->y = (uint64_t)in.target;
+        /* a branch keeps its target pc in y until pass 4 resolves it into t */
+        if (info && (info->flags & JV_OP_BRANCH)) o->y = (uint64_t)in.target;
+        if (info && (info->flags & (JV_OP_LOAD | JV_OP_STORE))) {
+            /* the memory-op shape of pvm.h: base in b (ZERO for absolute forms), data in a */
+            if (info->cls == JV_CLASS_A3 || info->cls == JV_CLASS_A5) {
+                o->b = JV_PVM_REG_ZERO;
+            } else if (info->cls == JV_CLASS_A6) {
+                o->b = in.ra;
+                o->a = 0;
+            }
+        }
         uint64_t next = (uint64_t)pc + in.len;
         if (info && info->byte == JV_OPC_ecalli) o->t = (uint32_t)next;
         /* ϖ: the instruction after a (valid) terminator */
@@ -136,9 +141,7 @@ static javm_status build_ops(javm_program *p) {
     /* 4. branch targets (PVM-D4) */
     for (size_t i = 0; i < total; i++) {
         jv_pvm_op *o = &ops[i];
-        if (o->iop >= JV_I_GAS) continue;
-        uint8_t cls = jv_pvm_opinfo_of_iop(o->iop)->cls;
-        if (cls != JV_CLASS_A4 && cls != JV_CLASS_A7 && cls != JV_CLASS_A10) continue;
+        if (!(jv_pvm_iop_flags[o->iop] & JV_OP_BRANCH)) continue;
         int64_t tg = (int64_t)o->y;
         o->t = JV_PVM_NONE;
         if (tg >= 0 && tg < (int64_t)n && bit(p->block_starts, (uint64_t)tg))

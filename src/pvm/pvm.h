@@ -102,7 +102,7 @@
 #include "mem/mem.h"
 
 /* ---- Opcode metadata (from opcodes.def) --------------------------------------------------- */
-enum { JV_OP_NONE = 0, JV_OP_TERM = 1, JV_OP_LOAD = 2, JV_OP_STORE = 4 };
+enum { JV_OP_NONE = 0, JV_OP_TERM = 1, JV_OP_LOAD = 2, JV_OP_STORE = 4, JV_OP_BRANCH = 8 };
 
 typedef enum jv_pvm_class {
     JV_CLASS_A0, JV_CLASS_A1, JV_CLASS_A2, JV_CLASS_A3, JV_CLASS_A4, JV_CLASS_A5, JV_CLASS_A6,
@@ -126,6 +126,13 @@ enum jv_pvm_iop {
     JV_I_COUNT
 };
 #define JV_PVM_NUM_OPCODES ((unsigned)JV_I_GAS)
+
+/* Access widths as constants (the opcodes.def column): JV_W_load_u32 = 4, JV_W_add_32 = 0. */
+enum jv_pvm_width {
+#define X(name, byte, cls, flags, width, sem) JV_W_##name = width,
+#include "pvm/opcodes.def"
+#undef X
+};
 _Static_assert(JV_I_GAS == 139, "opcodes.def must list the 139 GP 0.7 opcodes");
 
 typedef struct jv_pvm_opinfo {
@@ -133,7 +140,7 @@ typedef struct jv_pvm_opinfo {
     const char *semantics; /* the formula column */
     uint8_t byte;          /* opcode byte */
     uint8_t cls;           /* jv_pvm_class */
-    uint8_t flags;         /* JV_OP_TERM | JV_OP_LOAD | JV_OP_STORE */
+    uint8_t flags;         /* JV_OP_TERM | JV_OP_LOAD | JV_OP_STORE | JV_OP_BRANCH */
     uint8_t width;         /* bytes touched by a load/store, else 0 */
 } jv_pvm_opinfo;
 
@@ -207,13 +214,21 @@ void jv_pvm_decode_insn(const uint8_t *code, uint32_t code_len, const uint8_t *b
 
 /* One op (32 bytes). Field use by class:
  *   A1 ecalli   x = id, t = next pc            A2   a, x (raw)
- *   A3          x = address, y = value          A4   t = target op
- *   A5          a, x                            A6   a, x, y
- *   A7          a, x, t = target op             A8   d = destination, a = source
- *   A9          a, b, x                         A10  a, b, t = target op
- *   A11         a, b, x, y                      A12  a, b, d
+ *   A3          b = ZERO, x = address, y = value
+ *   A4          t = target op                  A5   a, x (memory forms: b = ZERO)
+ *   A6          b = base, x, y (a unused)      A7   a, x, t = target op
+ *   A8          d = destination, a = source    A9   a, b, x
+ *   A10         a, b, t = target op            A11  a, b, x, y
+ *   A12         a, b, d
  *   GAS         x = cost, y = stores in the block, pc = the block start
- * rest = the number of ops after this one up to the end of its block (instruction ops). */
+ * rest = the number of ops after this one up to the end of its block (instruction ops).
+ *
+ * Memory ops (JV_OP_LOAD / JV_OP_STORE) share one operand shape whatever their class, so every
+ * consumer (interpreter, fault decoder, recompiler) uses the same formulas below:
+ *   address = (φ[b] + x) mod 2^32, with b = JV_PVM_REG_ZERO (always 0) for the absolute forms;
+ *   width   = the opcodes.def width column;
+ *   data    = φ[a] (the loaded register, or the stored one), except the store_imm forms (A3,
+ *             A6), which store y. */
 typedef struct jv_pvm_op {
     uint8_t iop; /* enum jv_pvm_iop */
     uint8_t a, b, d;
@@ -223,6 +238,22 @@ typedef struct jv_pvm_op {
     uint32_t rest;
 } jv_pvm_op;
 _Static_assert(sizeof(jv_pvm_op) == 32, "jv_pvm_op is 32 bytes");
+
+/* Per dispatch id (JV_I_*, pseudo-ops included): the opcodes.def flags and width columns. */
+extern const uint8_t jv_pvm_iop_flags[JV_I_COUNT];
+extern const uint8_t jv_pvm_iop_width[JV_I_COUNT];
+
+/* The operand formulas of a memory op (see jv_pvm_op); regs has JV_PVM_NUM_REGS + 1 slots. */
+static inline uint32_t jv_pvm_op_addr(const jv_pvm_op *op, const uint64_t *regs) {
+    return (uint32_t)(regs[op->b] + op->x);
+}
+static inline unsigned jv_pvm_op_width(const jv_pvm_op *op) { return jv_pvm_iop_width[op->iop]; }
+static inline bool jv_pvm_op_is_store(const jv_pvm_op *op) {
+    return (jv_pvm_iop_flags[op->iop] & JV_OP_STORE) != 0;
+}
+static inline bool jv_pvm_op_is_mem(const jv_pvm_op *op) {
+    return (jv_pvm_iop_flags[op->iop] & (JV_OP_LOAD | JV_OP_STORE)) != 0;
+}
 
 /* The standard-container parts of a program (pvm-program-format.md §3). The data bytes are
  * not kept here: the layer that loads the container (api, javm_program_load_standard) lays
@@ -300,6 +331,10 @@ static inline bool jv_pvm_is_block_start(const javm_program *p, uint32_t pc) {
 
 /* ---- VM state and exits -------------------------------------------------------------------- */
 #define JV_PVM_NUM_REGS 13
+/* A register slot past the 13 architectural ones that is always 0: the base of the absolute
+ * memory forms (see jv_pvm_op). Decoded register indices are clamped to 12, so no instruction
+ * writes it; everything that resets st->regs clears it. */
+#define JV_PVM_REG_ZERO 13
 
 typedef enum jv_pvm_exit {
     JV_EXIT_HALT = JAVM_EXIT_HALT,
@@ -314,7 +349,7 @@ typedef enum jv_pvm_exit {
 
 /* Everything an engine loop reads and writes. regs/gas/pc are the architectural state. */
 typedef struct jv_pvm_state {
-    uint64_t regs[JV_PVM_NUM_REGS];
+    uint64_t regs[JV_PVM_NUM_REGS + 1]; /* + JV_PVM_REG_ZERO */
     int64_t gas;
     uint32_t pc;          /* exiting instruction's pc, or the pc of the next fresh start */
     uint32_t resume;      /* op index to continue at without charge, JV_PVM_FRESH or _DONE */
