@@ -26,30 +26,37 @@ void javm_config_default(javm_config *cfg) {
     cfg->cow_cost = JV_API_DEFAULT_COW_COST;
 }
 
+/* API-3: the engines, indexed by javm_engine. An engine is one entry here (engine.h). */
+static const jv_engine_ops *const g_engines[] = {
+    [JAVM_ENGINE_SOFT] = &jv_engine_soft,
+    [JAVM_ENGINE_PAGED] = &jv_engine_paged,
+};
+#define NUM_ENGINES (sizeof g_engines / sizeof g_engines[0])
+
+static const jv_engine_ops *engine_ops(javm_engine e) {
+    return (unsigned)e < NUM_ENGINES ? g_engines[e] : NULL;
+}
+
 javm_status javm_engine_parse(const char *name, javm_engine *out) {
     if (!name || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "engine: NULL argument");
-    if (!strcmp(name, "soft")) *out = JAVM_ENGINE_SOFT;
-    else if (!strcmp(name, "paged")) *out = JAVM_ENGINE_PAGED;
-    else
-        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
-                            "engine: unknown engine '%s' (expected soft or paged)", name);
-    return JAVM_OK;
+    for (unsigned i = 0; i < NUM_ENGINES; i++) {
+        if (g_engines[i] && !strcmp(name, g_engines[i]->name)) {
+            *out = (javm_engine)i;
+            return JAVM_OK;
+        }
+    }
+    return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                        "engine: unknown engine '%s' (expected soft or paged)", name);
 }
 
 const char *javm_engine_name(javm_engine e) {
-    switch (e) {
-    case JAVM_ENGINE_SOFT: return "soft";
-    case JAVM_ENGINE_PAGED: return "paged";
-    }
-    return "unknown";
+    const jv_engine_ops *ops = engine_ops(e);
+    return ops ? ops->name : "unknown";
 }
 
 int javm_engine_available(javm_engine e) {
-    switch (e) {
-    case JAVM_ENGINE_SOFT: return 1;
-    case JAVM_ENGINE_PAGED: return jv_engine_paged_available(); /* API-3 */
-    }
-    return 0;
+    const jv_engine_ops *ops = engine_ops(e);
+    return ops && ops->available();
 }
 
 /* ---- Programs ------------------------------------------------------------------------------- */
@@ -96,7 +103,8 @@ javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
     javm_config c;
     if (cfg) c = *cfg;
     else javm_config_default(&c);
-    if (c.engine != JAVM_ENGINE_SOFT && c.engine != JAVM_ENGINE_PAGED)
+    const jv_engine_ops *ops = engine_ops(c.engine);
+    if (!ops)
         return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: unknown engine %d",
                             (int)c.engine);
     if (c.gas_model != JAVM_GAS_GP07)
@@ -114,15 +122,16 @@ javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
     if (!vm) return jv_set_error(JAVM_ERR_NO_MEMORY, "instance: out of memory");
     vm->prog = p;
     vm->cfg = c;
+    vm->ops = ops;
     jv_pvm_state_init(&vm->st);
     vm->st.mat_reserve = c.mat ? 2 * c.cow_cost : 0;
-    javm_status s = jv_mem_init(&vm->mem, c.engine == JAVM_ENGINE_PAGED ? JV_MEM_PAGED : JV_MEM_SOFT,
-                                c.mat ? c.cow_cost : 0, c.ro_write_faults != 0);
+    javm_status s =
+        jv_mem_init(&vm->mem, ops->mem_mode, c.mat ? c.cow_cost : 0, c.ro_write_faults != 0);
     if (s) {
         free(vm);
         return s;
     }
-    if (c.engine == JAVM_ENGINE_PAGED && (s = jv_engine_paged_create(&vm->mem, &vm->engine))) {
+    if ((s = ops->create(&vm->mem, &vm->engine))) {
         jv_mem_fini(&vm->mem);
         free(vm);
         return s;
@@ -133,7 +142,7 @@ javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
 
 void javm_instance_free(javm_instance *vm) {
     if (!vm) return;
-    jv_engine_paged_destroy(vm->engine); /* API-3: NULL for soft */
+    vm->ops->destroy(vm->engine);
     jv_mem_fini(&vm->mem);
     free(vm);
 }
@@ -282,24 +291,6 @@ javm_status javm_pc_set(javm_instance *vm, uint32_t pc) {
 }
 
 /* ---- Running -------------------------------------------------------------------------------- */
-/* API-3: the engine switch. */
-static javm_status run_engine(javm_instance *vm, int loop, uint32_t start) {
-    switch (vm->cfg.engine) {
-    case JAVM_ENGINE_PAGED:
-        return jv_engine_exec_paged(&vm->st, vm->prog, vm->engine, start,
-                                    loop == 2 || vm->st.trace_fn);
-    case JAVM_ENGINE_SOFT:
-        if (loop == 2 || vm->st.trace_fn)
-            jv_pvm_exec_soft_trace(&vm->st, vm->prog, &vm->mem, start);
-        else if (loop == 1)
-            jv_pvm_exec_soft_switch(&vm->st, vm->prog, &vm->mem, start);
-        else
-            jv_pvm_exec_soft(&vm->st, vm->prog, &vm->mem, start);
-        break;
-    }
-    return JAVM_OK;
-}
-
 javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit) {
     if (!vm || !exit) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "run: NULL argument");
     memset(exit, 0, sizeof *exit);
@@ -310,14 +301,15 @@ javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit) {
                             vm->st.pc);
     /* Everything that can fail before the loop happens before jv_pvm_enter, which consumes the
      * resume point and may charge gas: a failed run must leave the instance as it was. */
-    if (vm->cfg.engine == JAVM_ENGINE_PAGED) {
-        javm_status ps = jv_fault_thread_prepare();
-        if (ps != JAVM_OK) return ps;
-    }
+    javm_status ps = vm->ops->prepare_thread(vm->engine);
+    if (ps != JAVM_OK) return ps;
     uint32_t start;
     if (jv_pvm_enter(&vm->st, vm->prog, &start)) {
-        javm_status rs = run_engine(vm, loop, start);
-        if (rs != JAVM_OK) return rs; /* paged engine: the host refused to open guest pages */
+        jv_engine_loop l = (loop == 2 || vm->st.trace_fn) ? JV_ENGINE_LOOP_TRACE
+                           : loop == 1                    ? JV_ENGINE_LOOP_SWITCH
+                                                          : JV_ENGINE_LOOP_DEFAULT;
+        javm_status rs = vm->ops->run(vm->engine, &vm->st, vm->prog, &vm->mem, start, l);
+        if (rs != JAVM_OK) return rs; /* e.g. the host refused to open guest pages */
     }
     exit->kind = (javm_exit_kind)vm->st.exit_kind;
     exit->pc = vm->st.pc;
@@ -340,7 +332,7 @@ void javm_stats_get(const javm_instance *vm, javm_stats *out) {
     out->first_touch_faults = vm->st.first_touch;
     out->cow_pages = vm->st.cow;
     out->mat_gas = vm->st.mat_gas;
-    out->ro_units = jv_engine_paged_ro_units(vm->engine);
+    if (vm->ops->stats) vm->ops->stats(vm->engine, out);
 }
 
 void javm_set_trace(javm_instance *vm, javm_trace_fn fn, void *user) {

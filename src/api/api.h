@@ -15,8 +15,9 @@
  *          block start (charging it again); neither of the first two charges the block again.
  *          After halt or panic javm_run fails with JAVM_ERR_STATE until javm_pc_set.
  *   API-2  javm_pc_set makes the next run a fresh start at that pc (PVM-G3).
- *   API-3  the engine is chosen at javm_instance_new; engine-specific work happens only in
- *          instance_new/free and in javm_run's engine switch (api.c, run_engine).
+ *   API-3  the engine is chosen at javm_instance_new: an entry of the engine table (api.c,
+ *          g_engines; jv_engine_ops in engine/engine.h). The api calls engines only through
+ *          it (create, destroy, prepare_thread, run, stats, name, availability).
  */
 #ifndef JV_API_H
 #define JV_API_H
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "javm.h"
+#include "engine/engine.h"
 #include "mem/mem.h"
 #include "pvm/pvm.h"
 
@@ -36,7 +38,8 @@ struct javm_instance {
     jv_mem mem;
     const javm_program *prog;
     javm_config cfg;
-    void *engine; /* engine-specific context (paged engine); NULL for soft */
+    const jv_engine_ops *ops; /* the engine (API-3) */
+    void *engine;             /* its context (ops->create); NULL for soft */
 };
 
 /* The first mapped page at or after `from` (a page base); false if none (for memory dumps). */

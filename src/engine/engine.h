@@ -1,52 +1,53 @@
-/* engine — the hardware-paged engine: first-touch accounting from real page faults.
+/* engine — the engines behind one operations table (jv_engine_ops): the soft engine's entry
+ * (the pvm layer's checked loops) and the hardware-paged engine: first-touch accounting from
+ * real page faults.
  *
  * What it owns
- *   - the process-wide SIGSEGV handler (installed once, chained to whatever handler was
- *     installed before it), the lock-free registry of live guest windows it consults, and the
- *     per-thread alternate signal stacks;
+ *   - the operations table of each engine it implements (soft, paged);
  *   - the per-instance paged context (jv_paged): where the published op and registers are,
- *     the exit path of a PVM-level fault, statistics;
+ *     the paged engine's fault callback (registered with the fault layer, fault/fault.h, for
+ *     its window: it decodes the published access and resolves or exits), the exit path of a
+ *     PVM-level fault, statistics;
  *   - the fault resolution: jv_mem_touch (the soft engine's touch: the all-or-nothing
  *     jv_mat_touch, classified by jv_mem_check, MEM-3, when it faults), debit the #3 charge,
  *     and open the host protection of the touched pages (ENG-3);
  *   - memfd-backed images: initial content shared by many instances, mapped MAP_PRIVATE into
  *     each window (ENG-7), restored by the mem layer's reset for reuse (ENG-8).
  * The interpreter loop itself is the pvm layer's shared body, instantiated here with plain
- * machine loads/stores on the window (exec.c). Files: fault.c (handler, registry, alternate
- * stacks, chaining), paged.c (context, resolve, wrap slow path), exec.c (the loop), image.c
- * (memfd images).
+ * machine loads/stores on the window (exec.c). Files: paged.c (context, fault callback,
+ * resolve, wrap slow path, operations table), exec.c (the paged loop), soft.c (the soft
+ * engine's table), image.c (memfd images).
  *
  * Glossary
  *   window     the instance's 4 GiB host reservation (jv_mem.base, jv_mem.window_size bytes,
- *              guard included); registered with the fault handler for the instance's lifetime.
+ *              guard included); registered with the fault layer for the instance's lifetime.
  *   published op  before every guest load/store the paged loop stores the current op (the
  *              pre-decoded instruction) in st->cur (one store); registers live in st->regs.
- *              The handler decodes the access from them — start (x, or φA/φB + x by operand
- *              class), width and direction (the opcode table) — because the host reports only
+ *              The callback decodes the access from them with the pvm layer's operand
+ *              formula (jv_pvm_op_addr / _width / _is_store) — because the host reports only
  *              the first inaccessible byte (for a straddle, in the second page), never the
  *              start or width. No x86 decoding. Direct accesses outside the loop (tests,
  *              benchmarks: jv_paged_access) publish the access itself in jv_paged.acc instead.
- *   resolve    the handler's work for one faulting access (jv_paged_resolve).
+ *   resolve    the callback's work for one faulting access (jv_paged_resolve).
  *
  * Rules (cited by tests as ENG-n)
  *   ENG-1  host protection is a function of the metadata, never more permissive: a writable
  *          page is PROT_NONE while NotPresent, PROT_READ while PresentRo, PROT_READ|PROT_WRITE
  *          while PresentRw; a read-only page is PROT_READ once its unit is mapped, else
  *          PROT_NONE. Anything less permissive merely costs one more (free) fault.
- *   ENG-2  a fault is ours iff its address lies in a registered window whose instance is
- *          running on the faulting thread and the address lies inside the published access
- *          (decoded from the published op);
- *          every other SIGSEGV goes to the previously installed handler (SA_SIGINFO or plain;
- *          SIG_DFL / SIG_IGN are honoured by restoring the default action and re-raising).
+ *   ENG-2  the fault layer calls the window's callback (FLT-1); the callback claims the fault
+ *          iff the instance is running on the faulting thread, the access kind matches and the
+ *          address lies inside the published access (decoded from the published op); otherwise
+ *          it returns JV_FAULT_NOT_MINE and the fault layer chains (FLT-3, FLT-6).
  *   ENG-3  resolve = jv_mem_touch, the soft engine's touch: jv_mat_touch over the whole access
  *          (charge debited from the gas counter, stats; a fault is classified by jv_mem_check ->
  *          PVM-level exit, nothing charged or changed); then open each page per ENG-1,
  *          low -> high (a read-write page by jv_mem_sync_protection); a read-only page opens its
  *          whole unit (the maximal run of read-only pages around it ∩ its 2 MiB cluster, named
- *          by jv_unit_base) and sets the unit's ro_unit bit. The handler then returns and the
+ *          by jv_unit_base) and sets the unit's ro_unit bit. The callback then returns and the
  *          instruction is retried; it cannot fault again.
- *   ENG-4  a PVM-level fault leaves the handler with siglongjmp to the run function's exit
- *          path (SIGSEGV unblocked first). The exit reports the jv_mem_check address (the page
+ *   ENG-4  a PVM-level fault leaves the callback with siglongjmp to the run function's exit
+ *          path (jv_fault_unblock first, FLT-4). The exit reports the jv_mem_check address (the page
  *          base of the lowest inaccessible byte), never the host address.
  *   ENG-5  an access whose bytes may wrap past 0xFFFFFFFF (addr > 0xFFFFFFF8) never faults
  *          on the window: the loop sends it to jv_paged_load_slow / jv_paged_store_slow, which
@@ -72,8 +73,41 @@
 #include <stdint.h>
 
 #include "javm.h"
+#include "fault/fault.h"
 #include "mem/mem.h"
 #include "pvm/pvm.h"
+
+/* ---- The engine operations table -------------------------------------------------------------
+ * What the api layer knows of an engine (API-3): one table per engine, chosen by javm_engine
+ * at javm_instance_new. The api owns the index (api.c, jv_api_engine); each engine defines its
+ * table next to its code. */
+typedef enum jv_engine_loop {
+    JV_ENGINE_LOOP_DEFAULT = 0,
+    JV_ENGINE_LOOP_SWITCH = 1, /* switch dispatch (the soft engine's alternative loop) */
+    JV_ENGINE_LOOP_TRACE = 2,  /* single-stepping, calls st->trace_fn before every instruction */
+} jv_engine_loop;
+
+typedef struct jv_engine_ops {
+    const char *name;    /* "soft", "paged": javm_engine_name / javm_engine_parse */
+    jv_mem_mode mem_mode; /* the memory mode its instances are created with */
+    /* Whether this build and host can run it (no side effects). */
+    bool (*available)(void);
+    /* Engine context over an initialized jv_mem of mem_mode; *ctx may stay NULL. */
+    javm_status (*create)(jv_mem *m, void **ctx);
+    void (*destroy)(void *ctx); /* NULL-safe */
+    /* Called on the running thread before jv_pvm_enter consumes the resume point: everything
+     * that can fail before guest code runs fails here, leaving the instance unchanged. */
+    javm_status (*prepare_thread)(void *ctx);
+    /* Runs from op `start` until an exit (st filled as jv_pvm_exec_soft does). A status other
+     * than JAVM_OK leaves st at a retry of the interrupted instruction (docs/ENGINE.md). */
+    javm_status (*run)(void *ctx, jv_pvm_state *st, const javm_program *prog, jv_mem *m,
+                       uint32_t start, jv_engine_loop loop);
+    /* Adds the engine's own statistics (e.g. ro_units) to *out; NULL if it has none. */
+    void (*stats)(const void *ctx, javm_stats *out);
+} jv_engine_ops;
+
+extern const jv_engine_ops jv_engine_soft;  /* soft.c: the pvm layer's checked loops */
+extern const jv_engine_ops jv_engine_paged; /* paged.c */
 
 /* ---- Published access ------------------------------------------------------------------- */
 #define JV_ACC_WIDTH_SHIFT 32
@@ -105,22 +139,16 @@ typedef struct jv_paged {
     jv_mem_result fault;     /* classification of the access that left through exit_jb */
     int os_errno;            /* nonzero: opening protection failed (exit_jb taken, kind OK) */
     jv_paged_stats stats;
-    int slot;                /* registry slot, -1 if not registered */
+    int slot;                /* fault-registry slot (fault.h), -1 if not registered */
 } jv_paged;
 
 /* Availability: Linux x86-64 with 4 KiB host pages. */
 bool jv_engine_paged_available(void);
 
 /* Lifetime of a paged context over an initialized JV_MEM_PAGED jv_mem: registers the window
- * with the fault handler (installing it on first use). */
+ * with the fault layer (installing it on first use). */
 javm_status jv_paged_init(jv_paged *p, jv_mem *m);
 void jv_paged_fini(jv_paged *p);
-
-/* For the api layer (instance_new/free, stats): a heap-allocated context over an initialized
- * JV_MEM_PAGED jv_mem, passed as `ctx` (javm_instance.engine) to jv_engine_exec_paged. */
-javm_status jv_engine_paged_create(jv_mem *m, void **ctx);
-void jv_engine_paged_destroy(void *ctx);
-uint64_t jv_engine_paged_ro_units(const void *ctx);
 
 /* Called by the run function around guest execution on the current thread: sets up this
  * thread's alternate signal stack (once per thread) and marks the context running. */
@@ -171,18 +199,5 @@ uint64_t jv_image_size(const jv_image *img);
 javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access access,
                          const jv_image *img, uint64_t offset);
 
-
-/* ---- The fault handler ------------------------------------------------------------------ */
-/* Installs the SIGSEGV handler once per process (pthread_once); returns the status of that
- * one installation. Chains to the handler found at installation time. */
-javm_status jv_fault_install(void);
-/* Installs the handler again if another one replaced it (which then becomes the chained one). */
-javm_status jv_fault_reinstall(void);
-/* Registry of windows (lock-free lookup in the handler; registration takes a mutex). */
-#define JV_FAULT_MAX_WINDOWS 4096
-int jv_fault_register(jv_paged *p, uintptr_t lo, uintptr_t hi);
-void jv_fault_unregister(int slot);
-/* Sets up this thread's alternate signal stack if it has none (kept until thread exit). */
-javm_status jv_fault_thread_prepare(void);
 
 #endif /* JV_ENGINE_H */

@@ -1,5 +1,6 @@
-/* engine — per-instance paged context: fault resolution (ENG-3; the host protections of ENG-1
- * are applied by the mem layer) and the wrap-around slow path (ENG-5). */
+/* engine — per-instance paged context: the fault callback (ENG-2, ENG-4), fault resolution
+ * (ENG-3; the host protections of ENG-1 are applied by the mem layer), the wrap-around slow
+ * path (ENG-5) and the paged engine's operations table. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,48 @@ bool jv_engine_paged_available(void) {
 #endif
 }
 
+/* ---- The fault callback (ENG-2, ENG-4) -----------------------------------------------------
+ * The access the faulting thread was performing: published directly (jv_paged_access) or as
+ * the loop's current op, decoded with the registers in memory. False if none is published. */
+static bool jv_paged_published(const jv_paged *p, uint32_t *addr, unsigned *width,
+                               bool *is_write) {
+    uint64_t acc = p->acc;
+    if (acc & JV_ACC_VALID_BIT) { /* a direct access (jv_paged_access) */
+        *addr = (uint32_t)acc;
+        *width = (unsigned)(acc >> JV_ACC_WIDTH_SHIFT) & 0xFF;
+        *is_write = (acc & JV_ACC_WRITE_BIT) != 0;
+        return true;
+    }
+    const jv_pvm_op *op = p->cur ? *p->cur : NULL; /* the loop's op (registers in memory) */
+    if (!op || !jv_pvm_op_is_mem(op)) return false;
+    *addr = jv_pvm_op_addr(op, p->regs);
+    *width = jv_pvm_op_width(op);
+    *is_write = jv_pvm_op_is_store(op);
+    return true;
+}
+
+/* Resolves a fault inside the published access and lets the instruction retry; leaves through
+ * exit_jb for a PVM-level fault; anything else is not ours. */
+static jv_fault_verdict jv_paged_on_fault(void *ctx, const jv_fault_info *fi) {
+    jv_paged *p = ctx;
+    if (!__atomic_load_n(&p->running, __ATOMIC_ACQUIRE) || !pthread_equal(p->thread, pthread_self()))
+        return JV_FAULT_NOT_MINE;
+    uint32_t addr;
+    unsigned width;
+    bool is_write;
+    if (!jv_paged_published(p, &addr, &width, &is_write)) return JV_FAULT_NOT_MINE;
+    if (fi->access == JV_FAULT_ACCESS_UNKNOWN || (fi->access == JV_FAULT_WRITE) != is_write)
+        return JV_FAULT_NOT_MINE;
+    /* The fault must lie inside the access (which never wraps, ENG-5). */
+    uintptr_t start = (uintptr_t)p->mem->base + addr;
+    if (width == 0 || width > 8 || fi->addr < start || fi->addr >= start + width)
+        return JV_FAULT_NOT_MINE;
+    p->stats.host_faults++;
+    if (jv_paged_resolve(p, addr, width, is_write) == 0) return JV_FAULT_HANDLED; /* retry */
+    jv_fault_unblock(); /* FLT-4 */
+    siglongjmp(p->exit_jb, 1);
+}
+
 javm_status jv_paged_init(jv_paged *p, jv_mem *m) {
     memset(p, 0, sizeof *p);
     p->slot = -1;
@@ -25,7 +68,7 @@ javm_status jv_paged_init(jv_paged *p, jv_mem *m) {
     javm_status st = jv_fault_install();
     if (st != JAVM_OK) return st;
     uintptr_t lo = (uintptr_t)m->base;
-    p->slot = jv_fault_register(p, lo, lo + m->window_size);
+    p->slot = jv_fault_register(lo, lo + m->window_size, jv_paged_on_fault, p);
     if (p->slot < 0)
         return jv_set_error(JAVM_ERR_NO_MEMORY, "engine: more than %d paged instances alive",
                             JV_FAULT_MAX_WINDOWS);
@@ -37,7 +80,7 @@ void jv_paged_fini(jv_paged *p) {
     p->slot = -1;
 }
 
-javm_status jv_engine_paged_create(jv_mem *m, void **ctx) {
+static javm_status paged_create(jv_mem *m, void **ctx) {
     *ctx = NULL;
     jv_paged *p = malloc(sizeof *p);
     if (!p) return jv_set_error(JAVM_ERR_NO_MEMORY, "engine: out of memory");
@@ -51,15 +94,33 @@ javm_status jv_engine_paged_create(jv_mem *m, void **ctx) {
     return JAVM_OK;
 }
 
-void jv_engine_paged_destroy(void *ctx) {
+static void paged_destroy(void *ctx) {
     if (!ctx) return;
     jv_paged_fini(ctx);
     free(ctx);
 }
 
-uint64_t jv_engine_paged_ro_units(const void *ctx) {
-    return ctx ? ((const jv_paged *)ctx)->stats.ro_units : 0;
+static void paged_stats(const void *ctx, javm_stats *out) {
+    if (ctx) out->ro_units = ((const jv_paged *)ctx)->stats.ro_units;
 }
+
+static javm_status paged_prepare_thread(void *ctx) { return jv_fault_thread_prepare(); }
+
+static javm_status paged_run(void *ctx, jv_pvm_state *st, const javm_program *prog, jv_mem *m,
+                             uint32_t start, jv_engine_loop loop) {
+    return jv_engine_exec_paged(st, prog, ctx, start, loop == JV_ENGINE_LOOP_TRACE);
+}
+
+const jv_engine_ops jv_engine_paged = {
+    .name = "paged",
+    .mem_mode = JV_MEM_PAGED,
+    .available = jv_engine_paged_available,
+    .create = paged_create,
+    .destroy = paged_destroy,
+    .prepare_thread = paged_prepare_thread,
+    .run = paged_run,
+    .stats = paged_stats,
+};
 
 javm_status jv_paged_enter(jv_paged *p, int64_t *gas) {
     javm_status st = jv_fault_thread_prepare();
