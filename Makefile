@@ -16,7 +16,18 @@ else
 Q := @
 endif
 PREFIX  ?= /usr/local
-VERSION := 0.1.0
+# The version is written once, in include/javm.h; the soname follows docs/API.md ("Versions"):
+# libjavm.so.MAJOR from 1.0 on, libjavm.so.0.MINOR before (every 0.x minor may break the ABI).
+version_part = $(shell sed -n 's/^\#define JAVM_VERSION_$(1) \([0-9]*\)$$/\1/p' include/javm.h)
+VMAJOR  := $(call version_part,MAJOR)
+VMINOR  := $(call version_part,MINOR)
+VPATCH  := $(call version_part,PATCH)
+VERSION := $(VMAJOR).$(VMINOR).$(VPATCH)
+ifeq ($(VMAJOR),0)
+SONAME  := libjavm.so.0.$(VMINOR)
+else
+SONAME  := libjavm.so.$(VMAJOR)
+endif
 
 ifeq ($(SAN),1)
 B       ?= build-san
@@ -42,7 +53,7 @@ CMOCKA_LIBS   := $(shell pkg-config --libs cmocka)
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?=
 BASEFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
-            -DJAVM_VERSION_STRING='"$(VERSION)"' -Iinclude -Isrc $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+            -Iinclude -Isrc $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
 # libjavm itself needs only libcrypto; the tool, tests and benches also use json-c.
 LIB_LIBS := $(shell pkg-config --libs libcrypto) -lpthread -lm
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
@@ -76,7 +87,7 @@ $(B)/libjavm.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/libjavm.so: $(LIB_OBJ)
-	$(Q)$(CC) -shared $(SANFLAGS) $(LDFLAGS) -Wl,-soname,libjavm.so.0 -o $@ $^ $(LIB_LIBS)
+	$(Q)$(CC) -shared $(SANFLAGS) $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LIB_LIBS)
 
 $(B)/javm: $(CLI_OBJ) $(B)/libjavm.a
 	@$(if $(Q),echo "  LINK    $@")
@@ -120,8 +131,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(B)/libjavm.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/libjavm.so $(DESTDIR)$(PREFIX)/lib/libjavm.so.$(VERSION)
-	ln -sf libjavm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libjavm.so.0
-	ln -sf libjavm.so.0 $(DESTDIR)$(PREFIX)/lib/libjavm.so
+	ln -sf libjavm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libjavm.so
 	install -m 644 include/javm.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(B)/javm $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \

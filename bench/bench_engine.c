@@ -147,7 +147,7 @@ static javm_program *assemble(const char *src) {
 static double run_prog(javm_program *p, javm_engine e, uint32_t pages, int warm,
                        uint64_t *insns) {
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     cfg.engine = e;
     javm_instance *vm = NULL;
     if (javm_instance_new(p, &cfg, &vm) != JAVM_OK ||
@@ -155,12 +155,12 @@ static double run_prog(javm_program *p, javm_engine e, uint32_t pages, int warm,
         fprintf(stderr, "bench: %s\n", javm_last_error());
         exit(1);
     }
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     double best = 1e30;
     for (int k = 0; k < (warm ? REPS + 1 : 1); k++) {
         javm_pc_set(vm, 0);
         javm_gas_set(vm, 1ll << 50);
-        javm_stats s0;
+        javm_stats s0 = JAVM_STATS_INIT;
         javm_stats_get(vm, &s0);
         double t0 = now_ns();
         if (javm_run(vm, &ex) != JAVM_OK || ex.kind != JAVM_EXIT_HALT) {
@@ -168,7 +168,7 @@ static double run_prog(javm_program *p, javm_engine e, uint32_t pages, int warm,
             exit(1);
         }
         double t = now_ns() - t0;
-        javm_stats s1;
+        javm_stats s1 = JAVM_STATS_INIT;
         javm_stats_get(vm, &s1);
         *insns = s1.instructions - s0.instructions;
         if (warm && k == 0) continue; /* the first run opens the pages */
@@ -312,7 +312,7 @@ int main(void) {
                 double r[50];
                 for (int k = 0; k < reps; k++) {
                     javm_config cfg;
-                    javm_config_default(&cfg);
+                    javm_config_init(&cfg);
                     cfg.engine = mode == 2 ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
                     double t0 = now_ns();
                     javm_instance *vm = NULL;
@@ -339,7 +339,7 @@ int main(void) {
                 javm_program *w = assemble(src);
                 for (int e = 0; e < 2; e++) {
                     javm_config cfg;
-                    javm_config_default(&cfg);
+                    javm_config_init(&cfg);
                     cfg.engine = e ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
                     javm_instance *vm = NULL;
                     if (javm_instance_new(w, &cfg, &vm) != JAVM_OK ||
@@ -347,7 +347,7 @@ int main(void) {
                         return 1;
                     double r[20];
                     for (int k = 0; k < 20; k++) {
-                        javm_exit_info ex;
+                        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
                         javm_gas_set(vm, 1000000);
                         if (javm_run(vm, &ex) != JAVM_OK || ex.kind != JAVM_EXIT_HALT) return 1;
                         uint64_t n = 0;

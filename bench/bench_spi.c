@@ -57,7 +57,7 @@ static void run(javm_engine e, int rw, uint32_t bytes, uint32_t heap, const char
     double load = now_ns() - t0;
     free(c);
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     cfg.engine = e;
     double r[REPS];
     uint8_t args[16] = {1, 2, 3};

@@ -248,10 +248,10 @@ static char *read_file(const char *path) {
 static double guest_run(const javm_program *p, javm_engine e, uint32_t maddr, uint64_t mlen,
                         const workload *w, uint64_t *res, uint64_t *insns) {
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     cfg.engine = e;
     javm_instance *vm = NULL;
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     if (javm_instance_new(p, &cfg, &vm) != JAVM_OK ||
         (mlen && javm_map(vm, maddr, mlen, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK)) {
         fprintf(stderr, "bench: %s on %s: %s\n", w->name, javm_engine_name(e), javm_last_error());
@@ -266,8 +266,8 @@ static double guest_run(const javm_program *p, javm_engine e, uint32_t maddr, ui
                 s != JAVM_OK ? javm_last_error() : javm_exit_str(ex.kind));
         exit(1);
     }
-    for (unsigned i = 0; i < w->nregs; i++) res[i] = javm_reg_get(vm, w->regs[i]);
-    javm_stats st;
+    for (unsigned i = 0; i < w->nregs; i++) (void)javm_reg_get(vm, w->regs[i], &res[i]);
+    javm_stats st = JAVM_STATS_INIT;
     javm_stats_get(vm, &st);
     *insns = st.instructions;
     javm_instance_free(vm);

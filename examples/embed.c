@@ -47,7 +47,7 @@ int main(void) {
     CHECK(javm_program_load(program, sizeof program, &prog));
 
     javm_config cfg;
-    javm_config_default(&cfg); /* soft engine, gp07 gas */
+    javm_config_init(&cfg); /* soft engine, gp07 gas */
     javm_instance *vm;
     CHECK(javm_instance_new(prog, &cfg, &vm));
 
@@ -56,7 +56,7 @@ int main(void) {
     CHECK(javm_reg_set(vm, 0, 0xFFFF0000));                      /* return address: halt */
     javm_gas_set(vm, 10000);
 
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     for (;;) {
         CHECK(javm_run(vm, &ex));
         if (ex.kind != JAVM_EXIT_HOST_CALL) break;
@@ -65,11 +65,13 @@ int main(void) {
         printf("host call %" PRIu64 ": the guest stored %" PRIu64 " at 0x20000\n", ex.arg, stored);
         /* the next javm_run resumes at ex.next_pc */
     }
-    javm_stats st;
-    javm_stats_get(vm, &st);
+    javm_stats st = JAVM_STATS_INIT;
+    CHECK(javm_stats_get(vm, &st));
     printf("exit: %s at pc %u after %" PRIu64 " instructions, %" PRId64 " gas used\n",
            javm_exit_str(ex.kind), ex.pc, st.instructions, 10000 - javm_gas_get(vm));
-    printf("sum of 1..100 = %" PRIu64 "\n", javm_reg_get(vm, 8));
+    uint64_t sum;
+    CHECK(javm_reg_get(vm, 8, &sum));
+    printf("sum of 1..100 = %" PRIu64 "\n", sum);
 
     javm_instance_free(vm);
     javm_program_free(prog);

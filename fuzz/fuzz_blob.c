@@ -43,7 +43,7 @@ static void run_one(const javm_program *p, const uint8_t *data, size_t size, int
     }
     javm_gas_set(vm, 2000);
     for (int r = 0; r < 8; r++) {
-        javm_exit_info ex;
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
         if (jv_api_run_with(vm, loop, &ex) != JAVM_OK) break;
         o->kind[r] = ex.kind;
         o->pc[r] = ex.pc;
@@ -56,7 +56,7 @@ static void run_one(const javm_program *p, const uint8_t *data, size_t size, int
         }
     }
     o->gas = javm_gas_get(vm);
-    for (unsigned i = 0; i < 13; i++) o->regs[i] = javm_reg_get(vm, i);
+    for (unsigned i = 0; i < 13; i++) (void)javm_reg_get(vm, i, &o->regs[i]);
     javm_instance_free(vm);
 }
 

@@ -4,12 +4,29 @@
  * returns a javm_status, and javm_last_error() gives a one-line message naming the problem
  * (thread-local, valid until the next failing call on the same thread). Nothing aborts.
  *
- * Threading: a javm_program is immutable once loaded and may be shared by any number of
- * instances on any threads. A javm_instance belongs to one thread at a time.
+ * Ownership and threading: a javm_program is immutable once loaded and may be shared by any
+ * number of instances on any threads; it must outlive every instance made from it (free the
+ * instances first). A javm_instance belongs to one thread at a time. A javm_image may be freed
+ * while instances still map it.
+ *
+ * ABI rules (what stays true from one release to the next; docs/API.md has the soname policy):
+ *   - javm_status and javm_exit_kind values are explicit and append-only: a value never changes
+ *     meaning, new values are added at the end. Treat values you do not know as errors/exits you
+ *     do not handle (javm_status_str and javm_exit_str name them "unknown ...").
+ *   - Caller-allocated structs (javm_config, javm_stats, javm_exit_info) start with
+ *     `uint32_t size`, which the caller sets to sizeof the struct it was compiled with: use
+ *     javm_config_init(), JAVM_STATS_INIT / javm_stats_init() or JAVM_EXIT_INFO_INIT /
+ *     javm_exit_info_init(). New fields are only ever
+ *     appended, and the zero value of every javm_config field is its default, so a struct from
+ *     an older header keeps working: the library reads and writes only the first `size` bytes
+ *     (fields of javm_config past them take their defaults). A size below the first published
+ *     layout (JAVM_*_SIZE_V1) is JAVM_ERR_INVALID_ARGUMENT. A javm_config larger than this
+ *     library knows (a newer header than the library) is JAVM_ERR_UNSUPPORTED; an output struct
+ *     larger than it knows gets its known fields filled and the rest left as they were.
  *
  * Typical embedding (see docs/API.md for a complete example):
  *
- *     javm_program *p;  javm_instance *vm;  javm_exit_info ex;
+ *     javm_program *p;  javm_instance *vm;  javm_exit_info ex = JAVM_EXIT_INFO_INIT;
  *     javm_program_load(blob, len, &p);
  *     javm_instance_new(p, NULL, &vm);              // NULL = default configuration
  *     javm_map(vm, 0x20000, 4096, JAVM_ACCESS_RW, NULL, 0);
@@ -34,33 +51,46 @@ extern "C" {
 #define JAVM_API
 #endif
 
+/* The version: the only place it is written (the Makefile reads these three lines).
+ * JAVM_VERSION_NUMBER is MAJOR * 1000000 + MINOR * 1000 + PATCH (0.2.0 = 2000), so releases
+ * compare as integers; javm_version_number() is the library's at run time, JAVM_VERSION_NUMBER
+ * the header's at compile time. */
 #define JAVM_VERSION_MAJOR 0
-#define JAVM_VERSION_MINOR 1
+#define JAVM_VERSION_MINOR 2
 #define JAVM_VERSION_PATCH 0
-JAVM_API const char *javm_version(void);
+#define JAVM_VERSION_NUMBER \
+    (JAVM_VERSION_MAJOR * 1000000 + JAVM_VERSION_MINOR * 1000 + JAVM_VERSION_PATCH)
+#define JAVM_STRINGIFY_(x) #x
+#define JAVM_STRINGIFY(x) JAVM_STRINGIFY_(x)
+#define JAVM_VERSION_STRING                                                                   \
+    JAVM_STRINGIFY(JAVM_VERSION_MAJOR) "." JAVM_STRINGIFY(JAVM_VERSION_MINOR) "."             \
+        JAVM_STRINGIFY(JAVM_VERSION_PATCH)
+JAVM_API const char *javm_version(void); /* "0.2.0" */
+JAVM_API int javm_version_number(void);  /* 2000 */
 
 /* ---- Status codes (errors of the API, not guest exits) ---------------------------------- */
+/* X(name, value, description). Values are fixed and append-only (see the ABI rules above). */
 #define JAVM_STATUS_LIST(X)                                                                   \
-    X(JAVM_OK, "ok")                                                                          \
-    X(JAVM_ERR_INVALID_ARGUMENT, "invalid argument")                                          \
-    X(JAVM_ERR_NO_MEMORY, "out of memory")                                                    \
-    X(JAVM_ERR_BAD_PROGRAM, "malformed program blob")                                         \
-    X(JAVM_ERR_BAD_CONTAINER, "malformed standard program container")                         \
-    X(JAVM_ERR_UNALIGNED, "address or size is not page-aligned")                              \
-    X(JAVM_ERR_OVERFLOW, "range exceeds the 4 GiB guest address space")                       \
-    X(JAVM_ERR_NOT_MAPPED, "guest memory range is not mapped")                                \
-    X(JAVM_ERR_STATE, "operation not allowed in the instance's current state")                \
-    X(JAVM_ERR_UNSUPPORTED, "not supported by this engine or build")                          \
-    X(JAVM_ERR_OS, "operating-system call failed")                                            \
-    X(JAVM_ERR_BAD_SSZ, "malformed SSZ encoding")                                             \
-    X(JAVM_ERR_MISSING_PAGE, "page content is missing from the store")                        \
-    X(JAVM_ERR_HASH_MISMATCH, "page content does not match its hash")
+    X(JAVM_OK, 0, "ok")                                                                       \
+    X(JAVM_ERR_INVALID_ARGUMENT, 1, "invalid argument")                                       \
+    X(JAVM_ERR_NO_MEMORY, 2, "out of memory")                                                 \
+    X(JAVM_ERR_BAD_PROGRAM, 3, "malformed program blob")                                      \
+    X(JAVM_ERR_BAD_CONTAINER, 4, "malformed standard program container")                      \
+    X(JAVM_ERR_UNALIGNED, 5, "address or size is not page-aligned")                           \
+    X(JAVM_ERR_OVERFLOW, 6, "range exceeds the 4 GiB guest address space")                    \
+    X(JAVM_ERR_NOT_MAPPED, 7, "guest memory range is not mapped")                             \
+    X(JAVM_ERR_STATE, 8, "operation not allowed in the instance's current state")             \
+    X(JAVM_ERR_UNSUPPORTED, 9, "not supported by this engine or build")                       \
+    X(JAVM_ERR_OS, 10, "operating-system call failed")                                        \
+    X(JAVM_ERR_BAD_SSZ, 11, "malformed SSZ encoding")                                         \
+    X(JAVM_ERR_MISSING_PAGE, 12, "page content is missing from the store")                    \
+    X(JAVM_ERR_HASH_MISMATCH, 13, "page content does not match its hash")                     \
+    X(JAVM_ERR_LIMIT, 14, "a documented limit was reached")
 
 typedef enum javm_status {
-#define JAVM_X_ENUM(name, msg) name,
+#define JAVM_X_ENUM(name, value, msg) name = value,
     JAVM_STATUS_LIST(JAVM_X_ENUM)
 #undef JAVM_X_ENUM
-        JAVM_STATUS_COUNT
 } javm_status;
 
 /* Static description of a status code ("malformed program blob"). */
@@ -70,6 +100,7 @@ JAVM_API const char *javm_status_str(javm_status s);
 JAVM_API const char *javm_last_error(void);
 
 /* ---- Guest exits (results of running, not errors) --------------------------------------- */
+/* Values are fixed and append-only (see the ABI rules above). */
 typedef enum javm_exit_kind {
     JAVM_EXIT_HALT = 0,       /* dynamic jump to 0xFFFF0000 */
     JAVM_EXIT_PANIC = 1,      /* trap, invalid jump/branch, access below 64 KiB, write to RO */
@@ -81,11 +112,21 @@ typedef enum javm_exit_kind {
 JAVM_API const char *javm_exit_str(javm_exit_kind k); /* "halt", "panic", "out-of-gas", ... */
 
 typedef struct javm_exit_info {
+    uint32_t size;    /* sizeof(javm_exit_info) as the caller compiled it: JAVM_EXIT_INFO_INIT */
     javm_exit_kind kind;
     uint32_t pc;      /* the exiting instruction's pc (vector convention) */
     uint32_t next_pc; /* for HOST_CALL: where execution resumes */
     uint64_t arg;     /* PAGE_FAULT: fault address; HOST_CALL: host-call id; else 0 */
 } javm_exit_info;
+/* The end of the last field of the first published layout (0.2.0). */
+#define JAVM_EXIT_INFO_SIZE_V1 ((uint32_t)(offsetof(javm_exit_info, arg) + sizeof(uint64_t)))
+/* For C; from C++ (or to re-initialise) use javm_exit_info_init(&ex). */
+#define JAVM_EXIT_INFO_INIT {.size = (uint32_t)sizeof(javm_exit_info)}
+static inline void javm_exit_info_init(javm_exit_info *ex) {
+    if (!ex) return;
+    for (size_t i = 0; i < sizeof *ex; i++) ((unsigned char *)ex)[i] = 0;
+    ex->size = (uint32_t)sizeof *ex;
+}
 
 /* ---- Configuration ---------------------------------------------------------------------- */
 typedef enum javm_engine {
@@ -97,7 +138,10 @@ typedef enum javm_gas_model {
     JAVM_GAS_GP07 = 0, /* cost of a basic block = its instruction count, charged at block entry */
 } javm_gas_model;
 
+/* Every field's zero value is its default, so javm_config_init() is "zero, then set size", and
+ * fields appended later default to the behaviour of the releases before them. */
 typedef struct javm_config {
+    uint32_t size;         /* sizeof(javm_config) as the caller compiled it: javm_config_init */
     javm_engine engine;
     javm_gas_model gas_model;
     int mat;               /* 1 = category-#3 materialization gas on (COW_COST per first write) */
@@ -107,9 +151,16 @@ typedef struct javm_config {
                               0 (default) = panic, as the conformance vectors expect */
 } javm_config;
 
+#define JAVM_CONFIG_SIZE_V1 ((uint32_t)(offsetof(javm_config, ro_write_faults) + sizeof(int)))
 #define JAVM_MAX_COW_COST ((uint64_t)1 << 40) /* keeps every block's #3 reserve in 64 bits */
 
-JAVM_API void javm_config_default(javm_config *cfg);
+/* The defaults, with size set. Inline on purpose: it must use the caller's sizeof, never the
+ * library's (a library function would write a newer, larger struct over an older caller's). */
+static inline void javm_config_init(javm_config *cfg) {
+    if (!cfg) return;
+    for (size_t i = 0; i < sizeof *cfg; i++) ((unsigned char *)cfg)[i] = 0;
+    cfg->size = (uint32_t)sizeof *cfg;
+}
 JAVM_API javm_status javm_engine_parse(const char *name, javm_engine *out); /* "soft"|"paged" */
 JAVM_API const char *javm_engine_name(javm_engine e);
 JAVM_API int javm_engine_available(javm_engine e);
@@ -125,6 +176,7 @@ JAVM_API javm_status javm_program_load(const uint8_t *blob, size_t len, javm_pro
  * javm_image_new) owned by the program; nothing points into blob afterwards. */
 JAVM_API javm_status javm_program_load_standard(const uint8_t *blob, size_t len,
                                                 javm_program **out);
+/* Free a program after the last instance made from it (instances point into it). */
 JAVM_API void javm_program_free(javm_program *p);
 JAVM_API uint32_t javm_program_code_size(const javm_program *p);
 /* Disassemble the instruction at pc into buf ("add_32 r9, r7, r8"); returns its length in
@@ -140,8 +192,24 @@ typedef enum javm_access {
     JAVM_ACCESS_RW = 2,
 } javm_access;
 
-/* cfg may be NULL (defaults). The instance starts with no memory mapped, registers 0, gas 0,
+/* Limits. At most JAVM_MAX_PAGED_INSTANCES paged-engine instances are alive at once in a
+ * process (each owns a guest window the fault handler knows); javm_instance_new fails with
+ * JAVM_ERR_LIMIT past it. Soft-engine instances are limited by memory only.
+ *
+ * What each call does to an instance between runs. After an exit that javm_run resumes from
+ * (host call, page fault, out of gas) the instance keeps its resume point:
+ *   javm_map, javm_map_image, javm_unmap, javm_protect, javm_mem_write, javm_reg_set,
+ *   javm_gas_set   change the state the resumed run sees, and keep the resume point (this is
+ *                  how a host call or a page fault is served);
+ *   javm_pc_set    drops the resume point: the next run starts afresh at that pc;
+ *   javm_instance_init_standard, javm_instance_reset   drop it too and start over at pc 0;
+ *   javm_set_trace takes effect at the next run; javm_instance_free discards everything.
+ * While javm_run is executing, only the trace callback (on the running thread) may call in, and
+ * only the functions taking a const javm_instance *; no other thread may use the instance.
+ *
+ * cfg may be NULL (defaults). The instance starts with no memory mapped, registers 0, gas 0,
  * pc 0. */
+#define JAVM_MAX_PAGED_INSTANCES 4096
 JAVM_API javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
                                        javm_instance **out);
 JAVM_API void javm_instance_free(javm_instance *vm);
@@ -193,7 +261,8 @@ JAVM_API javm_status javm_mem_write(javm_instance *vm, uint32_t addr, const void
 
 /* Registers (13 of them), gas and pc. */
 #define JAVM_NUM_REGS 13
-JAVM_API uint64_t javm_reg_get(const javm_instance *vm, unsigned i);
+/* i < JAVM_NUM_REGS, else JAVM_ERR_INVALID_ARGUMENT (and *out is left alone). */
+JAVM_API javm_status javm_reg_get(const javm_instance *vm, unsigned i, uint64_t *out);
 JAVM_API javm_status javm_reg_set(javm_instance *vm, unsigned i, uint64_t v);
 JAVM_API int64_t javm_gas_get(const javm_instance *vm);
 JAVM_API void javm_gas_set(javm_instance *vm, int64_t gas);
@@ -207,13 +276,22 @@ JAVM_API javm_status javm_run(javm_instance *vm, javm_exit_info *exit);
 
 /* Per-instance counters, accumulated across runs. */
 typedef struct javm_stats {
+    uint32_t size;               /* sizeof(javm_stats) as the caller compiled it: JAVM_STATS_INIT */
     uint64_t instructions;       /* instructions executed */
     uint64_t first_touch_faults; /* first touches of pages (paged engine: real faults) */
     uint64_t cow_pages;          /* pages that went to PresentRw */
     uint64_t ro_units;           /* read-only units mapped by fault-around (paged engine) */
     uint64_t mat_gas;            /* category-#3 gas charged */
 } javm_stats;
-JAVM_API void javm_stats_get(const javm_instance *vm, javm_stats *out);
+#define JAVM_STATS_SIZE_V1 ((uint32_t)(offsetof(javm_stats, mat_gas) + sizeof(uint64_t)))
+#define JAVM_STATS_INIT {.size = (uint32_t)sizeof(javm_stats)} /* or javm_stats_init(&st) */
+static inline void javm_stats_init(javm_stats *st) {
+    if (!st) return;
+    for (size_t i = 0; i < sizeof *st; i++) ((unsigned char *)st)[i] = 0;
+    st->size = (uint32_t)sizeof *st;
+}
+/* Fills the first out->size bytes (size itself is kept). */
+JAVM_API javm_status javm_stats_get(const javm_instance *vm, javm_stats *out);
 
 /* Optional per-instruction trace (slow path; for tools). Called before each instruction. */
 typedef void (*javm_trace_fn)(void *user, const javm_instance *vm, uint32_t pc);

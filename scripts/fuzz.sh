@@ -8,7 +8,7 @@ command -v clang >/dev/null || { echo "fuzz: clang is required (apt-get install 
 B=build-fuzz
 mkdir -p $B
 srcs=$(ls src/*/*.c | grep -v '^src/cli/')
-flags="-std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DJAVM_VERSION_STRING=\"fuzz\" -Iinclude -Isrc $(pkg-config --cflags json-c libcrypto)"
+flags="-std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags json-c libcrypto)"
 libs="$(pkg-config --libs json-c libcrypto) -lpthread -lm"
 for f in fuzz/fuzz_*.c; do
   t=$(basename "$f" .c)

@@ -245,7 +245,8 @@ if [ -f "$B/libjavm.a" ]; then
         st=$?
         printf 'host call 1: the guest stored 5050 at 0x20000\nexit: halt at pc 21 after 306 instructions, 306 gas used\nsum of 1..100 = 5050\n' >"$T/embed.want"
         if [ "$st" = 0 ] && cmp -s "$T/embed.out" "$T/embed.want"; then ok; else bad "embed output: $(cat "$T/embed.out")"; fi
-        check "docs/API.md contains examples/embed.c" bash -c "grep -qF 'static const uint8_t program[] = {' docs/API.md && grep -qF 'javm_instance_new(prog, &cfg, &vm)' docs/API.md"
+        awk '/^```c$/ { on = 0 } on { print } /^```c$/ { getline l; if (l ~ /^\/\* embed\.c/) { on = 1; print l } }' docs/API.md | sed '/^```$/,$d' >"$T/embed.doc"
+        check "docs/API.md contains examples/embed.c exactly" cmp -s "$T/embed.doc" examples/embed.c
     else
         bad "examples/embed.c does not compile: $(head -c 400 "$T/err")"
     fi

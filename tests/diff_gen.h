@@ -26,6 +26,7 @@
 
 #include "engine_diff.h"
 #include "javm.h"
+#include "regs.h"
 #include "pvm/asm.h"
 
 typedef struct dg_rng {
@@ -189,7 +190,7 @@ static inline const javm_image *dg_image(void) {
 static inline javm_instance *dg_instance(const dg_case *c, const javm_program *p,
                                          javm_engine engine, int mat) {
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     cfg.engine = engine;
     cfg.mat = mat;
     javm_instance *vm = NULL;
@@ -237,23 +238,23 @@ static inline void dg_drive(javm_instance *vm, dg_trace *t) {
     unsigned calls = 0, faults = 0, topups = 0;
     t->n = 0;
     for (;;) {
-        javm_exit_info ex;
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
         t->last = javm_run(vm, &ex);
         if (t->last != JAVM_OK || t->n == DG_MAX_EXITS) return;
         t->ex[t->n++] = ex;
         switch (ex.kind) {
         case JAVM_EXIT_HOST_CALL: {
             calls++;
-            javm_reg_set(vm, 7, javm_reg_get(vm, 7) + ex.arg * 3 + calls);
+            javm_reg_set(vm, 7, test_reg(vm, 7) + ex.arg * 3 + calls);
             if (ex.arg == 1) { /* write a few bytes where r10 points, if mapped */
                 uint8_t b[3] = {(uint8_t)calls, 0x5A, 0xA5};
-                (void)javm_mem_write(vm, (uint32_t)javm_reg_get(vm, 10), b, 3);
+                (void)javm_mem_write(vm, (uint32_t)test_reg(vm, 10), b, 3);
             } else if (ex.arg == 2) { /* map the page r11 points at */
-                (void)javm_map(vm, (uint32_t)javm_reg_get(vm, 11) & ~0xFFFu, JV_PAGE_SIZE,
+                (void)javm_map(vm, (uint32_t)test_reg(vm, 11) & ~0xFFFu, JV_PAGE_SIZE,
                                calls & 1 ? JAVM_ACCESS_RW : JAVM_ACCESS_RO, NULL, 0);
             } else if (ex.arg == 3) { /* change the memory under the guest's feet */
-                uint32_t pg10 = (uint32_t)javm_reg_get(vm, 10) & ~0xFFFu;
-                uint32_t pg11 = (uint32_t)javm_reg_get(vm, 11) & ~0xFFFu;
+                uint32_t pg10 = (uint32_t)test_reg(vm, 10) & ~0xFFFu;
+                uint32_t pg11 = (uint32_t)test_reg(vm, 11) & ~0xFFFu;
                 switch (calls % 5) {
                 case 0: jv_mem_new_frame(&((javm_instance *)vm)->mem); break; /* re-arm CoW */
                 case 1: (void)javm_unmap(vm, pg11, JV_PAGE_SIZE); break;
@@ -262,7 +263,7 @@ static inline void dg_drive(javm_instance *vm, dg_trace *t) {
                 default: /* reset for reuse: keep the registers so the program goes on */
                     if (calls % 10 == 4) {
                         uint64_t regs[JAVM_NUM_REGS];
-                        for (unsigned i = 0; i < JAVM_NUM_REGS; i++) regs[i] = javm_reg_get(vm, i);
+                        for (unsigned i = 0; i < JAVM_NUM_REGS; i++) regs[i] = test_reg(vm, i);
                         int64_t gas = javm_gas_get(vm);
                         (void)javm_instance_reset(vm, NULL);
                         for (unsigned i = 0; i < JAVM_NUM_REGS; i++) javm_reg_set(vm, i, regs[i]);
@@ -332,7 +333,7 @@ static inline int dg_check(const dg_case *c, char *why, size_t n) {
                 }
             }
             for (unsigned i = 0; i < tp.n; i++) dg_cov.exits[tp.ex[i].kind % 5]++;
-            javm_stats st;
+            javm_stats st = JAVM_STATS_INIT;
             javm_stats_get(vp, &st);
             dg_cov.insns += st.instructions;
             dg_cov.first_touch += st.first_touch_faults;

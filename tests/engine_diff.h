@@ -10,15 +10,16 @@
 
 #include "api/api.h"
 #include "javm.h"
+#include "regs.h"
 #include "mem/mem.h"
 
 /* Returns 0 if equal; else 1 with a description in why. */
 static inline int jv_diff_instances(const javm_instance *a, const javm_instance *b, char *why,
                                     size_t n) {
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++)
-        if (javm_reg_get(a, i) != javm_reg_get(b, i)) {
-            snprintf(why, n, "r%u: %" PRIu64 " vs %" PRIu64, i, javm_reg_get(a, i),
-                     javm_reg_get(b, i));
+        if (test_reg(a, i) != test_reg(b, i)) {
+            snprintf(why, n, "r%u: %" PRIu64 " vs %" PRIu64, i, test_reg(a, i),
+                     test_reg(b, i));
             return 1;
         }
     if (javm_gas_get(a) != javm_gas_get(b)) {
@@ -29,7 +30,7 @@ static inline int jv_diff_instances(const javm_instance *a, const javm_instance 
         snprintf(why, n, "pc: %u vs %u", javm_pc_get(a), javm_pc_get(b));
         return 1;
     }
-    javm_stats sa, sb;
+    javm_stats sa = JAVM_STATS_INIT, sb = JAVM_STATS_INIT;
     javm_stats_get(a, &sa);
     javm_stats_get(b, &sb);
     if (sa.instructions != sb.instructions || sa.first_touch_faults != sb.first_touch_faults ||

@@ -101,7 +101,7 @@ static int child_app_handler_after_javm(void) {
     if (javm_program_load(blob, len, &p) != JAVM_OK) return 21;
     free(blob);
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     cfg.engine = JAVM_ENGINE_PAGED;
     cfg.mat = 1;
     javm_instance *vm = NULL;
@@ -114,10 +114,10 @@ static int child_app_handler_after_javm(void) {
     sigaction(SIGSEGV, &sa, NULL); /* replaces javm's */
     if (javm_map(vm, 0x20000, 8 * PAGE, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK) return 23;
     javm_gas_set(vm, 100000);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     if (javm_run(vm, &ex) != JAVM_OK) return 24;
     if (ex.kind != JAVM_EXIT_PAGE_FAULT || ex.arg != 0x40000) return 25;
-    javm_stats s;
+    javm_stats s = JAVM_STATS_INIT;
     javm_stats_get(vm, &s);
     if (s.cow_pages != 8 || g_app_foreign != 0) return 26;
     volatile uint8_t *bad = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -421,7 +421,7 @@ static void *api_thread_main(void *a_) {
     thr_arg *a = a_;
     a->ok = 0;
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     cfg.engine = JAVM_ENGINE_PAGED;
     cfg.mat = 1;
     javm_instance *vm = NULL;
@@ -431,13 +431,13 @@ static void *api_thread_main(void *a_) {
     for (int round = 0; round < 20; round++) {
         javm_reg_set(vm, 1, (uint64_t)a->id);
         javm_gas_set(vm, 1000000);
-        javm_exit_info ex;
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
         if (javm_run(vm, &ex) != JAVM_OK || ex.kind != JAVM_EXIT_PAGE_FAULT ||
             ex.arg != 0x40000)
             ok = 0;
         uint8_t b = 0;
         if (javm_mem_read(vm, 0x20000 + 31 * PAGE + 8, &b, 1) != JAVM_OK || b != a->id) ok = 0;
-        javm_stats s;
+        javm_stats s = JAVM_STATS_INIT;
         javm_stats_get(vm, &s);
         if (s.cow_pages != 32u * (unsigned)(round + 1)) ok = 0;
         if (javm_instance_reset(vm, NULL) != JAVM_OK) ok = 0;

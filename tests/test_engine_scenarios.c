@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "engine_diff.h"
 #include "pvm/asm.h"
+#include "regs.h"
 
 #define HALT "  load_imm r0, -65536\n  jump_ind r0, 0\n"
 #define COW JV_COW_COST
@@ -122,7 +123,7 @@ static javm_program *assemble(const char *name, const char *src) {
 
 static javm_instance *build(const scenario *c, javm_program *p, javm_engine e) {
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     cfg.engine = e;
     cfg.mat = 1;
     javm_instance *vm = NULL;
@@ -141,10 +142,11 @@ static void run_case(const scenario *c) {
     javm_instance *vm[2];
     javm_exit_info ex[2];
     for (int k = 0; k < 2; k++) {
+        ex[k] = (javm_exit_info)JAVM_EXIT_INFO_INIT;
         vm[k] = build(c, p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
         assert_int_equal(javm_run(vm[k], &ex[k]), JAVM_OK);
         const char *eng = k ? "paged" : "soft";
-        javm_stats s;
+        javm_stats s = JAVM_STATS_INIT;
         javm_stats_get(vm[k], &s);
         if (ex[k].kind != c->kind || ex[k].arg != c->arg)
             fail_msg("%s [%s]: exit %s arg 0x%llx", c->name, eng, javm_exit_str(ex[k].kind),
@@ -184,7 +186,7 @@ static void fault_resume_and_new_frame(void **state) {
     for (int k = 0; k < 2; k++) {
         scenario c = {.maps = {{0x20000, 1, JAVM_ACCESS_RW}}, .gas = 100000};
         vm[k] = build(&c, p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
-        javm_exit_info ex;
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
         assert_int_equal(javm_run(vm[k], &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_PAGE_FAULT);
         assert_int_equal(ex.arg, 0x21000);
@@ -224,14 +226,14 @@ static void image_shared_copy_on_write(void **state) {
         vm[k] = build(&c, p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
         assert_int_equal(javm_map_image(vm[k], 0x20000, 4 * JV_PAGE_SIZE, JAVM_ACCESS_RW, img, 0),
                          JAVM_OK);
-        javm_exit_info ex;
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
         assert_int_equal(javm_run(vm[k], &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_HALT);
         uint64_t want;
         memcpy(&want, data + 0xff8, 8);
-        assert_int_equal(javm_reg_get(vm[k], 2), want);
-        assert_int_equal(javm_reg_get(vm[k], 3), 0); /* past the image's 12188 bytes */
-        assert_int_equal(javm_reg_get(vm[k], 4), 0); /* the zero page beyond the image */
+        assert_int_equal(test_reg(vm[k], 2), want);
+        assert_int_equal(test_reg(vm[k], 3), 0); /* past the image's 12188 bytes */
+        assert_int_equal(test_reg(vm[k], 4), 0); /* the zero page beyond the image */
         assert_int_equal(javm_gas_get(vm[k]), 100000 - 6 - COW);
     }
     /* The write stayed private: the other instance and the image are unchanged. */
@@ -279,17 +281,17 @@ static void reset_restores_dirty_pages(void **state) {
         for (int round = 0; round < 2; round++) {
             javm_reg_set(vm[k], 1, 0x1111111111111111ull);
             javm_gas_set(vm[k], 100000);
-            javm_exit_info ex;
+            javm_exit_info ex = JAVM_EXIT_INFO_INIT;
             assert_int_equal(javm_run(vm[k], &ex), JAVM_OK);
             assert_int_equal(ex.kind, JAVM_EXIT_HALT);
             uint64_t want;
             memcpy(&want, data, 8);
-            assert_int_equal(javm_reg_get(vm[k], 2), want);              /* the image again */
+            assert_int_equal(test_reg(vm[k], 2), want);              /* the image again */
             assert_int_equal(javm_gas_get(vm[k]), 100000 - 5 - 3 * COW); /* 3 CoWs each time */
             uint64_t n = 0;
             assert_int_equal(javm_instance_reset(vm[k], &n), JAVM_OK);
             assert_int_equal(n, 3);
-            assert_int_equal(javm_reg_get(vm[k], 1), 0);
+            assert_int_equal(test_reg(vm[k], 1), 0);
             uint8_t b[8];
             assert_int_equal(javm_mem_read(vm[k], 0x20000, b, 8), JAVM_OK);
             assert_memory_equal(b, data, 8);

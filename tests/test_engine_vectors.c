@@ -15,6 +15,7 @@
 
 #include "engine/engine.h"
 #include "engine_diff.h"
+#include "regs.h"
 
 static json_object *get(json_object *o, const char *k) {
     json_object *v = NULL;
@@ -83,7 +84,7 @@ static int vector_check(json_object *v, javm_instance *vm, const javm_exit_info 
     }
     json_object *regs = get(v, "expected-regs");
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++)
-        if (javm_reg_get(vm, i) != json_object_get_uint64(json_object_array_get_idx(regs, i))) {
+        if (test_reg(vm, i) != json_object_get_uint64(json_object_array_get_idx(regs, i))) {
             snprintf(why, n, "r%u", i);
             return 1;
         }
@@ -130,8 +131,9 @@ static void all_vectors_both_engines(void **state) {
         javm_program *prog[4];
         javm_exit_info ex[4];
         for (int k = 0; k < 4; k++) {
+            ex[k] = (javm_exit_info)JAVM_EXIT_INFO_INIT;
             javm_config cfg;
-            javm_config_default(&cfg);
+            javm_config_init(&cfg);
             cfg.engine = (k & 1) ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
             cfg.mat = k >= 2;
             vm[k] = run_vector(v, &cfg, &prog[k], &ex[k]);

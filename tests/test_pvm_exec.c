@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "javm.h"
+#include "regs.h"
 #include "pvm/pvm.h"
 
 /* ---- a tiny program builder ------------------------------------------------------------------ */
@@ -66,12 +67,12 @@ static uint64_t run3(uint8_t op, uint64_t a, uint64_t b) { /* A12: r3 = op(r1, r
     javm_instance *vm = inst(p, 100);
     javm_reg_set(vm, 1, a);
     javm_reg_set(vm, 2, b);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC); /* the implicit trap */
     assert_int_equal(ex.pc, 3);
     assert_int_equal(javm_gas_get(vm), 98);
-    uint64_t r = javm_reg_get(vm, 3);
+    uint64_t r = test_reg(vm, 3);
     javm_instance_free(vm);
     javm_program_free(p);
     return r;
@@ -85,9 +86,9 @@ static uint64_t runi(uint8_t op, uint64_t b, uint32_t imm, uint64_t r1_before) {
     javm_instance *vm = inst(p, 100);
     javm_reg_set(vm, 1, r1_before);
     javm_reg_set(vm, 2, b);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
-    uint64_t r = javm_reg_get(vm, 1);
+    uint64_t r = test_reg(vm, 1);
     javm_instance_free(vm);
     javm_program_free(p);
     return r;
@@ -100,9 +101,9 @@ static uint64_t run2(uint8_t op, uint64_t a) {
     javm_program *p = build(&B);
     javm_instance *vm = inst(p, 100);
     javm_reg_set(vm, 2, a);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
-    uint64_t r = javm_reg_get(vm, 1);
+    uint64_t r = test_reg(vm, 1);
     javm_instance_free(vm);
     javm_program_free(p);
     return r;
@@ -200,7 +201,7 @@ static javm_exit_info run_prog(bld *B, int64_t gas, void (*setup)(javm_instance 
     javm_program *p = build(B);
     javm_instance *vm = inst(p, gas);
     if (setup) setup(vm);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     if (keep) {
         *keep = vm;
@@ -227,7 +228,7 @@ static void djump_rules(void **state) {
     B.jt[0] = 3;
     B.jt[1] = 6;
     B.njt = 2;
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     g_r7 = 0xFFFF0000u;
     ex = run_prog(&B, 100, set_r7, NULL, NULL);
     assert_int_equal(ex.kind, JAVM_EXIT_HALT);
@@ -253,7 +254,7 @@ static void djump_rules(void **state) {
     ex = run_prog(&B, 100, set_r7, &vm, &p);
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC); /* runs to the implicit trap */
     assert_int_equal(ex.pc, 9);
-    assert_int_equal(javm_reg_get(vm, 1), 5);
+    assert_int_equal(test_reg(vm, 1), 5);
     /* gas: block [jump_ind] 1 + block [load_imm, load_imm, trap] 3 */
     assert_int_equal(javm_gas_get(vm), 96);
     /* running again after a panic is a state error until a pc is set */
@@ -281,14 +282,14 @@ static void load_imm_jump_ind_same_regs(void **state) {
     javm_exit_info ex = run_prog(&B, 100, set_r7, &vm, &p);
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
     assert_int_equal(ex.pc, 6); /* the implicit trap at |c| = 6 */
-    assert_int_equal(javm_reg_get(vm, 7), 1234);
+    assert_int_equal(test_reg(vm, 7), 1234);
     javm_instance_free(vm);
     javm_program_free(p);
     g_r7 = 0; /* panics, but the register write is kept */
     ex = run_prog(&B, 100, set_r7, &vm, &p);
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
     assert_int_equal(ex.pc, 0);
-    assert_int_equal(javm_reg_get(vm, 7), 1234);
+    assert_int_equal(test_reg(vm, 7), 1234);
     javm_instance_free(vm);
     javm_program_free(p);
 }
@@ -307,7 +308,7 @@ static void branches_and_bad_targets(void **state) {
     javm_exit_info ex = run_prog(&B, 100, set_r7, &vm, &p);
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
     assert_int_equal(ex.pc, 8);
-    assert_int_equal(javm_reg_get(vm, 2), 1);
+    assert_int_equal(test_reg(vm, 2), 1);
     assert_int_equal(javm_gas_get(vm), 100 - 1 - 2); /* [branch] + [load_imm, trap] */
     javm_instance_free(vm);
     javm_program_free(p);
@@ -337,7 +338,7 @@ static void ecalli_resume_without_recharge(void **state) {
     ins(&B, 3, JV_OPC_add_imm_64, 0x11, 1);
     javm_program *p = build(&B);
     javm_instance *vm = inst(p, 10);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_HOST_CALL);
     assert_int_equal(ex.pc, 0);
@@ -350,9 +351,9 @@ static void ecalli_resume_without_recharge(void **state) {
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
     assert_int_equal(ex.pc, 5);
-    assert_int_equal(javm_reg_get(vm, 1), 42);
+    assert_int_equal(test_reg(vm, 1), 42);
     assert_int_equal(javm_gas_get(vm), 2); /* no second charge of the block */
-    javm_stats st;
+    javm_stats st = JAVM_STATS_INIT;
     javm_stats_get(vm, &st);
     assert_true(st.instructions == 3);
     javm_instance_free(vm);
@@ -367,7 +368,7 @@ static void page_fault_resume(void **state) {
     ins(&B, 6, JV_OPC_store_u16, 0x01, 0xff, 0x1f, 0x02, 0x00);
     javm_program *p = build(&B);
     javm_instance *vm = inst(p, 100);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_PAGE_FAULT);
     assert_int_equal(ex.pc, 0);
@@ -384,7 +385,7 @@ static void page_fault_resume(void **state) {
     assert_int_equal(ex.kind, JAVM_EXIT_PAGE_FAULT);
     assert_int_equal(ex.pc, 6);
     assert_true(ex.arg == 0x21000);
-    assert_true(javm_reg_get(vm, 1) == 0xa1b2c3d4);
+    assert_true(test_reg(vm, 1) == 0xa1b2c3d4);
     assert_int_equal(javm_map(vm, 0x21000, 4096, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
     /* 0x22000 still unmapped: the straddling store faults there and writes nothing */
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
@@ -402,7 +403,7 @@ static void page_fault_resume(void **state) {
     assert_int_equal(javm_mem_read(vm, 0x21fff, two, 2), JAVM_OK);
     assert_int_equal(two[0], 0xd4);
     assert_int_equal(two[1], 0xc3);
-    javm_stats st;
+    javm_stats st = JAVM_STATS_INIT;
     javm_stats_get(vm, &st);
     assert_true(st.instructions == 3);
     javm_instance_free(vm);
@@ -425,7 +426,7 @@ static void low_access_and_ro_write_panic(void **state) {
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
     javm_instance_free(vm);
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     cfg.ro_write_faults = 1;
     assert_int_equal(javm_instance_new(p, &cfg, &vm), JAVM_OK);
     javm_gas_set(vm, 100);
@@ -445,18 +446,18 @@ static void out_of_gas_at_gate(void **state) {
     ins(&B, 3, JV_OPC_load_imm, 0x02, 2);
     javm_program *p = build(&B);
     javm_instance *vm = inst(p, 2);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_OUT_OF_GAS);
     assert_int_equal(ex.pc, 0);
     assert_int_equal(javm_gas_get(vm), 2);
-    assert_int_equal(javm_reg_get(vm, 1), 0);
+    assert_int_equal(test_reg(vm, 1), 0);
     /* exactly enough: gas reaches 0, not out of gas */
     javm_gas_set(vm, 3);
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
     assert_int_equal(javm_gas_get(vm), 0);
-    assert_int_equal(javm_reg_get(vm, 2), 2);
+    assert_int_equal(test_reg(vm, 2), 2);
     /* a fresh start in the middle of a block pays from there to the end (2) */
     javm_pc_set(vm, 3);
     javm_gas_set(vm, 1);
@@ -502,14 +503,14 @@ static void mat_gate_and_charge(void **state) {
     ins(&B, 6, JV_OPC_store_u8, 0x01, 0x00, 0x00, 0x02, 0x00);
     javm_program *p = build(&B);
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     cfg.mat = 1;
     cfg.cow_cost = 100;
     javm_instance *vm;
     assert_int_equal(javm_instance_new(p, &cfg, &vm), JAVM_OK);
     javm_map(vm, 0x20000, 4096, JAVM_ACCESS_RW, NULL, 0);
     javm_gas_set(vm, 2 + 199);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_OUT_OF_GAS);
     assert_int_equal(javm_gas_get(vm), 201);
@@ -517,7 +518,7 @@ static void mat_gate_and_charge(void **state) {
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
     assert_int_equal(javm_gas_get(vm), 202 - 2 - 100);
-    javm_stats st;
+    javm_stats st = JAVM_STATS_INIT;
     javm_stats_get(vm, &st);
     assert_true(st.mat_gas == 100);
     assert_true(st.cow_pages == 1);
@@ -537,11 +538,11 @@ static void sbrk_rules(void **state) {
     ins(&B, 2, JV_OPC_sbrk, 0x12);
     javm_program *p = build(&B);
     javm_instance *vm = inst(p, 100);
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     /* no heap configured: a grow fails with 0 */
     javm_reg_set(vm, 1, 16);
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
-    assert_int_equal(javm_reg_get(vm, 2), 0);
+    assert_int_equal(test_reg(vm, 2), 0);
     /* with a heap [0x30000, 0x40000) */
     vm->st.heap_top = 0x30800;
     vm->st.heap_limit = 0x40000;
@@ -549,18 +550,18 @@ static void sbrk_rules(void **state) {
     javm_pc_set(vm, 0);
     javm_reg_set(vm, 1, 0); /* query */
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
-    assert_int_equal(javm_reg_get(vm, 2), 0x30800);
+    assert_int_equal(test_reg(vm, 2), 0x30800);
     javm_pc_set(vm, 0);
     javm_reg_set(vm, 1, 0x1000);
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
-    assert_int_equal(javm_reg_get(vm, 2), 0x30800);
+    assert_int_equal(test_reg(vm, 2), 0x30800);
     assert_int_equal(vm->st.heap_top, 0x31800);
     assert_int_equal(javm_page_access(vm, 0x31000), JAVM_ACCESS_RW);
     assert_int_equal(javm_page_access(vm, 0x32000), JAVM_ACCESS_NONE);
     javm_pc_set(vm, 0);
     javm_reg_set(vm, 1, 0x10000); /* past the limit */
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
-    assert_int_equal(javm_reg_get(vm, 2), 0);
+    assert_int_equal(test_reg(vm, 2), 0);
     assert_int_equal(vm->st.heap_top, 0x31800);
     /* GP 0.8 mode: sbrk is not an instruction -> trap */
     vm->st.sbrk_enabled = false;
@@ -619,11 +620,11 @@ static void standard_layout(void **state) {
     javm_mem_read(vm, 0xFEFF0009u, b, 2);
     assert_int_equal(b[0], 10);
     assert_int_equal(b[1], 0);
-    assert_true(javm_reg_get(vm, 0) == 0xFFFF0000u);
-    assert_true(javm_reg_get(vm, 1) == 0xFEFE0000u);
-    assert_true(javm_reg_get(vm, 7) == 0xFEFF0000u);
-    assert_true(javm_reg_get(vm, 8) == 10);
-    javm_exit_info ex;
+    assert_true(test_reg(vm, 0) == 0xFFFF0000u);
+    assert_true(test_reg(vm, 1) == 0xFEFE0000u);
+    assert_true(test_reg(vm, 7) == 0xFEFF0000u);
+    assert_true(test_reg(vm, 8) == 10);
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_HALT);
     javm_instance_free(vm);
@@ -664,13 +665,15 @@ static void loops_agree_on_vectors(void **state) {
         int64_t gas[3];
         javm_stats st[3];
         for (int loop = 0; loop < 3; loop++) {
+            ex[loop] = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+            st[loop] = (javm_stats)JAVM_STATS_INIT;
             javm_program *p;
             javm_instance *vm;
             assert_int_equal(jv_vector_setup(&v, NULL, &p, &vm), JAVM_OK);
             trace_count = 0;
             if (loop == 2) javm_set_trace(vm, count_trace, NULL);
             assert_int_equal(jv_api_run_with(vm, loop, &ex[loop]), JAVM_OK);
-            for (int i = 0; i < 13; i++) regs[loop][i] = javm_reg_get(vm, (unsigned)i);
+            for (int i = 0; i < 13; i++) regs[loop][i] = test_reg(vm, (unsigned)i);
             gas[loop] = javm_gas_get(vm);
             javm_stats_get(vm, &st[loop]);
             if (loop == 2) {

@@ -21,6 +21,7 @@
 #include "api/api.h"
 #include "engine/engine.h"
 #include "javm.h"
+#include "regs.h"
 #include "pvm/asm.h"
 
 #define ZP 4096u
@@ -79,7 +80,7 @@ static const char *halt_src = "  jump_ind r0, 0\n";
 static void init(javm_instance *vm, const shape *sh);
 static javm_instance *instance(const javm_program *p, javm_engine e, const shape *sh) {
     javm_config c;
-    javm_config_default(&c);
+    javm_config_init(&c);
     c.engine = e;
     javm_instance *vm = NULL;
     assert_int_equal(javm_instance_new(p, &c, &vm), JAVM_OK);
@@ -148,7 +149,7 @@ static void check_regs(const javm_instance *vm, const shape *sh) {
                         : r == 7 ? 0xFEFF0000ull
                         : r == 8 ? sh->a
                                  : 0;
-        assert_true(javm_reg_get(vm, r) == want);
+        assert_true(test_reg(vm, r) == want);
     }
     assert_int_equal(javm_pc_get(vm), 0);
 }
@@ -175,7 +176,7 @@ static void check_same(const javm_instance *a, const javm_instance *b) {
         from = (uint64_t)pa + ZP;
     }
     for (unsigned r = 0; r < JAVM_NUM_REGS; r++)
-        assert_true(javm_reg_get(a, r) == javm_reg_get(b, r));
+        assert_true(test_reg(a, r) == test_reg(b, r));
     assert_int_equal(a->st.heap_top, b->st.heap_top);
     assert_int_equal(a->st.heap_limit, b->st.heap_limit);
 }
@@ -219,7 +220,7 @@ static void worked_example(void **state) {
     }
     check_same(vm[0], vm[1]);
     for (int e = 0; e < 2; e++) {
-        javm_exit_info ex;
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
         javm_gas_set(vm[e], 10);
         assert_int_equal(javm_run(vm[e], &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_HALT);
@@ -269,7 +270,7 @@ static uint32_t rd32(const javm_instance *vm, uint32_t a) {
 }
 
 static void run_halts(javm_instance *vm) {
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     javm_gas_set(vm, 100);
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_HALT);
@@ -292,12 +293,12 @@ static void guest_writes_are_private_and_reset_restores(void **state) {
         javm_instance *vm = instance(p, (javm_engine)e, &sh);
         javm_instance *other = instance(p, (javm_engine)e, &sh);
         run_halts(vm);
-        for (unsigned r = 0; r < JAVM_NUM_REGS; r++) regs[e][r] = javm_reg_get(vm, r);
-        assert_int_equal(javm_reg_get(vm, 2), ro_byte(99));
-        assert_int_equal(javm_reg_get(vm, 3), rw_byte(4998) | (uint32_t)rw_byte(4999) << 8);
+        for (unsigned r = 0; r < JAVM_NUM_REGS; r++) regs[e][r] = test_reg(vm, r);
+        assert_int_equal(test_reg(vm, 2), ro_byte(99));
+        assert_int_equal(test_reg(vm, 3), rw_byte(4998) | (uint32_t)rw_byte(4999) << 8);
         uint64_t w = 0;
         for (unsigned i = 0; i < 8; i++) w |= (uint64_t)rw_byte(8 + i) << (8 * i);
-        assert_true(javm_reg_get(vm, 4) == w);
+        assert_true(test_reg(vm, 4) == w);
         check_written(vm);
         /* The other instance, and one created after the writes, see the container's bytes. */
         check_layout(other, &sh);
@@ -342,14 +343,15 @@ static void mat_charges_agree(void **state) {
     javm_stats st[2];
     int64_t gas[2];
     for (int e = 0; e < 2; e++) {
+        st[e] = (javm_stats)JAVM_STATS_INIT;
         javm_config c;
-        javm_config_default(&c);
+        javm_config_init(&c);
         c.engine = (javm_engine)e;
         c.mat = 1;
         javm_instance *vm = NULL;
         assert_int_equal(javm_instance_new(p, &c, &vm), JAVM_OK);
         init(vm, &sh);
-        javm_exit_info ex;
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
         javm_gas_set(vm, 100000);
         assert_int_equal(javm_run(vm, &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_HALT);
@@ -380,7 +382,7 @@ static void *thread_main(void *arg) {
     t->ok = 1;
     for (int round = 0; round < 20 && t->ok; round++) {
         javm_config c;
-        javm_config_default(&c);
+        javm_config_init(&c);
         c.engine = (javm_engine)t->engine;
         javm_instance *vm = NULL;
         uint8_t args[10];
@@ -391,7 +393,7 @@ static void *thread_main(void *arg) {
             break;
         }
         uint8_t mark = (uint8_t)(t->id * 31 + round), b = 0;
-        javm_exit_info ex;
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
         javm_gas_set(vm, 100);
         if (javm_mem_write(vm, 0x30000 + (uint32_t)t->id, &mark, 1) != JAVM_OK ||
             javm_run(vm, &ex) != JAVM_OK || ex.kind != JAVM_EXIT_HALT)

@@ -18,12 +18,36 @@ const char *javm_exit_str(javm_exit_kind k) {
     return "unknown";
 }
 
-void javm_config_default(javm_config *cfg) {
-    if (!cfg) return;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->engine = JAVM_ENGINE_SOFT;
-    cfg->gas_model = JAVM_GAS_GP07;
-    cfg->cow_cost = JV_API_DEFAULT_COW_COST;
+/* ---- Caller-allocated structs (the ABI rules in javm.h) ------------------------------------ */
+/* The caller's input struct of `size` bytes into the library's `known`-byte layout: fields past
+ * the caller's size read zero (their default). Bytes past ours are not read at all: a caller
+ * that forgot to set size must get an error, not a read past its struct. */
+static javm_status struct_in(const void *in, size_t known, size_t v1, void *out, const char *what) {
+    uint32_t size = *(const uint32_t *)in;
+    memset(out, 0, known);
+    if (size < v1 || size > known)
+        return jv_set_error(size < v1 ? JAVM_ERR_INVALID_ARGUMENT : JAVM_ERR_UNSUPPORTED,
+                            "%s: size %u is not a layout this library knows (%zu..%zu bytes); "
+                            "set it with the header's initializer%s",
+                            what, size, v1, known,
+                            size > known ? ", and link a library as new as the header" : "");
+    memcpy(out, in, size);
+    *(uint32_t *)out = (uint32_t)known;
+    return JAVM_OK;
+}
+
+/* Writes the library's `known`-byte output struct into the caller's first `size` bytes, keeping
+ * its size field; nothing past min(size, known) is touched. */
+static javm_status struct_out(void *dst, const void *src, size_t known, size_t v1, const char *what) {
+    uint32_t size = *(uint32_t *)dst;
+    if (size < v1)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                            "%s: size %u is below the smallest layout (%zu bytes); set it with "
+                            "the header's initializer",
+                            what, size, v1);
+    size_t n = size < known ? size : known;
+    memcpy((uint8_t *)dst + sizeof size, (const uint8_t *)src + sizeof size, n - sizeof size);
+    return JAVM_OK;
 }
 
 /* API-3: the engines, indexed by javm_engine. An engine is one entry here (engine.h). */
@@ -101,8 +125,11 @@ javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
     *out = NULL;
     if (!p) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: program is NULL");
     javm_config c;
-    if (cfg) c = *cfg;
-    else javm_config_default(&c);
+    if (!cfg) javm_config_init(&c);
+    else {
+        javm_status cs = struct_in(cfg, sizeof c, JAVM_CONFIG_SIZE_V1, &c, "instance: config");
+        if (cs) return cs;
+    }
     const jv_engine_ops *ops = engine_ops(c.engine);
     if (!ops)
         return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: unknown engine %d",
@@ -262,8 +289,13 @@ bool jv_api_next_mapped(const javm_instance *vm, uint64_t from, uint32_t *page) 
 const javm_program *jv_api_program(const javm_instance *vm) { return vm->prog; }
 
 /* ---- Registers, gas, pc --------------------------------------------------------------------- */
-uint64_t javm_reg_get(const javm_instance *vm, unsigned i) {
-    return (vm && i < JAVM_NUM_REGS) ? vm->st.regs[i] : 0;
+javm_status javm_reg_get(const javm_instance *vm, unsigned i, uint64_t *out) {
+    if (!vm || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "reg_get: NULL argument");
+    if (i >= JAVM_NUM_REGS)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "reg_get: register %u out of range 0..12",
+                            i);
+    *out = vm->st.regs[i];
+    return JAVM_OK;
 }
 
 javm_status javm_reg_set(javm_instance *vm, unsigned i, uint64_t v) {
@@ -293,7 +325,9 @@ javm_status javm_pc_set(javm_instance *vm, uint32_t pc) {
 /* ---- Running -------------------------------------------------------------------------------- */
 javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit) {
     if (!vm || !exit) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "run: NULL argument");
-    memset(exit, 0, sizeof *exit);
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+    javm_status s = struct_out(exit, &ex, sizeof ex, JAVM_EXIT_INFO_SIZE_V1, "run: exit info");
+    if (s) return s; /* also clears a stale exit before any failure below */
     if (vm->st.resume == JV_PVM_DONE)
         return jv_set_error(JAVM_ERR_STATE,
                             "run: the instance has %s at pc %u; set a pc to run again",
@@ -311,28 +345,28 @@ javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit) {
         javm_status rs = vm->ops->run(vm->engine, &vm->st, vm->prog, &vm->mem, start, l);
         if (rs != JAVM_OK) return rs; /* e.g. the host refused to open guest pages */
     }
-    exit->kind = (javm_exit_kind)vm->st.exit_kind;
-    exit->pc = vm->st.pc;
-    exit->next_pc = vm->st.exit_kind == JV_EXIT_HOST ? vm->st.exit_next_pc : vm->st.pc;
-    exit->arg = (vm->st.exit_kind == JV_EXIT_HOST || vm->st.exit_kind == JV_EXIT_FAULT)
-                    ? vm->st.exit_arg
-                    : 0;
-    return JAVM_OK;
+    ex.kind = (javm_exit_kind)vm->st.exit_kind;
+    ex.pc = vm->st.pc;
+    ex.next_pc = vm->st.exit_kind == JV_EXIT_HOST ? vm->st.exit_next_pc : vm->st.pc;
+    ex.arg = (vm->st.exit_kind == JV_EXIT_HOST || vm->st.exit_kind == JV_EXIT_FAULT)
+                 ? vm->st.exit_arg
+                 : 0;
+    return struct_out(exit, &ex, sizeof ex, JAVM_EXIT_INFO_SIZE_V1, "run: exit info");
 }
 
 javm_status javm_run(javm_instance *vm, javm_exit_info *exit) {
     return jv_api_run_with(vm, 0, exit);
 }
 
-void javm_stats_get(const javm_instance *vm, javm_stats *out) {
-    if (!out) return;
-    memset(out, 0, sizeof *out);
-    if (!vm) return;
-    out->instructions = vm->st.instructions;
-    out->first_touch_faults = vm->st.first_touch;
-    out->cow_pages = vm->st.cow;
-    out->mat_gas = vm->st.mat_gas;
-    if (vm->ops->stats) vm->ops->stats(vm->engine, out);
+javm_status javm_stats_get(const javm_instance *vm, javm_stats *out) {
+    if (!vm || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "stats: NULL argument");
+    javm_stats st = JAVM_STATS_INIT;
+    st.instructions = vm->st.instructions;
+    st.first_touch_faults = vm->st.first_touch;
+    st.cow_pages = vm->st.cow;
+    st.mat_gas = vm->st.mat_gas;
+    if (vm->ops->stats) vm->ops->stats(vm->engine, &st);
+    return struct_out(out, &st, sizeof st, JAVM_STATS_SIZE_V1, "stats");
 }
 
 void javm_set_trace(javm_instance *vm, javm_trace_fn fn, void *user) {

@@ -64,7 +64,8 @@ static void trace_flush(tracer *t, const javm_instance *vm) {
     if (!t->pending) return;
     fprintf(t->out, "%8u  %-40s gas %lld", t->pc, t->text, (long long)t->gas);
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) {
-        uint64_t v = javm_reg_get(vm, i);
+        uint64_t v = 0;
+        (void)javm_reg_get(vm, i, &v); /* i < JAVM_NUM_REGS */
         if (v != t->regs[i]) fprintf(t->out, "  r%u=0x%llx", i, (unsigned long long)v);
         t->regs[i] = v;
     }
@@ -360,7 +361,7 @@ int jv_cli_run(int argc, char **argv) {
     if (rc) return rc == 1 ? 0 : rc;
 
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     if (o.engine) {
         if (javm_engine_parse(o.engine, &cfg.engine) != JAVM_OK)
             return jv_cli_usage("run", "unknown engine '%s' (soft or paged)", o.engine);
@@ -435,12 +436,14 @@ int jv_cli_run(int argc, char **argv) {
     if (o.trace) {
         tr.out = o.json ? stderr : stdout;
         tr.prog = prog;
-        for (unsigned i = 0; i < JAVM_NUM_REGS; i++) tr.regs[i] = javm_reg_get(vm, i);
+        for (unsigned i = 0; i < JAVM_NUM_REGS; i++) (void)javm_reg_get(vm, i, &tr.regs[i]);
         javm_set_trace(vm, trace_fn, &tr);
     }
 
     outcome oc;
     memset(&oc, 0, sizeof oc);
+    oc.exit.size = sizeof oc.exit;
+    oc.stats.size = sizeof oc.stats;
     oc.gas0 = gas0;
     oc.engine = javm_engine_name(cfg.engine);
     double t0 = now();
@@ -453,7 +456,7 @@ int jv_cli_run(int argc, char **argv) {
     }
     javm_stats_get(vm, &oc.stats);
     uint64_t regs[JAVM_NUM_REGS];
-    for (unsigned i = 0; i < JAVM_NUM_REGS; i++) regs[i] = javm_reg_get(vm, i);
+    for (unsigned i = 0; i < JAVM_NUM_REGS; i++) (void)javm_reg_get(vm, i, &regs[i]);
     if (o.json) print_json(&oc, vm, NULL, regs, javm_gas_get(vm));
     else print_human(&oc, regs, javm_gas_get(vm));
     rc = oc.exit.kind == JAVM_EXIT_HALT ? 0 : 1;

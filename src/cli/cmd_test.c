@@ -151,7 +151,7 @@ static int parse_options(int argc, char **argv, javm_config *cfg, int *quiet, ch
 
 int jv_cli_test(int argc, char **argv) {
     javm_config cfg;
-    javm_config_default(&cfg);
+    javm_config_init(&cfg);
     int quiet = 0, npaths = 0;
     paths in = {0};
     char **pathv = calloc((size_t)argc + 1, sizeof *pathv);

@@ -368,15 +368,15 @@ javm_status jv_vector_run(const jv_vector *v, const javm_config *cfg, jv_vec_res
         return JAVM_OK;
     }
     if (s) return s;
-    javm_exit_info ex;
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     s = javm_run(*vm_out, &ex);
     if (s) return s;
     res->status = ex.kind;
     res->pc = ex.pc;
     res->gas = javm_gas_get(*vm_out);
-    for (unsigned i = 0; i < JAVM_NUM_REGS; i++) res->regs[i] = javm_reg_get(*vm_out, i);
+    for (unsigned i = 0; i < JAVM_NUM_REGS; i++) (void)javm_reg_get(*vm_out, i, &res->regs[i]);
     res->fault_address = ex.kind == JAVM_EXIT_PAGE_FAULT ? ex.arg : 0;
-    javm_stats stats;
+    javm_stats stats = JAVM_STATS_INIT;
     javm_stats_get(*vm_out, &stats);
     res->mat_gas = stats.mat_gas;
     res->vm = *vm_out;

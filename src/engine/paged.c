@@ -70,7 +70,7 @@ javm_status jv_paged_init(jv_paged *p, jv_mem *m) {
     uintptr_t lo = (uintptr_t)m->base;
     p->slot = jv_fault_register(lo, lo + m->window_size, jv_paged_on_fault, p);
     if (p->slot < 0)
-        return jv_set_error(JAVM_ERR_NO_MEMORY, "engine: more than %d paged instances alive",
+        return jv_set_error(JAVM_ERR_LIMIT, "engine: more than %d paged instances alive",
                             JV_FAULT_MAX_WINDOWS);
     return JAVM_OK;
 }

@@ -71,7 +71,7 @@ javm_status jv_fault_reinstall(void);
 /* Registry of windows: lock-free lookup in the handler; registration takes a mutex. Windows
  * must not overlap; call jv_fault_install first. Returns a slot (>= 0), or -1 when
  * JV_FAULT_MAX_WINDOWS windows are registered. */
-#define JV_FAULT_MAX_WINDOWS 4096
+#define JV_FAULT_MAX_WINDOWS JAVM_MAX_PAGED_INSTANCES /* the public limit (javm.h) */
 int jv_fault_register(uintptr_t lo, uintptr_t hi, jv_fault_fn fn, void *ctx);
 void jv_fault_unregister(int slot);
 

@@ -5,15 +5,14 @@
 
 static _Thread_local char last_error[256];
 
-static const char *const status_msg[] = {
-#define JAVM_X_MSG(name, msg) msg,
-    JAVM_STATUS_LIST(JAVM_X_MSG)
-#undef JAVM_X_MSG
-};
-
 JAVM_API const char *javm_status_str(javm_status s) {
-    if ((unsigned)s >= JAVM_STATUS_COUNT) return "unknown status";
-    return status_msg[s];
+    switch (s) {
+#define JAVM_X_CASE(name, value, msg) \
+    case name: return msg;
+        JAVM_STATUS_LIST(JAVM_X_CASE)
+#undef JAVM_X_CASE
+    }
+    return "unknown status";
 }
 
 JAVM_API const char *javm_last_error(void) { return last_error; }
@@ -29,3 +28,4 @@ javm_status jv_set_error(javm_status s, const char *fmt, ...) {
 void jv_clear_error(void) { last_error[0] = 0; }
 
 JAVM_API const char *javm_version(void) { return JAVM_VERSION_STRING; }
+JAVM_API int javm_version_number(void) { return JAVM_VERSION_NUMBER; }
