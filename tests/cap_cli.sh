@@ -53,6 +53,18 @@ expect_out "root --size=8000" 55896b5d8e57ab77483c5590f34142d8d5f1f06130c60a73de
 expect_out "root 3 pages"     a6dbf6c2869f7dc2e76c48d4758811435b0561a73252cf991869182cedce624b cap root "$tmp/three.bin"
 expect_out "cap-hash 3 pages" 390d096f9cd80cb15a6b4cf04bd44f0f6522d683ec2cecfd0bd7aeaf6fc44f5b cap root "$tmp/three.bin" --cap-hash
 
+# a larger file: every thread count prints the same root (and the stdin path agrees)
+{ head -c 100000 /dev/urandom; head -c 8192 /dev/zero; printf tail; head -c 8192 /dev/zero; } >"$tmp/multi.bin"
+want=$("$JAVM_BIN" cap root --threads 1 "$tmp/multi.bin")
+for t in 2 3 8; do expect_out "root --threads $t" "$want" cap root --threads $t "$tmp/multi.bin"; done
+expect_out "root default threads" "$want" cap root "$tmp/multi.bin"
+expect_out "root from stdin" "$want" cap root --threads=2 - <"$tmp/multi.bin"
+expect_out "root stdin [P]" 4dbbac7657adcfce02072ccd682853c0a87b2f49762a17f188964e2a73aebbb5 cap root - <"$tmp/P.bin"
+expect_err "threads zero"       2 cap root --threads 0 "$tmp/P.bin"
+expect_err "threads too many"   2 cap root --threads 9 "$tmp/P.bin"
+expect_err "threads missing"    2 cap root "$tmp/P.bin" --threads
+expect_err "root of a directory" 2 cap root "$tmp"
+
 expect_err "size too small"     2 cap root --size 4095 "$tmp/P.bin"
 expect_err "size not a number"  2 cap root --size lots "$tmp/P.bin"
 expect_err "size negative"      2 cap root --size -4096 "$tmp/P.bin"

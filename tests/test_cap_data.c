@@ -699,6 +699,45 @@ static void atomic_refcounts_across_threads(void **st) {
     jv_cap_data_destroy(base);
 }
 
+/* jv_cap_data_root_of_bytes (the `cap root` path) equals building the cap and taking its root,
+ * for every thread count: zero pages inside and at the end, a partial last page (with and
+ * without non-zero bytes in it), a target size past the bytes, an empty input. */
+static void root_of_bytes_equals_datacap_root(void **st) {
+    enum { N = 37 };
+    uint8_t *buf = malloc((size_t)N * 4096);
+    assert_non_null(buf);
+    uint64_t x = 12345;
+    for (size_t i = 0; i < (size_t)N * 4096; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        buf[i] = (uint8_t)(x >> 56);
+    }
+    memset(buf + 3 * 4096, 0, 4096);            /* an interior zero page */
+    memset(buf + 30 * 4096, 0, 7 * 4096);       /* a zero tail */
+    static const struct { size_t len; uint64_t target; } cases[] = {
+        {0, 0}, {1, 0}, {4096, 0}, {4097, 0}, {5 * 4096 + 100, 0}, {30 * 4096, 0},
+        {30 * 4096 + 5, 0}, {N * 4096, 0}, {N * 4096 - 1, 0}, {29 * 4096 + 17, 1 << 20},
+        {4 * 4096, (uint64_t)1 << 32}, {0, 3 * 4096}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        jv_datacap *d;
+        jv_hash32 want, got;
+        assert_int_equal(jv_cap_data_create_sized(buf, cases[c].len, cases[c].target, &d), JAVM_OK);
+        root_of(d, &want, NULL);
+        jv_cap_data_destroy(d);
+        for (unsigned t = 1; t <= JV_CAP_ROOT_MAX_THREADS + 1; t++) {
+            assert_int_equal(jv_cap_data_root_of_bytes(buf, cases[c].len, cases[c].target, t, &got),
+                             JAVM_OK);
+            assert_memory_equal(got.b, want.b, 32);
+        }
+        assert_int_equal(jv_cap_data_root_of_bytes(buf, cases[c].len, cases[c].target, 0, &got),
+                         JAVM_OK); /* 0 threads means 1 */
+        assert_memory_equal(got.b, want.b, 32);
+    }
+    jv_hash32 h;
+    assert_int_equal(jv_cap_data_root_of_bytes(buf, 4096, JV_CAP_MAX_SIZE + 1, 1, &h),
+                     JAVM_ERR_INVALID_ARGUMENT);
+    free(buf);
+}
+
 int main(void) {
     for (int i = 0; i < 4096; i++) page_p[i] = (uint8_t)i;
     const struct CMUnitTest tests[] = {
@@ -715,6 +754,7 @@ int main(void) {
         cmocka_unit_test(missing_pages_and_resolution),
         cmocka_unit_test(thousands_of_caps),
         cmocka_unit_test(atomic_refcounts_across_threads),
+        cmocka_unit_test(root_of_bytes_equals_datacap_root),
     };
     return cmocka_run_group_tests_name("cap_data", tests, NULL, NULL);
 }

@@ -344,6 +344,13 @@ javm_status jv_cap_data_resolve(jv_datacap *d, const jv_cap_resolver *r);
 /* CAP-6. JAVM_ERR_STATE if the overlay is non-empty. */
 javm_status jv_cap_data_root(const jv_datacap *d, jv_hash32 *out);
 javm_status jv_cap_data_cap_hash(const jv_datacap *d, jv_hash32 *out);
+/* The root jv_cap_data_create_sized(content, len, target) + jv_cap_data_root would give,
+ * computed straight from the bytes: no page is copied or allocated (32 bytes of slot root per
+ * page). threads (1 .. JV_CAP_ROOT_MAX_THREADS) split the pages into contiguous shares;
+ * content must stay readable and unchanged meanwhile. */
+#define JV_CAP_ROOT_MAX_THREADS 8
+javm_status jv_cap_data_root_of_bytes(const uint8_t *content, size_t len, uint64_t target,
+                                      unsigned threads, jv_hash32 *out);
 /* Walk and recount the invariants (CAP-1, CAP-3 (when canonical), CAP-4 (when check_hashes),
  * overlay order). JAVM_ERR_STATE with a message naming the first violation. */
 javm_status jv_cap_data_check(const jv_datacap *d, bool canonical, bool check_hashes);

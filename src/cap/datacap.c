@@ -1,4 +1,5 @@
 /* DataCap: a shared immutable backing plus a private copy-on-write overlay (spec §5, §6, §8). */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,6 +532,70 @@ javm_status jv_cap_data_root(const jv_datacap *d, jv_hash32 *out) {
     if (st) return st;
     jv_hash32 size_chunk;
     jv_ssz_htr_uint(b->size, &size_chunk);
+    jv_cap_sha256_pair(&size_chunk, &pages_root, out);
+    return JAVM_OK;
+}
+
+/* Slot roots of pages [first, end) of content straight from the bytes: 0^32 for an all-zero
+ * page (it would be Empty, CAP-3), else its content hash; the last page may be partial. */
+typedef struct leaf_job {
+    const uint8_t *content;
+    size_t len;
+    uint64_t first, end;
+    uint8_t *leaves;
+} leaf_job;
+
+static void *leaf_roots(void *arg) {
+    const leaf_job *j = arg;
+    for (uint64_t i = j->first; i < j->end; i++) {
+        size_t o = (size_t)(i * JV_CAP_PAGE_SIZE);
+        size_t n = j->len - o < JV_CAP_PAGE_SIZE ? j->len - o : JV_CAP_PAGE_SIZE;
+        uint8_t *leaf = j->leaves + 32 * (size_t)i;
+        if (jv_cap_is_zero(j->content + o, n)) memset(leaf, 0, 32);
+        else (void)jv_cap_merkle_bytes(j->content + o, n, JV_CAP_PAGE_DEPTH, (jv_hash32 *)leaf);
+    }
+    return NULL;
+}
+
+javm_status jv_cap_data_root_of_bytes(const uint8_t *content, size_t len, uint64_t target,
+                                      unsigned threads, jv_hash32 *out) {
+    uint64_t want = target > len ? target : len;
+    if (want > JV_CAP_MAX_SIZE)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "datacap: size %llu exceeds 2^44 bytes",
+                            (unsigned long long)want);
+    uint64_t size = (want + JV_CAP_PAGE_SIZE - 1) & ~(uint64_t)(JV_CAP_PAGE_SIZE - 1);
+    if (size == 0) size = JV_CAP_PAGE_SIZE;
+    uint64_t npages = (len + JV_CAP_PAGE_SIZE - 1) / JV_CAP_PAGE_SIZE;
+    uint8_t *leaves = NULL;
+    if (npages) {
+        leaves = malloc((size_t)npages * 32);
+        if (!leaves) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: root: out of memory");
+    }
+    /* Contiguous shares of the pages, one per thread; the calling thread takes the first. */
+    if (threads < 1) threads = 1;
+    if (threads > JV_CAP_ROOT_MAX_THREADS) threads = JV_CAP_ROOT_MAX_THREADS;
+    if (threads > npages) threads = npages ? (unsigned)npages : 1;
+    leaf_job jobs[JV_CAP_ROOT_MAX_THREADS];
+    pthread_t tid[JV_CAP_ROOT_MAX_THREADS];
+    bool started[JV_CAP_ROOT_MAX_THREADS] = {false};
+    for (unsigned t = 0; t < threads; t++)
+        jobs[t] = (leaf_job){content, len, npages * t / threads, npages * (t + 1) / threads, leaves};
+    for (unsigned t = 1; t < threads; t++)
+        started[t] = pthread_create(&tid[t], NULL, leaf_roots, &jobs[t]) == 0;
+    leaf_roots(&jobs[0]);
+    for (unsigned t = 1; t < threads; t++) {
+        if (started[t]) pthread_join(tid[t], NULL);
+        else leaf_roots(&jobs[t]); /* no thread: do its share here */
+    }
+    /* Trailing zero leaves equal the merkleization's zero padding: leave them out (CAP-3 trim). */
+    uint64_t used = npages;
+    while (used && jv_cap_is_zero(leaves + 32 * (size_t)(used - 1), 32)) used--;
+    uint64_t pages = size >> JV_CAP_PAGE_SHIFT;
+    jv_hash32 pages_root, size_chunk;
+    javm_status st = jv_cap_merkle_bytes(leaves, (size_t)used * 32, jv_cap_ceil_log2(pages), &pages_root);
+    free(leaves);
+    if (st) return st;
+    jv_ssz_htr_uint(size, &size_chunk);
     jv_cap_sha256_pair(&size_chunk, &pages_root, out);
     return JAVM_OK;
 }
