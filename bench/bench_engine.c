@@ -1,10 +1,10 @@
 /* The paged engine, measured against the kernel and the soft engine in one run (ratios):
  *   1. first-touch cost per page: raw SIGSEGV + mprotect round trip, raw userfaultfd (SIGBUS
- *      mode, same thread), and the paged engine's fault path (resolve = jv_mem_check +
+ *      mode, same thread), and the paged engine's fault path (resolve = jv_mem_classify +
  *      jv_mat_touch + mprotect), for a first write and a first read;
  *   2. hot guest access: a PVM load loop on the soft and the paged engine vs the same loop in C;
  *   3. interpreter throughput soft vs paged on a compute loop and on load/store loops;
- *   4. instantiation time vs initial image size (1, 16, 256 MiB): memfd image (CoW) vs copying.
+ *   4. instantiation time vs initial snapshot size (1, 16, 256 MiB): memfd snapshot (CoW) vs copying.
  * The bench workloads themselves (every engine vs native C) are bench/bench_workloads.c.
  * The raw round trips run first, before the engine installs its SIGSEGV handler. */
 #include <errno.h>
@@ -291,18 +291,18 @@ int main(void) {
         javm_program_free(alu);
     }
 
-    /* 4. instantiation vs image size */
+    /* 4. instantiation vs snapshot size */
     {
         javm_program *p = assemble(HALT);
         printf("instantiation (instance_new + map initial data + free), microseconds\n");
-        printf("  %-8s %14s %14s %14s\n", "image", "image (CoW)", "copy (soft)", "copy (paged)");
+        printf("  %-8s %14s %14s %14s\n", "snapshot", "snapshot (CoW)", "copy (soft)", "copy (paged)");
         const unsigned sizes[] = {1, 16, 256};
         for (unsigned si = 0; si < 3; si++) {
             size_t len = (size_t)sizes[si] << 20;
             uint8_t *data = malloc(len);
             for (size_t i = 0; i < len; i += 4096) data[i] = (uint8_t)(i >> 12);
-            javm_image *img = NULL;
-            if (javm_image_new(data, len, &img) != JAVM_OK) {
+            javm_snapshot *snap = NULL;
+            if (javm_snapshot_new(data, len, &snap) != JAVM_OK) {
                 fprintf(stderr, "bench: %s\n", javm_last_error());
                 return 1;
             }
@@ -318,7 +318,7 @@ int main(void) {
                     javm_instance *vm = NULL;
                     javm_status s = javm_instance_new(p, &cfg, &vm);
                     if (s == JAVM_OK)
-                        s = mode == 0 ? javm_map_image(vm, 0x100000, len, JAVM_ACCESS_RW, img, 0)
+                        s = mode == 0 ? javm_map_snapshot(vm, 0x100000, len, JAVM_ACCESS_RW, snap, 0)
                                       : javm_map(vm, 0x100000, len, JAVM_ACCESS_RW, data, len);
                     javm_instance_free(vm);
                     r[k] = now_ns() - t0;
@@ -343,7 +343,7 @@ int main(void) {
                     cfg.engine = e ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
                     javm_instance *vm = NULL;
                     if (javm_instance_new(w, &cfg, &vm) != JAVM_OK ||
-                        javm_map_image(vm, 0x100000, len, JAVM_ACCESS_RW, img, 0) != JAVM_OK)
+                        javm_map_snapshot(vm, 0x100000, len, JAVM_ACCESS_RW, snap, 0) != JAVM_OK)
                         return 1;
                     double r[20];
                     for (int k = 0; k < 20; k++) {
@@ -356,13 +356,13 @@ int main(void) {
                         r[k] = now_ns() - t0;
                         if (n != 16) return 1;
                     }
-                    printf("  reset of a 256 MiB-image instance with 16 dirty pages (%s): %.1f us\n",
+                    printf("  reset of a 256 MiB-snapshot instance with 16 dirty pages (%s): %.1f us\n",
                            e ? "paged" : "soft", median(r, 20) / 1e3);
                     javm_instance_free(vm);
                 }
                 javm_program_free(w);
             }
-            javm_image_free(img);
+            javm_snapshot_free(snap);
             free(data);
         }
         javm_program_free(p);

@@ -6,7 +6,7 @@
  *
  * Ownership and threading: a javm_program is immutable once loaded and may be shared by any
  * number of instances on any threads; it must outlive every instance made from it (free the
- * instances first). A javm_instance belongs to one thread at a time. A javm_image may be freed
+ * instances first). A javm_instance belongs to one thread at a time. A javm_snapshot may be freed
  * while instances still map it.
  *
  * ABI rules (what stays true from one release to the next; docs/API.md has the soname policy):
@@ -172,8 +172,8 @@ typedef struct javm_program javm_program;
 JAVM_API javm_status javm_program_load(const uint8_t *blob, size_t len, javm_program **out);
 /* A standard program container (GP "Y" function): read-only data, read-write data, heap and
  * stack sizes and the code blob. Instances of it are laid out with javm_instance_init_standard.
- * The two data sections are laid out once here as shared copy-on-write images (see
- * javm_image_new) owned by the program; nothing points into blob afterwards. */
+ * The two data sections are laid out once here as memory snapshots (see
+ * javm_snapshot_new) owned by the program; nothing points into blob afterwards. */
 JAVM_API javm_status javm_program_load_standard(const uint8_t *blob, size_t len,
                                                 javm_program **out);
 /* Free a program after the last instance made from it (instances point into it). */
@@ -215,7 +215,7 @@ JAVM_API javm_status javm_instance_new(const javm_program *p, const javm_config 
 JAVM_API void javm_instance_free(javm_instance *vm);
 /* Standard-container programs: map read-only data at 0x10000, read-write data + heap, the stack
  * below 0xFEFE0000 and the arguments at 0xFEFF0000, and set r0/r1/r7/r8 and pc 0. The data
- * sections are mapped from the program's images, not copied: the cost does not depend on their
+ * sections are mapped from the program's snapshots, not copied: the cost does not depend on their
  * size, writes stay private to the instance, and javm_instance_reset restores them. Calling it
  * again lays the layout out afresh: every region starts from its initial bytes, nothing of
  * earlier arguments remains past the new ones, pages sbrk added are unmapped and the heap top
@@ -233,24 +233,26 @@ JAVM_API javm_status javm_protect(javm_instance *vm, uint32_t start, uint64_t si
                                   javm_access access);
 JAVM_API javm_access javm_page_access(const javm_instance *vm, uint32_t addr);
 
-/* Shared initial-memory images. An image lays its bytes out once (in a sealed memfd); mapping
- * it into an instance costs the same whatever its size, and the instance's pages share the
- * image's memory until the guest first writes them (copy-on-write, per page). An image may be
- * mapped into any number of instances on any threads; freeing it does not affect them. */
-typedef struct javm_image javm_image;
-JAVM_API javm_status javm_image_new(const void *data, size_t len, javm_image **out);
-JAVM_API void javm_image_free(javm_image *img);
-/* Like javm_map, with the range's bytes taken from the image at `offset` (a multiple of 4096);
- * bytes past the end of the image read zero. Replaces earlier contents of the range. */
-JAVM_API javm_status javm_map_image(javm_instance *vm, uint32_t start, uint64_t size,
-                                    javm_access access, const javm_image *img, uint64_t offset);
+/* Memory snapshots: shared initial memory. A snapshot lays its bytes out once (in a sealed
+ * memfd); mapping it into an instance costs the same whatever its size, and the instance's pages
+ * share the snapshot's memory until the guest first writes them (copy-on-write, per page). A
+ * snapshot may be mapped into any number of instances on any threads; freeing it does not
+ * affect them. */
+typedef struct javm_snapshot javm_snapshot;
+JAVM_API javm_status javm_snapshot_new(const void *data, size_t len, javm_snapshot **out);
+JAVM_API void javm_snapshot_free(javm_snapshot *snap);
+/* Like javm_map, with the range's bytes taken from the snapshot at `offset` (a multiple of
+ * 4096); bytes past the end of the snapshot read zero. Replaces earlier contents of the range. */
+JAVM_API javm_status javm_map_snapshot(javm_instance *vm, uint32_t start, uint64_t size,
+                                       javm_access access, const javm_snapshot *snap,
+                                       uint64_t offset);
 
 /* Reset for reuse: every page the guest wrote since the instance was created (or last reset)
- * gets its initial bytes back — the image's for javm_map_image pages, zero for other pages —
+ * gets its initial bytes back — the snapshot's for javm_map_snapshot pages, zero for other pages —
  * touching only those pages; materialization state starts over (the next first write charges
  * COW_COST again); registers, gas and pc become 0. Mappings stay. Bytes written by the host
  * (javm_map's init, javm_mem_write) to pages the guest never wrote are kept; pages the guest
- * did write lose them, so give content that must survive a reset as an image.
+ * did write lose them, so give content that must survive a reset as a snapshot.
  * pages_restored (may be NULL) receives the number of pages restored. */
 JAVM_API javm_status javm_instance_reset(javm_instance *vm, uint64_t *pages_restored);
 

@@ -173,17 +173,17 @@ static inline void dg_generate(uint64_t seed, dg_case *c) {
     dg_emit(c, "  load_imm r0, -65536\n  jump_ind r0, 0\n");
 }
 
-/* A shared image (16 pages of a pattern) some cases map pages from (copy-on-write). */
-static javm_image *dg_image_ptr;
-static inline void dg_image_make(void) {
+/* A shared snapshot (16 pages of a pattern) some cases map pages from (copy-on-write). */
+static javm_snapshot *dg_snapshot_ptr;
+static inline void dg_snapshot_make(void) {
     static uint8_t d[16 * JV_PAGE_SIZE];
     for (size_t i = 0; i < sizeof d; i++) d[i] = (uint8_t)(i * 31 + (i >> 12));
-    if (javm_image_new(d, sizeof d, &dg_image_ptr) != JAVM_OK) dg_image_ptr = NULL;
+    if (javm_snapshot_new(d, sizeof d, &dg_snapshot_ptr) != JAVM_OK) dg_snapshot_ptr = NULL;
 }
-static inline const javm_image *dg_image(void) {
+static inline const javm_snapshot *dg_snapshot(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, dg_image_make);
-    return dg_image_ptr;
+    pthread_once(&once, dg_snapshot_make);
+    return dg_snapshot_ptr;
 }
 
 /* Instance set-up: page map, initial bytes, registers, gas. */
@@ -200,9 +200,9 @@ static inline javm_instance *dg_instance(const dg_case *c, const javm_program *p
     for (unsigned i = 0; i < DG_NPAGES; i++) {
         if (c->access[i] == JAVM_ACCESS_NONE) continue;
         unsigned fill = dg_below(&r, 4);
-        if (fill == 3 && dg_image()) { /* from the shared image, copy-on-write */
-            if (javm_map_image(vm, dg_pages[i], JV_PAGE_SIZE, (javm_access)c->access[i],
-                               dg_image(), (uint64_t)(i % 16) * JV_PAGE_SIZE) != JAVM_OK) {
+        if (fill == 3 && dg_snapshot()) { /* from the shared snapshot, copy-on-write */
+            if (javm_map_snapshot(vm, dg_pages[i], JV_PAGE_SIZE, (javm_access)c->access[i],
+                               dg_snapshot(), (uint64_t)(i % 16) * JV_PAGE_SIZE) != JAVM_OK) {
                 javm_instance_free(vm);
                 return NULL;
             }

@@ -37,8 +37,8 @@ static javm_instance *new_instance(const javm_program *p, javm_engine e) {
     return vm;
 }
 
-/* A javm_map_image call that fails on its access argument must not drop what was mapped. */
-static void map_image_bad_access_keeps_mapping(void **state) {
+/* A javm_map_snapshot call that fails on its access argument must not drop what was mapped. */
+static void map_snapshot_bad_access_keeps_mapping(void **state) {
     (void)state;
     javm_program *p = load_trap();
     for (int e = 0; e < 2; e++) {
@@ -47,17 +47,17 @@ static void map_image_bad_access_keeps_mapping(void **state) {
         uint8_t data[4096], back[4096];
         memset(data, 0xAB, sizeof data);
         assert_int_equal(javm_map(vm, 0x20000, 4096, JAVM_ACCESS_RW, data, sizeof data), JAVM_OK);
-        javm_image *img = NULL;
-        assert_int_equal(javm_image_new(data, 100, &img), JAVM_OK);
-        assert_int_equal(javm_map_image(vm, 0x20000, 4096, JAVM_ACCESS_NONE, img, 0),
+        javm_snapshot *snap = NULL;
+        assert_int_equal(javm_snapshot_new(data, 100, &snap), JAVM_OK);
+        assert_int_equal(javm_map_snapshot(vm, 0x20000, 4096, JAVM_ACCESS_NONE, snap, 0),
                          JAVM_ERR_INVALID_ARGUMENT);
         assert_non_null(strstr(javm_last_error(), "access"));
-        assert_int_equal(javm_map_image(vm, 0x20000, 4096, (javm_access)7, img, 0),
+        assert_int_equal(javm_map_snapshot(vm, 0x20000, 4096, (javm_access)7, snap, 0),
                          JAVM_ERR_INVALID_ARGUMENT);
         assert_int_equal(javm_page_access(vm, 0x20000), JAVM_ACCESS_RW);
         assert_int_equal(javm_mem_read(vm, 0x20000, back, sizeof back), JAVM_OK);
         assert_memory_equal(back, data, sizeof data);
-        javm_image_free(img);
+        javm_snapshot_free(snap);
         javm_instance_free(vm);
     }
     javm_program_free(p);
@@ -100,7 +100,7 @@ static void null_and_out_of_range_arguments(void **state) {
     (void)state;
     javm_program *p = NULL;
     javm_instance *vm = NULL;
-    javm_image *img = NULL;
+    javm_snapshot *snap = NULL;
     javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     uint8_t buf[16] = {0};
     assert_int_equal(javm_program_load(trap_blob, sizeof trap_blob, NULL), JAVM_ERR_INVALID_ARGUMENT);
@@ -146,10 +146,10 @@ static void null_and_out_of_range_arguments(void **state) {
     assert_int_equal(javm_instance_reset(NULL, NULL), JAVM_ERR_INVALID_ARGUMENT);
     assert_int_equal(javm_stats_get(NULL, NULL), JAVM_ERR_INVALID_ARGUMENT);
     javm_set_trace(NULL, NULL, NULL);
-    assert_int_equal(javm_image_new(NULL, 10, &img), JAVM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(javm_image_new(buf, 10, NULL), JAVM_ERR_INVALID_ARGUMENT);
-    assert_null(img);
-    javm_image_free(NULL);
+    assert_int_equal(javm_snapshot_new(NULL, 10, &snap), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_snapshot_new(buf, 10, NULL), JAVM_ERR_INVALID_ARGUMENT);
+    assert_null(snap);
+    javm_snapshot_free(NULL);
     javm_instance_free(NULL);
     javm_program_free(NULL);
     assert_int_equal(javm_engine_parse(NULL, NULL), JAVM_ERR_INVALID_ARGUMENT);
@@ -177,12 +177,12 @@ static void null_and_out_of_range_arguments(void **state) {
     assert_int_equal(javm_mem_read(vm, 0x10000, NULL, 1), JAVM_ERR_INVALID_ARGUMENT);
     assert_int_equal(javm_mem_read(vm, 0x10000, buf, SIZE_MAX), JAVM_ERR_OVERFLOW);
     assert_int_equal(javm_mem_write(vm, 0x10000, buf, 1), JAVM_ERR_NOT_MAPPED);
-    assert_int_equal(javm_map_image(vm, 0x10000, 4096, JAVM_ACCESS_RO, NULL, 0), JAVM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(javm_image_new(buf, sizeof buf, &img), JAVM_OK);
-    assert_int_equal(javm_map_image(vm, 0x10000, 4096, JAVM_ACCESS_RO, img, 1), JAVM_ERR_UNALIGNED);
-    assert_int_equal(javm_map_image(vm, 0x10000, 4096, JAVM_ACCESS_RO, img, UINT64_MAX & ~4095ull),
+    assert_int_equal(javm_map_snapshot(vm, 0x10000, 4096, JAVM_ACCESS_RO, NULL, 0), JAVM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(javm_snapshot_new(buf, sizeof buf, &snap), JAVM_OK);
+    assert_int_equal(javm_map_snapshot(vm, 0x10000, 4096, JAVM_ACCESS_RO, snap, 1), JAVM_ERR_UNALIGNED);
+    assert_int_equal(javm_map_snapshot(vm, 0x10000, 4096, JAVM_ACCESS_RO, snap, UINT64_MAX & ~4095ull),
                      JAVM_ERR_OVERFLOW);
-    javm_image_free(img);
+    javm_snapshot_free(snap);
     /* run to the panic, then run again without a new pc */
     javm_gas_set(vm, 10);
     assert_int_equal(javm_run(vm, &ex), JAVM_OK);
@@ -317,7 +317,7 @@ static void failed_run_keeps_resume_point(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(map_image_bad_access_keeps_mapping),
+        cmocka_unit_test(map_snapshot_bad_access_keeps_mapping),
         cmocka_unit_test(handle_fault_null_context),
         cmocka_unit_test(null_and_out_of_range_arguments),
         cmocka_unit_test(init_standard_again_starts_fresh),

@@ -207,16 +207,16 @@ static void fault_resume_and_new_frame(void **state) {
     javm_program_free(p);
 }
 
-/* Images: one memfd image mapped into instances of both engines; reads see its bytes, the tail
- * past the image reads zero (N < S), a guest write is private to its instance (CoW), and the
+/* Snapshots: one memfd snapshot mapped into instances of both engines; reads see its bytes, the tail
+ * past the snapshot reads zero (N < S), a guest write is private to its instance (CoW), and the
  * engines agree on everything incl. #3 gas. */
-static void image_shared_copy_on_write(void **state) {
+static void snapshot_shared_copy_on_write(void **state) {
     (void)state;
     assert_int_equal(jv_fault_reinstall(), JAVM_OK);
     static uint8_t data[3 * JV_PAGE_SIZE];
     for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 13 + 1);
-    javm_image *img = NULL;
-    assert_int_equal(javm_image_new(data, sizeof data - 100, &img), JAVM_OK);
+    javm_snapshot *snap = NULL;
+    assert_int_equal(javm_snapshot_new(data, sizeof data - 100, &snap), JAVM_OK);
     const char *src = "  load_u64 r2, 0x20ff8\n  load_u8 r3, 0x22fff\n  load_u32 r4, 0x23000\n"
                       "  store_u64 r1, 0x21000\n" HALT;
     javm_program *p = assemble(__func__, src);
@@ -224,7 +224,7 @@ static void image_shared_copy_on_write(void **state) {
     for (int k = 0; k < 2; k++) {
         scenario c = {.gas = 100000};
         vm[k] = build(&c, p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
-        assert_int_equal(javm_map_image(vm[k], 0x20000, 4 * JV_PAGE_SIZE, JAVM_ACCESS_RW, img, 0),
+        assert_int_equal(javm_map_snapshot(vm[k], 0x20000, 4 * JV_PAGE_SIZE, JAVM_ACCESS_RW, snap, 0),
                          JAVM_OK);
         javm_exit_info ex = JAVM_EXIT_INFO_INIT;
         assert_int_equal(javm_run(vm[k], &ex), JAVM_OK);
@@ -232,41 +232,41 @@ static void image_shared_copy_on_write(void **state) {
         uint64_t want;
         memcpy(&want, data + 0xff8, 8);
         assert_int_equal(test_reg(vm[k], 2), want);
-        assert_int_equal(test_reg(vm[k], 3), 0); /* past the image's 12188 bytes */
-        assert_int_equal(test_reg(vm[k], 4), 0); /* the zero page beyond the image */
+        assert_int_equal(test_reg(vm[k], 3), 0); /* past the snapshot's 12188 bytes */
+        assert_int_equal(test_reg(vm[k], 4), 0); /* the zero page beyond the snapshot */
         assert_int_equal(javm_gas_get(vm[k]), 100000 - 6 - COW);
     }
-    /* The write stayed private: the other instance and the image are unchanged. */
+    /* The write stayed private: the other instance and the snapshot are unchanged. */
     uint8_t b[8];
     assert_int_equal(javm_mem_read(vm[0], 0x21000, b, 8), JAVM_OK);
     assert_memory_equal(b, "\x08\x07\x06\x05\x04\x03\x02\x01", 8);
     javm_instance *fresh;
     scenario c = {.gas = 1};
     fresh = build(&c, p, JAVM_ENGINE_PAGED);
-    assert_int_equal(javm_map_image(fresh, 0x20000, 2 * JV_PAGE_SIZE, JAVM_ACCESS_RO, img,
+    assert_int_equal(javm_map_snapshot(fresh, 0x20000, 2 * JV_PAGE_SIZE, JAVM_ACCESS_RO, snap,
                                     JV_PAGE_SIZE),
                      JAVM_OK);
     assert_int_equal(javm_mem_read(fresh, 0x20000, b, 8), JAVM_OK);
     assert_memory_equal(b, data + JV_PAGE_SIZE, 8);
-    assert_int_equal(javm_map_image(fresh, 0x20000, JV_PAGE_SIZE, JAVM_ACCESS_RO, img, 123),
+    assert_int_equal(javm_map_snapshot(fresh, 0x20000, JV_PAGE_SIZE, JAVM_ACCESS_RO, snap, 123),
                      JAVM_ERR_UNALIGNED);
     char why[256];
     if (jv_diff_instances(vm[0], vm[1], why, sizeof why)) fail_msg("soft vs paged: %s", why);
     javm_instance_free(fresh);
     for (int k = 0; k < 2; k++) javm_instance_free(vm[k]);
-    javm_image_free(img);
+    javm_snapshot_free(snap);
     javm_program_free(p);
 }
 
-/* Reset for reuse: dirty image pages get the image back, dirty zero pages zero, clean pages are
+/* Reset for reuse: dirty snapshot pages get the snapshot back, dirty zero pages zero, clean pages are
  * untouched; the second run charges exactly like the first on both engines. */
 static void reset_restores_dirty_pages(void **state) {
     (void)state;
     assert_int_equal(jv_fault_reinstall(), JAVM_OK);
     static uint8_t data[2 * JV_PAGE_SIZE];
     for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 7 + 3);
-    javm_image *img = NULL;
-    assert_int_equal(javm_image_new(data, sizeof data, &img), JAVM_OK);
+    javm_snapshot *snap = NULL;
+    assert_int_equal(javm_snapshot_new(data, sizeof data, &snap), JAVM_OK);
     const char *src = "  load_u64 r2, 0x20000\n  store_u64 r1, 0x20000\n  store_u32 r1, 0x30ffe\n"
                       HALT;
     javm_program *p = assemble(__func__, src);
@@ -274,7 +274,7 @@ static void reset_restores_dirty_pages(void **state) {
     for (int k = 0; k < 2; k++) {
         scenario c = {.maps = {{0x30000, 2, JAVM_ACCESS_RW}}, .gas = 100000};
         vm[k] = build(&c, p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
-        assert_int_equal(javm_map_image(vm[k], 0x20000, 2 * JV_PAGE_SIZE, JAVM_ACCESS_RW, img, 0),
+        assert_int_equal(javm_map_snapshot(vm[k], 0x20000, 2 * JV_PAGE_SIZE, JAVM_ACCESS_RW, snap, 0),
                          JAVM_OK);
         uint8_t host[4] = {9, 8, 7, 6};
         assert_int_equal(javm_mem_write(vm[k], 0x21000, host, 4), JAVM_OK); /* clean page */
@@ -286,7 +286,7 @@ static void reset_restores_dirty_pages(void **state) {
             assert_int_equal(ex.kind, JAVM_EXIT_HALT);
             uint64_t want;
             memcpy(&want, data, 8);
-            assert_int_equal(test_reg(vm[k], 2), want);              /* the image again */
+            assert_int_equal(test_reg(vm[k], 2), want);              /* the snapshot again */
             assert_int_equal(javm_gas_get(vm[k]), 100000 - 5 - 3 * COW); /* 3 CoWs each time */
             uint64_t n = 0;
             assert_int_equal(javm_instance_reset(vm[k], &n), JAVM_OK);
@@ -305,7 +305,7 @@ static void reset_restores_dirty_pages(void **state) {
     char why[256];
     if (jv_diff_instances(vm[0], vm[1], why, sizeof why)) fail_msg("soft vs paged: %s", why);
     for (int k = 0; k < 2; k++) javm_instance_free(vm[k]);
-    javm_image_free(img);
+    javm_snapshot_free(snap);
     javm_program_free(p);
 }
 
@@ -313,7 +313,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(catalogue),
         cmocka_unit_test(fault_resume_and_new_frame),
-        cmocka_unit_test(image_shared_copy_on_write),
+        cmocka_unit_test(snapshot_shared_copy_on_write),
         cmocka_unit_test(reset_restores_dirty_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -129,41 +129,41 @@ static void fault_rule_cases(void **st) {
     assert_int_equal(jv_mem_map(m, 0x22000, PAGE, JAVM_ACCESS_RO, NULL, 0), JAVM_OK);
     jv_mem_result r;
     /* the vector example: store u16 at 0x20FFF straddles into unmapped 0x21000 */
-    r = jv_mem_check(m, 0x20FFF, 2, true);
+    r = jv_mem_classify(m, 0x20FFF, 2, true);
     assert_int_equal(r.kind, JV_MEM_FAULT);
     assert_int_equal(r.addr, 0x21000);
     /* unmapped base page: fault at its base */
-    r = jv_mem_check(m, 0x23010, 4, false);
+    r = jv_mem_classify(m, 0x23010, 4, false);
     assert_int_equal(r.kind, JV_MEM_FAULT);
     assert_int_equal(r.addr, 0x23000);
     /* below 64 KiB: panic */
-    r = jv_mem_check(m, 0x1000, 1, false);
+    r = jv_mem_classify(m, 0x1000, 1, false);
     assert_int_equal(r.kind, JV_MEM_PANIC);
-    r = jv_mem_check(m, 0xFFFF, 2, false); /* lowest bad byte 0xFFFF < 2^16 */
+    r = jv_mem_classify(m, 0xFFFF, 2, false); /* lowest bad byte 0xFFFF < 2^16 */
     assert_int_equal(r.kind, JV_MEM_PANIC);
     /* store to read-only: panic (vector policy) */
-    r = jv_mem_check(m, 0x22000, 1, true);
+    r = jv_mem_classify(m, 0x22000, 1, true);
     assert_int_equal(r.kind, JV_MEM_PANIC);
     /* loads from read-only are fine */
-    r = jv_mem_check(m, 0x22000, 8, false);
+    r = jv_mem_classify(m, 0x22000, 8, false);
     assert_int_equal(r.kind, JV_MEM_OK);
     /* GP-text policy: a fault at the read-only page */
     m->ro_write_faults = true;
-    r = jv_mem_check(m, 0x21FFF, 2, true); /* lowest bad byte is in unmapped 0x21000 */
+    r = jv_mem_classify(m, 0x21FFF, 2, true); /* lowest bad byte is in unmapped 0x21000 */
     assert_int_equal(r.kind, JV_MEM_FAULT);
     assert_int_equal(r.addr, 0x21000);
-    r = jv_mem_check(m, 0x22004, 4, true);
+    r = jv_mem_classify(m, 0x22004, 4, true);
     assert_int_equal(r.kind, JV_MEM_FAULT);
     assert_int_equal(r.addr, 0x22000);
     m->ro_write_faults = false;
     /* wrap: 0xFFFFFFFF mapped, page 0 not -> the lowest bad byte is 0 -> panic */
     assert_int_equal(jv_mem_map(m, 0xFFFFF000u, PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
-    r = jv_mem_check(m, 0xFFFFFFFF, 2, false);
+    r = jv_mem_classify(m, 0xFFFFFFFF, 2, false);
     assert_int_equal(r.kind, JV_MEM_PANIC);
     /* wrap with page 0 mapped but top page not: fault at 0xFFFFF000 */
     assert_int_equal(jv_mem_unmap(m, 0xFFFFF000u, PAGE), JAVM_OK);
     assert_int_equal(jv_mem_map(m, 0, PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
-    r = jv_mem_check(m, 0xFFFFFFFE, 4, true);
+    r = jv_mem_classify(m, 0xFFFFFFFE, 4, true);
     assert_int_equal(r.kind, JV_MEM_FAULT);
     assert_int_equal(r.addr, 0xFFFFF000u);
 }

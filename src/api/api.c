@@ -88,11 +88,9 @@ javm_status javm_program_load(const uint8_t *blob, size_t len, javm_program **ou
     return jv_pvm_program_create(blob, len, out);
 }
 
-static void std_image_free(void *img) { jv_image_destroy(img); }
-
-/* The read-only and read-write data are laid out once here, each as a shared copy-on-write
- * image owned by the program (released by jv_pvm_program_destroy through std.image_free);
- * javm_instance_init_standard maps them, so instantiating costs the same whatever their size. */
+/* The read-only and read-write data are laid out once here, each as a memory snapshot owned by
+ * the program (destroyed by jv_pvm_program_destroy); javm_instance_init_standard maps them, so
+ * instantiating costs the same whatever their size. */
 javm_status javm_program_load_standard(const uint8_t *blob, size_t len, javm_program **out) {
     if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: output is NULL");
     *out = NULL;
@@ -101,12 +99,8 @@ javm_status javm_program_load_standard(const uint8_t *blob, size_t len, javm_pro
     if (s) return s;
     javm_program *p = NULL;
     if ((s = jv_pvm_program_create_container(&c, &p))) return s;
-    p->std.image_free = std_image_free;
-    jv_image *ro = NULL, *rw = NULL;
-    if (c.ro_len && (s = jv_image_create(c.ro, c.ro_len, &ro))) goto fail;
-    p->std.ro_image = ro;
-    if (c.rw_len && (s = jv_image_create(c.rw, c.rw_len, &rw))) goto fail;
-    p->std.rw_image = rw;
+    if (c.ro_len && (s = jv_mem_snapshot_create(c.ro, c.ro_len, &p->std.ro_snap))) goto fail;
+    if (c.rw_len && (s = jv_mem_snapshot_create(c.rw, c.rw_len, &p->std.rw_snap))) goto fail;
     *out = p;
     return JAVM_OK;
 fail:
@@ -198,22 +192,22 @@ javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, 
     if (!args && args_len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: args NULL");
     const jv_pvm_standard *sd = &p->std;
     javm_status s;
-    /* The data sections come from the program's images: one mmap each, whatever their size
-     * (the zero tail up to the page end is part of the image; the heap pages after the
-     * read-write image are anonymous zero memory). A program loaded without images (empty
+    /* The data sections come from the program's snapshots: one mmap each, whatever their size
+     * (the zero tail up to the page end is part of the snapshot; the heap pages after the
+     * read-write snapshot are anonymous zero memory). A program loaded without snapshots (empty
      * section, or built by the pvm layer directly) maps zero pages. */
     uint64_t ro_size = page_up(sd->ro_len);
     if (ro_size) {
-        s = sd->ro_image ? jv_image_map(&vm->mem, JV_STD_RO_BASE, ro_size, JAVM_ACCESS_RO,
-                                        sd->ro_image, 0)
+        s = sd->ro_snap ? jv_mem_map_snapshot(&vm->mem, JV_STD_RO_BASE, ro_size, JAVM_ACCESS_RO,
+                                              sd->ro_snap, 0)
                          : map_fresh(vm, JV_STD_RO_BASE, ro_size, JAVM_ACCESS_RO, NULL, 0);
         if (s) return s;
     }
     uint64_t rw_base = 2ull * JV_ZZ + zone_up(sd->ro_len);
     uint64_t rw_size = page_up(sd->rw_len) + (uint64_t)sd->heap_pages * JV_ZP;
     if (rw_size) {
-        s = sd->rw_image
-                ? jv_image_map(&vm->mem, rw_base, rw_size, JAVM_ACCESS_RW, sd->rw_image, 0)
+        s = sd->rw_snap
+                ? jv_mem_map_snapshot(&vm->mem, rw_base, rw_size, JAVM_ACCESS_RW, sd->rw_snap, 0)
                 : map_fresh(vm, rw_base, rw_size, JAVM_ACCESS_RW, NULL, 0);
         if (s) return s;
     }

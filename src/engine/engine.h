@@ -9,14 +9,12 @@
  *     its window: it decodes the published access and resolves or exits), the exit path of a
  *     PVM-level fault, statistics;
  *   - the fault resolution: jv_mem_touch (the soft engine's touch: the all-or-nothing
- *     jv_mat_touch, classified by jv_mem_check, MEM-3, when it faults), debit the #3 charge,
+ *     jv_mat_touch, classified by jv_mem_classify, MEM-3, when it faults), debit the #3 charge,
  *     and open the host protection of the touched pages (ENG-3);
- *   - memfd-backed images: initial content shared by many instances, mapped MAP_PRIVATE into
- *     each window (ENG-7), restored by the mem layer's reset for reuse (ENG-8).
  * The interpreter loop itself is the pvm layer's shared body, instantiated here with plain
  * machine loads/stores on the window (exec.c). Files: paged.c (context, fault callback,
  * resolve, wrap slow path, operations table), exec.c (the paged loop), soft.c (the soft
- * engine's table), image.c (memfd images).
+ * engine's table).
  *
  * Glossary
  *   window     the instance's 4 GiB host reservation (jv_mem.base, jv_mem.window_size bytes,
@@ -40,15 +38,15 @@
  *          address lies inside the published access (decoded from the published op); otherwise
  *          it returns JV_FAULT_NOT_MINE and the fault layer chains (FLT-3, FLT-6).
  *   ENG-3  resolve = jv_mem_touch, the soft engine's touch: jv_mat_touch over the whole access
- *          (charge debited from the gas counter, stats; a fault is classified by jv_mem_check ->
+ *          (charge debited from the gas counter, stats; a fault is classified by jv_mem_classify ->
  *          PVM-level exit, nothing charged or changed); then open each page per ENG-1,
  *          low -> high (a read-write page by jv_mem_sync_protection); a read-only page opens its
  *          whole unit (the maximal run of read-only pages around it ∩ its 2 MiB cluster, named
  *          by jv_unit_base) and sets the unit's ro_unit bit. The callback then returns and the
  *          instruction is retried; it cannot fault again.
  *   ENG-4  a PVM-level fault leaves the callback with siglongjmp to the run function's exit
- *          path (jv_fault_unblock first, FLT-4). The exit reports the jv_mem_check address (the page
- *          base of the lowest inaccessible byte), never the host address.
+ *          path (jv_fault_unblock first, FLT-4). The exit reports the jv_mem_classify address
+ *          (the page base of the lowest inaccessible byte), never the host address.
  *   ENG-5  an access whose bytes may wrap past 0xFFFFFFFF (addr > 0xFFFFFFF8) never faults
  *          on the window: the loop sends it to jv_paged_load_slow / jv_paged_store_slow, which
  *          resolve it like a fault and then perform it modulo 2^32 (jv_load_wrap /
@@ -57,11 +55,11 @@
  *   ENG-6  gas equality: the #3 charge of a resolve is exactly jv_mat_touch's, the same as
  *          the soft engine's slow path; an access that hits already-open pages charges 0 in
  *          both engines (pages present with the needed permission charge nothing).
- *   ENG-7  images: content laid out once in a sealed memfd; mapping it into a window is one
- *          mmap(MAP_PRIVATE | MAP_FIXED) whatever its size; the kernel copies a page on its
- *          first guest write.
+ *   ENG-7  memory snapshots (mem layer, MEM-6) serve the paged engine unchanged: the window's
+ *          pages are mapped MAP_PRIVATE from the snapshot's memfd; the kernel copies a page on
+ *          its first guest write, which the engine has opened by then.
  *   ENG-8  reset for reuse touches only dirty pages (jv_mem_reset_dirty, mem/mem.h): one
- *          madvise(MADV_DONTNEED) per run of them gives an image page its image bytes back.
+ *          madvise(MADV_DONTNEED) per run of them gives a snapshot page its snapshot bytes back.
  */
 #ifndef JV_ENGINE_H
 #define JV_ENGINE_H
@@ -185,19 +183,5 @@ jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool i
  * already debited by the touch, so the retry charges nothing). */
 javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_paged *pg,
                                  uint32_t start, bool trace);
-
-/* ---- Images (ENG-7) -------------------------------------------------------------------------- */
-typedef struct jv_image jv_image;
-/* Lays len bytes out in a sealed memfd (page-rounded, zero tail). */
-javm_status jv_image_create(const void *data, size_t len, jv_image **out);
-void jv_image_destroy(jv_image *img); /* windows that map it keep their mappings */
-uint64_t jv_image_size(const jv_image *img);
-/* Maps [start, start + size) with the given access, its bytes taken copy-on-write from the
- * image at `offset` (page-aligned); bytes past the image end read zero. Replaces any earlier
- * mapping and contents of the range (metadata as jv_mem_map: fresh NotPresent pages). One
- * mmap whatever the size; works for both memory modes. */
-javm_status jv_image_map(jv_mem *m, uint64_t start, uint64_t size, javm_access access,
-                         const jv_image *img, uint64_t offset);
-
 
 #endif /* JV_ENGINE_H */

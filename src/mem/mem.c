@@ -265,7 +265,7 @@ javm_status jv_mem_host_write(jv_mem *m, uint32_t addr, const void *src, size_t 
 
 /* MEM-3. The bytes of an access lie in at most two pages; when the access wraps, the second
  * page (page 0) holds the numerically lowest bytes, so it is examined first. */
-jv_mem_result jv_mem_check(const jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
+jv_mem_result jv_mem_classify(const jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
     jv_page_set set = jv_access_pages(addr, width);
     uint32_t lowest[2] = {addr, set.pages[1]}; /* lowest touched byte in each page */
     unsigned order[2] = {0, 1};
@@ -289,12 +289,12 @@ jv_mem_result jv_mem_check(const jv_mem *m, uint32_t addr, unsigned width, bool 
 
 /* The touch checks accessibility itself (MAT-3) and, with the page bytes map and protect
  * write (every mapped page declared, only read-only pages pinned), faults exactly when
- * jv_mem_check does; so the fault rule runs only to classify a touch that faulted. */
+ * jv_mem_classify does; so the fault rule runs only to classify a touch that faulted. */
 jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
     jv_touch_info ti;
     if (jv_mat_touch(m->pages, m->dirty, addr, width, is_write, m->cow_cost, &ti) == JV_TOUCH_OK)
         return (jv_mem_result){.charge = ti.charge, .first_touch = ti.first_touch, .cow = ti.cow};
-    jv_mem_result r = jv_mem_check(m, addr, width, is_write); /* nothing changed (MAT-3) */
+    jv_mem_result r = jv_mem_classify(m, addr, width, is_write); /* nothing changed (MAT-3) */
     if (r.kind == JV_MEM_OK) r.kind = JV_MEM_PANIC; /* unreachable, see above */
     return r;
 }

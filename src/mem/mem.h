@@ -8,7 +8,9 @@
  *     unit bits;
  *   - map / unmap / protect, host read/write (no permission checks; the host may preload
  *     read-only pages), the checked typed accessors the soft engine executes with, the touch
- *     both engines share, and reset for reuse (everything, or only the dirty pages).
+ *     both engines share, and reset for reuse (everything, or only the dirty pages);
+ *   - memory snapshots (snapshot.c): bytes laid out once in a sealed memfd and mapped
+ *     copy-on-write into any number of spaces (MEM-6).
  *
  * Rules (cited by tests as MEM-n)
  *   MEM-1  map: start and size page-aligned (else JAVM_ERR_UNALIGNED naming which), start+size
@@ -16,7 +18,7 @@
  *          truncated to size; newly mapped pages read zero; remapping a mapped page changes its
  *          permission and kind and resets its materialization state, keeping its bytes.
  *   MEM-2  addresses are taken mod 2^32; an access that runs past 0xFFFFFFFF wraps to 0.
- *   MEM-3  the fault rule (one function, jv_mem_check, used by every engine): let x be the
+ *   MEM-3  the fault rule (one function, jv_mem_classify, used by every engine): let x be the
  *          touched bytes that are not readable (load) / writable (store). x empty -> ok.
  *          min(x) < 2^16 -> panic. Otherwise, if min(x) lies in a read-only page and the access
  *          is a store, panic (the vectors' policy; ro_write_faults=1 gives a fault instead);
@@ -24,6 +26,11 @@
  *   MEM-4  a faulting access changes nothing: no byte written, no state, no charge.
  *   MEM-5  checked fast path (soft engine): one page-byte load, one test, the access.
  *          Anything else (first touch, straddle, wrap, fault) goes to the _slow partner.
+ *   MEM-6  a memory snapshot is laid out once (page-rounded, zero tail, sealed); mapping it is
+ *          one mmap(MAP_PRIVATE | MAP_FIXED) whatever its size, with MEM-1's metadata (fresh
+ *          NotPresent pages); the kernel copies a page on its first write, so a write stays
+ *          private to its space; reset_dirty gives a written snapshot page its snapshot bytes
+ *          back.
  */
 #ifndef JV_MEM_H
 #define JV_MEM_H
@@ -104,11 +111,11 @@ javm_status jv_mem_host_read(const jv_mem *m, uint32_t addr, void *dst, size_t n
 javm_status jv_mem_host_write(jv_mem *m, uint32_t addr, const void *src, size_t n);
 
 /* MEM-3: classify an access by permissions alone. Returns kind OK / PANIC / FAULT. */
-jv_mem_result jv_mem_check(const jv_mem *m, uint32_t addr, unsigned width, bool is_write);
+jv_mem_result jv_mem_classify(const jv_mem *m, uint32_t addr, unsigned width, bool is_write);
 
 /* MAT-3 and MEM-3, the touch both engines use (the soft engine's slow path, the paged
  * engine's fault resolution): the all-or-nothing jv_mat_touch on the page bytes and dirty bits;
- * if it faults (nothing changed), jv_mem_check's classification of the access. Returns kind
+ * if it faults (nothing changed), jv_mem_classify's classification of the access. Returns kind
  * OK with the #3 charge and statistics, or the PANIC / FAULT; changes no host protection. */
 jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_write);
 
@@ -148,6 +155,18 @@ javm_status jv_mem_new_frame(jv_mem *m);
  * to them stay. Stores the number of pages restored; JAVM_ERR_OS if the kernel refused a
  * discard or a re-protection (the reset still completes). */
 javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored);
+
+/* ---- Memory snapshots (MEM-6) --------------------------------------------------------------- */
+typedef struct jv_mem_snapshot jv_mem_snapshot;
+/* Lays len bytes out in a sealed memfd (page-rounded, zero tail). */
+javm_status jv_mem_snapshot_create(const void *data, size_t len, jv_mem_snapshot **out);
+void jv_mem_snapshot_destroy(jv_mem_snapshot *snap); /* spaces that map it keep their mappings */
+/* Maps [start, start + size) with the given access, its bytes taken copy-on-write from the
+ * snapshot at `offset` (page-aligned); bytes past the snapshot end read zero. Replaces any
+ * earlier mapping and contents of the range (metadata as jv_mem_map: fresh NotPresent pages).
+ * Argument errors leave the range as it was. Works for both memory modes. */
+javm_status jv_mem_map_snapshot(jv_mem *m, uint64_t start, uint64_t size, javm_access access,
+                                const jv_mem_snapshot *snap, uint64_t offset);
 
 /* ---- Checked typed accessors (soft engine) -------------------------------------------------- */
 static inline uint64_t jv_load_le(const uint8_t *p, unsigned w) {

@@ -20,10 +20,8 @@ void jv_pvm_program_destroy(javm_program *p) {
     free(p->block_starts);
     free(p->ops);
     free(p->pc_ops);
-    if (p->std.image_free) {
-        if (p->std.ro_image) p->std.image_free(p->std.ro_image);
-        if (p->std.rw_image) p->std.image_free(p->std.rw_image);
-    }
+    jv_mem_snapshot_destroy(p->std.ro_snap);
+    jv_mem_snapshot_destroy(p->std.rw_snap);
     free(p);
 }
 

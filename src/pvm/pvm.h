@@ -257,17 +257,16 @@ static inline bool jv_pvm_op_is_mem(const jv_pvm_op *op) {
 
 /* The standard-container parts of a program (pvm-program-format.md §3). The data bytes are
  * not kept here: the layer that loads the container (api, javm_program_load_standard) lays
- * them out once as shared copy-on-write images and stores them, opaque to this layer, in
- * ro_image / rw_image (NULL for an empty section) with the function that releases them;
- * jv_pvm_program_destroy calls it. Instances map the images instead of copying the bytes. */
+ * them out once as memory snapshots (mem.h, MEM-6; NULL for an empty section), owned by the
+ * program and destroyed by jv_pvm_program_destroy. Instances map the snapshots instead of
+ * copying the bytes. */
 typedef struct jv_pvm_standard {
     uint32_t ro_len;     /* |o| */
     uint32_t rw_len;     /* |w| */
     uint32_t heap_pages; /* z */
     uint32_t stack_size; /* s */
-    void *ro_image;      /* |o| bytes, page-rounded with zeros */
-    void *rw_image;      /* |w| bytes, page-rounded with zeros */
-    void (*image_free)(void *image);
+    jv_mem_snapshot *ro_snap; /* |o| bytes, page-rounded with zeros */
+    jv_mem_snapshot *rw_snap; /* |w| bytes, page-rounded with zeros */
 } jv_pvm_standard;
 
 struct javm_program {
