@@ -169,7 +169,6 @@ void javm_instance_free(javm_instance *vm) {
 }
 
 static uint64_t page_up(uint64_t x) { return (x + JV_ZP - 1) / JV_ZP * JV_ZP; }
-static uint64_t zone_up(uint64_t x) { return (x + JV_ZZ - 1) / JV_ZZ * JV_ZZ; }
 
 /* Maps [start, start + size) as fresh pages (zero, then init): a mapping left by an earlier
  * layout of the instance must not keep its bytes, as a plain remap would. */
@@ -196,15 +195,15 @@ javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, 
      * (the zero tail up to the page end is part of the snapshot; the heap pages after the
      * read-write snapshot are anonymous zero memory). A program loaded without snapshots (empty
      * section, or built by the pvm layer directly) maps zero pages. */
-    uint64_t ro_size = page_up(sd->ro_len);
-    if (ro_size) {
-        s = sd->ro_snap ? jv_mem_map_snapshot(&vm->mem, JV_STD_RO_BASE, ro_size, JAVM_ACCESS_RO,
+    const jv_pvm_layout l = jv_pvm_std_layout(sd->ro_len, sd->rw_len, sd->heap_pages,
+                                              sd->stack_size);
+    if (l.ro_size) {
+        s = sd->ro_snap ? jv_mem_map_snapshot(&vm->mem, l.ro_base, l.ro_size, JAVM_ACCESS_RO,
                                               sd->ro_snap, 0)
-                         : map_fresh(vm, JV_STD_RO_BASE, ro_size, JAVM_ACCESS_RO, NULL, 0);
+                        : map_fresh(vm, l.ro_base, l.ro_size, JAVM_ACCESS_RO, NULL, 0);
         if (s) return s;
     }
-    uint64_t rw_base = 2ull * JV_ZZ + zone_up(sd->ro_len);
-    uint64_t rw_size = page_up(sd->rw_len) + (uint64_t)sd->heap_pages * JV_ZP;
+    const uint64_t rw_base = l.rw_base, rw_size = l.rw_size;
     if (rw_size) {
         s = sd->rw_snap
                 ? jv_mem_map_snapshot(&vm->mem, rw_base, rw_size, JAVM_ACCESS_RW, sd->rw_snap, 0)
@@ -217,9 +216,8 @@ javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, 
         s = jv_mem_unmap(&vm->mem, rw_base + rw_size, heap_end - (rw_base + rw_size));
         if (s) return s;
     }
-    uint64_t stack_size = page_up(sd->stack_size);
-    if (stack_size) {
-        s = map_fresh(vm, JV_STD_STACK_TOP - stack_size, stack_size, JAVM_ACCESS_RW, NULL, 0);
+    if (l.stack_size) {
+        s = map_fresh(vm, l.stack_base, l.stack_size, JAVM_ACCESS_RW, NULL, 0);
         if (s) return s;
     }
     /* The whole argument zone starts empty: arguments of an earlier layout must not show
@@ -239,7 +237,7 @@ javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, 
     vm->st.pc = 0;
     vm->st.resume = JV_PVM_FRESH;
     vm->st.heap_top = (uint32_t)(rw_base + rw_size);
-    vm->st.heap_limit = (uint32_t)(JV_STD_STACK_TOP - stack_size);
+    vm->st.heap_limit = (uint32_t)l.stack_base;
     return JAVM_OK;
 }
 

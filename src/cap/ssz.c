@@ -6,6 +6,7 @@
 #include "cap/cap.h"
 #include "cap/cap_internal.h"
 #include "util/error.h"
+#include "util/util.h"
 
 /* ---- Output buffer ----------------------------------------------------------------------- */
 void jv_ssz_buf_fini(jv_ssz_buf *b) {
@@ -45,9 +46,7 @@ void jv_ssz_put_uint(jv_ssz_buf *b, uint64_t v, unsigned nbytes) {
     jv_ssz_put_bytes(b, tmp, nbytes > 8 ? 8 : nbytes);
 }
 
-static uint32_t rd_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+static uint32_t rd_u32(const uint8_t *p) { return (uint32_t)jv_le_get(p, 4); }
 
 /* ---- Basic decoders ---------------------------------------------------------------------- */
 javm_status jv_ssz_get_uint(jv_ssz_span s, unsigned nbytes, uint64_t *v, const char *what) {
@@ -57,9 +56,7 @@ javm_status jv_ssz_get_uint(jv_ssz_span s, unsigned nbytes, uint64_t *v, const c
     if (s.len != nbytes)
         return jv_set_error(JAVM_ERR_BAD_SSZ, "ssz: %s: uint%u needs %u bytes, got %zu", what,
                             nbytes * 8, nbytes, s.len);
-    uint64_t x = 0;
-    for (unsigned i = 0; i < nbytes; i++) x |= (uint64_t)s.p[i] << (8 * i);
-    *v = x;
+    *v = jv_le_get(s.p, nbytes);
     return JAVM_OK;
 }
 

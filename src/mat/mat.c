@@ -56,7 +56,7 @@ jv_touch_result jv_mat_touch(uint8_t *pages, uint8_t *dirty, uint32_t addr, uint
         if (st == JV_STATE_NOT_PRESENT) info->first_touch++;
         if (next == JV_STATE_PRESENT_RW && st != JV_STATE_PRESENT_RW) {
             info->cow++;
-            if (dirty) jv_pgbit_set(dirty, pn);
+            if (dirty) jv_bit_set(dirty, pn);
         }
         pages[pn] = jv_pg_with_fast_bits(jv_pg_with_state(b, next));
     }

@@ -39,6 +39,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/util.h" /* page bitmaps (dirty, ro-unit) are 1 bit per page: jv_bit_get/set/clear */
+
 
 /* ---- Constants (spec/javm-memory.md §2.1; versioned parameters) ---------------------------- */
 #define JV_PAGE_SHIFT 12
@@ -120,17 +122,6 @@ static inline uint8_t jv_pg_with_fast_bits(uint8_t b) {
     case JV_STATE_PRESENT_RW: return b | JV_PG_FAST_R | JV_PG_FAST_W;
     default: return b;
     }
-}
-
-/* ---- Page bitmaps (dirty, ro-unit): 1 bit per PVM page, LSB-first -------------------------- */
-static inline bool jv_pgbit_get(const uint8_t *bits, uint32_t pn) {
-    return (bits[pn >> 3] >> (pn & 7)) & 1;
-}
-static inline void jv_pgbit_set(uint8_t *bits, uint32_t pn) {
-    bits[pn >> 3] |= (uint8_t)(1u << (pn & 7));
-}
-static inline void jv_pgbit_clear(uint8_t *bits, uint32_t pn) {
-    bits[pn >> 3] &= (uint8_t) ~(1u << (pn & 7));
 }
 
 /* ---- Pure rules ---------------------------------------------------------------------------- */

@@ -140,11 +140,11 @@ int jv_mem_open_ro_unit(jv_mem *m, uint32_t pn, bool *opened) {
     while (lo > cl_lo && jv_pg_perm(m->pages[lo - 1]) == JV_PG_PERM_RO) lo--;
     while (hi < cl_hi && jv_pg_perm(m->pages[hi]) == JV_PG_PERM_RO) hi++;
     /* lo is the region start clipped to the cluster: unit_base(page, region_start). */
-    if (m->ro_unit && !jv_pgbit_get(m->ro_unit, lo)) {
+    if (m->ro_unit && !jv_bit_get(m->ro_unit, lo)) {
         if (mprotect(m->base + ((size_t)lo << JV_PAGE_SHIFT), (size_t)(hi - lo) << JV_PAGE_SHIFT,
                      PROT_READ) != 0)
             return -errno;
-        jv_pgbit_set(m->ro_unit, lo);
+        jv_bit_set(m->ro_unit, lo);
         *opened = true;
         return 0;
     }
@@ -191,8 +191,8 @@ javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
         uint32_t pn = first + i;
         if (jv_pg_perm(m->pages[pn])) {
             m->mapped_pages--;
-            jv_pgbit_clear(m->dirty, pn);
-            jv_pgbit_clear(m->ro_unit, pn);
+            jv_bit_clear(m->dirty, pn);
+            jv_bit_clear(m->ro_unit, pn);
         }
         m->pages[pn] = 0;
     }
@@ -391,7 +391,7 @@ javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
                     continue;
                 }
             }
-            bool d = i < CHUNK_PAGES && jv_pgbit_get(bits, i);
+            bool d = i < CHUNK_PAGES && jv_bit_get(bits, i);
             if (d && run == UINT32_MAX) run = i;
             if (!d && run != UINT32_MAX) {
                 /* Drops the private copies: an image page reads its image bytes again, an

@@ -43,11 +43,7 @@
 #include "javm.h"
 #include "mat/mat.h"
 #include "meta/meta.h"
-
-#define JV_LIKELY(x) __builtin_expect(!!(x), 1)
-#define JV_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define JV_NOINLINE __attribute__((noinline))
-#define JV_COLD __attribute__((cold))
+#include "util/util.h"
 
 #define JV_GUEST_SPACE (1ull << 32)
 #define JV_NUM_PAGES (1u << 20)
@@ -169,22 +165,7 @@ javm_status jv_mem_map_snapshot(jv_mem *m, uint64_t start, uint64_t size, javm_a
                                 const jv_mem_snapshot *snap, uint64_t offset);
 
 /* ---- Checked typed accessors (soft engine) -------------------------------------------------- */
-static inline uint64_t jv_load_le(const uint8_t *p, unsigned w) {
-    switch (w) {
-    case 1: return p[0];
-    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
-    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
-    default: { uint64_t v; memcpy(&v, p, 8); return v; }
-    }
-}
-static inline void jv_store_le(uint8_t *p, unsigned w, uint64_t v) {
-    switch (w) {
-    case 1: p[0] = (uint8_t)v; break;
-    case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
-    case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
-    default: memcpy(p, &v, 8); break;
-    }
-}
+/* (jv_load_le / jv_store_le, the plain host accesses, are util's.) */
 /* MEM-2: the same accesses at guest address addr of the window at base, taken modulo 2^32
  * (byte-wise only when they run past 0xFFFFFFFF). The slow paths of both engines use them. */
 static inline uint64_t jv_load_wrap(const uint8_t *base, uint32_t addr, unsigned w) {

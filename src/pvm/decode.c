@@ -98,8 +98,7 @@ jv_varint_status jv_pvm_varint_decode(const uint8_t *p, size_t n, uint64_t *out,
     unsigned l = 0;
     while (l < 8 && (f & (0x80u >> l))) l++;
     if (n < 1 + (size_t)l) return JV_VARINT_TRUNCATED;
-    uint64_t v = 0;
-    for (unsigned i = 0; i < l; i++) v |= (uint64_t)p[1 + i] << (8 * i);
+    uint64_t v = jv_le_get(p + 1, l);
     if (l < 8) v |= (uint64_t)(f & (0xFFu >> (l + 1))) << (8 * l);
     *out = v;
     *used = 1 + l;
@@ -200,9 +199,7 @@ javm_status jv_pvm_blob_decode(const uint8_t *blob, size_t len, jv_pvm_blob *out
 
 uint32_t jv_pvm_blob_jump(const jv_pvm_blob *b, uint32_t i) {
     const uint8_t *e = b->jumps + (size_t)i * b->z;
-    uint32_t v = 0;
-    for (unsigned k = 0; k < b->z; k++) v |= (uint32_t)e[k] << (8 * k);
-    return v;
+    return (uint32_t)jv_le_get(e, b->z);
 }
 
 uint8_t *jv_pvm_blob_encode(const uint32_t *jump_table, uint32_t n, uint8_t z,
@@ -233,7 +230,7 @@ static inline uint8_t zeta(const uint8_t *code, uint32_t len, uint64_t i) {
 }
 
 static inline int kbit(const uint8_t *k, uint32_t len, uint64_t i) {
-    return i >= len ? 1 : (k[i >> 3] >> (i & 7)) & 1;
+    return i >= len ? 1 : jv_bit_get(k, i);
 }
 
 uint32_t jv_pvm_skip(const uint8_t *bitmask, uint32_t code_len, uint32_t pc) {

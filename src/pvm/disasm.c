@@ -42,8 +42,6 @@ static void out_printf(out *o, const char *fmt, ...) {
     }
 }
 
-static int bit(const uint8_t *mask, uint32_t i) { return (mask[i >> 3] >> (i & 7)) & 1; }
-
 typedef struct labels {
     uint8_t *mark; /* code_len + 1 entries: 1 = a label is printed here */
     uint32_t code_len;
@@ -61,7 +59,7 @@ static const char *label_of(void *user, int64_t target) {
  * end of the code. */
 static int labelable(const jv_pvm_blob *b, int64_t t) {
     if (t < 0 || t > (int64_t)b->code_len) return 0;
-    return t == (int64_t)b->code_len || bit(b->bitmask, (uint32_t)t);
+    return t == (int64_t)b->code_len || jv_bit_get(b->bitmask, (uint32_t)t);
 }
 
 /* Decodes the instruction at pc and tells whether its text re-encodes to the same bytes. */
@@ -118,9 +116,9 @@ static char *render(const jv_pvm_blob *b, labels *lab, unsigned flags, unsigned 
     for (uint32_t pc = 0; pc < b->code_len;) {
         if (lab->mark[pc]) out_printf(&o, "L%u:\n", pc);
         size_t col0 = o.len;
-        if (!bit(b->bitmask, pc)) { /* bytes that start no instruction */
+        if (!jv_bit_get(b->bitmask, pc)) { /* bytes that start no instruction */
             uint32_t n = 0;
-            while (pc + n < b->code_len && !bit(b->bitmask, pc + n) && n < 16) n++;
+            while (pc + n < b->code_len && !jv_bit_get(b->bitmask, pc + n) && n < 16) n++;
             out_printf(&o, "    .bytes ");
             for (uint32_t i = 0; i < n; i++) out_printf(&o, i ? ", 0x%02x" : "0x%02x", b->code[pc + i]);
             if (flags & JV_ASM_DIS_COMMENTS) {
@@ -175,7 +173,7 @@ javm_status jv_asm_disassemble(const uint8_t *blob, size_t len, unsigned flags, 
         if (labelable(&b, (int64_t)v)) lab.mark[v] = 1;
     }
     for (uint32_t pc = 0; pc < b.code_len;) {
-        if (!bit(b.bitmask, pc)) {
+        if (!jv_bit_get(b.bitmask, pc)) {
             pc++;
             continue;
         }

@@ -29,8 +29,6 @@ static javm_status oom(void) {
     return jv_set_error(JAVM_ERR_NO_MEMORY, "program: out of memory while loading");
 }
 
-static inline bool bit(const uint8_t *b, uint64_t i) { return (b[i >> 3] >> (i & 7)) & 1; }
-static inline void setbit(uint8_t *b, uint64_t i) { b[i >> 3] |= (uint8_t)(1u << (i & 7)); }
 
 uint64_t jv_pvm_count_stores(const jv_pvm_op *ops, uint64_t n) {
     uint64_t stores = 0;
@@ -52,7 +50,7 @@ static javm_status build_ops(javm_program *p) {
     }
     size_t nt = 0;
     for (uint32_t pc = 0; pc < n; pc++) {
-        if (!bit(p->bitmask, pc)) continue;
+        if (!jv_bit_get(p->bitmask, pc)) continue;
         jv_insn in;
         jv_pvm_decode_insn(p->code, n, p->bitmask, pc, &in);
         const jv_pvm_opinfo *info = jv_pvm_opinfo_of(in.opcode);
@@ -78,11 +76,11 @@ static javm_status build_ops(javm_program *p) {
         uint64_t next = (uint64_t)pc + in.len;
         if (info && info->byte == JV_OPC_ecalli) o->t = (uint32_t)next;
         /* ϖ: the instruction after a (valid) terminator */
-        if (info && (info->flags & JV_OP_TERM) && next < n && bit(p->bitmask, next) &&
+        if (info && (info->flags & JV_OP_TERM) && next < n && jv_bit_get(p->bitmask, next) &&
             jv_pvm_opinfo_of(p->code[next]))
-            setbit(p->block_starts, next);
+            jv_bit_set(p->block_starts, next);
         /* PVM-D3: a next pc whose bitmask bit is 0 executes as trap */
-        if (next < n && !bit(p->bitmask, next)) {
+        if (next < n && !jv_bit_get(p->bitmask, next)) {
             if (nt + 1 >= cap) { /* cannot happen: orphans sit between distinct starts */
                 free(tmp);
                 return oom();
@@ -92,7 +90,7 @@ static javm_status build_ops(javm_program *p) {
             t->iop = JV_I_trap;
         }
     }
-    if (n > 0 && bit(p->bitmask, 0) && jv_pvm_opinfo_of(p->code[0])) setbit(p->block_starts, 0);
+    if (n > 0 && jv_bit_get(p->bitmask, 0) && jv_pvm_opinfo_of(p->code[0])) jv_bit_set(p->block_starts, 0);
     tmp[nt].pc = n; /* the implicit trap at |c| */
     tmp[nt].iop = JV_I_trap;
     nt++;
@@ -142,14 +140,14 @@ static javm_status build_ops(javm_program *p) {
         if (!(jv_pvm_iop_flags[o->iop] & JV_OP_BRANCH)) continue;
         int64_t tg = (int64_t)o->y;
         o->t = JV_PVM_NONE;
-        if (tg >= 0 && tg < (int64_t)n && bit(p->block_starts, (uint64_t)tg))
+        if (tg >= 0 && tg < (int64_t)n && jv_bit_get(p->block_starts, (uint64_t)tg))
             o->t = p->pc_ops[tg] - 1;
     }
     p->jump_ops = malloc(((size_t)p->jump_count + 1) * sizeof *p->jump_ops);
     if (!p->jump_ops) return oom();
     for (uint32_t i = 0; i < p->jump_count; i++) {
         uint32_t e = p->jumps[i];
-        p->jump_ops[i] = (e < n && bit(p->block_starts, e)) ? p->pc_ops[e] - 1 : JV_PVM_NONE;
+        p->jump_ops[i] = (e < n && jv_bit_get(p->block_starts, e)) ? p->pc_ops[e] - 1 : JV_PVM_NONE;
     }
     return JAVM_OK;
 }
@@ -189,21 +187,30 @@ javm_status jv_pvm_program_create(const uint8_t *blob, size_t len, javm_program 
     return program_from_blob(blob, len, out);
 }
 
-static uint64_t le(const uint8_t *p, unsigned n) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 static uint64_t zone(uint64_t x) { return (x + JV_ZZ - 1) / JV_ZZ * JV_ZZ; }
+static uint64_t page_up(uint64_t x) { return (x + JV_ZP - 1) / JV_ZP * JV_ZP; }
+
+jv_pvm_layout jv_pvm_std_layout(uint64_t ro_len, uint64_t rw_len, uint64_t heap_pages,
+                                uint64_t stack_size) {
+    jv_pvm_layout l;
+    l.ro_base = JV_STD_RO_BASE;
+    l.ro_size = page_up(ro_len);
+    l.rw_base = 2ull * JV_ZZ + zone(ro_len);
+    l.rw_size = page_up(rw_len) + heap_pages * JV_ZP;
+    l.stack_size = page_up(stack_size);
+    l.stack_base = JV_STD_STACK_TOP - l.stack_size;
+    l.need = 5ull * JV_ZZ + zone(ro_len) + zone(rw_len + heap_pages * JV_ZP) + zone(stack_size) +
+             JV_ZI;
+    return l;
+}
 
 javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_container *c) {
     if (!blob && len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: blob is NULL");
     if (len < 11)
         return jv_set_error(JAVM_ERR_BAD_CONTAINER,
                             "container: %zu bytes is shorter than the 11-byte header", len);
-    uint64_t o_len = le(blob, 3), w_len = le(blob + 3, 3), z = le(blob + 6, 2),
-             s = le(blob + 8, 3);
+    uint64_t o_len = jv_le_get(blob, 3), w_len = jv_le_get(blob + 3, 3), z = jv_le_get(blob + 6, 2),
+             s = jv_le_get(blob + 8, 3);
     size_t off = 11;
     if (o_len > len - off)
         return jv_set_error(JAVM_ERR_BAD_CONTAINER,
@@ -223,14 +230,14 @@ javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_conta
         return jv_set_error(JAVM_ERR_BAD_CONTAINER,
                             "container: blob ends at offset %zu, before the 4-byte code length",
                             off);
-    uint64_t c_len = le(blob + off, 4);
+    uint64_t c_len = jv_le_get(blob + off, 4);
     off += 4;
     if (c_len != len - off)
         return jv_set_error(JAVM_ERR_BAD_CONTAINER,
                             "container: code blob length %llu at offset %zu does not match the %zu "
                             "bytes that remain",
                             (unsigned long long)c_len, off - 4, len - off);
-    uint64_t need = 5ull * JV_ZZ + zone(o_len) + zone(w_len + z * JV_ZP) + zone(s) + JV_ZI;
+    uint64_t need = jv_pvm_std_layout(o_len, w_len, z, s).need;
     if (need > (1ull << 32))
         return jv_set_error(JAVM_ERR_BAD_CONTAINER,
                             "container: layout needs %llu bytes of address space, more than 2^32 "

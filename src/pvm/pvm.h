@@ -313,10 +313,10 @@ static inline uint32_t jv_pvm_program_jump_entry(const javm_program *p, uint32_t
     return i < p->jump_count ? p->jumps[i] : 0;
 }
 static inline bool jv_pvm_is_insn_start(const javm_program *p, uint32_t pc) {
-    return pc < p->code_len && ((p->bitmask[pc >> 3] >> (pc & 7)) & 1);
+    return pc < p->code_len && jv_bit_get(p->bitmask, pc);
 }
 static inline bool jv_pvm_is_block_start(const javm_program *p, uint32_t pc) {
-    return pc < p->code_len && ((p->block_starts[pc >> 3] >> (pc & 7)) & 1);
+    return pc < p->code_len && jv_bit_get(p->block_starts, pc);
 }
 
 /* Standard layout constants (pvm-program-format.md §3). */
@@ -327,6 +327,18 @@ static inline bool jv_pvm_is_block_start(const javm_program *p, uint32_t pc) {
 #define JV_STD_STACK_TOP 0xFEFE0000u
 #define JV_STD_ARGS_BASE 0xFEFF0000u
 #define JV_HALT_ADDRESS 0xFFFF0000u
+
+/* The standard layout of a container's memory: the one formula behind both the loader's check
+ * (need <= 2^32) and javm_instance_init_standard's mapping. Sizes are page-rounded; the stack
+ * ends at JV_STD_STACK_TOP, the argument zone (JV_ZI bytes) starts at JV_STD_ARGS_BASE. */
+typedef struct jv_pvm_layout {
+    uint64_t ro_base, ro_size;       /* read-only data */
+    uint64_t rw_base, rw_size;       /* read-write data, then the z heap pages */
+    uint64_t stack_base, stack_size; /* stack_base + stack_size = JV_STD_STACK_TOP */
+    uint64_t need;                   /* 5ZZ + Z(|o|) + Z(|w| + z·ZP) + Z(s) + ZI */
+} jv_pvm_layout;
+jv_pvm_layout jv_pvm_std_layout(uint64_t ro_len, uint64_t rw_len, uint64_t heap_pages,
+                                uint64_t stack_size);
 
 /* ---- VM state and exits -------------------------------------------------------------------- */
 #define JV_PVM_NUM_REGS 13
