@@ -160,6 +160,15 @@ static void fault_rule_cases(void **st) {
     assert_int_equal(jv_mem_map(m, 0xFFFFF000u, PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
     r = jv_mem_classify(m, 0xFFFFFFFF, 2, false);
     assert_int_equal(r.kind, JV_MEM_PANIC);
+    /* wrap with neither page mapped: the lowest index in access order is in the top page ->
+     * fault at 0xFFFFF000, not the panic that reduced addresses (page 0 first) would give */
+    assert_int_equal(jv_mem_unmap(m, 0xFFFFF000u, PAGE), JAVM_OK);
+    r = jv_mem_classify(m, 0xFFFFFFFD, 4, true);
+    assert_int_equal(r.kind, JV_MEM_FAULT);
+    assert_int_equal(r.addr, 0xFFFFF000u);
+    r = jv_mem_classify(m, 0xFFFFFFF9, 8, false);
+    assert_int_equal(r.kind, JV_MEM_FAULT);
+    assert_int_equal(r.addr, 0xFFFFF000u);
     /* wrap with page 0 mapped but top page not: fault at 0xFFFFF000 */
     assert_int_equal(jv_mem_unmap(m, 0xFFFFF000u, PAGE), JAVM_OK);
     assert_int_equal(jv_mem_map(m, 0, PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);

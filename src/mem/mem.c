@@ -263,16 +263,15 @@ javm_status jv_mem_host_write(jv_mem *m, uint32_t addr, const void *src, size_t 
     return host_copy(m, addr, (void *)src, n, true, "write");
 }
 
-/* MEM-3. The bytes of an access lie in at most two pages; when the access wraps, the second
- * page (page 0) holds the numerically lowest bytes, so it is examined first. */
+/* MEM-3. The bytes of an access lie in at most two pages, examined in access order: the
+ * indices a .. a+n-1 are not reduced mod 2^32 before the minimum is taken, so for an access that
+ * wraps, the top page holds the lowest indices and page 0 those from 2^32 on, whose lowest byte
+ * reduces to address 0 (always < 2^16: a panic). */
 jv_mem_result jv_mem_classify(const jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
     jv_page_set set = jv_access_pages(addr, width);
-    uint32_t lowest[2] = {addr, set.pages[1]}; /* lowest touched byte in each page */
-    unsigned order[2] = {0, 1};
-    if (set.len == 2 && set.pages[1] < set.pages[0]) order[0] = 1, order[1] = 0;
+    uint32_t lowest[2] = {addr, set.pages[1]}; /* lowest touched byte (mod 2^32) in each page */
     jv_mem_result r = {0};
-    for (unsigned k = 0; k < set.len; k++) {
-        unsigned i = order[k];
+    for (unsigned i = 0; i < set.len; i++) {
         unsigned perm = jv_pg_perm(m->pages[set.pages[i] >> JV_PAGE_SHIFT]);
         if (perm == JV_PG_PERM_RW || (perm == JV_PG_PERM_RO && !is_write)) continue;
         uint32_t bad = lowest[i];

@@ -19,10 +19,13 @@
  *          permission and kind and resets its materialization state, keeping its bytes.
  *   MEM-2  addresses are taken mod 2^32; an access that runs past 0xFFFFFFFF wraps to 0.
  *   MEM-3  the fault rule (one function, jv_mem_classify, used by every engine): let x be the
- *          touched bytes that are not readable (load) / writable (store). x empty -> ok.
- *          min(x) < 2^16 -> panic. Otherwise, if min(x) lies in a read-only page and the access
- *          is a store, panic (the vectors' policy; ro_write_faults=1 gives a fault instead);
- *          else page fault at the page base of min(x).
+ *          byte indices a .. a+n-1 of the access, NOT reduced mod 2^32, whose byte (i mod 2^32)
+ *          is not readable (load) / writable (store). x empty -> ok. Let m = min(x) mod 2^32
+ *          (the lowest inaccessible byte in access order). m < 2^16 -> panic. Otherwise, if m
+ *          lies in a read-only page and the access is a store, panic (the vectors' policy;
+ *          ro_write_faults=1 gives a fault instead); else page fault at the page base of m.
+ *          So an access wrapping at 2^32 with the top page inaccessible faults at 0xFFFFF000;
+ *          with the top page accessible and page 0 not, m = 0 -> panic.
  *   MEM-4  a faulting access changes nothing: no byte written, no state, no charge.
  *   MEM-5  checked fast path (soft engine): one page-byte load, one test, the access.
  *          Anything else (first touch, straddle, wrap, fault) goes to the _slow partner.
