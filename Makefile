@@ -110,11 +110,11 @@ $(B)/fuzz-smoke/%: fuzz/%.c fuzz/driver.c $(B)/libjavm.a $(HDRS)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(CC) $(BASEFLAGS) -o $@ $< fuzz/driver.c $(B)/libjavm.a $(LDLIBS)
 
-tests: $(TEST_BIN) $(B)/javm $(FUZZ_SMOKE)
+tests: $(TEST_BIN) $(B)/javm $(B)/libjavm.so $(FUZZ_SMOKE)
 benches: $(BENCH_BIN) $(B)/javm
 
 test: tests
-	@B=$(B) ./scripts/run-tests.sh
+	@B=$(B) SAN=$(SAN) CC=$(CC) ./scripts/run-tests.sh
 
 run: tool
 	@B=$(B) ./scripts/run-example.sh

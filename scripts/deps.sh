@@ -10,6 +10,10 @@ command -v pkg-config >/dev/null 2>&1 || missing=1
 if [ $missing = 0 ]; then
   for m in $need_pc; do pkg-config --exists "$m" || missing=1; done
 fi
+# the Python binding's tests: pytest for python3 (or Debian's /usr/bin/python3)
+if ! { python3 -c 'import pytest' || /usr/bin/python3 -c 'import pytest'; } >/dev/null 2>&1; then
+  pkgs="$pkgs python3 python3-pytest"; missing=1
+fi
 [ "${CC:-cc}" = clang ] && ! command -v clang >/dev/null 2>&1 && { pkgs="$pkgs clang"; missing=1; }
 [ $missing = 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -6,6 +6,8 @@
 #                          otherwise it counts as one test by its exit status
 #  - build/fuzz-smoke/*  : bounded fuzz runs; one test each
 #  - the conformance vectors through `javm test` (counted per vector)
+#  - the Python binding (bindings/python/tests, pytest) against $B/libjavm.so; its conftest prints
+#    "python: N passed, N failed". Under SAN=1 the sanitizer runtime is preloaded into python.
 set -u
 B=${B:-build}
 VEC=tests/vectors/gp07
@@ -49,6 +51,26 @@ for engine in $("$JAVM_BIN" test --list-engines); do
   # category-#3 gas on: same results, and gas left + #3 charges == the expected gas
   "$JAVM_BIN" test --engine "$engine" --mat "$VEC" >"$log" 2>&1; add_counts "vectors ($engine, #3 on)" $? "$log"
 done
+# the first of python3, /usr/bin/python3 that has pytest (scripts/deps.sh installs python3-pytest)
+py=""
+for p in python3 /usr/bin/python3; do
+  if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import pytest' >/dev/null 2>&1; then py=$p; break; fi
+done
+if [ -z "$py" ]; then
+  echo "no python3 with pytest (install python3-pytest)" >"$log"; add_counts "python binding" 1 "$log"
+else
+  preload=""
+  if [ "${SAN:-0}" = 1 ]; then # an ASan-built libjavm.so needs the runtime loaded first
+    for rt in libasan.so libclang_rt.asan-x86_64.so; do
+      f=$("${CC:-cc}" -print-file-name="$rt" 2>/dev/null)
+      [ -f "$f" ] && { preload=$f; break; }
+    done
+  fi
+  env ${preload:+LD_PRELOAD="$preload"} ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    JAVM_LIBRARY="$PWD/$B/libjavm.so" PYTHONDONTWRITEBYTECODE=1 \
+    "$py" -m pytest -q -p no:cacheprovider bindings/python/tests >"$log" 2>&1
+  add_counts "python binding" $? "$log"
+fi
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
 echo "$pass passed, $fail failed"

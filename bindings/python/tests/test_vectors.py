@@ -1,0 +1,59 @@
+"""The gp07 conformance vectors (tests/vectors/gp07) through the Python binding, on every
+available engine: status, pc, all 13 registers, gas, the page-fault address, and memory (the
+non-zero bytes of every mapped page must be exactly the expected chunks' non-zero bytes)."""
+import json
+from pathlib import Path
+
+import pytest
+
+import javm
+
+VECTORS = sorted((Path(__file__).resolve().parents[3] / "tests" / "vectors" / "gp07").glob("*.json"))
+STATUS = {"halt": javm.ExitKind.HALT, "panic": javm.ExitKind.PANIC,
+          "out-of-gas": javm.ExitKind.OUT_OF_GAS, "page-fault": javm.ExitKind.PAGE_FAULT,
+          "host-call": javm.ExitKind.HOST_CALL}
+
+
+def test_the_vectors_are_there():
+    assert len(VECTORS) == 307
+
+
+def run_vector(v, engine):
+    """(status, pc, regs, gas, fault address, {addr: byte} of non-zero mapped bytes)."""
+    try:
+        prog = javm.Program.load(bytes(v["program"]))
+    except javm.JavmError as e:
+        # a program that does not decode panics at the initial pc with nothing changed
+        assert e.status_name == "malformed program blob"
+        return (javm.ExitKind.PANIC, v["initial-pc"], v["initial-regs"], v["initial-gas"], None,
+                {c["address"] + i: b for c in v["initial-memory"]
+                 for i, b in enumerate(c["contents"]) if b})
+    with prog, javm.Instance(prog, engine=engine) as vm:
+        for r in v["initial-page-map"]:
+            vm.map(r["address"], r["length"], javm.Access.RW if r["is-writable"] else javm.Access.RO)
+        for c in v["initial-memory"]:
+            vm.write(c["address"], bytes(c["contents"]))
+        vm.registers = v["initial-regs"]
+        vm.gas = v["initial-gas"]
+        vm.pc = v["initial-pc"]
+        ex = vm.run()
+        mem = {}
+        for r in v["initial-page-map"]:
+            data = vm.read(r["address"], r["length"])
+            mem.update({r["address"] + i: b for i, b in enumerate(data) if b})
+        return ex.kind, ex.pc, list(vm.registers), vm.gas, ex.address, mem
+
+
+@pytest.mark.parametrize("engine", javm.engines())
+@pytest.mark.parametrize("path", VECTORS, ids=[p.stem for p in VECTORS])
+def test_vector(path, engine):
+    v = json.loads(path.read_text())
+    status, pc, regs, gas, fault, mem = run_vector(v, engine)
+    assert status == STATUS[v["expected-status"]]
+    assert pc == v["expected-pc"]
+    assert regs == v["expected-regs"]
+    assert gas == v["expected-gas"]
+    if status == javm.ExitKind.PAGE_FAULT:
+        assert fault == v["expected-page-fault-address"]
+    want = {c["address"] + i: b for c in v["expected-memory"] for i, b in enumerate(c["contents"]) if b}
+    assert mem == want
