@@ -13,6 +13,7 @@ static bool op_is_term(uint8_t iop) {
 
 void jv_pvm_program_destroy(javm_program *p) {
     if (!p) return;
+    if (p->jit) p->jit->release(p->jit);
     free(p->code);
     free(p->bitmask);
     free(p->jumps);

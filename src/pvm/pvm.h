@@ -269,6 +269,13 @@ typedef struct jv_pvm_standard {
     jv_mem_snapshot *rw_snap; /* |w| bytes, page-rounded with zeros */
 } jv_pvm_standard;
 
+/* Data an engine derives from a program (the recompiler's machine code): attached on first use
+ * with an atomic compare-and-swap (the program stays otherwise immutable) and released with the
+ * program through its release function. */
+typedef struct jv_pvm_attachment {
+    void (*release)(struct jv_pvm_attachment *self);
+} jv_pvm_attachment;
+
 struct javm_program {
     uint8_t *code;           /* code_len + JV_PVM_CODE_PAD bytes (ζ) */
     uint32_t code_len;
@@ -283,6 +290,7 @@ struct javm_program {
     uint32_t *pc_ops;        /* code_len + 1 entries: instruction op index at pc, or NONE */
     bool standard;
     jv_pvm_standard std;
+    jv_pvm_attachment *jit;  /* NULL until compiled; set once (atomically), read with acquire */
 };
 
 /* Loads a raw blob (PVM-D1..D4). */

@@ -1,0 +1,847 @@
+/* jit — the translation: one linear pass over the pre-decoded ops, each op to a fixed machine
+ * code template (docs/JIT.md, "Translation"). Two sections are emitted side by side: the main
+ * section (shared stubs, then every op in op order) and the cold section (out-of-line paths:
+ * gas exits, panic stubs, slow accesses); jumps are fixed up once both are laid out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "jit/jit_internal.h"
+#include "jit/x86.h"
+#include "util/error.h"
+
+/* Guest register -> host register. rax, rcx, rdx are scratch, rsp is the frame, r15 the window
+ * base; φ1 and φ2 live in the frame (the least used by the workloads; see docs/JIT.md). */
+const int8_t jv_jit_host_reg[JV_PVM_NUM_REGS] = {RBX, -1, -1, RBP, R12, R13, R14,
+                                                  RSI, RDI, R8, R9, R10, R11};
+#define WBASE R15
+
+#define FR(field) ((int32_t)offsetof(jv_jit_frame, field))
+
+/* ---- Fixups ----------------------------------------------------------------------------------- */
+enum { SEC_MAIN = 0, SEC_COLD = 1 };
+enum { T_OP, T_MAIN, T_COLD };
+typedef struct jfix {
+    uint32_t site;   /* offset of the rel32 in its section */
+    uint32_t target; /* op index, or offset in the target section */
+    uint8_t sec, kind;
+} jfix;
+
+typedef struct jc {
+    xbuf b[2];
+    jfix *fx;
+    size_t nfx, cfx;
+    bool oom;
+    const javm_program *p;
+    jv_jit_code *code;
+    uint32_t x_exit, x_synced, x_panic, x_halt, x_host, x_oog, x_slow; /* main offsets */
+    uint32_t panic_stub;     /* cold offset of the current op's panic stub, or UINT32_MAX */
+    uint32_t cur;            /* current op index */
+} jc;
+
+static void fix(jc *c, unsigned sec, size_t site, unsigned kind, uint32_t target) {
+    if (c->nfx == c->cfx) {
+        size_t n = c->cfx ? c->cfx * 2 : 1024;
+        jfix *q = realloc(c->fx, n * sizeof *q);
+        if (!q) {
+            c->oom = true;
+            return;
+        }
+        c->fx = q;
+        c->cfx = n;
+    }
+    c->fx[c->nfx++] = (jfix){(uint32_t)site, target, (uint8_t)sec, (uint8_t)kind};
+}
+
+#define MB (&c->b[SEC_MAIN])
+#define CB (&c->b[SEC_COLD])
+
+/* Guest register operand. */
+static inline bool host(unsigned g) { return jv_jit_host_reg[g] >= 0; }
+static inline unsigned H(unsigned g) { return (unsigned)jv_jit_host_reg[g]; }
+static inline xrm G(unsigned g) {
+    return host(g) ? R(H(g)) : M(RSP, FR(regs) + 8 * (int32_t)g);
+}
+/* The same with a stack bias (inside a called stub the frame is 8 bytes higher). */
+static inline xrm GB(unsigned g, int32_t bias) {
+    return host(g) ? R(H(g)) : M(RSP, bias + FR(regs) + 8 * (int32_t)g);
+}
+
+static void store_host_regs(xbuf *b, int32_t bias) {
+    for (unsigned g = 0; g < JV_PVM_NUM_REGS; g++)
+        if (host(g)) x_mov_rm_r(b, XW, M(RSP, bias + FR(regs) + 8 * (int32_t)g), H(g));
+}
+static void load_host_regs(xbuf *b, int32_t bias) {
+    for (unsigned g = 0; g < JV_PVM_NUM_REGS; g++)
+        if (host(g)) x_mov_r_rm(b, XW, H(g), M(RSP, bias + FR(regs) + 8 * (int32_t)g));
+}
+
+/* Jumps from section `sec` of buffer b to a target. */
+static void jmp_to(jc *c, unsigned sec, unsigned kind, uint32_t target) {
+    fix(c, sec, x_jmp32(&c->b[sec]), kind, target);
+}
+static void jcc_to(jc *c, unsigned sec, unsigned cc, unsigned kind, uint32_t target) {
+    fix(c, sec, x_jcc32(&c->b[sec], cc), kind, target);
+}
+
+/* The current op's panic stub in the cold section (made on first use). */
+static uint32_t panic_stub(jc *c) {
+    if (c->panic_stub == UINT32_MAX) {
+        c->panic_stub = (uint32_t)CB->len;
+        x_mov_r_imm64(CB, RAX, c->cur);
+        jmp_to(c, SEC_COLD, T_MAIN, c->x_panic);
+    }
+    return c->panic_stub;
+}
+
+/* A jump (or conditional jump) to the GAS op t, or to the panic stub when t is invalid. */
+static void branch(jc *c, int cc, uint32_t t) {
+    unsigned kind = T_OP;
+    uint32_t target = t;
+    if (t == JV_PVM_NONE) {
+        kind = T_COLD;
+        target = panic_stub(c);
+    }
+    if (cc < 0) jmp_to(c, SEC_MAIN, kind, target);
+    else jcc_to(c, SEC_MAIN, (unsigned)cc, kind, target);
+}
+
+/* ---- Shared stubs ----------------------------------------------------------------------------- */
+static const unsigned saved[6] = {RBX, RBP, R12, R13, R14, R15};
+
+static void emit_stubs(jc *c) {
+    xbuf *b = MB;
+    const int32_t frame = (int32_t)sizeof(jv_jit_frame);
+    /* entry(frame *rdi, target rsi) */
+    c->code->off_entry = (uint32_t)b->len;
+    for (unsigned i = 0; i < 6; i++) x_push(b, saved[i]);
+    x_alu_rm_i(b, XW, ALU_SUB, R(RSP), frame);
+    x_mov_r_rm(b, XW, RAX, R(RSI));
+    x_mov_r_rm(b, XW, RSI, R(RDI));
+    x_mov_r_rm(b, XW, RDI, R(RSP));
+    x_mov_r_imm64(b, RCX, JV_JIT_FRAME_QWORDS);
+    x_rep_movsq(b);
+    load_host_regs(b, 0);
+    x_mov_r_rm(b, XW, WBASE, M(RSP, FR(base)));
+    x_jmp_rm(b, R(RAX));
+    /* exit: host registers live */
+    c->x_exit = (uint32_t)b->len;
+    c->code->off_exit = c->x_exit;
+    store_host_regs(b, 0);
+    c->x_synced = (uint32_t)b->len;
+    x_mov_r_rm(b, XW, RSI, R(RSP));
+    x_mov_r_rm(b, XW, RDI, M(RSP, FR(self)));
+    x_mov_r_imm64(b, RCX, JV_JIT_FRAME_QWORDS);
+    x_rep_movsq(b);
+    x_alu_rm_i(b, XW, ALU_ADD, R(RSP), frame);
+    for (int i = 5; i >= 0; i--) x_pop(b, saved[i]);
+    x_ret(b);
+    /* exit_K: eax = op index */
+    static const unsigned kinds[4] = {JV_JX_PANIC, JV_JX_HALT, JV_JX_HOST, JV_JX_OOG};
+    uint32_t *offs[4] = {&c->x_panic, &c->x_halt, &c->x_host, &c->x_oog};
+    for (unsigned k = 0; k < 4; k++) {
+        *offs[k] = (uint32_t)b->len;
+        x_mov_rm_i(b, 0, M(RSP, FR(exit_kind)), (int32_t)kinds[k]);
+        x_mov_rm_r(b, 0, M(RSP, FR(exit_op)), RAX);
+        jmp_to(c, SEC_MAIN, T_MAIN, c->x_exit);
+    }
+    /* slow: called with eax = guest address, edx = op index; the frame is at rsp + 8 */
+    c->x_slow = (uint32_t)b->len;
+    store_host_regs(b, 8);
+    x_lea(b, XW, RDI, M(RSP, 8));
+    x_mov_r_rm(b, 0, RSI, R(RDX));
+    x_mov_r_rm(b, 0, RDX, R(RAX));
+    x_alu_rm_i(b, XW, ALU_SUB, R(RSP), 8);
+    x_mov_r_imm64(b, RAX, (uint64_t)(uintptr_t)&jv_jit_slow);
+    x_call_rm(b, R(RAX));
+    x_alu_rm_i(b, XW, ALU_ADD, R(RSP), 8);
+    x_test_rm_r(b, 0, R(RAX), RAX);
+    size_t j = x_jcc8(b, CC_NE);
+    load_host_regs(b, 8);
+    x_ret(b);
+    x_patch8(b, j);
+    x_alu_rm_i(b, XW, ALU_ADD, R(RSP), 8); /* drop the return address */
+    jmp_to(c, SEC_MAIN, T_MAIN, c->x_synced);
+}
+
+/* ---- Operand helpers ---------------------------------------------------------------------------- */
+/* dst (host register) = guest g, 64 or 32 bits (f = XW or 0). */
+static void ldg(jc *c, unsigned f, unsigned dst, unsigned g) {
+    if (host(g) && H(g) == dst) return;
+    x_mov_r_rm(MB, f, dst, G(g));
+}
+static void stg(jc *c, unsigned g, unsigned src) {
+    if (host(g) && H(g) == src) return;
+    x_mov_rm_r(MB, XW, G(g), src);
+}
+/* guest g = 64-bit constant */
+static void set_imm(jc *c, unsigned g, uint64_t v) {
+    if (host(g)) x_mov_r_imm64(MB, H(g), v);
+    else if (fits32((int64_t)v)) x_mov_rm_i(MB, XW, G(g), (int32_t)(int64_t)v);
+    else {
+        x_mov_r_imm64(MB, RAX, v);
+        stg(c, g, RAX);
+    }
+}
+/* flags = compare guest a with guest b (uses rcx when both live in the frame) */
+static void cmp_gg(jc *c, unsigned a, unsigned b) {
+    if (host(b)) x_alu_rm_r(MB, XW, ALU_CMP, G(a), H(b));
+    else if (host(a)) x_alu_r_rm(MB, XW, ALU_CMP, H(a), G(b));
+    else {
+        ldg(c, XW, RCX, b);
+        x_alu_rm_r(MB, XW, ALU_CMP, G(a), RCX);
+    }
+}
+/* flags = compare guest a with a constant (uses rcx for a constant beyond 32 bits) */
+static void cmp_gi(jc *c, unsigned a, uint64_t x) {
+    if (fits32((int64_t)x)) x_alu_rm_i(MB, XW, ALU_CMP, G(a), (int32_t)(int64_t)x);
+    else {
+        x_mov_r_imm64(MB, RCX, x);
+        x_alu_rm_r(MB, XW, ALU_CMP, G(a), RCX);
+    }
+}
+/* guest d = sign-extended eax */
+static void st_sx32(jc *c, unsigned d) {
+    if (host(d)) x_movsxd(MB, H(d), R(RAX));
+    else {
+        x_movsxd(MB, RAX, R(RAX));
+        stg(c, d, RAX);
+    }
+}
+
+/* φD = φA op φB (64-bit add/sub/and/or/xor) */
+static void alu3(jc *c, xalu op, unsigned d, unsigned a, unsigned b) {
+    if (host(d) && d != b) {
+        ldg(c, XW, H(d), a);
+        x_alu_r_rm(MB, XW, op, H(d), G(b));
+        return;
+    }
+    ldg(c, XW, RAX, a);
+    x_alu_r_rm(MB, XW, op, RAX, G(b));
+    stg(c, d, RAX);
+}
+/* φA = φB op νX (64-bit) */
+static void alui(jc *c, xalu op, unsigned a, unsigned b, uint64_t x) {
+    unsigned r = host(a) ? H(a) : RAX;
+    if (!fits32((int64_t)x)) {
+        x_mov_r_imm64(MB, RCX, x);
+        ldg(c, XW, r, b);
+        x_alu_r_rm(MB, XW, op, r, R(RCX));
+    } else {
+        ldg(c, XW, r, b);
+        if (!(x == 0 && (op == ALU_ADD || op == ALU_OR || op == ALU_XOR)))
+            x_alu_rm_i(MB, XW, op, R(r), (int32_t)(int64_t)x);
+    }
+    stg(c, a, r);
+}
+/* φd = (sign-extended) (φa op φb) in 32 bits */
+static void alu3_32(jc *c, xalu op, unsigned d, unsigned a, unsigned b) {
+    ldg(c, 0, RAX, a);
+    x_alu_r_rm(MB, 0, op, RAX, G(b));
+    st_sx32(c, d);
+}
+/* shifts/rotates: φd = φa sh (φb mod w) */
+static void sh3(jc *c, unsigned f, xsh op, unsigned d, unsigned a, unsigned b) {
+    ldg(c, 0, RCX, b);
+    ldg(c, f, RAX, a);
+    x_sh_cl(MB, f, op, R(RAX));
+    if (f) stg(c, d, RAX);
+    else st_sx32(c, d);
+}
+/* φa = φb sh (x mod w) */
+static void shi(jc *c, unsigned f, xsh op, unsigned a, unsigned b, uint64_t x) {
+    unsigned n = (unsigned)(x & (f ? 63 : 31));
+    ldg(c, f, RAX, b);
+    if (n) x_sh_i(MB, f, op, R(RAX), (uint8_t)n);
+    if (f) stg(c, a, RAX);
+    else st_sx32(c, a);
+}
+/* φa = x sh (φb mod w) (the _alt forms) */
+static void shalt(jc *c, unsigned f, xsh op, unsigned a, unsigned b, uint64_t x) {
+    ldg(c, 0, RCX, b);
+    if (f) x_mov_r_imm64(MB, RAX, x);
+    else x_mov_r_imm64(MB, RAX, (uint32_t)x);
+    x_sh_cl(MB, f, op, R(RAX));
+    if (f) stg(c, a, RAX);
+    else st_sx32(c, a);
+}
+/* Division family (PVM §5.3 rules, never an x86 #DE): kind 0 div, 1 rem. */
+static void divop(jc *c, unsigned f, bool sgn, bool rem, unsigned d, unsigned a, unsigned b) {
+    xbuf *m = MB;
+    ldg(c, f, RCX, b);
+    ldg(c, f, RAX, a);
+    x_test_rm_r(m, f, R(RCX), RCX);
+    size_t jz = x_jcc8(m, CC_E);
+    size_t jm1 = 0;
+    if (sgn) {
+        x_alu_rm_i(m, f, ALU_CMP, R(RCX), -1);
+        jm1 = x_jcc8(m, CC_E);
+        if (f) x_cqo(m);
+        else xb_u8(m, 0x99); /* cdq */
+        x_f7(m, f, F7_IDIV, R(RCX));
+    } else {
+        x_alu_r_rm(m, 0, ALU_XOR, RDX, R(RDX));
+        x_f7(m, f, F7_DIV, R(RCX));
+    }
+    size_t jd1 = x_jmp8(m), jd2 = 0;
+    if (sgn) { /* divisor -1: quotient -a (MIN stays MIN), remainder 0 */
+        x_patch8(m, jm1);
+        if (rem) x_alu_r_rm(m, 0, ALU_XOR, RDX, R(RDX));
+        else x_f7(m, f, F7_NEG, R(RAX));
+        jd2 = x_jmp8(m);
+    }
+    x_patch8(m, jz); /* divisor 0: quotient all ones, remainder a */
+    if (rem) x_mov_r_rm(m, XW, RDX, R(RAX));
+    else x_mov_rm_i(m, XW, R(RAX), -1);
+    x_patch8(m, jd1);
+    if (sgn) x_patch8(m, jd2);
+    unsigned res = rem ? RDX : RAX;
+    if (f) stg(c, d, res);
+    else {
+        if (res != RAX) x_mov_r_rm(m, 0, RAX, R(res));
+        st_sx32(c, d);
+    }
+}
+/* φd = [cmp] via setcc */
+static void setcc_gg(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b) {
+    x_alu_r_rm(MB, 0, ALU_XOR, RAX, R(RAX));
+    cmp_gg(c, a, b);
+    x_setcc(MB, cc, RAX);
+    stg(c, d, RAX);
+}
+static void setcc_gi(jc *c, unsigned cc, unsigned a, unsigned b, uint64_t x) {
+    x_alu_r_rm(MB, 0, ALU_XOR, RAX, R(RAX));
+    cmp_gi(c, b, x);
+    x_setcc(MB, cc, RAX);
+    stg(c, a, RAX);
+}
+/* φd = cc ? src : φd, with flags already set */
+static void cmov_to(jc *c, unsigned cc, unsigned d, xrm src) {
+    if (host(d)) x_cmov(MB, XW, cc, H(d), src);
+    else {
+        ldg(c, XW, RAX, d);
+        x_cmov(MB, XW, cc, RAX, src);
+        stg(c, d, RAX);
+    }
+}
+static void minmax(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b) {
+    ldg(c, XW, RAX, a);
+    x_alu_r_rm(MB, XW, ALU_CMP, RAX, G(b));
+    x_cmov(MB, XW, cc, RAX, G(b));
+    stg(c, d, RAX);
+}
+/* φd = f(φa) through rax with a one-operand instruction writing rax */
+static void unary_to(jc *c, unsigned d) { stg(c, d, RAX); }
+
+/* ---- Memory accesses ---------------------------------------------------------------------------- */
+/* eax = the guest address; for a dynamic address emit the wrap check (JIT-2) to the cold slow
+ * path. Returns false when the access must go to the slow path unconditionally (a constant
+ * address that may wrap), which has then been emitted. */
+static bool mem_addr(jc *c, int basereg, uint64_t x) {
+    uint32_t disp = (uint32_t)x;
+    if (basereg < 0) {
+        x_mov_r_imm64(MB, RAX, disp);
+        if (disp > JV_PAGED_WRAP_LIMIT) {
+            x_mov_r_imm64(MB, RDX, c->cur);
+            fix(c, SEC_MAIN, x_call32(MB), T_MAIN, c->x_slow);
+            return false;
+        }
+        return true;
+    }
+    unsigned g = (unsigned)basereg;
+    if (host(g)) x_lea(MB, 0, RAX, M(H(g), (int32_t)disp));
+    else {
+        x_mov_r_rm(MB, 0, RAX, G(g));
+        if (disp) x_alu_rm_i(MB, 0, ALU_ADD, R(RAX), (int32_t)disp);
+    }
+    x_alu_rm_i(MB, 0, ALU_CMP, R(RAX), (int32_t)JV_PAGED_WRAP_LIMIT);
+    size_t site = x_jcc32(MB, CC_A);
+    uint32_t stub = (uint32_t)CB->len;
+    x_mov_r_imm64(CB, RDX, c->cur);
+    fix(c, SEC_COLD, x_call32(CB), T_MAIN, c->x_slow);
+    /* the stub returns past the access (fixed below by mem_done) */
+    fix(c, SEC_MAIN, site, T_COLD, stub);
+    return true;
+}
+/* After the access instruction: the cold stub of a dynamic access jumps back here. */
+static void mem_done(jc *c, int basereg) {
+    if (basereg < 0) return;
+    jmp_to(c, SEC_COLD, T_MAIN, (uint32_t)MB->len);
+}
+
+static void emit_load(jc *c, unsigned iop, unsigned dst, int basereg, uint64_t x) {
+    if (!mem_addr(c, basereg, x)) return;
+    unsigned r = host(dst) ? H(dst) : RCX;
+    xrm m = MX(WBASE, RAX, 0, 0);
+    switch (iop) {
+    case JV_I_load_u8: case JV_I_load_ind_u8: x_movzx8(MB, r, m); break;
+    case JV_I_load_i8: case JV_I_load_ind_i8: x_movsx8(MB, r, m); break;
+    case JV_I_load_u16: case JV_I_load_ind_u16: x_movzx16(MB, r, m); break;
+    case JV_I_load_i16: case JV_I_load_ind_i16: x_movsx16(MB, r, m); break;
+    case JV_I_load_u32: case JV_I_load_ind_u32: x_mov_r_rm(MB, 0, r, m); break;
+    case JV_I_load_i32: case JV_I_load_ind_i32: x_movsxd(MB, r, m); break;
+    default: x_mov_r_rm(MB, XW, r, m); break;
+    }
+    if (!host(dst)) stg(c, dst, RCX);
+    mem_done(c, basereg);
+}
+
+/* Store of guest register src (src >= 0) or the constant y. */
+static void emit_store(jc *c, unsigned width, int src, uint64_t y, int basereg, uint64_t x) {
+    unsigned v = RCX;
+    if (src >= 0 && host((unsigned)src)) v = H((unsigned)src);
+    else if (src >= 0) ldg(c, XW, RCX, (unsigned)src);
+    else if (width == 8 && !fits32((int64_t)y)) x_mov_r_imm64(MB, RCX, y);
+    if (!mem_addr(c, basereg, x)) return;
+    xrm m = MX(WBASE, RAX, 0, 0);
+    if (src >= 0 || (width == 8 && !fits32((int64_t)y))) {
+        switch (width) {
+        case 1: x_mov8_rm_r(MB, m, v); break;
+        case 2: x_mov_rm_r(MB, X66, m, v); break;
+        case 4: x_mov_rm_r(MB, 0, m, v); break;
+        default: x_mov_rm_r(MB, XW, m, v); break;
+        }
+    } else {
+        switch (width) {
+        case 1: x_mov8_rm_i(MB, m, (uint8_t)y); break;
+        case 2: x_mov_rm_i(MB, X66, m, (int32_t)(uint16_t)y); break;
+        case 4: x_mov_rm_i(MB, 0, m, (int32_t)(uint32_t)y); break;
+        default: x_mov_rm_i(MB, XW, m, (int32_t)(int64_t)y); break;
+        }
+    }
+    mem_done(c, basereg);
+}
+
+/* ---- Dynamic jumps (PVM-E2) ----------------------------------------------------------------- */
+static void djump(jc *c) {
+    xbuf *m = MB;
+    uint32_t njt = c->p->jump_count;
+    uint32_t bad = (uint32_t)CB->len;
+    /* cold: halt for 0xFFFF0000, else panic */
+    x_alu_rm_i(CB, 0, ALU_CMP, R(RDX), (int32_t)JV_HALT_ADDRESS);
+    size_t jne = x_jcc8(CB, CC_NE);
+    x_mov_r_imm64(CB, RAX, c->cur);
+    jmp_to(c, SEC_COLD, T_MAIN, c->x_halt);
+    x_patch8(CB, jne);
+    x_mov_r_imm64(CB, RAX, c->cur);
+    jmp_to(c, SEC_COLD, T_MAIN, c->x_panic);
+
+    x_mov_r_rm(m, 0, RDX, R(RAX));
+    if (njt == 0) {
+        jmp_to(c, SEC_MAIN, T_COLD, bad);
+        return;
+    }
+    x_test8_rm_i(m, R(RAX), 1);
+    jcc_to(c, SEC_MAIN, CC_NE, T_COLD, bad);
+    x_sh_i(m, 0, SH_SHR, R(RAX), 1);
+    x_alu_rm_i(m, 0, ALU_SUB, R(RAX), 1);
+    x_alu_rm_i(m, 0, ALU_CMP, R(RAX), (int32_t)njt);
+    jcc_to(c, SEC_MAIN, CC_AE, T_COLD, bad);
+    x_mov_r_imm64(m, RCX, (uint64_t)(uintptr_t)c->code->jt);
+    x_mov_r_rm(m, XW, RCX, MX(RCX, RAX, 3, 0));
+    x_test_rm_r(m, XW, R(RCX), RCX);
+    jcc_to(c, SEC_MAIN, CC_E, T_COLD, bad);
+    x_jmp_rm(m, R(RCX));
+}
+
+/* ---- One op --------------------------------------------------------------------------------- */
+static javm_status emit_op(jc *c, const jv_pvm_op *o) {
+    xbuf *m = MB;
+    unsigned a = o->a, b = o->b, d = o->d;
+    uint64_t x = o->x, y = o->y;
+    switch ((enum jv_pvm_iop)o->iop) {
+    case JV_I_GAS: {
+        int64_t cost = (int64_t)x;
+        if (fits32(cost)) x_alu_rm_i(m, XW, ALU_SUB, M(RSP, FR(gas)), (int32_t)cost);
+        else {
+            x_mov_r_imm64(m, RAX, x);
+            x_alu_rm_r(m, XW, ALU_SUB, M(RSP, FR(gas)), RAX);
+        }
+        uint32_t oog = (uint32_t)CB->len; /* restore the gas, exit out-of-gas at this op */
+        if (fits32(cost)) x_alu_rm_i(CB, XW, ALU_ADD, M(RSP, FR(gas)), (int32_t)cost);
+        else {
+            x_mov_r_imm64(CB, RAX, x);
+            x_alu_rm_r(CB, XW, ALU_ADD, M(RSP, FR(gas)), RAX);
+        }
+        x_mov_r_imm64(CB, RAX, c->cur);
+        jmp_to(c, SEC_COLD, T_MAIN, c->x_oog);
+        jcc_to(c, SEC_MAIN, CC_L, T_COLD, oog);
+        if (y) { /* #3 block reserve (PVM-G2): gas left >= stores x reserve, no overflow */
+            if (y > INT32_MAX) return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: block too large");
+            x_imul_r_rm_i(m, XW, RAX, M(RSP, FR(reserve)), (int32_t)y);
+            jcc_to(c, SEC_MAIN, CC_O, T_COLD, oog);
+            x_alu_rm_r(m, XW, ALU_CMP, M(RSP, FR(gas)), RAX);
+            jcc_to(c, SEC_MAIN, CC_L, T_COLD, oog);
+        }
+        if (fits32(cost)) x_alu_rm_i(m, XW, ALU_ADD, M(RSP, FR(insns)), (int32_t)cost);
+        else {
+            x_mov_r_imm64(m, RAX, x);
+            x_alu_rm_r(m, XW, ALU_ADD, M(RSP, FR(insns)), RAX);
+        }
+        break;
+    }
+    case JV_I_trap:
+        x_mov_r_imm64(m, RAX, c->cur);
+        jmp_to(c, SEC_MAIN, T_MAIN, c->x_panic);
+        break;
+    case JV_I_fallthrough: break;
+    case JV_I_ecalli:
+        x_mov_r_imm64(m, RAX, c->cur);
+        jmp_to(c, SEC_MAIN, T_MAIN, c->x_host);
+        break;
+    case JV_I_load_imm_64:
+    case JV_I_load_imm: set_imm(c, a, x); break;
+    case JV_I_store_imm_u8: emit_store(c, 1, -1, y, -1, x); break;
+    case JV_I_store_imm_u16: emit_store(c, 2, -1, y, -1, x); break;
+    case JV_I_store_imm_u32: emit_store(c, 4, -1, y, -1, x); break;
+    case JV_I_store_imm_u64: emit_store(c, 8, -1, y, -1, x); break;
+    case JV_I_jump: branch(c, -1, o->t); break;
+    case JV_I_jump_ind:
+        x_mov_r_rm(m, 0, RAX, G(a));
+        if ((uint32_t)x) x_alu_rm_i(m, 0, ALU_ADD, R(RAX), (int32_t)(uint32_t)x);
+        djump(c);
+        break;
+    case JV_I_load_u8: case JV_I_load_i8: case JV_I_load_u16: case JV_I_load_i16:
+    case JV_I_load_u32: case JV_I_load_i32: case JV_I_load_u64:
+        emit_load(c, o->iop, a, -1, x);
+        break;
+    case JV_I_store_u8: emit_store(c, 1, (int)a, 0, -1, x); break;
+    case JV_I_store_u16: emit_store(c, 2, (int)a, 0, -1, x); break;
+    case JV_I_store_u32: emit_store(c, 4, (int)a, 0, -1, x); break;
+    case JV_I_store_u64: emit_store(c, 8, (int)a, 0, -1, x); break;
+    case JV_I_store_imm_ind_u8: emit_store(c, 1, -1, y, (int)a, x); break;
+    case JV_I_store_imm_ind_u16: emit_store(c, 2, -1, y, (int)a, x); break;
+    case JV_I_store_imm_ind_u32: emit_store(c, 4, -1, y, (int)a, x); break;
+    case JV_I_store_imm_ind_u64: emit_store(c, 8, -1, y, (int)a, x); break;
+    case JV_I_load_imm_jump:
+        set_imm(c, a, x);
+        branch(c, -1, o->t);
+        break;
+    case JV_I_branch_eq_imm: cmp_gi(c, a, x); branch(c, CC_E, o->t); break;
+    case JV_I_branch_ne_imm: cmp_gi(c, a, x); branch(c, CC_NE, o->t); break;
+    case JV_I_branch_lt_u_imm: cmp_gi(c, a, x); branch(c, CC_B, o->t); break;
+    case JV_I_branch_le_u_imm: cmp_gi(c, a, x); branch(c, CC_BE, o->t); break;
+    case JV_I_branch_ge_u_imm: cmp_gi(c, a, x); branch(c, CC_AE, o->t); break;
+    case JV_I_branch_gt_u_imm: cmp_gi(c, a, x); branch(c, CC_A, o->t); break;
+    case JV_I_branch_lt_s_imm: cmp_gi(c, a, x); branch(c, CC_L, o->t); break;
+    case JV_I_branch_le_s_imm: cmp_gi(c, a, x); branch(c, CC_LE, o->t); break;
+    case JV_I_branch_ge_s_imm: cmp_gi(c, a, x); branch(c, CC_GE, o->t); break;
+    case JV_I_branch_gt_s_imm: cmp_gi(c, a, x); branch(c, CC_G, o->t); break;
+    case JV_I_move_reg:
+        if (host(d)) ldg(c, XW, H(d), a);
+        else if (host(a)) stg(c, d, H(a));
+        else {
+            ldg(c, XW, RAX, a);
+            stg(c, d, RAX);
+        }
+        break;
+    case JV_I_sbrk:
+        x_mov_r_imm64(m, RDX, c->cur);
+        fix(c, SEC_MAIN, x_call32(m), T_MAIN, c->x_slow);
+        break;
+    case JV_I_count_set_bits_64: x_popcnt(m, XW, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_count_set_bits_32: x_popcnt(m, 0, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_leading_zero_bits_64: x_lzcnt(m, XW, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_leading_zero_bits_32: x_lzcnt(m, 0, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_trailing_zero_bits_64: x_tzcnt(m, XW, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_trailing_zero_bits_32: x_tzcnt(m, 0, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_sign_extend_8: x_movsx8(m, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_sign_extend_16: x_movsx16(m, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_zero_extend_16: x_movzx16(m, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_reverse_bytes:
+        ldg(c, XW, RAX, a);
+        x_bswap64(m, RAX);
+        unary_to(c, d);
+        break;
+    case JV_I_store_ind_u8: emit_store(c, 1, (int)a, 0, (int)b, x); break;
+    case JV_I_store_ind_u16: emit_store(c, 2, (int)a, 0, (int)b, x); break;
+    case JV_I_store_ind_u32: emit_store(c, 4, (int)a, 0, (int)b, x); break;
+    case JV_I_store_ind_u64: emit_store(c, 8, (int)a, 0, (int)b, x); break;
+    case JV_I_load_ind_u8: case JV_I_load_ind_i8: case JV_I_load_ind_u16:
+    case JV_I_load_ind_i16: case JV_I_load_ind_u32: case JV_I_load_ind_i32:
+    case JV_I_load_ind_u64:
+        emit_load(c, o->iop, a, (int)b, x);
+        break;
+    case JV_I_add_imm_32:
+        ldg(c, 0, RAX, b);
+        if ((uint32_t)x) x_alu_rm_i(m, 0, ALU_ADD, R(RAX), (int32_t)(uint32_t)x);
+        st_sx32(c, a);
+        break;
+    case JV_I_and_imm: alui(c, ALU_AND, a, b, x); break;
+    case JV_I_xor_imm: alui(c, ALU_XOR, a, b, x); break;
+    case JV_I_or_imm: alui(c, ALU_OR, a, b, x); break;
+    case JV_I_mul_imm_32:
+        x_imul_r_rm_i(m, 0, RAX, G(b), (int32_t)(uint32_t)x);
+        st_sx32(c, a);
+        break;
+    case JV_I_set_lt_u_imm: setcc_gi(c, CC_B, a, b, x); break;
+    case JV_I_set_lt_s_imm: setcc_gi(c, CC_L, a, b, x); break;
+    case JV_I_shlo_l_imm_32: shi(c, 0, SH_SHL, a, b, x); break;
+    case JV_I_shlo_r_imm_32: shi(c, 0, SH_SHR, a, b, x); break;
+    case JV_I_shar_r_imm_32: shi(c, 0, SH_SAR, a, b, x); break;
+    case JV_I_neg_add_imm_32:
+        x_mov_r_imm64(m, RAX, (uint32_t)x);
+        x_alu_r_rm(m, 0, ALU_SUB, RAX, G(b));
+        st_sx32(c, a);
+        break;
+    case JV_I_set_gt_u_imm: setcc_gi(c, CC_A, a, b, x); break;
+    case JV_I_set_gt_s_imm: setcc_gi(c, CC_G, a, b, x); break;
+    case JV_I_shlo_l_imm_alt_32: shalt(c, 0, SH_SHL, a, b, x); break;
+    case JV_I_shlo_r_imm_alt_32: shalt(c, 0, SH_SHR, a, b, x); break;
+    case JV_I_shar_r_imm_alt_32: shalt(c, 0, SH_SAR, a, b, x); break;
+    case JV_I_cmov_iz_imm:
+    case JV_I_cmov_nz_imm:
+        x_mov_r_imm64(m, RCX, x);
+        x_alu_rm_i(m, XW, ALU_CMP, G(b), 0);
+        cmov_to(c, o->iop == JV_I_cmov_iz_imm ? CC_E : CC_NE, a, R(RCX));
+        break;
+    case JV_I_add_imm_64: alui(c, ALU_ADD, a, b, x); break;
+    case JV_I_mul_imm_64:
+        if (fits32((int64_t)x)) x_imul_r_rm_i(m, XW, RAX, G(b), (int32_t)(int64_t)x);
+        else {
+            x_mov_r_imm64(m, RAX, x);
+            x_imul_r_rm(m, XW, RAX, G(b));
+        }
+        stg(c, a, RAX);
+        break;
+    case JV_I_shlo_l_imm_64: shi(c, XW, SH_SHL, a, b, x); break;
+    case JV_I_shlo_r_imm_64: shi(c, XW, SH_SHR, a, b, x); break;
+    case JV_I_shar_r_imm_64: shi(c, XW, SH_SAR, a, b, x); break;
+    case JV_I_neg_add_imm_64:
+        x_mov_r_imm64(m, RAX, x);
+        x_alu_r_rm(m, XW, ALU_SUB, RAX, G(b));
+        stg(c, a, RAX);
+        break;
+    case JV_I_shlo_l_imm_alt_64: shalt(c, XW, SH_SHL, a, b, x); break;
+    case JV_I_shlo_r_imm_alt_64: shalt(c, XW, SH_SHR, a, b, x); break;
+    case JV_I_shar_r_imm_alt_64: shalt(c, XW, SH_SAR, a, b, x); break;
+    case JV_I_rot_r_64_imm: shi(c, XW, SH_ROR, a, b, x); break;
+    case JV_I_rot_r_64_imm_alt: shalt(c, XW, SH_ROR, a, b, x); break;
+    case JV_I_rot_r_32_imm: shi(c, 0, SH_ROR, a, b, x); break;
+    case JV_I_rot_r_32_imm_alt: shalt(c, 0, SH_ROR, a, b, x); break;
+    case JV_I_branch_eq: cmp_gg(c, a, b); branch(c, CC_E, o->t); break;
+    case JV_I_branch_ne: cmp_gg(c, a, b); branch(c, CC_NE, o->t); break;
+    case JV_I_branch_lt_u: cmp_gg(c, a, b); branch(c, CC_B, o->t); break;
+    case JV_I_branch_lt_s: cmp_gg(c, a, b); branch(c, CC_L, o->t); break;
+    case JV_I_branch_ge_u: cmp_gg(c, a, b); branch(c, CC_AE, o->t); break;
+    case JV_I_branch_ge_s: cmp_gg(c, a, b); branch(c, CC_GE, o->t); break;
+    case JV_I_load_imm_jump_ind: /* the target comes from the old φB; φA is written first */
+        x_mov_r_rm(m, 0, RAX, G(b));
+        if ((uint32_t)y) x_alu_rm_i(m, 0, ALU_ADD, R(RAX), (int32_t)(uint32_t)y);
+        if (host(a)) x_mov_r_imm64(m, H(a), x);
+        else if (fits32((int64_t)x)) x_mov_rm_i(m, XW, G(a), (int32_t)(int64_t)x);
+        else {
+            x_mov_r_imm64(m, RCX, x);
+            stg(c, a, RCX);
+        }
+        djump(c);
+        break;
+    case JV_I_add_32: alu3_32(c, ALU_ADD, d, a, b); break;
+    case JV_I_sub_32: alu3_32(c, ALU_SUB, d, a, b); break;
+    case JV_I_mul_32:
+        ldg(c, 0, RAX, a);
+        x_imul_r_rm(m, 0, RAX, G(b));
+        st_sx32(c, d);
+        break;
+    case JV_I_div_u_32: divop(c, 0, false, false, d, a, b); break;
+    case JV_I_div_s_32: divop(c, 0, true, false, d, a, b); break;
+    case JV_I_rem_u_32: divop(c, 0, false, true, d, a, b); break;
+    case JV_I_rem_s_32: divop(c, 0, true, true, d, a, b); break;
+    case JV_I_shlo_l_32: sh3(c, 0, SH_SHL, d, a, b); break;
+    case JV_I_shlo_r_32: sh3(c, 0, SH_SHR, d, a, b); break;
+    case JV_I_shar_r_32: sh3(c, 0, SH_SAR, d, a, b); break;
+    case JV_I_add_64: alu3(c, ALU_ADD, d, a, b); break;
+    case JV_I_sub_64: alu3(c, ALU_SUB, d, a, b); break;
+    case JV_I_mul_64:
+        if (host(d) && d != b) {
+            ldg(c, XW, H(d), a);
+            x_imul_r_rm(m, XW, H(d), G(b));
+        } else {
+            ldg(c, XW, RAX, a);
+            x_imul_r_rm(m, XW, RAX, G(b));
+            stg(c, d, RAX);
+        }
+        break;
+    case JV_I_div_u_64: divop(c, XW, false, false, d, a, b); break;
+    case JV_I_div_s_64: divop(c, XW, true, false, d, a, b); break;
+    case JV_I_rem_u_64: divop(c, XW, false, true, d, a, b); break;
+    case JV_I_rem_s_64: divop(c, XW, true, true, d, a, b); break;
+    case JV_I_shlo_l_64: sh3(c, XW, SH_SHL, d, a, b); break;
+    case JV_I_shlo_r_64: sh3(c, XW, SH_SHR, d, a, b); break;
+    case JV_I_shar_r_64: sh3(c, XW, SH_SAR, d, a, b); break;
+    case JV_I_and: alu3(c, ALU_AND, d, a, b); break;
+    case JV_I_xor: alu3(c, ALU_XOR, d, a, b); break;
+    case JV_I_or: alu3(c, ALU_OR, d, a, b); break;
+    case JV_I_mul_upper_s_s:
+    case JV_I_mul_upper_u_u:
+        ldg(c, XW, RAX, a);
+        x_f7(m, XW, o->iop == JV_I_mul_upper_s_s ? F7_IMUL : F7_MUL, G(b));
+        stg(c, d, RDX);
+        break;
+    case JV_I_mul_upper_s_u: /* hi_su(a, b) = hi_uu(a, b) - (a < 0 ? b : 0) */
+        ldg(c, XW, RAX, a);
+        ldg(c, XW, RCX, b);
+        x_f7(m, XW, F7_MUL, R(RCX));
+        ldg(c, XW, RAX, a);
+        x_sh_i(m, XW, SH_SAR, R(RAX), 63);
+        x_alu_r_rm(m, XW, ALU_AND, RAX, R(RCX));
+        x_alu_r_rm(m, XW, ALU_SUB, RDX, R(RAX));
+        stg(c, d, RDX);
+        break;
+    case JV_I_set_lt_u: setcc_gg(c, CC_B, d, a, b); break;
+    case JV_I_set_lt_s: setcc_gg(c, CC_L, d, a, b); break;
+    case JV_I_cmov_iz:
+    case JV_I_cmov_nz:
+        x_alu_rm_i(m, XW, ALU_CMP, G(b), 0);
+        cmov_to(c, o->iop == JV_I_cmov_iz ? CC_E : CC_NE, d, G(a));
+        break;
+    case JV_I_rot_l_64: sh3(c, XW, SH_ROL, d, a, b); break;
+    case JV_I_rot_l_32: sh3(c, 0, SH_ROL, d, a, b); break;
+    case JV_I_rot_r_64: sh3(c, XW, SH_ROR, d, a, b); break;
+    case JV_I_rot_r_32: sh3(c, 0, SH_ROR, d, a, b); break;
+    case JV_I_and_inv:
+    case JV_I_or_inv:
+        ldg(c, XW, RAX, b);
+        x_f7(m, XW, F7_NOT, R(RAX));
+        x_alu_r_rm(m, XW, o->iop == JV_I_and_inv ? ALU_AND : ALU_OR, RAX, G(a));
+        stg(c, d, RAX);
+        break;
+    case JV_I_xnor:
+        ldg(c, XW, RAX, a);
+        x_alu_r_rm(m, XW, ALU_XOR, RAX, G(b));
+        x_f7(m, XW, F7_NOT, R(RAX));
+        stg(c, d, RAX);
+        break;
+    case JV_I_max: minmax(c, CC_L, d, a, b); break;
+    case JV_I_max_u: minmax(c, CC_B, d, a, b); break;
+    case JV_I_min: minmax(c, CC_G, d, a, b); break;
+    case JV_I_min_u: minmax(c, CC_A, d, a, b); break;
+    default: {
+        const jv_pvm_opinfo *info = jv_pvm_opinfo_of_iop(o->iop);
+        return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: op %s (pc %u) is not compiled",
+                            info ? info->name : "?", o->pc);
+    }
+    }
+    return JAVM_OK;
+}
+
+/* ---- Layout ----------------------------------------------------------------------------------- */
+static void code_release(jv_pvm_attachment *a) { jv_jit_code_free((jv_jit_code *)a); }
+
+void jv_jit_code_free(jv_jit_code *c) {
+    if (!c) return;
+    if (c->code) munmap(c->code, c->map_len);
+    free(c->op_off);
+    free(c->jt);
+    free(c);
+}
+
+size_t jv_jit_code_size(const jv_jit_code *c) { return c ? c->map_len : 0; }
+
+static javm_status finish(jc *c) {
+    jv_jit_code *k = c->code;
+    size_t main_len = (MB->len + 63) & ~(size_t)63;
+    size_t total = main_len + CB->len;
+    size_t map_len = (total + 4095) & ~(size_t)4095;
+    uint8_t *mem = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return jv_set_error(JAVM_ERR_NO_MEMORY, "jit: cannot map %zu bytes of code", map_len);
+    memset(mem, 0xCC, map_len); /* int3 between sections */
+    memcpy(mem, MB->p, MB->len);
+    memcpy(mem + main_len, CB->p, CB->len);
+    const size_t sec_base[2] = {0, main_len};
+    for (size_t i = 0; i < c->nfx; i++) {
+        const jfix *f = &c->fx[i];
+        size_t site = sec_base[f->sec] + f->site, target;
+        if (f->kind == T_OP) target = k->op_off[f->target];
+        else if (f->kind == T_MAIN) target = f->target;
+        else target = main_len + f->target;
+        int32_t rel = (int32_t)((int64_t)target - (int64_t)(site + 4));
+        memcpy(mem + site, &rel, 4);
+    }
+    for (uint32_t j = 0; j < c->p->jump_count; j++) {
+        uint32_t t = c->p->jump_ops[j];
+        k->jt[j] = t == JV_PVM_NONE ? 0 : (uint64_t)(uintptr_t)(mem + k->op_off[t]);
+    }
+    if (mprotect(mem, map_len, PROT_READ | PROT_EXEC) != 0) {
+        munmap(mem, map_len);
+        return jv_set_error(JAVM_ERR_OS, "jit: cannot make the code executable");
+    }
+    k->code = mem;
+    k->map_len = map_len;
+    return JAVM_OK;
+}
+
+javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
+    *out = NULL;
+    if (!jv_jit_available())
+        return jv_set_error(JAVM_ERR_UNSUPPORTED,
+                            "jit: needs Linux x86-64 with 4 KiB pages, POPCNT, LZCNT and TZCNT");
+    jv_jit_code *k = calloc(1, sizeof *k);
+    if (!k) return jv_set_error(JAVM_ERR_NO_MEMORY, "jit: out of memory");
+    k->att.release = code_release;
+    k->prog = p;
+    k->nops = p->nops;
+    k->op_off = malloc(((size_t)p->nops + 1) * sizeof *k->op_off);
+    k->jt = calloc(p->jump_count ? p->jump_count : 1, sizeof *k->jt);
+    jc c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    c.code = k;
+    javm_status s = JAVM_OK;
+    if (!k->op_off || !k->jt) goto oom;
+    /* a rough size guess keeps reallocation rare */
+    if (!xb_reserve(MB, (size_t)p->nops * 12 + 4096) || !xb_reserve(CB, (size_t)p->nops * 6 + 4096))
+        goto oom;
+    emit_stubs(&c);
+    k->body_lo = MB->len;
+    for (uint32_t i = 0; i < p->nops; i++) {
+        c.cur = i;
+        c.panic_stub = UINT32_MAX;
+        k->op_off[i] = (uint32_t)MB->len;
+        if (!xb_reserve(MB, 256) || !xb_reserve(CB, 256)) goto oom;
+        if ((s = emit_op(&c, &p->ops[i])) != JAVM_OK) goto fail;
+        if (MB->len + CB->len > (1u << 30)) {
+            s = jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: program too large to compile");
+            goto fail;
+        }
+    }
+    k->op_off[p->nops] = (uint32_t)MB->len;
+    k->body_hi = MB->len;
+    if (MB->oom || CB->oom || c.oom) goto oom;
+    s = finish(&c);
+    if (s != JAVM_OK) goto fail;
+    free(MB->p);
+    free(CB->p);
+    free(c.fx);
+    *out = k;
+    return JAVM_OK;
+oom:
+    s = jv_set_error(JAVM_ERR_NO_MEMORY, "jit: out of memory while compiling");
+fail:
+    free(MB->p);
+    free(CB->p);
+    free(c.fx);
+    jv_jit_code_free(k);
+    return s;
+}
+
+javm_status jv_jit_code_of(const javm_program *prog, const jv_jit_code **out) {
+    javm_program *p = (javm_program *)prog; /* only the attachment slot is written, atomically */
+    jv_pvm_attachment *a = __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE);
+    if (!a) {
+        jv_jit_code *k = NULL;
+        javm_status s = jv_jit_compile(prog, &k);
+        if (s != JAVM_OK) return s;
+        jv_pvm_attachment *expected = NULL;
+        if (__atomic_compare_exchange_n(&p->jit, &expected, &k->att, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            a = &k->att;
+        } else {
+            jv_jit_code_free(k);
+            a = expected;
+        }
+    }
+    *out = (const jv_jit_code *)a;
+    return JAVM_OK;
+}

@@ -1,0 +1,65 @@
+/* jit — what the compiler (compile.c) and the runtime (run.c) share: the native frame the
+ * generated code runs on, the exit kinds, the compiled-code record. Private to src/jit. */
+#ifndef JV_JIT_INTERNAL_H
+#define JV_JIT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jit/jit.h"
+
+/* Why generated code returned to the runtime (frame.exit_kind). */
+enum {
+    JV_JX_PANIC = 1, /* trap, invalid branch/djump target, sbrk when disabled */
+    JV_JX_HALT,      /* djump to 0xFFFF0000 */
+    JV_JX_HOST,      /* ecalli */
+    JV_JX_OOG,       /* a GAS op's gate failed (gas restored) */
+    JV_JX_MEM,       /* a PVM-level fault/panic of an access (jv_jit_inst.fault) */
+    JV_JX_OS,        /* opening host protection failed */
+};
+
+struct jv_jit_inst;
+
+/* The native frame: generated code runs with rsp pointing at it. The entry stub copies it in
+ * from the caller's copy (self) and the exit stub copies it back. Guest registers without a
+ * host register live in regs[] for the whole run; the others are stored there at exits and
+ * around calls into C. Its size is 8 mod 16 so that rsp is 16-byte aligned in generated code
+ * (after the return address and six callee-saved pushes). */
+typedef struct jv_jit_frame {
+    uint64_t regs[JV_PVM_NUM_REGS];
+    int64_t gas;
+    uint64_t insns;               /* st->instructions */
+    uint64_t reserve;             /* #3 block reserve (st->mat_reserve) */
+    struct jv_jit_inst *inst;
+    uint32_t exit_kind, exit_op;  /* JV_JX_*, op index */
+    struct jv_jit_frame *self;    /* where the exit copies the frame back */
+    uint8_t *base;                /* the guest window */
+    uint64_t pad;
+} jv_jit_frame;
+_Static_assert(sizeof(jv_jit_frame) % 16 == 8, "frame size must be 8 mod 16");
+#define JV_JIT_FRAME_QWORDS (sizeof(jv_jit_frame) / 8)
+
+/* An attachment of a program (pvm.h) so the program releases its code. */
+struct jv_jit_code {
+    jv_pvm_attachment att;
+    const javm_program *prog;
+    uint8_t *code;          /* the executable mapping */
+    size_t map_len;
+    size_t body_lo, body_hi; /* [lo, hi): the op bodies (the only code that accesses guest memory) */
+    uint32_t *op_off;       /* native offset of every op (prog->nops entries, nondecreasing) */
+    uint32_t nops;
+    uint64_t *jt;           /* jump-table entry -> absolute native address, 0 = invalid */
+    uint32_t off_entry;     /* void entry(jv_jit_frame *frame, const void *target) */
+    uint32_t off_exit;      /* exit with frame.exit_kind/op set, host registers live */
+};
+
+typedef void (*jv_jit_entry_fn)(jv_jit_frame *frame, const void *target);
+
+/* Called by generated code (through the slow stub) for accesses that may wrap and for sbrk:
+ * returns 0 to continue (registers reloaded from the frame), 1 to exit (exit fields set). */
+int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr);
+
+/* Host register of each guest register, or -1 when it lives in the frame (compile.c). */
+extern const int8_t jv_jit_host_reg[JV_PVM_NUM_REGS];
+
+#endif /* JV_JIT_INTERNAL_H */
