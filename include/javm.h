@@ -132,6 +132,7 @@ static inline void javm_exit_info_init(javm_exit_info *ex) {
 typedef enum javm_engine {
     JAVM_ENGINE_SOFT = 0,  /* software-checked accesses (reference semantics, portable) */
     JAVM_ENGINE_PAGED = 1, /* hardware page faults drive first-touch accounting (Linux x86-64) */
+    JAVM_ENGINE_JIT = 2,   /* the x86-64 recompiler on the paged window (Linux x86-64) */
 } javm_engine;
 
 typedef enum javm_gas_model {
@@ -161,7 +162,7 @@ static inline void javm_config_init(javm_config *cfg) {
     for (size_t i = 0; i < sizeof *cfg; i++) ((unsigned char *)cfg)[i] = 0;
     cfg->size = (uint32_t)sizeof *cfg;
 }
-JAVM_API javm_status javm_engine_parse(const char *name, javm_engine *out); /* "soft"|"paged" */
+JAVM_API javm_status javm_engine_parse(const char *name, javm_engine *out); /* "soft"|"paged"|"jit" */
 JAVM_API const char *javm_engine_name(javm_engine e);
 JAVM_API int javm_engine_available(javm_engine e);
 

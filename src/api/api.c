@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "engine/engine.h"
+#include "jit/jit.h"
 #include "util/error.h"
 
 /* ---- Small things --------------------------------------------------------------------------- */
@@ -54,6 +55,7 @@ static javm_status struct_out(void *dst, const void *src, size_t known, size_t v
 static const jv_engine_ops *const g_engines[] = {
     [JAVM_ENGINE_SOFT] = &jv_engine_soft,
     [JAVM_ENGINE_PAGED] = &jv_engine_paged,
+    [JAVM_ENGINE_JIT] = &jv_engine_jit,
 };
 #define NUM_ENGINES (sizeof g_engines / sizeof g_engines[0])
 
@@ -70,7 +72,7 @@ javm_status javm_engine_parse(const char *name, javm_engine *out) {
         }
     }
     return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
-                        "engine: unknown engine '%s' (expected soft or paged)", name);
+                        "engine: unknown engine '%s' (expected soft, paged or jit)", name);
 }
 
 const char *javm_engine_name(javm_engine e) {
@@ -152,7 +154,7 @@ javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
         free(vm);
         return s;
     }
-    if ((s = ops->create(&vm->mem, &vm->engine))) {
+    if ((s = ops->create(p, &vm->mem, &vm->engine))) {
         jv_mem_fini(&vm->mem);
         free(vm);
         return s;
@@ -327,6 +329,9 @@ javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit) {
                             vm->st.pc);
     /* Everything that can fail before the loop happens before jv_pvm_enter, which consumes the
      * resume point and may charge gas: a failed run must leave the instance as it was. */
+    if (vm->ops->no_trace && (loop == 2 || vm->st.trace_fn))
+        return jv_set_error(JAVM_ERR_UNSUPPORTED, "run: the %s engine cannot trace",
+                            vm->ops->name);
     javm_status ps = vm->ops->prepare_thread(vm->engine);
     if (ps != JAVM_OK) return ps;
     uint32_t start;

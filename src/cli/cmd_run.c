@@ -35,7 +35,7 @@ static const char usage_text[] =
     "  --reg I=V           set register I (0..12) to V before the run; repeatable\n"
     "  --map ADDR:LEN:r|rw map LEN bytes at ADDR (page-aligned) read-only or read-write, zeroed;\n"
     "                      repeatable\n"
-    "  --engine NAME       soft (default) or paged\n"
+    "  --engine NAME       soft (default), paged or jit\n"
     "  --mat               charge category-#3 materialization gas (copy-on-write per first write)\n"
     "  --cow-cost N        the #3 cost of one copy-on-write (default 256)\n"
     "  --trace             one line per instruction: pc, instruction, gas, changed registers\n"
@@ -364,9 +364,11 @@ int jv_cli_run(int argc, char **argv) {
     javm_config_init(&cfg);
     if (o.engine) {
         if (javm_engine_parse(o.engine, &cfg.engine) != JAVM_OK)
-            return jv_cli_usage("run", "unknown engine '%s' (soft or paged)", o.engine);
+            return jv_cli_usage("run", "unknown engine '%s' (soft, paged or jit)", o.engine);
         if (!javm_engine_available(cfg.engine))
             return jv_cli_usage("run", "engine '%s' is not available on this system", o.engine);
+        if (o.trace && cfg.engine == JAVM_ENGINE_JIT)
+            return jv_cli_usage("run", "--trace is not available with the jit engine");
     }
     cfg.mat = o.mat;
     if (o.have_cow) cfg.cow_cost = o.cow;

@@ -21,7 +21,7 @@ static void usage(FILE *f) {
             "page-fault address, memory bytes), then a final line \"N passed, N failed\".\n"
             "Exit status: 0 all passed, 1 a vector failed or could not be run, 2 usage error.\n"
             "\n"
-            "  --engine NAME    soft (default) or paged\n"
+            "  --engine NAME    soft (default), paged or jit\n"
             "  --mat            turn category-#3 materialization gas on; a vector then passes when\n"
             "                   gas left + #3 gas charged equals its expected gas\n"
             "  --cow-cost N     #3 cost of one copy-on-write (default 256)\n"
@@ -117,14 +117,14 @@ static int parse_options(int argc, char **argv, javm_config *cfg, int *quiet, ch
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--list-engines")) {
-            for (int e = JAVM_ENGINE_SOFT; e <= JAVM_ENGINE_PAGED; e++)
+            for (int e = JAVM_ENGINE_SOFT; e <= JAVM_ENGINE_JIT; e++)
                 if (javm_engine_available((javm_engine)e))
                     printf("%s\n", javm_engine_name((javm_engine)e));
             return 0;
         } else if (!strcmp(a, "--engine")) {
             if (i + 1 >= argc) return jv_cli_usage("test", "--engine needs a name");
             if (javm_engine_parse(argv[++i], &cfg->engine) != JAVM_OK)
-                return jv_cli_usage("test", "unknown engine '%s' (expected soft or paged)",
+                return jv_cli_usage("test", "unknown engine '%s' (expected soft, paged or jit)",
                                     argv[i]);
         } else if (!strcmp(a, "--mat")) {
             cfg->mat = 1;

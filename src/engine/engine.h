@@ -90,8 +90,11 @@ typedef struct jv_engine_ops {
     jv_mem_mode mem_mode; /* the memory mode its instances are created with */
     /* Whether this build and host can run it (no side effects). */
     bool (*available)(void);
-    /* Engine context over an initialized jv_mem of mem_mode; *ctx may stay NULL. */
-    javm_status (*create)(jv_mem *m, void **ctx);
+    /* true: the engine has no single-stepping loop; runs with a trace hook are refused. */
+    bool no_trace;
+    /* Engine context for an instance of prog over an initialized jv_mem of mem_mode; *ctx may
+     * stay NULL. */
+    javm_status (*create)(const javm_program *prog, jv_mem *m, void **ctx);
     void (*destroy)(void *ctx); /* NULL-safe */
     /* Called on the running thread before jv_pvm_enter consumes the resume point: everything
      * that can fail before guest code runs fails here, leaving the instance unchanged. */

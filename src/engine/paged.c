@@ -80,7 +80,7 @@ void jv_paged_fini(jv_paged *p) {
     p->slot = -1;
 }
 
-static javm_status paged_create(jv_mem *m, void **ctx) {
+static javm_status paged_create(const javm_program *prog, jv_mem *m, void **ctx) {
     *ctx = NULL;
     jv_paged *p = malloc(sizeof *p);
     if (!p) return jv_set_error(JAVM_ERR_NO_MEMORY, "engine: out of memory");

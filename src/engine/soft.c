@@ -4,7 +4,7 @@
 
 static bool soft_available(void) { return true; }
 
-static javm_status soft_create(jv_mem *m, void **ctx) {
+static javm_status soft_create(const javm_program *prog, jv_mem *m, void **ctx) {
     *ctx = NULL;
     return JAVM_OK;
 }

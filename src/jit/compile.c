@@ -450,6 +450,17 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     xbuf *m = MB;
     unsigned a = o->a, b = o->b, d = o->d;
     uint64_t x = o->x, y = o->y;
+    if (jv_pvm_op_is_mem(o)) { /* one operand shape (pvm.h): [φb + x], data φa or y */
+        int base = o->b == JV_PVM_REG_ZERO ? -1 : (int)o->b;
+        if (!jv_pvm_op_is_store(o)) emit_load(c, o->iop, a, base, x);
+        else if (o->iop == JV_I_store_imm_u8 || o->iop == JV_I_store_imm_u16 ||
+                 o->iop == JV_I_store_imm_u32 || o->iop == JV_I_store_imm_u64 ||
+                 o->iop == JV_I_store_imm_ind_u8 || o->iop == JV_I_store_imm_ind_u16 ||
+                 o->iop == JV_I_store_imm_ind_u32 || o->iop == JV_I_store_imm_ind_u64)
+            emit_store(c, jv_pvm_op_width(o), -1, y, base, x);
+        else emit_store(c, jv_pvm_op_width(o), (int)a, 0, base, x);
+        return JAVM_OK;
+    }
     switch ((enum jv_pvm_iop)o->iop) {
     case JV_I_GAS: {
         int64_t cost = (int64_t)x;
@@ -492,28 +503,13 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         break;
     case JV_I_load_imm_64:
     case JV_I_load_imm: set_imm(c, a, x); break;
-    case JV_I_store_imm_u8: emit_store(c, 1, -1, y, -1, x); break;
-    case JV_I_store_imm_u16: emit_store(c, 2, -1, y, -1, x); break;
-    case JV_I_store_imm_u32: emit_store(c, 4, -1, y, -1, x); break;
-    case JV_I_store_imm_u64: emit_store(c, 8, -1, y, -1, x); break;
     case JV_I_jump: branch(c, -1, o->t); break;
     case JV_I_jump_ind:
         x_mov_r_rm(m, 0, RAX, G(a));
         if ((uint32_t)x) x_alu_rm_i(m, 0, ALU_ADD, R(RAX), (int32_t)(uint32_t)x);
         djump(c);
         break;
-    case JV_I_load_u8: case JV_I_load_i8: case JV_I_load_u16: case JV_I_load_i16:
-    case JV_I_load_u32: case JV_I_load_i32: case JV_I_load_u64:
-        emit_load(c, o->iop, a, -1, x);
         break;
-    case JV_I_store_u8: emit_store(c, 1, (int)a, 0, -1, x); break;
-    case JV_I_store_u16: emit_store(c, 2, (int)a, 0, -1, x); break;
-    case JV_I_store_u32: emit_store(c, 4, (int)a, 0, -1, x); break;
-    case JV_I_store_u64: emit_store(c, 8, (int)a, 0, -1, x); break;
-    case JV_I_store_imm_ind_u8: emit_store(c, 1, -1, y, (int)a, x); break;
-    case JV_I_store_imm_ind_u16: emit_store(c, 2, -1, y, (int)a, x); break;
-    case JV_I_store_imm_ind_u32: emit_store(c, 4, -1, y, (int)a, x); break;
-    case JV_I_store_imm_ind_u64: emit_store(c, 8, -1, y, (int)a, x); break;
     case JV_I_load_imm_jump:
         set_imm(c, a, x);
         branch(c, -1, o->t);
@@ -554,14 +550,6 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         x_bswap64(m, RAX);
         unary_to(c, d);
         break;
-    case JV_I_store_ind_u8: emit_store(c, 1, (int)a, 0, (int)b, x); break;
-    case JV_I_store_ind_u16: emit_store(c, 2, (int)a, 0, (int)b, x); break;
-    case JV_I_store_ind_u32: emit_store(c, 4, (int)a, 0, (int)b, x); break;
-    case JV_I_store_ind_u64: emit_store(c, 8, (int)a, 0, (int)b, x); break;
-    case JV_I_load_ind_u8: case JV_I_load_ind_i8: case JV_I_load_ind_u16:
-    case JV_I_load_ind_i16: case JV_I_load_ind_u32: case JV_I_load_ind_i32:
-    case JV_I_load_ind_u64:
-        emit_load(c, o->iop, a, (int)b, x);
         break;
     case JV_I_add_imm_32:
         ldg(c, 0, RAX, b);
@@ -784,23 +772,23 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     k->nops = p->nops;
     k->op_off = malloc(((size_t)p->nops + 1) * sizeof *k->op_off);
     k->jt = calloc(p->jump_count ? p->jump_count : 1, sizeof *k->jt);
-    jc c;
-    memset(&c, 0, sizeof c);
-    c.p = p;
-    c.code = k;
+    jc cs, *c = &cs;
+    memset(c, 0, sizeof *c);
+    c->p = p;
+    c->code = k;
     javm_status s = JAVM_OK;
     if (!k->op_off || !k->jt) goto oom;
     /* a rough size guess keeps reallocation rare */
     if (!xb_reserve(MB, (size_t)p->nops * 12 + 4096) || !xb_reserve(CB, (size_t)p->nops * 6 + 4096))
         goto oom;
-    emit_stubs(&c);
+    emit_stubs(c);
     k->body_lo = MB->len;
     for (uint32_t i = 0; i < p->nops; i++) {
-        c.cur = i;
-        c.panic_stub = UINT32_MAX;
+        c->cur = i;
+        c->panic_stub = UINT32_MAX;
         k->op_off[i] = (uint32_t)MB->len;
         if (!xb_reserve(MB, 256) || !xb_reserve(CB, 256)) goto oom;
-        if ((s = emit_op(&c, &p->ops[i])) != JAVM_OK) goto fail;
+        if ((s = emit_op(c, &p->ops[i])) != JAVM_OK) goto fail;
         if (MB->len + CB->len > (1u << 30)) {
             s = jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: program too large to compile");
             goto fail;
@@ -808,12 +796,12 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     }
     k->op_off[p->nops] = (uint32_t)MB->len;
     k->body_hi = MB->len;
-    if (MB->oom || CB->oom || c.oom) goto oom;
-    s = finish(&c);
+    if (MB->oom || CB->oom || c->oom) goto oom;
+    s = finish(c);
     if (s != JAVM_OK) goto fail;
     free(MB->p);
     free(CB->p);
-    free(c.fx);
+    free(c->fx);
     *out = k;
     return JAVM_OK;
 oom:
@@ -821,7 +809,7 @@ oom:
 fail:
     free(MB->p);
     free(CB->p);
-    free(c.fx);
+    free(c->fx);
     jv_jit_code_free(k);
     return s;
 }

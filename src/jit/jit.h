@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "javm.h"
+#include "engine/engine.h"
 #include "mem/mem.h"
 #include "pvm/pvm.h"
 
@@ -49,6 +50,9 @@ size_t jv_jit_code_size(const jv_jit_code *c);
 /* The program's compiled code, compiling it on first use (thread-safe: concurrent first uses
  * may compile twice, one result is kept). */
 javm_status jv_jit_code_of(const javm_program *prog, const jv_jit_code **out);
+
+/* The engine operations table entry (engine.h). */
+extern const jv_engine_ops jv_engine_jit;
 
 /* Instances: a context over an initialized JV_MEM_PAGED jv_mem (registers its window with the
  * fault handler). */

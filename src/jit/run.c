@@ -1,0 +1,254 @@
+/* jit — the runtime: instances, running compiled code, the window's fault callback (JIT-4), the
+ * slow path called by generated code, and the engine operations table entry. */
+#include <cpuid.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "fault/fault.h"
+#include "jit/jit_internal.h"
+#include "util/error.h"
+
+bool jv_jit_available(void) {
+#if defined(__linux__) && defined(__x86_64__)
+    if (sysconf(_SC_PAGESIZE) != (long)JV_PAGE_SIZE) return false;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_POPCNT)) return false;
+    if (!__get_cpuid(0x80000001, &a, &b, &c, &d) || !(c & bit_LZCNT)) return false;
+    if (__get_cpuid_max(0, NULL) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & bit_BMI) != 0; /* TZCNT */
+#else
+    return false;
+#endif
+}
+
+/* The per-instance context. The paged engine's resolve (jv_paged_resolve: the touch, the #3
+ * charge, opening host protection with fault-around) is reused through an embedded jv_paged
+ * that is never registered itself: only its mem, gas, fault, os_errno and stats are used. */
+typedef struct jv_jit_inst {
+    jv_paged pg;
+    const jv_jit_code *code;
+    const javm_program *prog;
+    jv_pvm_state *st;     /* during a run: the state (sbrk) */
+    volatile int running; /* 1 while this thread runs guest code */
+    pthread_t thread;
+    int slot;
+} jv_jit_inst;
+
+/* ---- Fault callback (JIT-4) ------------------------------------------------------------------ */
+/* The op whose code contains native offset off: the last op starting at or before it. */
+static uint32_t op_at(const jv_jit_code *k, uint32_t off) {
+    uint32_t lo = 0, hi = k->nops; /* op_off[lo] <= off < op_off[hi] */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (k->op_off[mid] <= off) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
+    jv_jit_inst *ji = ctx;
+    if (!__atomic_load_n(&ji->running, __ATOMIC_ACQUIRE) || !pthread_equal(ji->thread, pthread_self()))
+        return JV_FAULT_NOT_MINE;
+    const jv_jit_code *k = ji->code;
+    greg_t *gr = fi->uc->uc_mcontext.gregs;
+    uintptr_t rip = (uintptr_t)gr[REG_RIP];
+    if (rip < (uintptr_t)k->code + k->body_lo || rip >= (uintptr_t)k->code + k->body_hi)
+        return JV_FAULT_NOT_MINE;
+    uint32_t i = op_at(k, (uint32_t)(rip - (uintptr_t)k->code));
+    const jv_pvm_op *op = &ji->prog->ops[i];
+    if (!jv_pvm_op_is_mem(op)) return JV_FAULT_NOT_MINE;
+    uint32_t addr = (uint32_t)gr[REG_RAX]; /* generated code holds the guest address in eax */
+    unsigned width = jv_pvm_op_width(op);
+    bool is_write = jv_pvm_op_is_store(op);
+    if (fi->access == JV_FAULT_ACCESS_UNKNOWN || (fi->access == JV_FAULT_WRITE) != is_write)
+        return JV_FAULT_NOT_MINE;
+    uintptr_t start = (uintptr_t)ji->pg.mem->base + addr;
+    if (fi->addr < start || fi->addr >= start + width) return JV_FAULT_NOT_MINE;
+    jv_jit_frame *f = (jv_jit_frame *)(uintptr_t)gr[REG_RSP];
+    ji->pg.gas = &f->gas;
+    ji->pg.stats.host_faults++;
+    int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
+    if (rc == 0) return JV_FAULT_HANDLED; /* the instruction is retried */
+    /* Leave through the exit stub with the host registers as they are (the guest state
+     * before the instruction). */
+    f->exit_kind = rc > 0 ? JV_JX_MEM : JV_JX_OS;
+    f->exit_op = i;
+    gr[REG_RIP] = (greg_t)(uintptr_t)(k->code + k->off_exit);
+    return JV_FAULT_HANDLED;
+}
+
+/* ---- Slow path (called from generated code) ------------------------------------------------ */
+int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr) {
+    jv_jit_inst *ji = f->inst;
+    const jv_pvm_op *op = &ji->prog->ops[op_index];
+    if (op->iop == JV_I_sbrk) {
+        if (!ji->st->sbrk_enabled) {
+            f->exit_kind = JV_JX_PANIC;
+            f->exit_op = op_index;
+            return 1;
+        }
+        f->regs[op->d] = jv_pvm_sbrk(ji->st, ji->pg.mem, f->regs[op->a]);
+        return 0;
+    }
+    /* an access that may wrap (JIT-2): resolve like a fault, then access modulo 2^32 */
+    unsigned width = jv_pvm_op_width(op);
+    bool is_write = jv_pvm_op_is_store(op);
+    ji->pg.gas = &f->gas;
+    int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
+    if (rc != 0) {
+        f->exit_kind = rc > 0 ? JV_JX_MEM : JV_JX_OS;
+        f->exit_op = op_index;
+        return 1;
+    }
+    uint8_t *base = ji->pg.mem->base;
+    if (is_write) {
+        bool imm = op->iop == JV_I_store_imm_u8 || op->iop == JV_I_store_imm_u16 ||
+                   op->iop == JV_I_store_imm_u32 || op->iop == JV_I_store_imm_u64 ||
+                   op->iop == JV_I_store_imm_ind_u8 || op->iop == JV_I_store_imm_ind_u16 ||
+                   op->iop == JV_I_store_imm_ind_u32 || op->iop == JV_I_store_imm_ind_u64;
+        jv_store_wrap(base, addr, width, imm ? op->y : f->regs[op->a]);
+        return 0;
+    }
+    uint64_t v = jv_load_wrap(base, addr, width);
+    switch (op->iop) {
+    case JV_I_load_i8: case JV_I_load_ind_i8: v = (uint64_t)(int64_t)(int8_t)v; break;
+    case JV_I_load_i16: case JV_I_load_ind_i16: v = (uint64_t)(int64_t)(int16_t)v; break;
+    case JV_I_load_i32: case JV_I_load_ind_i32: v = (uint64_t)(int64_t)(int32_t)v; break;
+    default: break;
+    }
+    f->regs[op->a] = v;
+    return 0;
+}
+
+/* ---- Instances ----------------------------------------------------------------------------------- */
+javm_status jv_jit_create(const javm_program *prog, jv_mem *m, void **ctx) {
+    *ctx = NULL;
+    if (!jv_jit_available())
+        return jv_set_error(JAVM_ERR_UNSUPPORTED,
+                            "jit: needs Linux x86-64 with 4 KiB pages, POPCNT, LZCNT and TZCNT");
+    const jv_jit_code *k = NULL;
+    javm_status s = jv_jit_code_of(prog, &k); /* compiled once per program */
+    if (s != JAVM_OK) return s;
+    jv_jit_inst *ji = calloc(1, sizeof *ji);
+    if (!ji) return jv_set_error(JAVM_ERR_NO_MEMORY, "jit: out of memory");
+    ji->pg.mem = m;
+    ji->pg.slot = -1;
+    ji->code = k;
+    ji->prog = prog;
+    if ((s = jv_fault_install()) != JAVM_OK) {
+        free(ji);
+        return s;
+    }
+    uintptr_t lo = (uintptr_t)m->base;
+    ji->slot = jv_fault_register(lo, lo + m->window_size, jit_on_fault, ji);
+    if (ji->slot < 0) {
+        free(ji);
+        return jv_set_error(JAVM_ERR_LIMIT, "jit: more than %d paged instances alive",
+                            JV_FAULT_MAX_WINDOWS);
+    }
+    *ctx = ji;
+    return JAVM_OK;
+}
+
+void jv_jit_destroy(void *ctx) {
+    jv_jit_inst *ji = ctx;
+    if (!ji) return;
+    jv_fault_unregister(ji->slot);
+    free(ji);
+}
+
+uint64_t jv_jit_ro_units(const void *ctx) {
+    return ctx ? ((const jv_jit_inst *)ctx)->pg.stats.ro_units : 0;
+}
+
+/* ---- Running ------------------------------------------------------------------------------------- */
+javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, uint32_t start) {
+    jv_jit_inst *ji = ctx;
+    const jv_jit_code *k = ji->code;
+    jv_jit_frame f;
+    memset(&f, 0, sizeof f);
+    memcpy(f.regs, st->regs, sizeof f.regs);
+    f.gas = st->gas;
+    f.insns = st->instructions;
+    f.reserve = st->mat_reserve;
+    f.inst = ji;
+    f.self = &f;
+    f.base = ji->pg.mem->base;
+    ji->st = st;
+    ji->pg.os_errno = 0;
+    ji->pg.gas = &f.gas;
+    jv_paged_stats before = ji->pg.stats;
+    ji->thread = pthread_self();
+    __atomic_store_n(&ji->running, 1, __ATOMIC_RELEASE);
+    ((jv_jit_entry_fn)(uintptr_t)(k->code + k->off_entry))(&f, k->code + k->op_off[start]);
+    __atomic_store_n(&ji->running, 0, __ATOMIC_RELEASE);
+    memcpy(st->regs, f.regs, sizeof f.regs);
+    st->gas = f.gas;
+    st->instructions = f.insns;
+    st->mat_gas += ji->pg.stats.mat_gas - before.mat_gas;
+    st->first_touch += ji->pg.stats.first_touch_faults - before.first_touch_faults;
+    st->cow += ji->pg.stats.cow_pages - before.cow_pages;
+    const jv_pvm_op *op = &prog->ops[f.exit_op];
+    javm_status s = JAVM_OK;
+    switch (f.exit_kind) {
+    case JV_JX_PANIC:
+    case JV_JX_HALT: /* the rest of its block was charged but not run */
+        st->exit_kind = f.exit_kind == JV_JX_PANIC ? JV_EXIT_PANIC : JV_EXIT_HALT;
+        st->pc = op->pc;
+        st->resume = JV_PVM_DONE;
+        st->instructions -= op->rest;
+        break;
+    case JV_JX_HOST:
+        st->exit_kind = JV_EXIT_HOST;
+        st->pc = op->pc;
+        st->exit_arg = op->x;
+        st->exit_next_pc = op->t;
+        st->resume = f.exit_op + 1;
+        st->instructions -= op->rest;
+        break;
+    case JV_JX_OOG:
+        st->exit_kind = JV_EXIT_OOG;
+        st->pc = op->pc;
+        st->resume = JV_PVM_FRESH;
+        break;
+    case JV_JX_MEM:
+        jv_pvm_exit_mem(st, prog, op, ji->pg.fault);
+        break;
+    default: /* JV_JX_OS: a retry of the access, as in the paged engine */
+        st->pc = op->pc;
+        st->resume = f.exit_op;
+        st->instructions -= (uint64_t)op->rest + 1;
+        s = jv_set_error(JAVM_ERR_OS, "jit: opening guest pages failed: %s",
+                         strerror(ji->pg.os_errno));
+        break;
+    }
+    return s;
+}
+
+/* ---- The engine operations table entry ------------------------------------------------------ */
+static javm_status jit_prepare_thread(void *ctx) { return jv_fault_thread_prepare(); }
+
+static javm_status jit_run(void *ctx, jv_pvm_state *st, const javm_program *prog, jv_mem *m,
+                           uint32_t start, jv_engine_loop loop) {
+    return jv_jit_run(st, prog, ctx, start);
+}
+
+static void jit_stats(const void *ctx, javm_stats *out) { out->ro_units = jv_jit_ro_units(ctx); }
+
+const jv_engine_ops jv_engine_jit = {
+    .name = "jit",
+    .mem_mode = JV_MEM_PAGED,
+    .no_trace = true,
+    .available = jv_jit_available,
+    .create = jv_jit_create,
+    .destroy = jv_jit_destroy,
+    .prepare_thread = jit_prepare_thread,
+    .run = jit_run,
+    .stats = jit_stats,
+};
