@@ -2,8 +2,8 @@
  * exceptional state is built from the unreduced byte indices a .. a+n-1 and the exit uses
  * min(x) mod 2^32, so the lowest inaccessible byte in access order decides. Every width, every
  * start that reaches the last byte of the space, loads and stores (register, immediate;
- * indirect and absolute forms), every page-map case of the table, both engines and both
- * read-only policies: exit kind, address, pc, unchanged registers and memory, equal gas. */
+ * indirect and absolute forms), every page-map case of the table, every engine (soft, paged,
+ * jit) and both read-only policies: exit kind, address, pc, unchanged registers and memory, equal gas. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -155,10 +155,11 @@ static void check_case(int form, unsigned w, uint32_t addr, layout l, bool ro_fa
     expect_kind want = expected(addr, w, store, l, ro_faults, &want_addr);
     bool wraps = (uint64_t)addr + w > (1ull << 32);
     outcome prev = {0};
-    for (int e = 0; e < 2; e++) {
-        javm_engine eng = e ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
+    static const javm_engine engines[] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
+    for (int e = 0; e < 3; e++) {
+        javm_engine eng = engines[e];
         if (!javm_engine_available(eng)) continue;
-        if (eng == JAVM_ENGINE_PAGED) assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+        if (eng != JAVM_ENGINE_SOFT) assert_int_equal(jv_fault_reinstall(), JAVM_OK);
         uint32_t mem_pc = 0;
         outcome o = run_case(eng, form, w, addr, l, ro_faults, &mem_pc);
         char what[160];
@@ -199,7 +200,7 @@ static void check_case(int form, unsigned w, uint32_t addr, layout l, bool ro_fa
             if (o.bytes[i] != want_b)
                 fail_msg("%s: byte 0x%x = 0x%02x, want 0x%02x", what, a, o.bytes[i], want_b);
         }
-        if (e == 1 && javm_engine_available(JAVM_ENGINE_SOFT) && o.gas != prev.gas)
+        if (e >= 1 && javm_engine_available(JAVM_ENGINE_SOFT) && o.gas != prev.gas)
             fail_msg("%s: gas %lld, soft engine %lld", what, (long long)o.gas,
                      (long long)prev.gas);
         prev = o;

@@ -63,11 +63,6 @@ static inline unsigned H(unsigned g) { return (unsigned)jv_jit_host_reg[g]; }
 static inline xrm G(unsigned g) {
     return host(g) ? R(H(g)) : M(RSP, FR(regs) + 8 * (int32_t)g);
 }
-/* The same with a stack bias (inside a called stub the frame is 8 bytes higher). */
-static inline xrm GB(unsigned g, int32_t bias) {
-    return host(g) ? R(H(g)) : M(RSP, bias + FR(regs) + 8 * (int32_t)g);
-}
-
 static void store_host_regs(xbuf *b, int32_t bias) {
     for (unsigned g = 0; g < JV_PVM_NUM_REGS; g++)
         if (host(g)) x_mov_rm_r(b, XW, M(RSP, bias + FR(regs) + 8 * (int32_t)g), H(g));
