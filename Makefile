@@ -6,6 +6,7 @@
 #   bench/bench_*.c      -> one benchmark program each, run by `make bench`
 #   fuzz/fuzz_*.c        -> libFuzzer targets (`make fuzz`); a bounded run is part of `make test`
 # V=1 shows full command lines. SAN=1 builds everything with ASan+UBSan into build-san/. CC=clang works too.
+# CHECKED=1 B=build-checked builds the side-metadata debug variant (CI runs its tests).
 
 CC      ?= cc
 SAN     ?= 0
@@ -38,25 +39,35 @@ B       ?= build
 SANFLAGS =
 OPT     ?= -O2 -g
 endif
-
-DEPS_OK := $(shell ./scripts/deps.sh >&2 && echo yes)
-ifneq ($(DEPS_OK),yes)
-$(error build dependencies are missing (see the message above))
+# CHECKED=1: the side-metadata debug build (JV_META_CHECKED: every metadata access verified).
+CHECKED ?= 0
+ifeq ($(CHECKED),1)
+VARIANT := -DJV_META_CHECKED
+else
+VARIANT :=
 endif
 
-PKGS     := json-c libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka)
-CMOCKA_LIBS   := $(shell pkg-config --libs cmocka)
+# ---- Dependencies ---------------------------------------------------------------------------
+# Debian packages found with pkg-config. The library needs libcrypto only; the tool adds json-c;
+# the tests add cmocka (and pytest for the Python binding). scripts/deps.sh checks a set (and installs it when run as root) once per
+# build directory: the stamp $(B)/deps/<set>.ok is an order-only prerequisite of what needs the
+# set, so `make clean`, `make -n` or an up-to-date build run no check. pkg-config itself is
+# asked only in recipes (after the check), once per package and make invocation.
+DEPS_lib  := libcrypto
+DEPS_tool := libcrypto json-c
+DEPS_test := libcrypto json-c cmocka pytest
+$(B)/deps/%.ok: scripts/deps.sh
+	@mkdir -p $(dir $@)
+	$(Q)CC='$(CC)' ./scripts/deps.sh $(DEPS_$*) && touch $@
+pc = $(if $(filter undefined,$(origin pc_$(1)_$(2))),$(eval pc_$(1)_$(2) := $(shell pkg-config --$(1) $(2))))$(pc_$(1)_$(2))
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?=
-BASEFLAGS := -std=gnu11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
-            -Iinclude -Isrc $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
-# libjavm itself needs only libcrypto; the tool, tests and benches also use json-c.
-LIB_LIBS := $(shell pkg-config --libs libcrypto) -lpthread -lm
-LDLIBS  := $(PKG_LIBS) -lpthread -lm
+# -MMD -MP: each object (or single-source program) records the headers it included in $@.d.
+BASEFLAGS = -std=gnu11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE $(VARIANT) \
+            -Iinclude -Isrc $(SANFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -MT $@
+LIB_LIBS = $(call pc,libs,libcrypto) -lpthread -lm
+LDLIBS   = $(call pc,libs,json-c) $(LIB_LIBS)
 LDFLAGS ?=
 
 LIB_SRC   := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
@@ -64,23 +75,36 @@ CLI_SRC   := $(sort $(wildcard src/cli/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
-HDRS      := $(wildcard include/*.h src/*/*.h src/*/*.def)
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 FUZZ_SMOKE:= $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz-smoke/%)
+FUZZ_OBJ  := $(FUZZ_SRC:%.c=$(B)/obj/%.o) $(B)/obj/fuzz/driver.o
 
 .PHONY: all lib tool tests benches test run bench fuzz fuzz-smoke install uninstall clean examples
+# Keep every file a rule made (dependency stamps, fuzz objects): no intermediate-file deletion.
+.SECONDARY:
 all: lib tool
 lib: $(B)/libjavm.a $(B)/libjavm.so
 tool: $(B)/javm
 
-$(B)/obj/%.o: %.c $(HDRS)
+$(B)/obj/src/%.o: src/%.c | $(B)/deps/lib.ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(BASEFLAGS) -c $< -o $@
+	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,libcrypto) -c $< -o $@
+
+# The tool's own sources use json-c.
+$(B)/obj/src/cli/%.o: src/cli/%.c | $(B)/deps/tool.ok
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,json-c) -c $< -o $@
+
+$(B)/obj/fuzz/%.o: fuzz/%.c | $(B)/deps/tool.ok
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,json-c) -c $< -o $@
 
 $(B)/libjavm.a: $(LIB_OBJ)
 	@mkdir -p $(B)
@@ -94,21 +118,24 @@ $(B)/javm: $(CLI_OBJ) $(B)/libjavm.a
 	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libjavm.a $(LDLIBS)
 
 # Tests see internal headers and link the static library (internal symbols included).
-$(B)/tests/%: tests/%.c $(B)/libjavm.a $(HDRS) $(wildcard tests/*.h)
+$(B)/tests/%: tests/%.c $(B)/libjavm.a | $(B)/deps/test.ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(BASEFLAGS) $(CMOCKA_CFLAGS) -Itests -DJAVM_VECTOR_DIR='"tests/vectors"' -o $@ $< $(B)/libjavm.a $(CMOCKA_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,cmocka) $(call pc,cflags,json-c) -Itests -DJAVM_VECTOR_DIR='"tests/vectors"' -o $@ $< $(B)/libjavm.a $(call pc,libs,cmocka) $(LDLIBS)
 
-$(B)/bench/%: bench/%.c $(B)/libjavm.a $(HDRS)
+$(B)/bench/%: bench/%.c $(B)/libjavm.a | $(B)/deps/tool.ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  BENCH   $@")
-	$(Q)$(CC) $(BASEFLAGS) -Ibench -o $@ $< $(B)/libjavm.a $(LDLIBS)
+	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,json-c) -Ibench -o $@ $< $(B)/libjavm.a $(LDLIBS)
 
 # Bounded fuzz runs without libFuzzer: the target plus a driver feeding seeded random inputs.
-$(B)/fuzz-smoke/%: fuzz/%.c fuzz/driver.c $(B)/libjavm.a $(HDRS)
+$(B)/fuzz-smoke/%: $(B)/obj/fuzz/%.o $(B)/obj/fuzz/driver.o $(B)/libjavm.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(CC) $(BASEFLAGS) -o $@ $< fuzz/driver.c $(B)/libjavm.a $(LDLIBS)
+	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Header dependencies recorded by -MMD (absent before the first build: then everything builds).
+-include $(wildcard $(addsuffix .d,$(LIB_OBJ) $(CLI_OBJ) $(FUZZ_OBJ) $(TEST_BIN) $(BENCH_BIN)))
 
 tests: $(TEST_BIN) $(B)/javm $(B)/libjavm.so $(FUZZ_SMOKE)
 benches: $(BENCH_BIN) $(B)/javm
@@ -143,4 +170,4 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/javm.h $(DESTDIR)$(PREFIX)/bin/javm $(DESTDIR)$(PREFIX)/lib/pkgconfig/javm.pc
 
 clean:
-	rm -rf build build-san build-clang build-fuzz
+	rm -rf build build-san build-clang build-fuzz build-checked

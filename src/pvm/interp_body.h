@@ -12,11 +12,7 @@
 #endif
 
 #ifndef JV_BODY_SWITCH
-#ifdef JV_DISPATCH_SWITCH
-#define JV_BODY_SWITCH 1
-#else
 #define JV_BODY_SWITCH 0
-#endif
 #define JV_BODY_SWITCH_DEFAULTED
 #endif
 #ifndef JV_TRACE_HOOK

@@ -80,8 +80,8 @@
  *                                statistics, JV_MEM_ACCOUNT(res).
  *     JV_STORE(width, addr, val) the same for a store of the low `width` bytes of val.
  *     JV_SBRK(size)              an expression: the sbrk result (use jv_pvm_sbrk).
- *   optional: JV_BODY_SWITCH (1 = switch dispatch; default computed goto unless the build
- *   defines JV_DISPATCH_SWITCH), JV_TRACE_HOOK() (called before every instruction op, with
+ *   optional: JV_BODY_SWITCH (1 = switch dispatch; default computed goto; the soft engine
+ *   builds both, so both are tested), JV_TRACE_HOOK() (called before every instruction op, with
  *   st->gas and st->pc synced), JV_MEM_PRE() (called before every guest access; the paged
  *   engine publishes the access and, via JV_SYNC(), the live gas/op into st there),
  *   JV_GAS_IN_STATE (defined: the loop keeps gas in st->gas instead of a local, so a fault
@@ -416,8 +416,8 @@ static inline bool jv_pvm_mat_gate(int64_t remaining, uint64_t stores, uint64_t 
     return stores == 0 || (remaining >= 0 && (uint64_t)remaining / stores >= reserve);
 }
 
-/* The soft engine: runs from `start` until an exit. _fast uses computed goto (switch when the
- * build defines JV_DISPATCH_SWITCH), _switch always uses switch dispatch, _trace single-steps
+/* The soft engine: runs from `start` until an exit. The default uses computed goto, _switch
+ * switch dispatch (tests compare the two through jv_api_run_with), _trace single-steps
  * with st->trace_fn called before every instruction. All three give identical results. */
 void jv_pvm_exec_soft(jv_pvm_state *st, const javm_program *prog, jv_mem *mem, uint32_t start);
 void jv_pvm_exec_soft_switch(jv_pvm_state *st, const javm_program *prog, jv_mem *mem,
