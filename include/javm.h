@@ -308,6 +308,59 @@ JAVM_API void javm_set_trace(javm_instance *vm, javm_trace_fn fn, void *user);
  * not javm's; for a fault that ends the guest run it does not return. See docs/ENGINE.md. */
 JAVM_API int javm_handle_fault(int sig, void *siginfo, void *ucontext);
 
+
+/* ---- DataCaps: the content-addressed page store (docs/IMAGE.md, docs/PAGESTORE.md) ---------
+ * A DataCap is a logical byte size (a positive multiple of 4096) and one slot per 4096-byte
+ * page: Empty (zeros, stored as nothing), Loaded (bytes + their content hash) or Missing (known
+ * only by its hash). Its identity is an SSZ Merkle root over {size, page roots} (SHA-256).
+ *
+ * Thread rules: a DataCap is immutable once shared. A clone is O(1) (a reference to the same
+ * pages); changing one handle (put_page, page_decode) never changes what another handle sees.
+ * The read-only calls (size, read, root, cap_hash, clone, page_encode) may run on one handle
+ * from several threads at once; a changing call needs the handle to itself. Freeing a handle
+ * does not affect its clones, nor Images or instances built from it. */
+typedef struct javm_datacap javm_datacap;
+#define JAVM_PAGE_SIZE 4096u
+#define JAVM_HASH_SIZE 32u
+/* SSZ sizes (docs/IMAGE.md): PageBytes = hash, offset 36, 4096 bytes; a PageSlot is a selector
+ * byte (0 Empty, 1 Loaded, 2 Missing) followed by nothing, a PageBytes, or a 32-byte hash. */
+#define JAVM_PAGEBYTES_SSZ_SIZE 4132u
+#define JAVM_PAGESLOT_SSZ_MAX 4133u
+
+/* A DataCap holding data[0..len): size = max(size, len) rounded up to a page, at least one page;
+ * all-zero pages are Empty. data may be NULL when len is 0 (an all-zero cap of that size). */
+JAVM_API javm_status javm_datacap_new(const void *data, size_t len, uint64_t size,
+                                      javm_datacap **out);
+/* Page by page: page `index` (< size / 4096) becomes content[0..len) zero-padded (len <= 4096). */
+JAVM_API javm_status javm_datacap_put_page(javm_datacap *d, uint64_t index, const void *content,
+                                           size_t len);
+JAVM_API javm_status javm_datacap_clone(const javm_datacap *d, javm_datacap **out);
+JAVM_API void javm_datacap_free(javm_datacap *d); /* NULL is a no-op */
+JAVM_API uint64_t javm_datacap_size(const javm_datacap *d);
+/* Bytes [offset, offset + n) (within the size) into dst. A Missing page is an error
+ * (JAVM_ERR_MISSING_PAGE), never zeros. */
+JAVM_API javm_status javm_datacap_read(const javm_datacap *d, uint64_t offset, void *dst,
+                                       size_t n);
+/* The Merkle root, and the cap hash (the root mixed with the Data selector 2). */
+JAVM_API javm_status javm_datacap_root(const javm_datacap *d, uint8_t out[JAVM_HASH_SIZE]);
+JAVM_API javm_status javm_datacap_cap_hash(const javm_datacap *d, uint8_t out[JAVM_HASH_SIZE]);
+/* The SSZ PageSlot of page `index` into buf (cap bytes; JAVM_PAGESLOT_SSZ_MAX always suffice);
+ * *len receives its length (1, 4133 or 33). */
+JAVM_API javm_status javm_datacap_page_encode(const javm_datacap *d, uint64_t index, uint8_t *buf,
+                                              size_t cap, size_t *len);
+/* Decodes exactly one SSZ PageSlot (buf[0..len)) into page `index`. A Loaded page's hash is
+ * recomputed and must match (JAVM_ERR_HASH_MISMATCH) unless trusted is nonzero; an all-zero
+ * Loaded page is stored as Empty. Malformed input: JAVM_ERR_BAD_SSZ naming the byte offset. */
+JAVM_API javm_status javm_datacap_page_decode(javm_datacap *d, uint64_t index, const uint8_t *buf,
+                                              size_t len, int trusted);
+/* PageBytes of content[0..len) zero-padded (len <= 4096), hash computed. */
+JAVM_API javm_status javm_pagebytes_encode(const void *content, size_t len,
+                                           uint8_t out[JAVM_PAGEBYTES_SSZ_SIZE]);
+/* Decodes exactly JAVM_PAGEBYTES_SSZ_SIZE bytes; the hash is verified against the bytes. */
+JAVM_API javm_status javm_pagebytes_decode(const uint8_t *buf, size_t len,
+                                           uint8_t content[JAVM_PAGE_SIZE],
+                                           uint8_t hash[JAVM_HASH_SIZE]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "javm.h"
+#include "cap/cap.h"
 #include "engine/engine.h"
 #include "mem/mem.h"
 #include "pvm/pvm.h"
@@ -41,6 +42,13 @@ struct javm_instance {
     const jv_engine_ops *ops; /* the engine (API-3) */
     void *engine;             /* its context (ops->create); NULL for soft */
 };
+
+/* A public DataCap handle (api_datacap.c): one owned jv_datacap. */
+struct javm_datacap {
+    jv_datacap *d;
+};
+/* Wraps d (taking it; destroyed on failure) into a new handle. */
+javm_status jv_api_datacap_wrap(jv_datacap *d, javm_datacap **out);
 
 /* The first mapped page at or after `from` (a page base); false if none (for memory dumps). */
 bool jv_api_next_mapped(const javm_instance *vm, uint64_t from, uint32_t *page);
