@@ -1,0 +1,448 @@
+/* jit: the recompiler against the interpreter (JIT-1), one instruction class at a time at its
+ * edge values, then random valid programs, dynamic-jump abuse and window-escape attempts
+ * (JIT-2, JIT-3). Every case runs on a soft and a jit instance of the same program and must
+ * give the same exit, pc, registers, gas and instruction count (memory too where it is used).
+ * Registers are chosen so both host-register and frame-resident guest registers (φ1, φ2) and
+ * aliasing operands (d = a, d = b, a = b) are covered. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/api.h"
+#include "engine_diff.h"
+#include "fault/fault.h"
+#include "jit/jit.h"
+#include "pvm/asm.h"
+
+static const uint64_t E[] = {
+    0, 1, 2, 3, 7, 31, 32, 33, 63, 64, 65, 127, 0xFF, 0x80, 0x7FFF, 0x8000, 0xFFFF,
+    0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x100000000, 0x1FFFFFFFF, 0x123456789ABCDEF0,
+    0x7FFFFFFFFFFFFFFF, 0x8000000000000000, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFE,
+    0xFFFFFFFF80000000, 0xFFFFFFFF7FFFFFFF, 0xDEADBEEFCAFEF00D,
+};
+#define NE (sizeof E / sizeof E[0])
+static const int64_t IMM[] = {0, 1, -1, 2, 5, 31, 32, 33, 63, 64, 65, 127, -128, 0x7FFF,
+                              -0x8000, 0x7FFFFFFF, INT32_MIN, 0x12345678, -0x12345678};
+#define NI (sizeof IMM / sizeof IMM[0])
+
+typedef struct pair {
+    javm_program *p;
+    javm_instance *s, *j;
+} pair;
+
+static bool make_pair_mat(pair *pp, const char *src, int mat) {
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    memset(pp, 0, sizeof *pp);
+    if (jv_asm_assemble(src, strlen(src), &blob, &len) != JAVM_OK)
+        fail_msg("assembler: %s\n%s", javm_last_error(), src);
+    assert_int_equal(javm_program_load(blob, len, &pp->p), JAVM_OK);
+    free(blob);
+    javm_config cfg;
+    javm_config_init(&cfg);
+    cfg.engine = JAVM_ENGINE_SOFT;
+    cfg.mat = mat;
+    assert_int_equal(javm_instance_new(pp->p, &cfg, &pp->s), JAVM_OK);
+    cfg.engine = JAVM_ENGINE_JIT;
+    javm_status st = javm_instance_new(pp->p, &cfg, &pp->j);
+    if (st != JAVM_OK) fail_msg("jit instance: %s\n%s", javm_last_error(), src);
+    return true;
+}
+static bool make_pair(pair *pp, const char *src) { return make_pair_mat(pp, src, 0); }
+static void free_pair(pair *pp) {
+    javm_instance_free(pp->s);
+    javm_instance_free(pp->j);
+    javm_program_free(pp->p);
+}
+
+/* Sets the same registers, pc and gas on both, runs both once, compares. */
+static void run_both(pair *pp, const uint64_t regs[13], uint32_t pc, int64_t gas, const char *what) {
+    javm_instance *v[2] = {pp->s, pp->j};
+    javm_exit_info ex[2] = {JAVM_EXIT_INFO_INIT, JAVM_EXIT_INFO_INIT};
+    for (int k = 0; k < 2; k++) {
+        for (unsigned i = 0; i < 13; i++) javm_reg_set(v[k], i, regs[i]);
+        javm_pc_set(v[k], pc);
+        javm_gas_set(v[k], gas);
+        assert_int_equal(javm_run(v[k], &ex[k]), JAVM_OK);
+    }
+    if (ex[0].kind != ex[1].kind || ex[0].pc != ex[1].pc || ex[0].arg != ex[1].arg)
+        fail_msg("%s: exit %s pc %u arg %llu vs jit %s pc %u arg %llu", what,
+                 javm_exit_str(ex[0].kind), ex[0].pc, (unsigned long long)ex[0].arg,
+                 javm_exit_str(ex[1].kind), ex[1].pc, (unsigned long long)ex[1].arg);
+    char why[256];
+    if (jv_diff_instances(pp->s, pp->j, why, sizeof why)) fail_msg("%s: %s", what, why);
+}
+
+static void fill_regs(uint64_t r[13], uint64_t seed) {
+    for (unsigned i = 0; i < 13; i++) r[i] = (seed + i) * 0x9E3779B97F4A7C15ull ^ ((uint64_t)i << 40);
+}
+
+/* Register triples: host registers, frame-resident ones (φ1, φ2), aliasing. */
+static const unsigned TRI[][3] = {{7, 8, 9}, {1, 2, 7}, {7, 7, 8}, {7, 8, 7}, {7, 8, 8},
+                                  {1, 1, 2}, {2, 1, 1}, {1, 2, 2}, {0, 12, 3}};
+#define NTRI (sizeof TRI / sizeof TRI[0])
+
+static unsigned g_runs;
+
+/* A12 (φD = f(φA, φB)): every op, every triple, every value pair. */
+static void three_register_ops(void **state) {
+    (void)state;
+    for (unsigned iop = 0; iop < JV_PVM_NUM_OPCODES; iop++) {
+        const jv_pvm_opinfo *o = jv_pvm_opinfo_of_iop(iop);
+        if (o->cls != JV_CLASS_A12) continue;
+        for (unsigned t = 0; t < NTRI; t++) {
+            char src[128];
+            snprintf(src, sizeof src, "  %s r%u, r%u, r%u\n  trap\n", o->name, TRI[t][0],
+                     TRI[t][1], TRI[t][2]);
+            pair pp;
+            make_pair(&pp, src);
+            for (unsigned i = 0; i < NE; i++)
+                for (unsigned k = 0; k < NE; k++) {
+                    uint64_t r[13];
+                    fill_regs(r, i * NE + k);
+                    r[TRI[t][1]] = E[i];
+                    r[TRI[t][2]] = E[k];
+                    char what[160];
+                    snprintf(what, sizeof what, "%s a=0x%llx b=0x%llx", src,
+                             (unsigned long long)E[i], (unsigned long long)E[k]);
+                    run_both(&pp, r, 0, 100, what);
+                    g_runs++;
+                }
+            free_pair(&pp);
+        }
+    }
+}
+
+/* A9 (φA = f(φB, νX)) and A8 (φD = f(φA)): every op, register pairs, values, immediates. */
+static const unsigned PAIRS[][2] = {{7, 8}, {7, 7}, {1, 2}, {2, 2}, {1, 7}, {7, 1}};
+#define NPAIRS (sizeof PAIRS / sizeof PAIRS[0])
+
+static void immediate_and_unary_ops(void **state) {
+    (void)state;
+    for (unsigned iop = 0; iop < JV_PVM_NUM_OPCODES; iop++) {
+        const jv_pvm_opinfo *o = jv_pvm_opinfo_of_iop(iop);
+        bool a9 = o->cls == JV_CLASS_A9 && !(o->flags & (JV_OP_LOAD | JV_OP_STORE));
+        bool a8 = o->cls == JV_CLASS_A8;
+        bool a5 = !strcmp(o->name, "load_imm");
+        if (!a9 && !a8 && !a5) continue;
+        for (unsigned t = 0; t < NPAIRS; t++) {
+            for (unsigned m = 0; m < (a8 ? 1 : NI); m++) {
+                char src[128];
+                if (a9) snprintf(src, sizeof src, "  %s r%u, r%u, %lld\n  trap\n", o->name,
+                                 PAIRS[t][0], PAIRS[t][1], (long long)IMM[m]);
+                else if (a8) snprintf(src, sizeof src, "  %s r%u, r%u\n  trap\n", o->name,
+                                      PAIRS[t][0], PAIRS[t][1]);
+                else snprintf(src, sizeof src, "  load_imm r%u, %lld\n  trap\n", PAIRS[t][0],
+                              (long long)IMM[m]);
+                pair pp;
+                make_pair(&pp, src);
+                for (unsigned i = 0; i < NE; i++) {
+                    uint64_t r[13];
+                    fill_regs(r, i);
+                    r[PAIRS[t][1]] = E[i];
+                    char what[160];
+                    snprintf(what, sizeof what, "%s v=0x%llx", src, (unsigned long long)E[i]);
+                    run_both(&pp, r, 0, 100, what);
+                    g_runs++;
+                }
+                free_pair(&pp);
+            }
+        }
+    }
+    /* load_imm_64 with every edge value */
+    for (unsigned i = 0; i < NE; i++) {
+        char src[128];
+        snprintf(src, sizeof src, "  load_imm_64 r2, 0x%llx\n  load_imm_64 r9, 0x%llx\n  trap\n",
+                 (unsigned long long)E[i], (unsigned long long)~E[i]);
+        pair pp;
+        make_pair(&pp, src);
+        uint64_t r[13];
+        fill_regs(r, i);
+        run_both(&pp, r, 0, 100, src);
+        free_pair(&pp);
+    }
+}
+
+/* Every branch condition, taken and not taken, with immediates and register pairs. */
+static void branches(void **state) {
+    (void)state;
+    for (unsigned iop = 0; iop < JV_PVM_NUM_OPCODES; iop++) {
+        const jv_pvm_opinfo *o = jv_pvm_opinfo_of_iop(iop);
+        if (o->cls != JV_CLASS_A7 && o->cls != JV_CLASS_A10) continue;
+        bool imm = o->cls == JV_CLASS_A7;
+        for (unsigned t = 0; t < NPAIRS; t++) {
+            for (unsigned m = 0; m < (imm ? NI : 1); m++) {
+                char src[192];
+                if (imm)
+                    snprintf(src, sizeof src, "  %s r%u, %lld, T\n  trap\nT:\n  trap\n", o->name,
+                             PAIRS[t][0], (long long)IMM[m]);
+                else
+                    snprintf(src, sizeof src, "  %s r%u, r%u, T\n  trap\nT:\n  trap\n", o->name,
+                             PAIRS[t][0], PAIRS[t][1]);
+                pair pp;
+                make_pair(&pp, src);
+                for (unsigned i = 0; i < NE; i++)
+                    for (unsigned k = 0; k < (imm ? 1 : NE); k++) {
+                        uint64_t r[13];
+                        fill_regs(r, i);
+                        r[PAIRS[t][0]] = E[i];
+                        if (!imm) r[PAIRS[t][1]] = E[k];
+                        char what[240];
+                        snprintf(what, sizeof what, "%s a=0x%llx", src, (unsigned long long)E[i]);
+                        run_both(&pp, r, 0, 100, what);
+                        g_runs++;
+                    }
+                free_pair(&pp);
+            }
+        }
+    }
+}
+
+/* Dynamic jumps (PVM-E2): every address from 0 to past the table, odd ones, the halt address,
+ * huge values, an entry that is not a block start, and load_imm_jump_ind with equal
+ * registers (the target comes from the old value). */
+static void dynamic_jumps(void **state) {
+    (void)state;
+    static const char *const forms[] = {
+        "  jump_ind r7, 0\n",         "  jump_ind r1, 6\n",
+        "  load_imm_jump_ind r7, r7, 2, 0\n", "  load_imm_jump_ind r1, r1, 4, 0\n",
+        "  load_imm_jump_ind r7, r8, 6, 2\n", "  load_imm_jump_ind r2, r1, -1, 0\n",
+    };
+    for (unsigned f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        char src[512];
+        snprintf(src, sizeof src,
+                 ".jumptable A, B, 1, C\n%s  trap\nA:\n  load_imm r9, 1\n  trap\nB:\n"
+                 "  load_imm r9, 2\n  trap\nC:\n  load_imm r9, 3\n  trap\n",
+                 forms[f]);
+        pair pp;
+        make_pair(&pp, src);
+        uint64_t vals[64];
+        unsigned n = 0;
+        for (uint64_t a = 0; a <= 12; a++) vals[n++] = a;
+        static const uint64_t more[] = {0xFFFF0000, 0xFFFEFFFE, 0xFFFF0002, 0xFFFFFFFF,
+                                        0x100000002, 0xFFFFFFFF00000004, 0x80000000,
+                                        0xFFFFFFFE, 0x1FFFF0000, 0xFFFFFFFFFFFF0000};
+        for (unsigned i = 0; i < sizeof more / sizeof more[0]; i++) vals[n++] = more[i];
+        for (unsigned i = 0; i < n; i++) {
+            uint64_t r[13];
+            fill_regs(r, i);
+            r[7] = vals[i];
+            r[1] = vals[i];
+            r[8] = vals[i] - 2;
+            char what[600];
+            snprintf(what, sizeof what, "%s value 0x%llx", forms[f], (unsigned long long)vals[i]);
+            run_both(&pp, r, 0, 100, what);
+            g_runs++;
+        }
+        free_pair(&pp);
+    }
+}
+
+/* Memory at the edges: every load/store form through host and frame registers whose upper 32
+ * bits are set (only the low 32 bits address: JIT-2), straddling the top of a mapped run into
+ * an unmapped page, at the very top of the space and wrapping to page 0, with #3 off and on. */
+static void memory_edges(void **state) {
+    (void)state;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    static const uint32_t addrs[] = {0x20000, 0x20FFC, 0x20FFF, 0x21FF9, 0x21FFC, 0x21FFF,
+                                     0xFFFFE000, 0xFFFFFFF8, 0xFFFFFFF9, 0xFFFFFFFC,
+                                     0xFFFFFFFF, 0x0, 0xFFFF, 0x10000, 0x3FFFFFF};
+    static const uint64_t highs[] = {0, 0xFFFFFFFF00000000ull, 0x123456700000000ull};
+    for (unsigned iop = 0; iop < JV_PVM_NUM_OPCODES; iop++) {
+        const jv_pvm_opinfo *o = jv_pvm_opinfo_of_iop(iop);
+        if (!(o->flags & (JV_OP_LOAD | JV_OP_STORE))) continue;
+        bool absolute = o->cls == JV_CLASS_A3 || o->cls == JV_CLASS_A5;
+        for (unsigned breg = 0; breg < 2; breg++) {
+            unsigned rb = breg ? 2 : 9; /* frame-resident / host */
+            unsigned ra = breg ? 1 : 7;
+            for (unsigned ai = 0; ai < sizeof addrs / sizeof addrs[0]; ai++) {
+                /* absolute forms carry the address (one program each); indirect forms
+                 * take it from rb (one program, every address and upper half) */
+                if (!absolute && ai > 0) break;
+                char src[160];
+                int32_t ax = (int32_t)addrs[ai];
+                switch (o->cls) {
+                case JV_CLASS_A3: snprintf(src, sizeof src, "  %s %d, 0x1234567\n  trap\n", o->name, ax); break;
+                case JV_CLASS_A5: snprintf(src, sizeof src, "  %s r%u, %d\n  trap\n", o->name, ra, ax); break;
+                case JV_CLASS_A6: snprintf(src, sizeof src, "  %s r%u, -3, 0x7A\n  trap\n", o->name, rb); break;
+                default: snprintf(src, sizeof src, "  %s r%u, r%u, 3\n  trap\n", o->name, ra, rb); break;
+                }
+                for (int mat = 0; mat < 2; mat++) {
+                    for (unsigned layout = 0; layout < 3; layout++) {
+                        pair pp;
+                        make_pair_mat(&pp, src, mat);
+                        javm_instance *v[2] = {pp.s, pp.j};
+                        for (int k = 0; k < 2; k++) {
+                            javm_instance *vm = v[k];
+                            assert_int_equal(javm_map(vm, 0x20000, 0x2000, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+                            if (layout >= 1)
+                                assert_int_equal(javm_map(vm, 0xFFFFF000, 0x1000, layout == 1 ? JAVM_ACCESS_RW : JAVM_ACCESS_RO, "\x11\x22\x33", 3), JAVM_OK);
+                            if (layout == 2)
+                                assert_int_equal(javm_map(vm, 0x0, 0x1000, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+                        }
+                        for (unsigned bi = 0; bi < (absolute ? 1 : sizeof addrs / sizeof addrs[0]); bi++)
+                            for (unsigned h = 0; h < 3; h++) {
+                                uint64_t r[13];
+                                fill_regs(r, bi + h);
+                                r[rb] = highs[h] | (uint32_t)(addrs[bi] - 3);
+                                if (o->cls == JV_CLASS_A6) r[rb] = highs[h] | (uint32_t)(addrs[bi] + 3);
+                                char what[240];
+                                snprintf(what, sizeof what, "%s mat %d layout %u base 0x%llx", src,
+                                         mat, layout, (unsigned long long)r[rb]);
+                                run_both(&pp, r, 0, 1000000, what);
+                                /* run again: the pages are open now (no fault the second time) */
+                                run_both(&pp, r, 0, 1000000, what);
+                                g_runs++;
+                            }
+                        free_pair(&pp);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Random valid programs: random code bytes and bitmask (every opcode byte, valid or not, odd
+ * offsets, branches anywhere, random jump tables), run with a few mapped pages. Whatever the
+ * program does, the jit must agree with the interpreter and stay inside its window. */
+static uint64_t rng_s;
+static uint64_t rnd(void) {
+    uint64_t z = (rng_s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void random_programs(void **state) {
+    (void)state;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    rng_s = 0x6a69742d72616e64ull;
+    unsigned loaded = 0;
+    for (unsigned n = 0; n < 400; n++) {
+        uint32_t code_len = 1 + (uint32_t)(rnd() % 200);
+        uint8_t code[200], bitmask[32] = {0};
+        for (uint32_t i = 0; i < code_len; i++) {
+            uint64_t r = rnd();
+            /* mostly real opcodes, small register/immediate bytes */
+            if (r % 3 == 0) {
+                const jv_pvm_opinfo *o = jv_pvm_opinfo_of_iop((unsigned)(r >> 8) % JV_PVM_NUM_OPCODES);
+                code[i] = o->byte;
+            } else {
+                code[i] = (uint8_t)(r >> 16);
+            }
+            if (rnd() % 3 == 0 || i == 0) bitmask[i / 8] |= (uint8_t)(1u << (i % 8));
+        }
+        uint32_t jumps[4];
+        uint32_t nj = (uint32_t)(rnd() % 5);
+        for (uint32_t i = 0; i < nj; i++) jumps[i] = (uint32_t)(rnd() % (code_len + 2));
+        size_t blen = 0;
+        uint8_t *blob = jv_pvm_blob_encode(jumps, nj, nj ? 4 : 0, code, code_len, bitmask, &blen);
+        assert_non_null(blob);
+        javm_program *p = NULL;
+        javm_status s = javm_program_load(blob, blen, &p);
+        free(blob);
+        if (s != JAVM_OK) continue;
+        loaded++;
+        pair pp = {.p = p};
+        javm_config cfg;
+        javm_config_init(&cfg);
+        cfg.engine = JAVM_ENGINE_SOFT;
+        assert_int_equal(javm_instance_new(p, &cfg, &pp.s), JAVM_OK);
+        cfg.engine = JAVM_ENGINE_JIT;
+        assert_int_equal(javm_instance_new(p, &cfg, &pp.j), JAVM_OK);
+        javm_instance *v[2] = {pp.s, pp.j};
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(javm_map(v[k], 0x10000, 0x2000, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+            assert_int_equal(javm_map(v[k], 0x20000, 0x1000, JAVM_ACCESS_RO, "abc", 3), JAVM_OK);
+        }
+        uint64_t r[13];
+        for (unsigned i = 0; i < 13; i++) {
+            uint64_t x = rnd();
+            r[i] = x % 4 == 0 ? x : x % 4 == 1 ? 0x10000 + (x >> 40) % 0x2000
+                                 : x % 4 == 2 ? (x >> 60) : 2 * ((x >> 32) % 6);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "random program %u", n);
+        /* several runs: resume after host calls and faults, until a final exit */
+        run_both(&pp, r, 0, 2000, what);
+        for (int step = 0; step < 8; step++) {
+            if (pp.s->st.resume == JV_PVM_DONE) break;
+            javm_exit_info ex[2] = {JAVM_EXIT_INFO_INIT, JAVM_EXIT_INFO_INIT};
+            for (int k = 0; k < 2; k++) {
+                javm_gas_set(v[k], javm_gas_get(v[k]) + 100);
+                if (v[k]->st.exit_kind == JV_EXIT_FAULT)
+                    javm_map(v[k], (uint32_t)v[k]->st.exit_arg & ~0xFFFu, 0x1000, JAVM_ACCESS_RW, NULL, 0);
+                assert_int_equal(javm_run(v[k], &ex[k]), JAVM_OK);
+            }
+            char why[256];
+            if (ex[0].kind != ex[1].kind || ex[0].pc != ex[1].pc)
+                fail_msg("%s step %d: %s pc %u vs %s pc %u", what, step, javm_exit_str(ex[0].kind),
+                         ex[0].pc, javm_exit_str(ex[1].kind), ex[1].pc);
+            if (jv_diff_instances(pp.s, pp.j, why, sizeof why)) fail_msg("%s step %d: %s", what, step, why);
+        }
+        free_pair(&pp);
+        g_runs++;
+    }
+    assert_true(loaded > 100);
+}
+
+/* Compiled code is shared: a second instance does not compile again (the attachment is the
+ * same), and the code is never writable. */
+static void code_is_shared_and_not_writable(void **state) {
+    (void)state;
+    pair a, b;
+    make_pair(&a, "  load_imm r7, 1\n  trap\n");
+    const jv_jit_code *k1 = NULL, *k2 = NULL;
+    assert_int_equal(jv_jit_code_of(a.p, &k1), JAVM_OK);
+    javm_instance *second = NULL;
+    javm_config cfg;
+    javm_config_init(&cfg);
+    cfg.engine = JAVM_ENGINE_JIT;
+    assert_int_equal(javm_instance_new(a.p, &cfg, &second), JAVM_OK);
+    assert_int_equal(jv_jit_code_of(a.p, &k2), JAVM_OK);
+    assert_ptr_equal(k1, k2);
+    javm_instance_free(second);
+    /* /proc/self/maps: no mapping of ours is writable and executable */
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char perms[8] = {0};
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+        if (perms[1] == 'w' && perms[2] == 'x') fail_msg("W+X mapping: %s", line);
+    }
+    fclose(f);
+    make_pair(&b, "  trap\n");
+    free_pair(&a);
+    free_pair(&b);
+}
+
+static void summary(void **state) {
+    (void)state;
+    print_message("%u differential runs\n", g_runs);
+}
+
+int main(void) {
+    if (!javm_engine_available(JAVM_ENGINE_JIT)) {
+        printf("jit engine not available on this host: 0 passed, 0 failed\n");
+        return 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(three_register_ops),
+        cmocka_unit_test(immediate_and_unary_ops),
+        cmocka_unit_test(branches),
+        cmocka_unit_test(dynamic_jumps),
+        cmocka_unit_test(memory_edges),
+        cmocka_unit_test(random_programs),
+        cmocka_unit_test(code_is_shared_and_not_writable),
+        cmocka_unit_test(summary),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
