@@ -24,7 +24,7 @@ static size_t build_text(const uint8_t *data, size_t size, char *out, size_t cap
     const char *mn[256];
     size_t nmn = 0;
     for (int b = 0; b < 256; b++) {
-        const jv_pvm_opinfo *o = jv_pvm_opinfo_of((uint8_t)b);
+        const jv_pvm_opinfo *o = jv_pvm_opinfo_of(JAVM_ISA_GP07, (uint8_t)b);
         if (o) mn[nmn++] = o->name;
     }
     size_t n = 0, nextra = sizeof extra / sizeof extra[0];
@@ -39,8 +39,8 @@ static size_t build_text(const uint8_t *data, size_t size, char *out, size_t cap
         n += l;
         if (k >= nmn) continue;
         /* a mnemonic: usually followed by well-formed operands of its class */
-        int op = jv_pvm_opcode_by_name(t, l);
-        const char *shape = jv_asm_class_shape((jv_pvm_class)jv_pvm_opinfo_of((uint8_t)op)->cls);
+        int op = jv_pvm_opcode_by_name(JAVM_ISA_GP07, t, l);
+        const char *shape = jv_asm_class_shape((jv_pvm_class)jv_pvm_opinfo_of(JAVM_ISA_GP07, (uint8_t)op)->cls);
         for (int j = 0; shape[j]; j++) {
             uint8_t v = i + 1 < size ? data[++i] : 0;
             out[n++] = j ? ',' : ' ';

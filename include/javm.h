@@ -13,9 +13,10 @@
  *   - javm_status and javm_exit_kind values are explicit and append-only: a value never changes
  *     meaning, new values are added at the end. Treat values you do not know as errors/exits you
  *     do not handle (javm_status_str and javm_exit_str name them "unknown ...").
- *   - Caller-allocated structs (javm_config, javm_stats, javm_exit_info) start with
+ *   - Caller-allocated structs (javm_config, javm_load_options, javm_stats, javm_exit_info)
+ *     start with
  *     `uint32_t size`, which the caller sets to sizeof the struct it was compiled with: use
- *     javm_config_init(), JAVM_STATS_INIT / javm_stats_init() or JAVM_EXIT_INFO_INIT /
+ *     javm_config_init(), javm_load_options_init(), JAVM_STATS_INIT / javm_stats_init() or JAVM_EXIT_INFO_INIT /
  *     javm_exit_info_init(). New fields are only ever
  *     appended, and the zero value of every javm_config field is its default, so a struct from
  *     an older header keeps working: the library reads and writes only the first `size` bytes
@@ -137,14 +138,29 @@ typedef enum javm_engine {
 
 typedef enum javm_gas_model {
     JAVM_GAS_GP07 = 0, /* cost of a basic block = its instruction count, charged at block entry */
+    JAVM_GAS_GP08 = 1, /* cost of a basic block = the GP 0.8 pipeline simulation (docs/GAS.md) */
 } javm_gas_model;
+
+/* Instruction-set dialects (docs/ISA.md): GP 0.8 adds `unlikely` (opcode 2), drops sbrk and
+ * numbers count_set_bits_64 .. reverse_bytes 101..110 instead of 102..111. */
+typedef enum javm_isa {
+    JAVM_ISA_GP07 = 0,
+    JAVM_ISA_GP08 = 1,
+} javm_isa;
+
+/* "gp07" | "gp08" (a name error says what is expected). */
+JAVM_API javm_status javm_isa_parse(const char *name, javm_isa *out);
+JAVM_API const char *javm_isa_name(javm_isa isa);
+JAVM_API javm_status javm_gas_model_parse(const char *name, javm_gas_model *out);
+JAVM_API const char *javm_gas_model_name(javm_gas_model m);
 
 /* Every field's zero value is its default, so javm_config_init() is "zero, then set size", and
  * fields appended later default to the behaviour of the releases before them. */
 typedef struct javm_config {
     uint32_t size;         /* sizeof(javm_config) as the caller compiled it: javm_config_init */
     javm_engine engine;
-    javm_gas_model gas_model;
+    javm_gas_model gas_model; /* the gas model is the program's (javm_load_options): 0 (the
+                                 default) means "the program's"; another value must equal it */
     int mat;               /* 1 = category-#3 materialization gas on (COW_COST per first write) */
     uint64_t cow_cost;     /* #3 cost of one copy-on-write; 0 = the default (256); at most
                               JAVM_MAX_COW_COST */
@@ -171,6 +187,40 @@ typedef struct javm_program javm_program;
 
 /* A raw program blob: E(|j|) E1(z) E(|c|) jump-table code bitmask, fully validated. */
 JAVM_API javm_status javm_program_load(const uint8_t *blob, size_t len, javm_program **out);
+
+/* Load-time choices (caller-allocated, the ABI rules above: `size` first, zero = default). A
+ * program is decoded in one dialect and its block costs are computed once for one gas model;
+ * every instance of it runs in that dialect and model. */
+typedef struct javm_load_options {
+    uint32_t size;            /* sizeof(javm_load_options): javm_load_options_init */
+    javm_isa isa;             /* default (0) JAVM_ISA_GP07 */
+    javm_gas_model gas_model; /* default (0) JAVM_GAS_GP07 */
+} javm_load_options;
+
+#define JAVM_LOAD_OPTIONS_SIZE_V1 \
+    ((uint32_t)(offsetof(javm_load_options, gas_model) + sizeof(javm_gas_model)))
+/* The defaults, with size set (inline: the caller's sizeof, as javm_config_init). */
+static inline void javm_load_options_init(javm_load_options *o) {
+    if (!o) return;
+    for (size_t i = 0; i < sizeof *o; i++) ((unsigned char *)o)[i] = 0;
+    o->size = (uint32_t)sizeof *o;
+}
+/* javm_program_load / _load_standard with options (NULL = the defaults). */
+JAVM_API javm_status javm_program_load_ex(const uint8_t *blob, size_t len,
+                                          const javm_load_options *o, javm_program **out);
+JAVM_API javm_status javm_program_load_standard_ex(const uint8_t *blob, size_t len,
+                                                   const javm_load_options *o,
+                                                   javm_program **out);
+JAVM_API javm_isa javm_program_isa(const javm_program *p);
+JAVM_API javm_gas_model javm_program_gas_model(const javm_program *p);
+
+/* The program's gas blocks in pc order: the basic-block starts, plus the block of the implicit
+ * trap at pc = code size when the last instruction can continue into it (fallthrough or a
+ * conditional branch). Entry i < javm_program_block_count: its start pc and its cost in the
+ * program's gas model. JAVM_ERR_INVALID_ARGUMENT if i is out of range. */
+JAVM_API uint32_t javm_program_block_count(const javm_program *p);
+JAVM_API javm_status javm_program_block(const javm_program *p, uint32_t i, uint32_t *pc,
+                                        uint64_t *cost);
 /* A standard program container (GP "Y" function): read-only data, read-write data, heap and
  * stack sizes and the code blob. Instances of it are laid out with javm_instance_init_standard.
  * The two data sections are laid out once here as memory snapshots (see

@@ -51,7 +51,7 @@ static void expect_error(const char *src, const char *needle) {
 
 /* ---- ASM-1: every vector program ----------------------------------------------------------- */
 
-static int roundtrip_file(const char *path, char *why, size_t n) {
+static int roundtrip_file(javm_isa isa, const char *path, char *why, size_t n) {
     json_object *root = json_object_from_file(path);
     if (!root) return snprintf(why, n, "%s: not JSON", path), 0;
     json_object *prog;
@@ -65,12 +65,12 @@ static int roundtrip_file(const char *path, char *why, size_t n) {
     json_object_put(root);
     char *text = NULL;
     int ok = 0;
-    if (jv_asm_disassemble(blob, len, JV_ASM_DIS_COMMENTS, &text) != JAVM_OK) {
+    if (jv_asm_disassemble_isa(isa, blob, len, JV_ASM_DIS_COMMENTS, &text) != JAVM_OK) {
         snprintf(why, n, "%s: disasm: %s", path, javm_last_error());
     } else {
         uint8_t *back = NULL;
         size_t back_len = 0;
-        if (jv_asm_assemble(text, strlen(text), &back, &back_len) != JAVM_OK)
+        if (jv_asm_assemble_isa(isa, text, strlen(text), &back, &back_len, NULL) != JAVM_OK)
             snprintf(why, n, "%s: asm: %s", path, javm_last_error());
         else if (back_len != len || memcmp(back, blob, len))
             snprintf(why, n, "%s: bytes differ", path);
@@ -83,9 +83,9 @@ static int roundtrip_file(const char *path, char *why, size_t n) {
     return ok;
 }
 
-static void roundtrip_all_vectors(void **state) {
-    (void)state;
-    DIR *d = opendir(VECTOR_DIR);
+/* asm(disasm(p)) == p for every vector program, in the dialect of its set. */
+static void roundtrip_dir(javm_isa isa, const char *dir, int expect_files) {
+    DIR *d = opendir(dir);
     assert_non_null(d);
     struct dirent *e;
     int files = 0, good = 0;
@@ -93,15 +93,56 @@ static void roundtrip_all_vectors(void **state) {
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (l < 6 || strcmp(e->d_name + l - 5, ".json")) continue;
-        snprintf(path, sizeof path, "%s/%s", VECTOR_DIR, e->d_name);
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         files++;
-        if (roundtrip_file(path, why, sizeof why)) good++;
+        if (roundtrip_file(isa, path, why, sizeof why)) good++;
         else print_error("%s\n", why);
     }
     closedir(d);
-    print_message("round trip: %d/%d vector programs\n", good, files);
-    assert_int_equal(files, 307);
+    print_message("round trip (%s): %d/%d vector programs\n", javm_isa_name(isa), good, files);
+    assert_int_equal(files, expect_files);
     assert_int_equal(good, files);
+}
+
+static void roundtrip_all_vectors(void **state) {
+    (void)state;
+    roundtrip_dir(JAVM_ISA_GP07, VECTOR_DIR, 307);
+    roundtrip_dir(JAVM_ISA_GP08, JAVM_VECTOR_DIR "/gp08", 356);
+}
+
+/* The dialects differ exactly where opcodes.def says: the same bytes disassemble to other
+ * mnemonics, and each dialect's own instructions round-trip. */
+static void roundtrip_dialects(void **state) {
+    (void)state;
+    /* 65 87 6e 87 02: sbrk, zero_extend_16 and an invalid opcode in gp07; count_set_bits_64,
+     * reverse_bytes and unlikely in gp08 */
+    const uint8_t code[] = {0x65, 0x87, 0x6e, 0x87, 0x02};
+    const uint8_t mask[] = {0x15};
+    size_t len;
+    uint8_t *blob = jv_pvm_blob_encode(NULL, 0, 0, code, sizeof code, mask, &len);
+    char *t7 = NULL, *t8 = NULL;
+    assert_int_equal(jv_asm_disassemble_isa(JAVM_ISA_GP07, blob, len, 0, &t7), JAVM_OK);
+    assert_int_equal(jv_asm_disassemble_isa(JAVM_ISA_GP08, blob, len, 0, &t8), JAVM_OK);
+    assert_non_null(strstr(t7, "sbrk r7, r8"));
+    assert_non_null(strstr(t7, "zero_extend_16 r7, r8"));
+    assert_non_null(strstr(t7, "invalid opcode 2"));
+    assert_non_null(strstr(t8, "count_set_bits_64 r7, r8"));
+    assert_non_null(strstr(t8, "reverse_bytes r7, r8"));
+    assert_non_null(strstr(t8, "unlikely"));
+    uint8_t *back = NULL;
+    size_t back_len = 0;
+    assert_int_equal(jv_asm_assemble_isa(JAVM_ISA_GP08, t8, strlen(t8), &back, &back_len, NULL),
+                     JAVM_OK);
+    assert_int_equal(back_len, len);
+    assert_memory_equal(back, blob, len);
+    free(back);
+    /* the gp07 text does not assemble as gp08 (sbrk is gone) */
+    assert_int_equal(jv_asm_assemble_isa(JAVM_ISA_GP08, t7, strlen(t7), &back, &back_len, NULL),
+                     JAVM_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(javm_last_error(), "'sbrk' does not exist in gp08"));
+    free(t7);
+    free(t8);
+    free(blob);
 }
 
 /* Programs with the oddities the vectors may contain: non-minimal immediates, clamped register
@@ -359,6 +400,7 @@ static void single_insn_disasm(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roundtrip_all_vectors),
+        cmocka_unit_test(roundtrip_dialects),
         cmocka_unit_test(roundtrip_oddities),
         cmocka_unit_test(encodes_minimal),
         cmocka_unit_test(labels_resolve),

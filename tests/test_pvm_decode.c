@@ -118,7 +118,7 @@ static void decode_one(const uint8_t *code, uint32_t len, uint32_t pc, uint32_t 
     uint8_t mask[16] = {0};
     mask[pc / 8] |= (uint8_t)(1u << (pc % 8));
     if (next_start < len) mask[next_start / 8] |= (uint8_t)(1u << (next_start % 8));
-    jv_pvm_decode_insn(code, len, mask, pc, in);
+    jv_pvm_decode_insn(JAVM_ISA_GP07, code, len, mask, pc, in);
 }
 
 static void decode_worked_examples(void **state) {
@@ -298,20 +298,38 @@ static void decode_every_class(void **state) {
 
 static void opcode_table(void **state) {
     (void)state;
-    unsigned n = 0, terms = 0;
-    for (unsigned b = 0; b < 256; b++) {
-        const jv_pvm_opinfo *i = jv_pvm_opinfo_of((uint8_t)b);
-        if (!i) continue;
-        n++;
-        terms += (i->flags & JV_OP_TERM) != 0;
-        assert_int_equal(i->byte, b);
-        assert_int_equal(jv_pvm_opcode_by_name(i->name, strlen(i->name)), (int)b);
+    for (unsigned isa = 0; isa < 2; isa++) {
+        unsigned n = 0, terms = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            const jv_pvm_opinfo *i = jv_pvm_opinfo_of((javm_isa)isa, (uint8_t)b);
+            if (!i) continue;
+            n++;
+            terms += (i->flags & JV_OP_TERM) != 0;
+            assert_int_equal(i->bytes[isa], b);
+            assert_int_equal(jv_pvm_opcode_by_name((javm_isa)isa, i->name, strlen(i->name)),
+                             (int)b);
+        }
+        assert_int_equal(n, 139);
+        assert_int_equal(terms, 22);
+        assert_int_equal(jv_pvm_opcode_by_name((javm_isa)isa, "nope", 4), -1);
+        assert_string_equal(jv_pvm_opinfo_of((javm_isa)isa, 190)->name, "add_32");
+        assert_int_equal(jv_pvm_opinfo_of((javm_isa)isa, 190)->cls, JV_CLASS_A12);
     }
-    assert_int_equal(n, 139);
-    assert_int_equal(terms, 22);
-    assert_int_equal(jv_pvm_opcode_by_name("nope", 4), -1);
-    assert_string_equal(jv_pvm_opinfo_of(190)->name, "add_32");
-    assert_int_equal(jv_pvm_opinfo_of(190)->cls, JV_CLASS_A12);
+    /* the dialect differences (docs/ISA.md): unlikely = 2 only in gp08, sbrk only in gp07,
+     * 102..111 (gp07) = 101..110 (gp08), everything else identical */
+    assert_null(jv_pvm_opinfo_of(JAVM_ISA_GP07, 2));
+    assert_string_equal(jv_pvm_opinfo_of(JAVM_ISA_GP08, 2)->name, "unlikely");
+    assert_string_equal(jv_pvm_opinfo_of(JAVM_ISA_GP07, 101)->name, "sbrk");
+    assert_int_equal(jv_pvm_opcode_by_name(JAVM_ISA_GP08, "sbrk", 4), -1);
+    assert_int_equal(jv_pvm_opcode_by_name(JAVM_ISA_GP07, "unlikely", 8), -1);
+    assert_null(jv_pvm_opinfo_of(JAVM_ISA_GP08, 111));
+    for (unsigned b = 0; b < 256; b++) {
+        const jv_pvm_opinfo *a = jv_pvm_opinfo_of(JAVM_ISA_GP07, (uint8_t)b);
+        if (!a || b == 101) continue;
+        unsigned b8 = b >= 102 && b <= 111 ? b - 1 : b;
+        assert_ptr_equal(jv_pvm_opinfo_of(JAVM_ISA_GP08, (uint8_t)b8), a);
+    }
+    assert_null(jv_pvm_opinfo_of((javm_isa)7, 0));
 }
 
 /* ---- blobs ---------------------------------------------------------------------------------- */
@@ -564,13 +582,13 @@ static void op_stream_properties(void **state) {
                 continue;
             }
             jv_insn in;
-            jv_pvm_decode_insn(p->code, len, p->bitmask, o->pc, &in);
+            jv_pvm_decode_insn(JAVM_ISA_GP07, p->code, len, p->bitmask, o->pc, &in);
             bool start = (mask[o->pc / 8] >> (o->pc % 8)) & 1;
             if (!start || !in.valid) { /* orphan or invalid opcode: trap */
                 assert_int_equal(o->iop, JV_I_trap);
             } else {
-                assert_int_equal(o->iop, jv_pvm_iop_of_byte(in.opcode));
-                const jv_pvm_opinfo *info = jv_pvm_opinfo_of(in.opcode);
+                assert_int_equal(o->iop, jv_pvm_iop_of_byte(JAVM_ISA_GP07, in.opcode));
+                const jv_pvm_opinfo *info = jv_pvm_opinfo_of(JAVM_ISA_GP07, in.opcode);
                 assert_true(o->x == in.imm_x);
                 assert_int_equal(o->d, in.rd);
                 bool branch_cls = info->cls == JV_CLASS_A4 || info->cls == JV_CLASS_A7 ||
@@ -611,7 +629,7 @@ static void op_stream_properties(void **state) {
                 }
             }
             /* fall-through successor (skipping a GAS op) is the next pc */
-            if (start && in.valid && !(jv_pvm_opinfo_of(in.opcode)->flags & JV_OP_TERM)) {
+            if (start && in.valid && !(jv_pvm_opinfo_of(JAVM_ISA_GP07, in.opcode)->flags & JV_OP_TERM)) {
                 uint32_t nx = k + 1;
                 if (p->ops[nx].iop == JV_I_GAS) nx++;
                 assert_int_equal(p->ops[nx].pc, o->pc + in.len);

@@ -1,4 +1,5 @@
 /* api — the public C API (include/javm.h) over pvm, mem and the engines. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,21 +87,67 @@ int javm_engine_available(javm_engine e) {
 }
 
 /* ---- Programs ------------------------------------------------------------------------------- */
+/* The caller's options (the ABI rules of javm.h), or the defaults for NULL. */
+static javm_status load_options(const javm_load_options *o, javm_load_options *out) {
+    if (!o) {
+        javm_load_options_init(out);
+        return JAVM_OK;
+    }
+    return struct_in(o, sizeof *out, JAVM_LOAD_OPTIONS_SIZE_V1, out, "load options");
+}
+
+javm_status javm_program_load_ex(const uint8_t *blob, size_t len, const javm_load_options *o,
+                                 javm_program **out) {
+    if (out) *out = NULL;
+    javm_load_options lo;
+    javm_status s = load_options(o, &lo);
+    if (s) return s;
+    return jv_pvm_program_create_ex(blob, len, lo.isa, lo.gas_model, out);
+}
+
 javm_status javm_program_load(const uint8_t *blob, size_t len, javm_program **out) {
-    return jv_pvm_program_create(blob, len, out);
+    return javm_program_load_ex(blob, len, NULL, out);
+}
+
+javm_isa javm_program_isa(const javm_program *p) { return p ? p->isa : JAVM_ISA_GP07; }
+
+javm_gas_model javm_program_gas_model(const javm_program *p) {
+    return p ? p->gas_model : JAVM_GAS_GP07;
+}
+
+uint32_t javm_program_block_count(const javm_program *p) { return p ? p->nblocks : 0; }
+
+javm_status javm_program_block(const javm_program *p, uint32_t i, uint32_t *pc,
+                               uint64_t *cost) {
+    if (!p) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "program: NULL program");
+    if (i >= p->nblocks)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "program: block %u out of range (%u blocks)",
+                            i, p->nblocks);
+    const jv_pvm_op *g = &p->ops[p->blocks[i]];
+    if (pc) *pc = g->pc;
+    if (cost) *cost = g->x;
+    return JAVM_OK;
 }
 
 /* The read-only and read-write data are laid out once here, each as a memory snapshot owned by
  * the program (destroyed by jv_pvm_program_destroy); javm_instance_init_standard maps them, so
  * instantiating costs the same whatever their size. */
 javm_status javm_program_load_standard(const uint8_t *blob, size_t len, javm_program **out) {
+    return javm_program_load_standard_ex(blob, len, NULL, out);
+}
+
+javm_status javm_program_load_standard_ex(const uint8_t *blob, size_t len,
+                                          const javm_load_options *o, javm_program **out) {
     if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: output is NULL");
     *out = NULL;
+    javm_load_options lo;
+    javm_status s = load_options(o, &lo);
+    if (s) return s;
     jv_pvm_container c;
-    javm_status s = jv_pvm_container_parse(blob, len, &c);
+    s = jv_pvm_container_parse(blob, len, &c);
     if (s) return s;
     javm_program *p = NULL;
-    if ((s = jv_pvm_program_create_container(&c, &p))) return s;
+    if ((s = jv_pvm_program_create_container(&c, lo.isa, lo.gas_model, &p))) return s;
     if (c.ro_len && (s = jv_mem_snapshot_create(c.ro, c.ro_len, &p->std.ro_snap))) goto fail;
     if (c.rw_len && (s = jv_mem_snapshot_create(c.rw, c.rw_len, &p->std.rw_snap))) goto fail;
     *out = p;
@@ -130,9 +177,17 @@ javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
     if (!ops)
         return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: unknown engine %d",
                             (int)c.engine);
-    if (c.gas_model != JAVM_GAS_GP07)
+    if (c.gas_model != JAVM_GAS_GP07 && c.gas_model != JAVM_GAS_GP08)
         return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: unknown gas model %d",
                             (int)c.gas_model);
+    /* block costs are the program's (computed at load): the config may only restate them,
+     * 0 (the default) standing for "the program's" */
+    if (c.gas_model != JAVM_GAS_GP07 && c.gas_model != p->gas_model)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                            "instance: config gas model %s differs from the program's %s (the "
+                            "gas model is chosen at load: javm_load_options)",
+                            javm_gas_model_name(c.gas_model), javm_gas_model_name(p->gas_model));
+    c.gas_model = p->gas_model;
     if (c.cow_cost == 0) c.cow_cost = JV_API_DEFAULT_COW_COST;
     if (c.cow_cost > JV_API_MAX_COW_COST)
         return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: cow_cost %llu exceeds 2^40",

@@ -18,6 +18,7 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  -o, --output FILE  write the blob to FILE (\"-\" = stdout)\n"
+    "  --isa gp07|gp08    the instruction-set dialect (default gp07; docs/ISA.md)\n"
     "  -h, --help         show this help\n"
     "\n"
     "Warnings (\"SOURCE:LINE: warning: ...\" on stderr) point out labels used as jump targets\n"
@@ -28,12 +29,15 @@ static const char usage_text[] =
 
 int jv_cli_asm(int argc, char **argv) {
     const char *src = NULL, *outp = NULL;
+    javm_isa isa = JAVM_ISA_GP07;
     for (int i = 1, o; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage_text, stdout);
             return 0;
         } else if ((o = jv_cli_output_option("asm", argc, argv, &i, &outp)) != 0) {
+            if (o != 1) return o;
+        } else if ((o = jv_cli_isa_option("asm", argc, argv, &i, &isa, NULL)) != 0) {
             if (o != 1) return o;
         } else if (a[0] == '-' && a[1]) {
             return jv_cli_usage("asm", "unknown option '%s' (try `javm asm --help`)", a);
@@ -51,7 +55,8 @@ int jv_cli_asm(int argc, char **argv) {
     uint8_t *blob = NULL;
     size_t blob_len = 0;
     char *warnings = NULL;
-    javm_status s = jv_asm_assemble_warn((const char *)text, len, &blob, &blob_len, &warnings);
+    javm_status s = jv_asm_assemble_isa(isa, (const char *)text, len, &blob, &blob_len,
+                                        &warnings);
     free(text);
     for (char *w = warnings; w && *w;) { /* "line N: warning: ..." -> "javm asm: SOURCE:N: warning: ..." */
         char *nl = strchr(w, '\n');

@@ -22,6 +22,7 @@ static const char usage_text[] =
     "options:\n"
     "  -o, --output FILE  write to FILE instead of stdout\n"
     "  --spi              FILE is a standard program container\n"
+    "  --isa gp07|gp08    the instruction-set dialect (default gp07; docs/ISA.md)\n"
     "  --no-comments      omit the \"; pc: bytes\" comments\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -30,6 +31,7 @@ static const char usage_text[] =
 int jv_cli_disasm(int argc, char **argv) {
     const char *path = NULL, *outp = "-";
     int spi = 0;
+    javm_isa isa = JAVM_ISA_GP07;
     unsigned flags = JV_ASM_DIS_COMMENTS;
     for (int i = 1, o; i < argc; i++) {
         const char *a = argv[i];
@@ -37,6 +39,8 @@ int jv_cli_disasm(int argc, char **argv) {
             fputs(usage_text, stdout);
             return 0;
         } else if ((o = jv_cli_output_option("disasm", argc, argv, &i, &outp)) != 0) {
+            if (o != 1) return o;
+        } else if ((o = jv_cli_isa_option("disasm", argc, argv, &i, &isa, NULL)) != 0) {
             if (o != 1) return o;
         } else if (!strcmp(a, "--spi")) {
             spi = 1;
@@ -80,7 +84,7 @@ int jv_cli_disasm(int argc, char **argv) {
         blob = owned;
     }
     char *text = NULL;
-    javm_status s = jv_asm_disassemble(blob, blob_len, flags, &text);
+    javm_status s = jv_asm_disassemble_isa(isa, blob, blob_len, flags, &text);
     free(owned);
     free(buf);
     if (s != JAVM_OK) {

@@ -182,6 +182,37 @@ int jv_cli_vector_program(const char *json, size_t json_len, uint8_t **blob, siz
     return 0;
 }
 
+/* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 with *val set, 0 if it is another option,
+ * 2 after a usage error. */
+static int value_option(const char *cmd, const char *name, int argc, char **argv, int *i,
+                        const char **val) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (!strcmp(a, name)) {
+        if (++*i >= argc || !*argv[*i]) return jv_cli_usage(cmd, "%s needs a value", name);
+        *val = argv[*i];
+        return 1;
+    }
+    if (!strncmp(a, name, n) && a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    return 0;
+}
+
+int jv_cli_isa_option(const char *cmd, int argc, char **argv, int *i, javm_isa *isa,
+                      javm_gas_model *gas) {
+    const char *v = NULL;
+    int o = value_option(cmd, "--isa", argc, argv, i, &v);
+    if (o == 1 && javm_isa_parse(v, isa) != JAVM_OK)
+        return jv_cli_usage(cmd, "--isa: unknown instruction set '%s' (expected gp07 or gp08)", v);
+    if (o || !gas) return o;
+    o = value_option(cmd, "--gas-model", argc, argv, i, &v);
+    if (o == 1 && javm_gas_model_parse(v, gas) != JAVM_OK)
+        return jv_cli_usage(cmd, "--gas-model: unknown gas model '%s' (expected gp07 or gp08)", v);
+    return o;
+}
+
 int jv_cli_output_option(const char *cmd, int argc, char **argv, int *i, const char **outp) {
     const char *a = argv[*i];
     if (!strcmp(a, "-o") || !strcmp(a, "--output")) {

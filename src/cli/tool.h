@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "javm.h"
+
 /* Prints "javm <cmd>: <message>" on stderr and returns 2 (for `return jv_cli_usage(...)`). */
 int jv_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -13,6 +15,11 @@ int jv_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(pr
  * (*outp set, *i advanced past its argument), 0 when argv[*i] is something else, and 2 after
  * reporting a usage error (a missing or empty file name). */
 int jv_cli_output_option(const char *cmd, int argc, char **argv, int *i, const char **outp);
+
+/* The --isa gp07|gp08 option (and, when gas is not NULL, --gas-model gp07|gp08), also in the
+ * --opt=VALUE form, at argv[*i]: the same return values as jv_cli_output_option. */
+int jv_cli_isa_option(const char *cmd, int argc, char **argv, int *i, javm_isa *isa,
+                      javm_gas_model *gas);
 
 /* Reads a whole file ("-" = stdin) into a malloc'd buffer with a NUL after the data. Returns NULL
  * (errno set) on failure. */

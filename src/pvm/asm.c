@@ -12,13 +12,13 @@
 
 /* ---- Opcode metadata, from the single table ------------------------------------------------ */
 
-static const char *op_name(uint8_t b) {
-    const jv_pvm_opinfo *o = jv_pvm_opinfo_of(b);
+static const char *op_name(uint8_t isa, uint8_t b) {
+    const jv_pvm_opinfo *o = jv_pvm_opinfo_of((javm_isa)isa, b);
     return o ? o->name : NULL;
 }
 
-static jv_pvm_class op_class(uint8_t b) {
-    const jv_pvm_opinfo *o = jv_pvm_opinfo_of(b);
+static jv_pvm_class op_class(uint8_t isa, uint8_t b) {
+    const jv_pvm_opinfo *o = jv_pvm_opinfo_of((javm_isa)isa, b);
     return o ? (jv_pvm_class)o->cls : JV_CLASS_A0;
 }
 
@@ -75,7 +75,7 @@ static size_t put_xy(uint8_t *out, size_t n, const jv_asm_insn *in, int lx, int 
 size_t jv_asm_insn_encode(const jv_asm_insn *in, uint32_t pc, uint8_t *out, const char **why) {
     const char *dummy;
     if (!why) why = &dummy;
-    if (!op_name(in->opcode)) {
+    if (!op_name(in->isa, in->opcode)) {
         *why = "invalid opcode";
         return 0;
     }
@@ -87,7 +87,7 @@ size_t jv_asm_insn_encode(const jv_asm_insn *in, uint32_t pc, uint8_t *out, cons
     int lx = -1, ly = -1;
     uint64_t off = (uint64_t)in->target - pc; /* mod 2^64: no signed overflow */
     out[n++] = in->opcode;
-    switch (op_class(in->opcode)) {
+    switch (op_class(in->isa, in->opcode)) {
     case JV_CLASS_A0: break;
     case JV_CLASS_A1:
         if ((lx = choose(in->x, in->lx, "immediate does not fit its width", why)) < 0) return 0;
@@ -177,8 +177,8 @@ size_t jv_asm_insn_format(const jv_asm_insn *in, uint32_t pc, unsigned flags, ch
                           size_t n, jv_asm_label_fn label_of, void *user) {
     sbuf b = {buf, n, 0};
     if (n) buf[0] = 0;
-    const char *name = op_name(in->opcode);
-    jv_pvm_class cls = op_class(in->opcode);
+    const char *name = op_name(in->isa, in->opcode);
+    jv_pvm_class cls = op_class(in->isa, in->opcode);
     if (!name) {
         sb_printf(&b, "invalid opcode %u", in->opcode);
         return b.len;
@@ -216,6 +216,7 @@ size_t jv_asm_insn_format(const jv_asm_insn *in, uint32_t pc, unsigned flags, ch
 void jv_asm_insn_from_decoded(const jv_insn *d, jv_asm_insn *out) {
     memset(out, 0, sizeof *out);
     out->opcode = d->opcode;
+    out->isa = d->isa;
     out->ra = d->ra;
     out->rb = d->rb;
     out->rd = d->rd;
@@ -269,7 +270,8 @@ typedef struct asmctx {
     size_t nraw, capraw;
     jentry *jt;
     size_t njt, capjt;
-    int jwidth; /* -1 = minimal */
+    javm_isa isa; /* the dialect mnemonics are looked up in */
+    int jwidth;   /* -1 = minimal */
     int depth;  /* expression nesting (unary operators and parentheses) */
 } asmctx;
 
@@ -607,13 +609,19 @@ static int directive(asmctx *c) {
 static int instruction(asmctx *c) {
     size_t n = ident_len(c->p, c->end);
     if (!n) return fail(c, "expected a mnemonic, a label or a directive");
-    int op = jv_pvm_opcode_by_name(c->p, n);
-    if (op < 0) return fail(c, "unknown mnemonic '%.*s'", (int)n, c->p);
+    int op = jv_pvm_opcode_by_name(c->isa, c->p, n);
+    if (op < 0) {
+        if (jv_pvm_opcode_by_name(c->isa == JAVM_ISA_GP07 ? JAVM_ISA_GP08 : JAVM_ISA_GP07, c->p,
+                                  n) >= 0)
+            return fail(c, "'%.*s' does not exist in %s", (int)n, c->p, javm_isa_name(c->isa));
+        return fail(c, "unknown mnemonic '%.*s'", (int)n, c->p);
+    }
     c->p += n;
     item *it = new_item(c, IT_INSN);
     if (!it) return -1;
     it->in.opcode = (uint8_t)op;
-    jv_pvm_class cls = op_class((uint8_t)op);
+    it->in.isa = (uint8_t)c->isa;
+    jv_pvm_class cls = op_class(it->in.isa, (uint8_t)op);
     const char *shape = shapes[cls];
     for (int i = 0; shape[i]; i++) {
         if (i && comma(c)) return -1;
@@ -630,7 +638,7 @@ static int instruction(asmctx *c) {
         if (rc) return -1;
     }
     if (!at_end(c)) return fail(c, "unexpected '%.*s' after the operands of %s", (int)(c->end - c->p), c->p,
-                                op_name((uint8_t)op));
+                                op_name(it->in.isa, (uint8_t)op));
     return 0;
 }
 
@@ -661,7 +669,7 @@ static int parse_line(asmctx *c) {
 static uint32_t item_len(asmctx *c, item *it, uint32_t pc) {
     if (it->kind != IT_INSN) return (uint32_t)it->nraw;
     jv_asm_insn in = it->in;
-    jv_pvm_class cls = op_class(in.opcode);
+    jv_pvm_class cls = op_class(in.isa, in.opcode);
     if (strchr(shapes[cls], 't')) {
         int w = it->twidth >= 0 ? it->twidth : it->cur;
         in.target = pc; /* offset 0 fits every width */
@@ -692,7 +700,7 @@ static int layout(asmctx *c, uint32_t *code_len) {
     size_t rounds = 1;
     for (size_t i = 0; i < c->nitems; i++)
         if (c->items[i].kind == IT_INSN && c->items[i].twidth < 0 &&
-            strchr(shapes[op_class(c->items[i].in.opcode)], 't'))
+            strchr(shapes[op_class(c->items[i].in.isa, c->items[i].in.opcode)], 't'))
             rounds += 4;
     for (size_t round = 0; round < rounds; round++) {
         uint64_t pc = 0;
@@ -701,7 +709,7 @@ static int layout(asmctx *c, uint32_t *code_len) {
             it->pc = (uint32_t)pc;
             c->line = it->line;
             /* only relaxable branches change length after the first round */
-            int relax = it->kind == IT_INSN && it->twidth < 0 && strchr(shapes[op_class(it->in.opcode)], 't');
+            int relax = it->kind == IT_INSN && it->twidth < 0 && strchr(shapes[op_class(it->in.isa, it->in.opcode)], 't');
             uint32_t k = round && !relax ? it->len : item_len(c, it, (uint32_t)pc);
             if (c->err[0]) return -1;
             it->len = k;
@@ -715,7 +723,7 @@ static int layout(asmctx *c, uint32_t *code_len) {
         int changed = 0;
         for (size_t i = 0; i < c->nitems; i++) {
             item *it = &c->items[i];
-            if (it->kind != IT_INSN || it->twidth >= 0 || !strchr(shapes[op_class(it->in.opcode)], 't'))
+            if (it->kind != IT_INSN || it->twidth >= 0 || !strchr(shapes[op_class(it->in.isa, it->in.opcode)], 't'))
                 continue;
             int64_t t = it->in.target;
             if (it->tsym >= 0 && resolve(c, it->tsym, &t)) return -1;
@@ -784,13 +792,13 @@ static int emit(asmctx *c, uint32_t code_len, uint8_t **blob, size_t *blob_len) 
             continue;
         }
         jv_asm_insn in = it->in;
-        if (strchr(shapes[op_class(in.opcode)], 't')) {
+        if (strchr(shapes[op_class(in.isa, in.opcode)], 't')) {
             if (it->tsym >= 0 && resolve(c, it->tsym, &in.target)) {
                 free(out);
                 return -1;
             }
             int w = it->twidth >= 0 ? it->twidth : it->cur;
-            if (op_class(in.opcode) == JV_CLASS_A7) in.ly = (int8_t)w;
+            if (op_class(in.isa, in.opcode) == JV_CLASS_A7) in.ly = (int8_t)w;
             else in.lx = (int8_t)w;
         }
         uint8_t tmp[JV_ASM_MAX_INSN];
@@ -818,7 +826,7 @@ static char *lint(asmctx *c, uint32_t code_len) {
         item *it = &c->items[i];
         if (it->kind == IT_RAW) continue;
         uint8_t op = it->kind == IT_INSN ? it->in.opcode : c->raw[it->raw];
-        const jv_pvm_opinfo *o = jv_pvm_opinfo_of(op);
+        const jv_pvm_opinfo *o = jv_pvm_opinfo_of(c->isa, op);
         start[it->pc] = o ? (uint8_t)(after_term ? 2 : 1) : 0;
         after_term = !o || (o->flags & JV_OP_TERM);
     }
@@ -847,15 +855,23 @@ static char *lint(asmctx *c, uint32_t code_len) {
 }
 
 javm_status jv_asm_assemble(const char *src, size_t len, uint8_t **blob, size_t *blob_len) {
-    return jv_asm_assemble_warn(src, len, blob, blob_len, NULL);
+    return jv_asm_assemble_isa(JAVM_ISA_GP07, src, len, blob, blob_len, NULL);
 }
 
 javm_status jv_asm_assemble_warn(const char *src, size_t len, uint8_t **blob, size_t *blob_len,
                                  char **warnings) {
+    return jv_asm_assemble_isa(JAVM_ISA_GP07, src, len, blob, blob_len, warnings);
+}
+
+javm_status jv_asm_assemble_isa(javm_isa isa, const char *src, size_t len, uint8_t **blob,
+                                size_t *blob_len, char **warnings) {
     if (warnings) *warnings = NULL;
     if (!src || !blob || !blob_len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "asm: missing argument");
+    if ((unsigned)isa >= JV_ISA_COUNT)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "asm: unknown instruction set %d", (int)isa);
     asmctx c;
     memset(&c, 0, sizeof c);
+    c.isa = isa;
     c.jwidth = -1;
     const char *s = src, *end = src + len;
     int rc = 0;

@@ -38,6 +38,7 @@ const char *jv_asm_class_shape(jv_pvm_class c);
 /* One instruction with its operands, as decoded or as parsed. */
 typedef struct jv_asm_insn {
     uint8_t opcode;
+    uint8_t isa;        /* javm_isa of opcode */
     uint8_t ra, rb, rd; /* 0..12 */
     uint64_t x, y;      /* immediates (sign-extended values) */
     int64_t target;     /* absolute branch target (A4, A7, A10) */
@@ -70,11 +71,19 @@ javm_status jv_asm_assemble(const char *src, size_t len, uint8_t **blob, size_t 
 javm_status jv_asm_assemble_warn(const char *src, size_t len, uint8_t **blob, size_t *blob_len,
                                  char **warnings);
 
+/* The same in a dialect (the two above assemble GP 0.7). A mnemonic of the other dialect only
+ * is refused by name ("'unlikely' does not exist in gp07"). */
+javm_status jv_asm_assemble_isa(javm_isa isa, const char *src, size_t len, uint8_t **blob,
+                                size_t *blob_len, char **warnings);
+
 #define JV_ASM_DIS_COMMENTS 1u /* append "; pc: bytes" to every line */
 
 /* Disassembles a whole program blob (validated by jv_pvm_blob_decode) into assembler source
  * (malloc'd, NUL-terminated). The result assembles back to exactly `blob` (ASM-1; checked before
  * returning). */
 javm_status jv_asm_disassemble(const uint8_t *blob, size_t len, unsigned flags, char **text);
+/* The same in a dialect (jv_asm_disassemble reads GP 0.7); the round trip uses the same one. */
+javm_status jv_asm_disassemble_isa(javm_isa isa, const uint8_t *blob, size_t len,
+                                   unsigned flags, char **text);
 
 #endif

@@ -7,71 +7,130 @@
 
 /* ---- Opcode metadata ------------------------------------------------------------------------ */
 static const jv_pvm_opinfo opinfo[JV_PVM_NUM_OPCODES] = {
-#define X(name, byte, cls, flags, width, sem) \
-    {#name, sem, byte, JV_CLASS_##cls, flags, width},
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) \
+    {#name, sem, {b07, b08}, JV_CLASS_##cls, flags, width},
 #include "pvm/opcodes.def"
 #undef X
 };
 
 const uint8_t jv_pvm_iop_flags[JV_I_COUNT] = {
-#define X(name, byte, cls, flags, width, sem) [JV_I_##name] = flags,
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) [JV_I_##name] = flags,
 #include "pvm/opcodes.def"
 #undef X
 };
 
 const uint8_t jv_pvm_iop_width[JV_I_COUNT] = {
-#define X(name, byte, cls, flags, width, sem) [JV_I_##name] = width,
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) [JV_I_##name] = width,
 #include "pvm/opcodes.def"
 #undef X
 };
 
 /* The memory-op operand shape of pvm.h (jv_pvm_op) exists for these classes only; a width is
- * given exactly for the memory rows; a static target exactly for A4, A7, A10. */
-#define X(name, byte, cls, flags, width, sem)                                                    \
+ * given exactly for the memory rows; a static target exactly for A4, A7, A10; every row exists
+ * in at least one dialect. */
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem)                                              \
     _Static_assert(!((flags) & (JV_OP_LOAD | JV_OP_STORE)) ||                                  \
                        JV_CLASS_##cls == JV_CLASS_A3 || JV_CLASS_##cls == JV_CLASS_A5 ||       \
                        JV_CLASS_##cls == JV_CLASS_A6 || JV_CLASS_##cls == JV_CLASS_A9,         \
                    #name ": memory op of a class without the memory operand shape");          \
     _Static_assert(((width) != 0) == (((flags) & (JV_OP_LOAD | JV_OP_STORE)) != 0),            \
                    #name ": width must be given exactly for loads and stores");                \
-    _Static_assert((((flags) & JV_OP_BRANCH) != 0) ==                                            \
+    _Static_assert((((flags) & JV_OP_BRANCH) != 0) ==                                          \
                        (JV_CLASS_##cls == JV_CLASS_A4 || JV_CLASS_##cls == JV_CLASS_A7 ||      \
                         JV_CLASS_##cls == JV_CLASS_A10),                                        \
                    #name ": JV_OP_BRANCH must mark exactly the A4, A7, A10 rows");             \
     _Static_assert(!((flags) & JV_OP_BRANCH) || ((flags) & JV_OP_TERM),                        \
-                   #name ": a branch ends its block");
+                   #name ": a branch ends its block");                                         \
+    _Static_assert((b07) >= -1 && (b07) < 256 && (b08) >= -1 && (b08) < 256 &&                \
+                       ((b07) >= 0 || (b08) >= 0),                                             \
+                   #name ": bytes are 0..255 or -1, in at least one dialect");
 #include "pvm/opcodes.def"
 #undef X
 
-/* byte -> 1 + index into opinfo (0 = not an opcode). */
-static const uint8_t opindex[256] = {
-#define X(name, byte, cls, flags, width, sem) [byte] = JV_I_##name + 1,
+/* byte -> 1 + dispatch id, per dialect (0 = not an opcode). A row absent from a dialect (-1)
+ * lands in its own slot past 255, so no initializer overrides another; a byte listed twice in
+ * one dialect would be an override, which -Werror (-Woverride-init) refuses. */
+#define JV_SLOT(b, name) [(b) < 0 ? 256 + JV_I_##name : (b)] = JV_I_##name + 1,
+static const uint8_t opindex[JV_ISA_COUNT][256 + JV_PVM_NUM_OPCODES] = {
+    {
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) JV_SLOT(b07, name)
 #include "pvm/opcodes.def"
 #undef X
+    },
+    {
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) JV_SLOT(b08, name)
+#include "pvm/opcodes.def"
+#undef X
+    },
 };
+#undef JV_SLOT
 
-const jv_pvm_opinfo *jv_pvm_opinfo_of(uint8_t byte) {
-    return opindex[byte] ? &opinfo[opindex[byte] - 1] : NULL;
+static inline const uint8_t *index_of(javm_isa isa) {
+    return (unsigned)isa < JV_ISA_COUNT ? opindex[isa] : NULL;
+}
+
+const jv_pvm_opinfo *jv_pvm_opinfo_of(javm_isa isa, uint8_t byte) {
+    const uint8_t *ix = index_of(isa);
+    return ix && ix[byte] ? &opinfo[ix[byte] - 1] : NULL;
 }
 
 const jv_pvm_opinfo *jv_pvm_opinfo_of_iop(unsigned iop) {
     return iop < JV_PVM_NUM_OPCODES ? &opinfo[iop] : NULL;
 }
 
-int jv_pvm_iop_of_byte(uint8_t byte) { return (int)opindex[byte] - 1; }
+int jv_pvm_iop_of_byte(javm_isa isa, uint8_t byte) {
+    const uint8_t *ix = index_of(isa);
+    return ix ? (int)ix[byte] - 1 : -1;
+}
 
-int jv_pvm_opcode_by_name(const char *name, size_t len) {
+int jv_pvm_byte_of_iop(javm_isa isa, unsigned iop) {
+    if (iop >= JV_PVM_NUM_OPCODES || (unsigned)isa >= JV_ISA_COUNT) return -1;
+    return opinfo[iop].bytes[isa];
+}
+
+int jv_pvm_opcode_by_name(javm_isa isa, const char *name, size_t len) {
+    if ((unsigned)isa >= JV_ISA_COUNT) return -1;
     for (unsigned i = 0; i < JV_PVM_NUM_OPCODES; i++)
         if (strlen(opinfo[i].name) == len && !memcmp(opinfo[i].name, name, len))
-            return opinfo[i].byte;
+            return opinfo[i].bytes[isa];
     return -1;
 }
 
-const char *jv_pvm_class_name(jv_pvm_class c) {
-    static const char *const names[JV_CLASS_COUNT] = {"A0", "A1", "A2",  "A3",  "A4",
-                                                      "A5", "A6", "A7",  "A8",  "A9",
-                                                      "A10", "A11", "A12"};
-    return (unsigned)c < JV_CLASS_COUNT ? names[c] : "?";
+/* ---- Dialect and gas-model names (public: javm.h) -------------------------------------------- */
+JAVM_API const char *javm_isa_name(javm_isa isa) {
+    switch (isa) {
+    case JAVM_ISA_GP07: return "gp07";
+    case JAVM_ISA_GP08: return "gp08";
+    }
+    return "unknown";
+}
+
+JAVM_API javm_status javm_isa_parse(const char *name, javm_isa *out) {
+    if (!name || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "isa: NULL argument");
+    if (!strcmp(name, "gp07")) *out = JAVM_ISA_GP07;
+    else if (!strcmp(name, "gp08")) *out = JAVM_ISA_GP08;
+    else
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                            "isa: unknown instruction set '%s' (expected gp07 or gp08)", name);
+    return JAVM_OK;
+}
+
+JAVM_API const char *javm_gas_model_name(javm_gas_model m) {
+    switch (m) {
+    case JAVM_GAS_GP07: return "gp07";
+    case JAVM_GAS_GP08: return "gp08";
+    }
+    return "unknown";
+}
+
+JAVM_API javm_status javm_gas_model_parse(const char *name, javm_gas_model *out) {
+    if (!name || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "gas model: NULL argument");
+    if (!strcmp(name, "gp07")) *out = JAVM_GAS_GP07;
+    else if (!strcmp(name, "gp08")) *out = JAVM_GAS_GP08;
+    else
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                            "gas model: unknown gas model '%s' (expected gp07 or gp08)", name);
+    return JAVM_OK;
 }
 
 /* ---- Varints -------------------------------------------------------------------------------- */
@@ -259,15 +318,17 @@ static void decode_xy(const uint8_t *code, uint32_t code_len, uint64_t at, unsig
     out->imm_y = imm_at(code, code_len, at + out->lx, out->ly);
 }
 
-void jv_pvm_decode_insn(const uint8_t *code, uint32_t code_len, const uint8_t *bitmask,
-                        uint32_t pc, jv_insn *out) {
+void jv_pvm_decode_insn(javm_isa isa, const uint8_t *code, uint32_t code_len,
+                        const uint8_t *bitmask, uint32_t pc, jv_insn *out) {
     memset(out, 0, sizeof *out);
     uint64_t p = pc;
     uint8_t op = zeta(code, code_len, p);
-    const jv_pvm_opinfo *info = jv_pvm_opinfo_of(op);
+    const jv_pvm_opinfo *info = jv_pvm_opinfo_of(isa, op);
     uint32_t l = jv_pvm_skip(bitmask, code_len, pc);
     out->opcode = op;
+    out->isa = (uint8_t)isa;
     out->valid = info != NULL;
+    out->iop = info ? (uint8_t)(info - opinfo) : (uint8_t)JV_I_trap;
     out->len = (uint8_t)(1 + l);
     if (!info) return;
     uint8_t b1 = zeta(code, code_len, p + 1), b2 = zeta(code, code_len, p + 2);

@@ -63,8 +63,8 @@ static int labelable(const jv_pvm_blob *b, int64_t t) {
 }
 
 /* Decodes the instruction at pc and tells whether its text re-encodes to the same bytes. */
-static int textual(const jv_pvm_blob *b, uint32_t pc, jv_insn *d, jv_asm_insn *in) {
-    jv_pvm_decode_insn(b->code, b->code_len, b->bitmask, pc, d);
+static int textual(javm_isa isa, const jv_pvm_blob *b, uint32_t pc, jv_insn *d, jv_asm_insn *in) {
+    jv_pvm_decode_insn(isa, b->code, b->code_len, b->bitmask, pc, d);
     jv_asm_insn_from_decoded(d, in);
     if (!d->valid) return 0;
     uint8_t enc[JV_ASM_MAX_INSN];
@@ -72,8 +72,8 @@ static int textual(const jv_pvm_blob *b, uint32_t pc, jv_insn *d, jv_asm_insn *i
     return k == d->len && !memcmp(enc, b->code + pc, k);
 }
 
-static int has_target(uint8_t opcode) {
-    const jv_pvm_opinfo *o = jv_pvm_opinfo_of(opcode);
+static int has_target(const jv_insn *d) {
+    const jv_pvm_opinfo *o = d->valid ? jv_pvm_opinfo_of_iop(d->iop) : NULL;
     return o && (o->flags & JV_OP_BRANCH);
 }
 
@@ -83,12 +83,13 @@ static void comment_bytes(out *o, const jv_pvm_blob *b, uint32_t pc, uint32_t n,
     for (uint32_t i = 0; i < n; i++) out_printf(o, " %02x", b->code[pc + i]);
 }
 
-static char *render(const jv_pvm_blob *b, labels *lab, unsigned flags, unsigned fmt) {
+static char *render(javm_isa isa, const jv_pvm_blob *b, labels *lab, unsigned flags,
+                    unsigned fmt) {
     out o = {malloc(4096), 0, 4096, 0};
     if (!o.p) return NULL;
     o.p[0] = 0;
-    out_printf(&o, "; javm disassembly: %u code bytes, %u jump-table entries of %u bytes\n", b->code_len,
-               b->jump_count, b->z);
+    out_printf(&o, "; javm disassembly (%s): %u code bytes, %u jump-table entries of %u bytes\n",
+               javm_isa_name(isa), b->code_len, b->jump_count, b->z);
     uint64_t maxv = 0;
     for (uint32_t i = 0; i < b->jump_count; i++) {
         uint64_t v = jv_pvm_blob_jump(b, i);
@@ -131,7 +132,7 @@ static char *render(const jv_pvm_blob *b, labels *lab, unsigned flags, unsigned 
         }
         jv_insn d;
         jv_asm_insn in;
-        if (textual(b, pc, &d, &in)) {
+        if (textual(isa, b, pc, &d, &in)) {
             jv_asm_insn_format(&in, pc, fmt, text, sizeof text, label_of, lab);
             out_printf(&o, "    %s", text);
             if (flags & JV_ASM_DIS_COMMENTS) comment_bytes(&o, b, pc, d.len, col0);
@@ -148,8 +149,7 @@ static char *render(const jv_pvm_blob *b, labels *lab, unsigned flags, unsigned 
             }
         }
         out_printf(&o, "\n");
-        const jv_pvm_opinfo *oi = jv_pvm_opinfo_of(d.opcode);
-        if ((!oi || (oi->flags & JV_OP_TERM)) && pc + d.len < b->code_len) out_printf(&o, "\n"); /* block end */
+        if ((!d.valid || (jv_pvm_iop_flags[d.iop] & JV_OP_TERM)) && pc + d.len < b->code_len) out_printf(&o, "\n"); /* block end */
         pc += d.len;
     }
     if (lab->mark[b->code_len]) out_printf(&o, "L%u:\n", b->code_len);
@@ -161,7 +161,15 @@ static char *render(const jv_pvm_blob *b, labels *lab, unsigned flags, unsigned 
 }
 
 javm_status jv_asm_disassemble(const uint8_t *blob, size_t len, unsigned flags, char **text) {
+    return jv_asm_disassemble_isa(JAVM_ISA_GP07, blob, len, flags, text);
+}
+
+javm_status jv_asm_disassemble_isa(javm_isa isa, const uint8_t *blob, size_t len,
+                                   unsigned flags, char **text) {
     if (!text) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "disasm: no output");
+    if ((unsigned)isa >= JV_ISA_COUNT)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "disasm: unknown instruction set %d",
+                            (int)isa);
     *text = NULL;
     jv_pvm_blob b;
     javm_status s = jv_pvm_blob_decode(blob, len, &b);
@@ -179,7 +187,7 @@ javm_status jv_asm_disassemble(const uint8_t *blob, size_t len, unsigned flags, 
         }
         jv_insn d;
         jv_asm_insn in;
-        if (textual(&b, pc, &d, &in) && has_target(d.opcode) && labelable(&b, d.target))
+        if (textual(isa, &b, pc, &d, &in) && has_target(&d) && labelable(&b, d.target))
             lab.mark[d.target] = 1;
         pc += d.len;
     }
@@ -187,14 +195,15 @@ javm_status jv_asm_disassemble(const uint8_t *blob, size_t len, unsigned flags, 
      * a width boundary that depend on each other), print every width explicitly. */
     unsigned fmts[2] = {0, JV_ASM_FMT_ALL_WIDTHS};
     for (int attempt = 0; attempt < 2; attempt++) {
-        char *t = render(&b, &lab, flags, fmts[attempt]);
+        char *t = render(isa, &b, &lab, flags, fmts[attempt]);
         if (!t) {
             free(lab.mark);
             return jv_set_error(JAVM_ERR_NO_MEMORY, "disasm: out of memory");
         }
         uint8_t *back = NULL;
         size_t back_len = 0;
-        int same = jv_asm_assemble(t, strlen(t), &back, &back_len) == JAVM_OK && back_len == len &&
+        int same = jv_asm_assemble_isa(isa, t, strlen(t), &back, &back_len, NULL) == JAVM_OK &&
+                   back_len == len &&
                    !memcmp(back, blob, len);
         free(back);
         if (same) {
@@ -212,7 +221,7 @@ JAVM_API size_t javm_program_disasm(const javm_program *p, uint32_t pc, char *bu
     if (buf && n) buf[0] = 0;
     if (!p || !jv_pvm_is_insn_start(p, pc)) return 0;
     jv_insn d;
-    jv_pvm_decode_insn(p->code, p->code_len, p->bitmask, pc, &d);
+    jv_pvm_decode_insn(p->isa, p->code, p->code_len, p->bitmask, pc, &d);
     jv_asm_insn in;
     jv_asm_insn_from_decoded(&d, &in);
     if (buf && n) jv_asm_insn_format(&in, pc, JV_ASM_FMT_NO_WIDTHS, buf, n, NULL, NULL);

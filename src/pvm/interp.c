@@ -30,13 +30,15 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
     uint32_t pc = st->pc;
     uint32_t r = pc <= prog->code_len ? prog->pc_ops[pc] : JV_PVM_NONE;
     if (r == JV_PVM_NONE) {
-        /* not an instruction: executes as trap (a one-instruction block) */
-        if (!state_gate(st, 1, 0)) {
+        /* not an instruction: executes as trap (a one-instruction block: 1 in gp07, a lone
+         * trap's latency 2 in gp08) */
+        int64_t tcost = prog->gas_model == JAVM_GAS_GP08 ? JV_GAS08_TRAP_COST : 1;
+        if (!state_gate(st, (uint64_t)tcost, 0)) {
             st->exit_kind = JV_EXIT_OOG;
             st->resume = JV_PVM_FRESH;
             return false;
         }
-        st->gas -= 1;
+        st->gas -= tcost;
         st->instructions += 1;
         st->exit_kind = JV_EXIT_PANIC;
         st->resume = JV_PVM_DONE;
@@ -46,10 +48,12 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
         *start = r - 1;
         return true;
     }
-    /* mid-block fresh start: pay from pc to the end of its block */
-    uint64_t cost = (uint64_t)prog->ops[r].rest + 1;
-    uint64_t stores = jv_pvm_count_stores(prog->ops + r, cost);
-    if (st->entry_whole_block) { /* the containing block's GAS op precedes r */
+    /* mid-block fresh start: pay from pc to the end of its block (gp07), or the containing
+     * block's whole cost (gp08, docs/GAS.md; or st->entry_whole_block) */
+    uint64_t count = (uint64_t)prog->ops[r].rest + 1;
+    uint64_t cost = count;
+    uint64_t stores = jv_pvm_count_stores(prog->ops + r, count);
+    if (st->entry_whole_block || prog->gas_model == JAVM_GAS_GP08) {
         uint32_t g = r;
         while (g > 0 && prog->ops[g].iop != JV_I_GAS) g--;
         if (prog->ops[g].iop == JV_I_GAS) {
@@ -63,7 +67,7 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
         return false;
     }
     st->gas -= (int64_t)cost;
-    st->instructions += cost;
+    st->instructions += count;
     *start = r;
     return true;
 }

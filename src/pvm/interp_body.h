@@ -68,7 +68,7 @@ jv_dispatch:
     switch ((enum jv_pvm_iop)ip->iop) {
 #else
     static const void *const jv_labels[JV_I_COUNT] = {
-#define X(name, byte, cls, flags, width, sem) [JV_I_##name] = &&jv_l_##name,
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) [JV_I_##name] = &&jv_l_##name,
 #include "pvm/opcodes.def"
 #undef X
         [JV_I_GAS] = &&jv_l_GAS,
@@ -163,11 +163,12 @@ jv_dispatch:
             if (JV_UNLIKELY(jv_rsv != 0) && !jv_pvm_mat_gate(JV_G - cost, ip->y, jv_rsv))
                 goto jv_x_oog;
             JV_G -= cost;
-            st->instructions += ip->x;
+            st->instructions += ip->rest; /* the block's instruction count */
             JV_STEP();
         }
         JV_CASE(trap) goto jv_x_panic;
         JV_CASE(fallthrough) JV_STEP();
+        JV_CASE(unlikely) JV_STEP(); /* a gas-model hint only */
         JV_CASE(ecalli) goto jv_x_host;
         JV_CASE(load_imm_64) {
             R[ip->a] = ip->x;

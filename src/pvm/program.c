@@ -21,6 +21,7 @@ void jv_pvm_program_destroy(javm_program *p) {
     free(p->block_starts);
     free(p->ops);
     free(p->pc_ops);
+    free(p->blocks);
     jv_mem_snapshot_destroy(p->std.ro_snap);
     jv_mem_snapshot_destroy(p->std.rw_snap);
     free(p);
@@ -35,6 +36,17 @@ uint64_t jv_pvm_count_stores(const jv_pvm_op *ops, uint64_t n) {
     uint64_t stores = 0;
     for (uint64_t j = 0; j < n; j++) stores += (iop_flags(ops[j].iop) & JV_OP_STORE) != 0;
     return stores;
+}
+
+/* A GAS op that javm_program_block lists: a block start in ϖ, or the implicit trap at |c|
+ * when the instruction before it continues into it (fallthrough or a conditional branch). */
+static bool listed_block(const javm_program *p, const jv_pvm_op *ops, size_t g) {
+    uint32_t pc = ops[g].pc;
+    if (pc < p->code_len) return bit(p->block_starts, pc);
+    if (g == 0) return false;
+    uint8_t prev = ops[g - 1].iop;
+    return prev == JV_I_fallthrough || ((jv_pvm_iop_flags[prev] & JV_OP_BRANCH) &&
+                                        prev != JV_I_jump && prev != JV_I_load_imm_jump);
 }
 
 /* Builds the op stream from the validated parts held in p. */
@@ -53,11 +65,11 @@ static javm_status build_ops(javm_program *p) {
     for (uint32_t pc = 0; pc < n; pc++) {
         if (!jv_bit_get(p->bitmask, pc)) continue;
         jv_insn in;
-        jv_pvm_decode_insn(p->code, n, p->bitmask, pc, &in);
-        const jv_pvm_opinfo *info = jv_pvm_opinfo_of(in.opcode);
+        jv_pvm_decode_insn(p->isa, p->code, n, p->bitmask, pc, &in);
+        const jv_pvm_opinfo *info = in.valid ? jv_pvm_opinfo_of_iop(in.iop) : NULL;
         jv_pvm_op *o = &tmp[nt++];
         o->pc = pc;
-        o->iop = info ? (uint8_t)jv_pvm_iop_of_byte(in.opcode) : JV_I_trap;
+        o->iop = in.iop;
         o->a = in.ra;
         o->b = in.rb;
         o->d = in.rd;
@@ -75,10 +87,10 @@ static javm_status build_ops(javm_program *p) {
             }
         }
         uint64_t next = (uint64_t)pc + in.len;
-        if (info && info->byte == JV_OPC_ecalli) o->t = (uint32_t)next;
+        if (in.iop == JV_I_ecalli) o->t = (uint32_t)next;
         /* ϖ: the instruction after a (valid) terminator */
         if (info && (info->flags & JV_OP_TERM) && next < n && jv_bit_get(p->bitmask, next) &&
-            jv_pvm_opinfo_of(p->code[next]))
+            jv_pvm_opinfo_of(p->isa, p->code[next]))
             jv_bit_set(p->block_starts, next);
         /* PVM-D3: a next pc whose bitmask bit is 0 executes as trap */
         if (next < n && !jv_bit_get(p->bitmask, next)) {
@@ -91,7 +103,8 @@ static javm_status build_ops(javm_program *p) {
             t->iop = JV_I_trap;
         }
     }
-    if (n > 0 && jv_bit_get(p->bitmask, 0) && jv_pvm_opinfo_of(p->code[0])) jv_bit_set(p->block_starts, 0);
+    if (n > 0 && jv_bit_get(p->bitmask, 0) && jv_pvm_opinfo_of(p->isa, p->code[0]))
+        jv_bit_set(p->block_starts, 0);
     tmp[nt].pc = n; /* the implicit trap at |c| */
     tmp[nt].iop = JV_I_trap;
     nt++;
@@ -127,13 +140,20 @@ static javm_status build_ops(javm_program *p) {
         if (o->iop == JV_I_GAS) continue;
         o->rest = (op_is_term(o->iop) || i + 1 >= total) ? 0 : ops[i + 1].rest + 1;
     }
+    size_t nb = 0;
     for (size_t i = 0; i < total; i++) {
         if (ops[i].iop != JV_I_GAS) continue;
-        uint64_t cost = (uint64_t)ops[i + 1].rest + 1;
-        ops[i].x = cost;
-        ops[i].y = jv_pvm_count_stores(ops + i + 1, cost);
-        ops[i].rest = (uint32_t)cost;
+        uint64_t count = (uint64_t)ops[i + 1].rest + 1;
+        ops[i].rest = (uint32_t)count;
+        ops[i].y = jv_pvm_count_stores(ops + i + 1, count);
+        ops[i].x = p->gas_model == JAVM_GAS_GP08 ? jv_pvm_gas08_cost(p, (uint32_t)i + 1) : count;
+        nb += listed_block(p, ops, i);
     }
+    /* the listed blocks (javm_program_block) */
+    p->blocks = malloc((nb + 1) * sizeof *p->blocks);
+    if (!p->blocks) return oom();
+    for (size_t i = 0; i < total; i++)
+        if (ops[i].iop == JV_I_GAS && listed_block(p, ops, i)) p->blocks[p->nblocks++] = (uint32_t)i;
 
     /* 4. branch targets (PVM-D4) */
     for (size_t i = 0; i < total; i++) {
@@ -153,12 +173,21 @@ static javm_status build_ops(javm_program *p) {
     return JAVM_OK;
 }
 
-static javm_status program_from_blob(const uint8_t *blob, size_t len, javm_program **out) {
+static javm_status program_from_blob(const uint8_t *blob, size_t len, javm_isa isa,
+                                     javm_gas_model gas, javm_program **out) {
+    if ((unsigned)isa >= JV_ISA_COUNT)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "program: unknown instruction set %d",
+                            (int)isa);
+    if (gas != JAVM_GAS_GP07 && gas != JAVM_GAS_GP08)
+        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "program: unknown gas model %d",
+                            (int)gas);
     jv_pvm_blob b;
     javm_status s = jv_pvm_blob_decode(blob, len, &b);
     if (s) return s;
     javm_program *p = calloc(1, sizeof *p);
     if (!p) return oom();
+    p->isa = isa;
+    p->gas_model = gas;
     p->code_len = b.code_len;
     p->jump_count = b.jump_count;
     p->jump_width = b.z;
@@ -182,10 +211,15 @@ static javm_status program_from_blob(const uint8_t *blob, size_t len, javm_progr
     return JAVM_OK;
 }
 
-javm_status jv_pvm_program_create(const uint8_t *blob, size_t len, javm_program **out) {
+javm_status jv_pvm_program_create_ex(const uint8_t *blob, size_t len, javm_isa isa,
+                                     javm_gas_model gas, javm_program **out) {
     if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "program: output is NULL");
     *out = NULL;
-    return program_from_blob(blob, len, out);
+    return program_from_blob(blob, len, isa, gas, out);
+}
+
+javm_status jv_pvm_program_create(const uint8_t *blob, size_t len, javm_program **out) {
+    return jv_pvm_program_create_ex(blob, len, JAVM_ISA_GP07, JAVM_GAS_GP07, out);
 }
 
 static uint64_t zone(uint64_t x) { return (x + JV_ZZ - 1) / JV_ZZ * JV_ZZ; }
@@ -255,11 +289,12 @@ javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_conta
     return JAVM_OK;
 }
 
-javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_program **out) {
+javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_isa isa,
+                                            javm_gas_model gas, javm_program **out) {
     if (!c || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: NULL argument");
     *out = NULL;
     javm_program *p = NULL;
-    javm_status st = program_from_blob(c->code, c->code_len, &p);
+    javm_status st = program_from_blob(c->code, c->code_len, isa, gas, &p);
     if (st) return st;
     p->standard = true;
     p->std.ro_len = c->ro_len;

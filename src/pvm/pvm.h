@@ -110,16 +110,17 @@ typedef enum jv_pvm_class {
     JV_CLASS_COUNT
 } jv_pvm_class;
 
-/* Opcode bytes: JV_OPC_add_32 = 190. */
+/* Opcode bytes in GP 0.7 (the default dialect): JV_OPC_add_32 = 190; -1 where the instruction
+ * does not exist in GP 0.7 (unlikely). Byte values per dialect: jv_pvm_opinfo.bytes. */
 enum jv_pvm_opcode {
-#define X(name, byte, cls, flags, width, sem) JV_OPC_##name = byte,
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) JV_OPC_##name = b07,
 #include "pvm/opcodes.def"
 #undef X
 };
 
-/* Dense dispatch ids, in table order, followed by the pseudo-ops. */
+/* Dense dispatch ids, in table order (the same in both dialects), then the pseudo-ops. */
 enum jv_pvm_iop {
-#define X(name, byte, cls, flags, width, sem) JV_I_##name,
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) JV_I_##name,
 #include "pvm/opcodes.def"
 #undef X
     JV_I_GAS, /* block gas gate (PVM-G1) */
@@ -129,30 +130,36 @@ enum jv_pvm_iop {
 
 /* Access widths as constants (the opcodes.def column): JV_W_load_u32 = 4, JV_W_add_32 = 0. */
 enum jv_pvm_width {
-#define X(name, byte, cls, flags, width, sem) JV_W_##name = width,
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) JV_W_##name = width,
 #include "pvm/opcodes.def"
 #undef X
 };
-_Static_assert(JV_I_GAS == 139, "opcodes.def must list the 139 GP 0.7 opcodes");
+_Static_assert(JV_I_GAS == 140, "opcodes.def must list 140 instructions (139 per dialect)");
+
+/* Dialects (docs/ISA.md "Dialects"): javm_isa values index jv_pvm_opinfo.bytes. */
+#define JV_ISA_COUNT 2
+_Static_assert(JAVM_ISA_GP07 == 0 && JAVM_ISA_GP08 == 1, "javm_isa indexes the byte columns");
 
 typedef struct jv_pvm_opinfo {
-    const char *name;      /* "add_32" */
-    const char *semantics; /* the formula column */
-    uint8_t byte;          /* opcode byte */
-    uint8_t cls;           /* jv_pvm_class */
-    uint8_t flags;         /* JV_OP_TERM | JV_OP_LOAD | JV_OP_STORE | JV_OP_BRANCH */
-    uint8_t width;         /* bytes touched by a load/store, else 0 */
+    const char *name;              /* "add_32" */
+    const char *semantics;         /* the formula column */
+    int16_t bytes[JV_ISA_COUNT];   /* opcode byte per dialect, -1 = not in that dialect */
+    uint8_t cls;                   /* jv_pvm_class */
+    uint8_t flags;                 /* JV_OP_TERM | JV_OP_LOAD | JV_OP_STORE | JV_OP_BRANCH */
+    uint8_t width;                 /* bytes touched by a load/store, else 0 */
 } jv_pvm_opinfo;
 
-/* NULL if the byte is not an opcode (it executes as trap). */
-const jv_pvm_opinfo *jv_pvm_opinfo_of(uint8_t byte);
+/* NULL if the byte is not an opcode of the dialect (it executes as trap), or isa is unknown. */
+const jv_pvm_opinfo *jv_pvm_opinfo_of(javm_isa isa, uint8_t byte);
 /* By dispatch id (JV_I_*); NULL for pseudo-ops. */
 const jv_pvm_opinfo *jv_pvm_opinfo_of_iop(unsigned iop);
-/* Dispatch id of an opcode byte; -1 if the byte is not an opcode. */
-int jv_pvm_iop_of_byte(uint8_t byte);
-/* Opcode byte of a mnemonic (len bytes, not NUL-terminated); -1 if unknown. */
-int jv_pvm_opcode_by_name(const char *name, size_t len);
-const char *jv_pvm_class_name(jv_pvm_class c); /* "A0".."A12" */
+/* Dispatch id of an opcode byte in the dialect; -1 if the byte is not an opcode there. */
+int jv_pvm_iop_of_byte(javm_isa isa, uint8_t byte);
+/* Opcode byte of a mnemonic (len bytes, not NUL-terminated) in the dialect; -1 if the name is
+ * unknown or the instruction does not exist in that dialect. */
+int jv_pvm_opcode_by_name(javm_isa isa, const char *name, size_t len);
+/* The byte of a dispatch id in a dialect (-1: none). */
+int jv_pvm_byte_of_iop(javm_isa isa, unsigned iop);
 
 /* ---- Varints (pvm-program-format.md §1) ---------------------------------------------------- */
 #define JV_VARINT_MAX 9
@@ -195,7 +202,9 @@ uint8_t *jv_pvm_blob_encode(const uint32_t *jump_table, uint32_t n, uint8_t z,
 /* ---- Single-instruction decoder (shared with the disassembler) ----------------------------- */
 typedef struct jv_insn {
     uint8_t opcode;       /* the code byte */
-    uint8_t valid;        /* opcode is in the table (otherwise it executes as trap) */
+    uint8_t valid;        /* opcode is in the dialect's table (otherwise it executes as trap) */
+    uint8_t iop;          /* dispatch id (JV_I_trap when not valid) */
+    uint8_t isa;          /* javm_isa it was decoded in */
     uint8_t len;          /* 1 + skip(pc) */
     uint8_t ra, rb, rd;   /* clamped register indices (0 when unused) */
     uint8_t lx, ly;       /* immediate lengths in bytes as decoded */
@@ -206,8 +215,8 @@ typedef struct jv_insn {
 /* skip(pc) over the bitmask of a code of code_len bytes (bits past the end read as 1). */
 uint32_t jv_pvm_skip(const uint8_t *bitmask, uint32_t code_len, uint32_t pc);
 /* Decodes the instruction at pc from ζ (no padding needed; bytes past code_len read as 0). */
-void jv_pvm_decode_insn(const uint8_t *code, uint32_t code_len, const uint8_t *bitmask,
-                        uint32_t pc, jv_insn *out);
+void jv_pvm_decode_insn(javm_isa isa, const uint8_t *code, uint32_t code_len,
+                        const uint8_t *bitmask, uint32_t pc, jv_insn *out);
 
 /* ---- The pre-decoded executable form ------------------------------------------------------- */
 #define JV_PVM_NONE UINT32_MAX
@@ -288,12 +297,19 @@ struct javm_program {
     jv_pvm_op *ops;
     uint32_t nops;
     uint32_t *pc_ops;        /* code_len + 1 entries: instruction op index at pc, or NONE */
+    uint32_t *blocks;        /* the GAS op index of every listed block (javm_program_block) */
+    uint32_t nblocks;
+    javm_isa isa;            /* the dialect the code was decoded in */
+    javm_gas_model gas_model;/* the model of the GAS ops' costs */
     bool standard;
     jv_pvm_standard std;
     jv_pvm_attachment *jit;  /* NULL until compiled; set once (atomically), read with acquire */
 };
 
-/* Loads a raw blob (PVM-D1..D4). */
+/* Loads a raw blob (PVM-D1..D4) in a dialect, with block costs in a gas model. */
+javm_status jv_pvm_program_create_ex(const uint8_t *blob, size_t len, javm_isa isa,
+                                     javm_gas_model gas, javm_program **out);
+/* The same in GP 0.7 with the gp07 gas model. */
 javm_status jv_pvm_program_create(const uint8_t *blob, size_t len, javm_program **out);
 /* The parts of a standard container, pointing into the container's bytes. */
 typedef struct jv_pvm_container {
@@ -306,7 +322,8 @@ javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_conta
 /* Loads a standard container: E3 |o|, E3 |w|, E2 z, E3 s, o, w, E4 |c|, c. Validates the exact
  * size and 5ZZ + Z(|o|) + Z(|w| + z·ZP) + Z(s) + ZI <= 2^32. The program records the layout
  * (std); the data bytes are left to the caller (c->ro, c->rw; see jv_pvm_standard). */
-javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_program **out);
+javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_isa isa,
+                                            javm_gas_model gas, javm_program **out);
 void jv_pvm_program_destroy(javm_program *p);
 
 /* Accessors (for the disassembler and tools). */
@@ -347,6 +364,14 @@ typedef struct jv_pvm_layout {
 } jv_pvm_layout;
 jv_pvm_layout jv_pvm_std_layout(uint64_t ro_len, uint64_t rw_len, uint64_t heap_pages,
                                 uint64_t stack_size);
+
+/* ---- The gp08 gas model (gas.c, docs/GAS.md) ----------------------------------------------- */
+#define JV_GAS08_TRAP_COST 2 /* a lone trap: also charged for a fresh start at a non-instruction */
+/* The cost of the block whose first instruction op is ops[first] (the op after its GAS op). */
+uint64_t jv_pvm_gas08_cost(const javm_program *p, uint32_t first);
+/* The block's cycle chart (docs/GAS.md "Charts"; malloc'd text, one line per instruction) for
+ * the GAS op ops[gas_op], and its cost. NULL on allocation failure. */
+char *jv_pvm_gas08_chart(const javm_program *p, uint32_t gas_op, uint64_t *cost);
 
 /* ---- VM state and exits -------------------------------------------------------------------- */
 #define JV_PVM_NUM_REGS 13

@@ -1,0 +1,289 @@
+/* pvm — the gp08 gas model: a block's cost is the cycle count of a small out-of-order core
+ * model that decodes, executes and retires the block (docs/GAS.md, rules GAS-1..GAS-8). The
+ * per-instruction inputs (latency, decode slots, units) are columns of opcodes.def; the
+ * registers read and written follow from the operand class. Costs are computed once, at load,
+ * from the op stream (jv_pvm_gas08_cost), so running a program costs nothing extra. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvm/pvm.h"
+
+/* ---- Model inputs, from opcodes.def ---------------------------------------------------------- */
+#define LM (-1)                              /* the load latency */
+#define LB (-2)                              /* the branch rule: 1 or 20 */
+#define P(a, b) (0x100 | (a) << 4 | (b))     /* a if a source is also written, else b */
+#define PS(a, b) (0x200 | (a) << 4 | (b))    /* a if rA = rD, else b */
+#define U(A, L, S, M, D) {A, L, S, M, D}      /* ALU, load, store, multiply, divide */
+
+typedef struct g8_info {
+    int16_t lat;
+    uint16_t dec;
+    uint8_t units[5];
+} g8_info;
+
+static const g8_info g8[JV_PVM_NUM_OPCODES] = {
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) \
+    [JV_I_##name] = {lat, dec, units},
+#include "pvm/opcodes.def"
+#undef X
+};
+#undef LM
+#undef LB
+#undef P
+#undef PS
+#undef U
+
+enum {
+    G8_DECODE = 4,   /* decode slots per cycle */
+    G8_STARTS = 5,   /* execution starts per cycle */
+    G8_ROB = 32,     /* live reorder-buffer entries */
+    G8_LOAD_LAT = 25,/* L2-hit load latency (the vectors') */
+    G8_BR_HINT = 1,  /* branch latency when a successor starts with trap or unlikely */
+    G8_BR_LAT = 20,  /* otherwise */
+};
+static const uint8_t g8_units_total[5] = {4, 4, 4, 1, 1};
+
+/* ---- One instruction instance --------------------------------------------------------------- */
+typedef struct g8_ins {
+    uint16_t src, dst; /* register masks (bit r = register r, 0..12) */
+    int lat;
+    int dec;
+    bool move;         /* move_reg: renamed in the front end */
+    bool term;
+    const uint8_t *units;
+} g8_ins;
+
+static inline uint16_t rbit(uint8_t r) { return r < 13 ? (uint16_t)(1u << r) : 0; }
+
+static uint8_t zeta(const javm_program *p, int64_t i) {
+    return i >= 0 && i < (int64_t)p->code_len ? p->code[i] : 0;
+}
+
+/* GAS-3: registers read and written by the operand class (the op's fields as pvm.h lays them
+ * out: memory ops keep their base in b). */
+static void g8_regs(const jv_pvm_op *o, uint16_t *src, uint16_t *dst) {
+    const jv_pvm_opinfo *in = jv_pvm_opinfo_of_iop(o->iop);
+    uint16_t a = rbit(o->a), b = rbit(o->b), d = rbit(o->d);
+    uint8_t fl = in->flags;
+    *src = *dst = 0;
+    switch ((jv_pvm_class)in->cls) {
+    case JV_CLASS_A0: case JV_CLASS_A1: case JV_CLASS_A3: case JV_CLASS_A4: case JV_CLASS_COUNT:
+        break;
+    case JV_CLASS_A2: *dst = a; break;
+    case JV_CLASS_A5:
+        if (o->iop == JV_I_jump_ind || (fl & JV_OP_STORE)) *src = a;
+        else *dst = a;
+        break;
+    case JV_CLASS_A6: *src = b; break; /* the base */
+    case JV_CLASS_A7:
+        if (o->iop == JV_I_load_imm_jump) *dst = a;
+        else *src = a;
+        break;
+    case JV_CLASS_A8: *src = a; *dst = d; break;
+    case JV_CLASS_A9:
+        if (fl & JV_OP_STORE) *src = a | b;
+        else { *src = b; *dst = a; }
+        break;
+    case JV_CLASS_A10: *src = a | b; break;
+    case JV_CLASS_A11: *src = b; *dst = a; break;
+    case JV_CLASS_A12: *src = a | b; *dst = d; break;
+    }
+}
+
+static void g8_decode(const javm_program *p, const jv_pvm_op *o, g8_ins *ins) {
+    const g8_info *gi = &g8[o->iop];
+    g8_regs(o, &ins->src, &ins->dst);
+    ins->move = o->iop == JV_I_move_reg;
+    ins->term = (jv_pvm_iop_flags[o->iop] & JV_OP_TERM) != 0;
+    ins->units = gi->units;
+    /* GAS-4: latency */
+    if (gi->lat == -1) {
+        ins->lat = G8_LOAD_LAT;
+    } else if (gi->lat == -2) { /* raw successor bytes: the fallthrough and the target */
+        int64_t next = (int64_t)o->pc + 1 + jv_pvm_skip(p->bitmask, p->code_len, o->pc);
+        int unl = jv_pvm_byte_of_iop(p->isa, JV_I_unlikely);
+        int trp = jv_pvm_byte_of_iop(p->isa, JV_I_trap);
+        uint8_t f = zeta(p, next), t = zeta(p, (int64_t)o->y);
+        bool hint = f == trp || t == trp || (unl >= 0 && (f == unl || t == unl));
+        ins->lat = hint ? G8_BR_HINT : G8_BR_LAT;
+    } else {
+        ins->lat = gi->lat;
+    }
+    /* GAS-5: decode slots */
+    unsigned dec = gi->dec;
+    if (dec & 0x100) ins->dec = (ins->src & ins->dst) ? (int)(dec >> 4 & 15) : (int)(dec & 15);
+    else if (dec & 0x200) ins->dec = o->a == o->d ? (int)(dec >> 4 & 15) : (int)(dec & 15);
+    else ins->dec = (int)dec;
+}
+
+/* ---- The simulation (GAS-6) ------------------------------------------------------------------ */
+enum { ST_DEC, ST_WAIT, ST_EXE, ST_FIN };
+
+typedef struct g8_entry {
+    uint8_t state;
+    int left;
+    uint32_t deps;  /* ring slots whose results it still waits for */
+    uint16_t regs;  /* registers whose newest in-flight producer it is */
+    const uint8_t *units;
+    uint32_t row;   /* chart row */
+} g8_entry;
+
+/* The optional chart: rows x cols cells, row r = the r-th instruction of the block. */
+typedef struct g8_chart {
+    char *cells;
+    uint32_t rows;
+    uint64_t cols;
+} g8_chart;
+
+static void chart_set(g8_chart *c, uint32_t row, uint64_t cycle, char ch) {
+    if (c && row < c->rows && cycle < c->cols) c->cells[(size_t)row * c->cols + cycle] = ch;
+}
+
+/* Simulates the block whose first instruction op is ops[first]; returns the cycle count. */
+static uint64_t g8_simulate(const javm_program *p, uint32_t first, g8_chart *chart) {
+    g8_entry rob[G8_ROB];
+    memset(rob, 0, sizeof rob);
+    unsigned head = 0, live = 0;
+    uint8_t free_u[5];
+    memcpy(free_u, g8_units_total, sizeof free_u);
+    uint64_t cycle = 0;
+    int dslots = G8_DECODE, starts = G8_STARTS;
+    uint32_t at = first, row = 0;
+    bool done = false; /* the terminator has been decoded */
+    g8_ins ins = {0};
+    bool have = false;
+    for (;;) {
+        if (!done && !have) {
+            g8_decode(p, &p->ops[at], &ins);
+            have = true;
+        }
+        /* 1. decode */
+        if (!done && ins.dec <= dslots && live < G8_ROB) {
+            if (ins.move) { /* GAS-7: rename rD to rA's producer */
+                for (unsigned k = 0; k < live; k++) {
+                    g8_entry *e = &rob[(head + k) % G8_ROB];
+                    e->regs = (e->regs & ins.src) ? (uint16_t)(e->regs | ins.dst)
+                                                  : (uint16_t)(e->regs & ~ins.dst);
+                }
+                chart_set(chart, row, cycle, 'D');
+            } else {
+                uint32_t deps = 0;
+                for (unsigned k = 0; k < live; k++) {
+                    unsigned s = (head + k) % G8_ROB;
+                    if (rob[s].regs & ins.src) deps |= 1u << s;
+                    rob[s].regs &= (uint16_t)~ins.dst;
+                }
+                unsigned s = (head + live) % G8_ROB;
+                rob[s] = (g8_entry){ST_DEC, ins.lat, deps, ins.dst, ins.units, row};
+                live++;
+            }
+            dslots -= ins.dec;
+            row++;
+            have = false;
+            if (ins.term) done = true;
+            else at++;
+            continue;
+        }
+        /* 2. start the oldest ready entry */
+        if (starts > 0) {
+            int pick = -1;
+            for (unsigned k = 0; k < live && pick < 0; k++) {
+                unsigned s = (head + k) % G8_ROB;
+                const g8_entry *e = &rob[s];
+                if (e->state != ST_WAIT || e->deps) continue;
+                bool fit = true;
+                for (int u = 0; u < 5; u++) fit = fit && e->units[u] <= free_u[u];
+                if (fit) pick = (int)s;
+            }
+            if (pick >= 0) {
+                g8_entry *e = &rob[pick];
+                e->state = ST_EXE;
+                for (int u = 0; u < 5; u++) free_u[u] = (uint8_t)(free_u[u] - e->units[u]);
+                starts--;
+                continue;
+            }
+        }
+        /* 3. stop */
+        if (done && live == 0) return cycle;
+        /* 4. advance one cycle, from the states before it */
+        bool prefix = true;
+        unsigned retired = 0;
+        for (unsigned k = 0; k < live; k++) {
+            unsigned s = (head + k) % G8_ROB;
+            g8_entry *e = &rob[s];
+            if (prefix && e->state == ST_FIN) {
+                chart_set(chart, e->row, cycle, 'R');
+                retired++;
+                continue;
+            }
+            prefix = false;
+            switch (e->state) {
+            case ST_DEC:
+                chart_set(chart, e->row, cycle, 'D');
+                e->state = ST_WAIT;
+                break;
+            case ST_WAIT: chart_set(chart, e->row, cycle, '='); break;
+            case ST_FIN: chart_set(chart, e->row, cycle, '-'); break;
+            case ST_EXE:
+                if (e->left == 0) {
+                    chart_set(chart, e->row, cycle, 'E');
+                    e->state = ST_FIN;
+                } else {
+                    chart_set(chart, e->row, cycle, 'e');
+                    if (e->left == 1) { /* results ready: free units, satisfy dependants */
+                        for (int u = 0; u < 5; u++) free_u[u] = (uint8_t)(free_u[u] + e->units[u]);
+                        e->regs = 0;
+                        for (unsigned j = 0; j < live; j++) rob[(head + j) % G8_ROB].deps &= ~(1u << s);
+                    }
+                    e->left--;
+                }
+                break;
+            }
+        }
+        head = (head + retired) % G8_ROB;
+        live -= retired;
+        cycle++;
+        dslots = G8_DECODE;
+        starts = G8_STARTS;
+    }
+}
+
+static uint64_t g8_cost_of_cycles(uint64_t cycles) { return cycles > 4 ? cycles - 3 : 1; }
+
+uint64_t jv_pvm_gas08_cost(const javm_program *p, uint32_t first) {
+    return g8_cost_of_cycles(g8_simulate(p, first, NULL));
+}
+
+char *jv_pvm_gas08_chart(const javm_program *p, uint32_t gas_op, uint64_t *cost) {
+    uint32_t first = gas_op + 1;
+    uint64_t cycles = g8_simulate(p, first, NULL);
+    uint32_t rows = p->ops[gas_op].rest;
+    if (cost) *cost = g8_cost_of_cycles(cycles);
+    g8_chart c = {NULL, rows, cycles};
+    if ((uint64_t)rows * cycles > (1u << 28)) return NULL; /* 256 MiB of cells: refuse */
+    c.cells = malloc((size_t)rows * cycles + 1);
+    if (!c.cells) return NULL;
+    memset(c.cells, '.', (size_t)rows * cycles);
+    g8_simulate(p, first, &c);
+    size_t cap = (size_t)rows * (cycles + 8 + 96) + 1, len = 0;
+    char *out = malloc(cap);
+    if (!out) {
+        free(c.cells);
+        return NULL;
+    }
+    for (uint32_t r = 0; r < rows; r++) {
+        char text[96];
+        if (!javm_program_disasm(p, p->ops[first + r].pc, text, sizeof text))
+            snprintf(text, sizeof text, "trap"); /* past the code, or not an instruction start */
+        memcpy(out + len, "    ", 4);
+        len += 4;
+        memcpy(out + len, c.cells + (size_t)r * cycles, cycles);
+        len += cycles;
+        int n = snprintf(out + len, cap - len, "  %s\n", text);
+        if (n > 0) len += (size_t)n < cap - len ? (size_t)n : cap - len - 1;
+    }
+    out[len] = 0;
+    free(c.cells);
+    return out;
+}
