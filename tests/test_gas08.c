@@ -238,6 +238,33 @@ static void charging(void **state) {
     javm_program_free(p);
 }
 
+/* Every engine runs gp08 code (unlikely included) and charges the model's block costs. */
+static void engines(void **state) {
+    (void)state;
+    javm_program *p = asm08("load_imm r1, 5\nfallthrough\nl: unlikely\nadd_imm_64 r1, r1, -1\n"
+                            "branch_ne_imm r1, 0, l\nload_imm_64 r0, 0xFFFF0000\njump_ind r0, 0\n");
+    uint64_t c0 = cost_at(p, 0), cl = cost_at(p, 4), ce = cost_at(p, 11);
+    const javm_engine es[] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
+    for (unsigned k = 0; k < 3; k++) {
+        if (!javm_engine_available(es[k])) continue;
+        javm_config cfg;
+        javm_config_init(&cfg);
+        cfg.engine = es[k];
+        javm_instance *vm;
+        assert_int_equal(javm_instance_new(p, &cfg, &vm), JAVM_OK);
+        javm_gas_set(vm, 100000);
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+        assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_HALT);
+        uint64_t r1 = 1;
+        assert_int_equal(javm_reg_get(vm, 1, &r1), JAVM_OK);
+        assert_int_equal(r1, 0);
+        assert_int_equal(javm_gas_get(vm), 100000 - (int64_t)(c0 + 5 * cl + ce));
+        javm_instance_free(vm);
+    }
+    javm_program_free(p);
+}
+
 /* ---- load options ------------------------------------------------------------------------ */
 static void load_options(void **state) {
     (void)state;
@@ -280,7 +307,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(vector_block_costs), cmocka_unit_test(lone_instructions),
         cmocka_unit_test(worked_examples),    cmocka_unit_test(charging),
-        cmocka_unit_test(load_options),
+        cmocka_unit_test(load_options),       cmocka_unit_test(engines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -480,11 +480,8 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
             x_alu_rm_r(m, XW, ALU_CMP, M(RSP, FR(gas)), RAX);
             jcc_to(c, SEC_MAIN, CC_L, T_COLD, oog);
         }
-        if (fits32(cost)) x_alu_rm_i(m, XW, ALU_ADD, M(RSP, FR(insns)), (int32_t)cost);
-        else {
-            x_mov_r_imm64(m, RAX, x);
-            x_alu_rm_r(m, XW, ALU_ADD, M(RSP, FR(insns)), RAX);
-        }
+        /* statistics: the block's instruction count (its gas cost under gp07 only) */
+        x_alu_rm_i(m, XW, ALU_ADD, M(RSP, FR(insns)), (int32_t)o->rest);
         break;
     }
     case JV_I_trap:
@@ -492,6 +489,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         jmp_to(c, SEC_MAIN, T_MAIN, c->x_panic);
         break;
     case JV_I_fallthrough: break;
+    case JV_I_unlikely: break; /* a gas-model hint only (gp08) */
     case JV_I_ecalli:
         x_mov_r_imm64(m, RAX, c->cur);
         jmp_to(c, SEC_MAIN, T_MAIN, c->x_host);

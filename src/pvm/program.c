@@ -42,7 +42,7 @@ uint64_t jv_pvm_count_stores(const jv_pvm_op *ops, uint64_t n) {
  * when the instruction before it continues into it (fallthrough or a conditional branch). */
 static bool listed_block(const javm_program *p, const jv_pvm_op *ops, size_t g) {
     uint32_t pc = ops[g].pc;
-    if (pc < p->code_len) return bit(p->block_starts, pc);
+    if (pc < p->code_len) return jv_bit_get(p->block_starts, pc);
     if (g == 0) return false;
     uint8_t prev = ops[g - 1].iop;
     return prev == JV_I_fallthrough || ((jv_pvm_iop_flags[prev] & JV_OP_BRANCH) &&

@@ -229,8 +229,9 @@ void jv_pvm_decode_insn(javm_isa isa, const uint8_t *code, uint32_t code_len,
  *   A8          d = destination, a = source    A9   a, b, x
  *   A10         a, b, t = target op            A11  a, b, x, y
  *   A12         a, b, d
- *   GAS         x = cost, y = stores in the block, pc = the block start
- * rest = the number of ops after this one up to the end of its block (instruction ops).
+ *   GAS         x = the block's cost in the program's gas model, y = stores in the block,
+ *               rest = its instruction count, pc = the block start
+ * rest (instruction ops) = the number of ops after this one up to the end of its block.
  *
  * Memory ops (JV_OP_LOAD / JV_OP_STORE) share one operand shape whatever their class, so every
  * consumer (interpreter, fault decoder, recompiler) uses the same formulas below:
