@@ -97,12 +97,6 @@ static void unit_base_examples(void **s) {
     assert_int_not_equal(jv_unit_base(0x10010000, 0x10000000), jv_unit_base(0x10090000, 0x10080000));
 }
 
-static void call_frame_cost_worked_example(void **s) {
-    /* spec §11.3: code 10,000 bytes, one pinned 3 MiB mapping -> ro_units = 1 + 2 = 3 */
-    assert_int_equal(jv_call_frame_cost(10000, 3), 2752);
-    assert_int_equal(jv_call_frame_cost(UINT64_MAX, UINT64_MAX), INT64_MAX);
-}
-
 /* ---- the touch contract (MAT-3..5) on a small page table ---- */
 static uint8_t pages[1u << 20];
 static uint8_t dirty[(1u << 20) / 8];
@@ -230,7 +224,6 @@ int main(void) {
         cmocka_unit_test(access_pages_single_and_straddle),
         cmocka_unit_test(tags_round_trip),
         cmocka_unit_test(unit_base_examples),
-        cmocka_unit_test(call_frame_cost_worked_example),
         cmocka_unit_test(touch_read_then_write_charges_one_cow),
         cmocka_unit_test(touch_straddling_write_charges_two),
         cmocka_unit_test(touch_straddle_into_unmapped_is_all_or_nothing),

@@ -335,7 +335,6 @@ bool jv_api_next_mapped(const javm_instance *vm, uint64_t from, uint32_t *page) 
     return jv_mem_next_mapped(&vm->mem, from, page);
 }
 
-const javm_program *jv_api_program(const javm_instance *vm) { return vm->prog; }
 
 /* ---- Registers, gas, pc --------------------------------------------------------------------- */
 javm_status javm_reg_get(const javm_instance *vm, unsigned i, uint64_t *out) {

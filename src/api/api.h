@@ -52,8 +52,6 @@ javm_status jv_api_datacap_wrap(jv_datacap *d, javm_datacap **out);
 
 /* The first mapped page at or after `from` (a page base); false if none (for memory dumps). */
 bool jv_api_next_mapped(const javm_instance *vm, uint64_t from, uint32_t *page);
-/* The instance's program. */
-const javm_program *jv_api_program(const javm_instance *vm);
 /* Runs with an explicit soft-engine loop (tests comparing dispatch strategies):
  * 0 = default, 1 = switch dispatch, 2 = traced single-step loop. */
 javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit);

@@ -84,7 +84,6 @@
 #define JV_CAP_MAX_SIZE (JV_CAP_MAX_PAGES * JV_CAP_PAGE_SIZE)
 /* Legacy grouping names (spec §5): 512 pages = 2 MiB. */
 #define JV_CAP_GROUP_PAGES 512u
-#define JV_CAP_GROUP_SIZE (JV_CAP_GROUP_PAGES * JV_CAP_PAGE_SIZE)
 /* Cap union selectors (spec §9). */
 enum { JV_CAP_SEL_INSTANCE = 0, JV_CAP_SEL_IMAGE = 1, JV_CAP_SEL_DATA = 2, JV_CAP_SEL_CNODE = 3,
        JV_CAP_SEL_TYPE = 4 };

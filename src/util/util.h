@@ -17,7 +17,6 @@
 #define JV_LIKELY(x) __builtin_expect(!!(x), 1)
 #define JV_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define JV_NOINLINE __attribute__((noinline))
-#define JV_COLD __attribute__((cold))
 
 /* ---- Bitmaps: bit i of a byte array, least significant bit first ------------------------ */
 /* (the PVM code bitmask, the block-start map, the page bitmaps) */
