@@ -205,7 +205,7 @@ static void bench_reserve(void) {
         jv_meta_space_release(&s);
     }
     t1 = now();
-    printf("reserve + commit 3 chunks + 3 first writes + release (%zu KiB extent): %.2f us\n",
+    printf("reserve + commit 3 granules + 3 first writes + release (%zu KiB extent): %.2f us\n",
            reserved / 1024, (t1 - t0) * 1e6 / R);
     /* reuse instead: clear in place */
     jv_meta_space_reserve(&s, specs, 3, NULL);
@@ -220,7 +220,7 @@ static void bench_reserve(void) {
         jv_meta_space_clear(&s);
     }
     t1 = now();
-    printf("clear in place (3 committed chunks, 3 dirty pages): %.2f us\n", (t1 - t0) * 1e6 / R);
+    printf("clear in place (3 committed granules, 3 dirty pages): %.2f us\n", (t1 - t0) * 1e6 / R);
     jv_meta_space_release(&s);
 }
 

@@ -384,9 +384,9 @@ static void place_shared_shares_frames(void **st) {
     jv_cap_data_destroy(img);
 }
 
-/* Aligned runs of 64 slots are shared as whole chunks; writes after sharing copy only the chunk
+/* Aligned runs of 64 slots are shared as whole groups; writes after sharing copy only the group
  * they touch and never show through to the other cap (CAP-2). */
-static void place_shared_whole_chunks(void **st) {
+static void place_shared_whole_groups(void **st) {
     (void)st;
     enum { N = 200 };
     uint8_t *content = malloc((size_t)N * 4096);
@@ -749,7 +749,7 @@ int main(void) {
         cmocka_unit_test(flush_canonical_and_idempotent),
         cmocka_unit_test(clone_is_shared_and_cow),
         cmocka_unit_test(place_shared_shares_frames),
-        cmocka_unit_test(place_shared_whole_chunks),
+        cmocka_unit_test(place_shared_whole_groups),
         cmocka_unit_test(lookup_and_copy_errors),
         cmocka_unit_test(missing_pages_and_resolution),
         cmocka_unit_test(thousands_of_caps),

@@ -134,8 +134,8 @@ static void meta2_pvm_layout_sizes_and_offsets(void **st) {
     assert_int_equal(jv_meta_check(sp, 5, err, sizeof err), 0);
     jv_meta_space s;
     assert_int_equal(jv_meta_space_reserve(&s, sp, 5, NULL), 0);
-    assert_int_equal(s.reserved, 0xF0000); /* 0xE0100 rounded up to 64 KiB chunks */
-    assert_int_equal((uintptr_t)s.base % JV_META_CHUNK, 0);
+    assert_int_equal(s.reserved, 0xF0000); /* 0xE0100 rounded up to 64 KiB granules */
+    assert_int_equal((uintptr_t)s.base % JV_META_GRANULE, 0);
     assert_int_equal(jv_meta_space_committed(&s), 0);
     jv_meta_space_release(&s);
     assert_null(s.base);
@@ -267,7 +267,7 @@ static void meta9_accounting(void **st) {
 }
 
 /* ---- META-5: lazy commit ---------------------------------------------------------------------- */
-static void meta5_lazy_commit_chunk_ends(void **st) {
+static void meta5_lazy_commit_granule_ends(void **st) {
     jv_meta_spec sp[5];
     memcpy(sp, pvm_specs, sizeof sp);
     jv_meta_layout(sp, 5);
@@ -276,14 +276,14 @@ static void meta5_lazy_commit_chunk_ends(void **st) {
     const jv_meta_spec *d = &sp[2]; /* dirty: 0x80000.., 1 bit per page */
     assert_false(jv_meta_is_mapped(&s, d, 0x10000));
     assert_int_equal(jv_meta_ensure_mapped(&s, d, 0x10000, 0x1000), 0);
-    assert_int_equal(jv_meta_space_committed(&s), JV_META_CHUNK);
-    /* chunk 8 = metadata [0x80000, 0x90000) = dirty bits of pages 0 .. 0x7FFFF */
-    assert_true(jv_meta_is_mapped(&s, d, 0));                     /* first byte of the chunk */
-    assert_true(jv_meta_is_mapped(&s, d, 0x7FFFFull << 12));      /* last byte of the chunk */
+    assert_int_equal(jv_meta_space_committed(&s), JV_META_GRANULE);
+    /* granule 8 = metadata [0x80000, 0x90000) = dirty bits of pages 0 .. 0x7FFFF */
+    assert_true(jv_meta_is_mapped(&s, d, 0));                     /* first byte of the granule */
+    assert_true(jv_meta_is_mapped(&s, d, 0x7FFFFull << 12));      /* last byte of the granule */
     assert_true(jv_meta_is_mapped(&s, d, 0xFFFull << 12));        /* end of the first host page */
     assert_true(jv_meta_is_mapped(&s, d, 0x8000ull << 12));       /* start of the second one */
-    assert_false(jv_meta_is_mapped(&s, d, 0x80000ull << 12));     /* next chunk */
-    assert_false(jv_meta_is_mapped(&s, &sp[1], 0xFFFFF000ull));  /* previous chunk (MAT_STATE) */
+    assert_false(jv_meta_is_mapped(&s, d, 0x80000ull << 12));     /* next granule */
+    assert_false(jv_meta_is_mapped(&s, &sp[1], 0xFFFFF000ull));  /* previous granule (MAT_STATE) */
     assert_false(jv_meta_is_mapped(&s, d, 1ull << 32));          /* outside the space */
     /* both ends are writable and read zero (META-4) */
     assert_int_equal(jv_meta_load(&s, d, 0), 0);
@@ -295,11 +295,11 @@ static void meta5_lazy_commit_chunk_ends(void **st) {
     /* idempotent */
     assert_int_equal(jv_meta_ensure_mapped(&s, d, 0, 0x1000), 0);
     assert_int_equal(jv_meta_load(&s, d, 0), 1);
-    assert_int_equal(jv_meta_space_committed(&s), JV_META_CHUNK);
-    /* a range whose metadata straddles a chunk boundary commits both chunks */
+    assert_int_equal(jv_meta_space_committed(&s), JV_META_GRANULE);
+    /* a range whose metadata straddles a granule boundary commits both granules */
     assert_int_equal(jv_meta_ensure_mapped(&s, d, 0x7FFFFull << 12, 0x2000), 0);
     assert_true(jv_meta_is_mapped(&s, d, 0x80000ull << 12));
-    assert_int_equal(jv_meta_space_committed(&s), 2 * JV_META_CHUNK);
+    assert_int_equal(jv_meta_space_committed(&s), 2 * JV_META_GRANULE);
     /* zero length commits nothing; a range past 2^32 is clamped */
     assert_int_equal(jv_meta_ensure_mapped(&s, &sp[0], 0, 0), 0);
     assert_false(jv_meta_is_mapped(&s, &sp[0], 0));
@@ -309,7 +309,7 @@ static void meta5_lazy_commit_chunk_ends(void **st) {
     assert_int_equal(jv_meta_ensure_mapped_all(&s, &sp[3]), 0);
     assert_true(jv_meta_is_mapped(&s, &sp[3], 0));
     assert_true(jv_meta_is_mapped(&s, &sp[3], 0xFFFFFFFFull));
-    /* clear zeroes in place, chunks stay committed */
+    /* clear zeroes in place, granules stay committed */
     size_t committed = jv_meta_space_committed(&s);
     jv_meta_space_clear(&s);
     assert_int_equal(jv_meta_load(&s, d, 0), 0);
@@ -340,8 +340,8 @@ static void meta5_access_checker(void **st) {
 static void meta5_large_extent_uses_heap_bitmap(void **st) {
     jv_meta_spec sp;
     jv_meta_space s;
-    reserve_one(&s, &sp, 0, 3, 0); /* 64 MiB = 1024 chunks */
-    assert_int_equal(s.nchunks, 1024);
+    reserve_one(&s, &sp, 0, 3, 0); /* 64 MiB = 1024 granules */
+    assert_int_equal(s.ngranules, 1024);
     assert_non_null(s.commit_heap);
     assert_int_equal(jv_meta_ensure_mapped(&s, &sp, 0xFFFFFFF8ull, 8), 0);
     assert_true(jv_meta_is_mapped(&s, &sp, 0xFFFFFFF8ull));
@@ -367,7 +367,7 @@ static void reserve_at_requested_address(void **st) {
     jv_meta_store(&a, &sp[0], 0, 3);
     assert_int_equal(jv_meta_space_reserve(&b, sp, 5, at), -EEXIST);
     assert_null(b.base);
-    assert_int_equal(jv_meta_space_reserve(&b, sp, 5, at + JV_META_CHUNK), -EEXIST);
+    assert_int_equal(jv_meta_space_reserve(&b, sp, 5, at + JV_META_GRANULE), -EEXIST);
     assert_int_equal(jv_meta_load(&a, &sp[0], 0), 3);
     /* unaligned request */
     assert_int_equal(jv_meta_space_reserve(&b, sp, 5, at + 1), -EINVAL);
@@ -655,17 +655,17 @@ static void ref_scan(jv_meta_space *s, jv_meta_spec *sp, uint64_t start, uint64_
 }
 
 /* Test geometries: (b, r, offset). Offsets that are not 8-aligned, and tables that begin in
- * the middle of a chunk, exercise the partial-word and chunk-straddling paths. */
+ * the middle of a granule, exercise the partial-word and granule-straddling paths. */
 static const struct { uint8_t b, r; uint64_t off; } geo[] = {
     {0, 3, 0}, {0, 12, 0x10003}, {1, 3, 0x8005}, {2, 5, 0}, {3, 7, 0x2},
     {4, 8, 0x6}, {5, 9, 0x4}, {6, 10, 0x8}, {0, 0, 0xFFF8}, {1, 2, 0x1FFFD},
 };
 
-/* A window of data around the first chunk boundary inside the table: W regions on each side,
- * so that searches, scans and bulk ops cross from one commit chunk into the next. */
+/* A window of data around the first granule boundary inside the table: W regions on each side,
+ * so that searches, scans and bulk ops cross from one commit granule into the next. */
 static void setup_window(const jv_meta_spec *sp, uint64_t *wlo, uint64_t *whi) {
     const uint64_t W = 3000;
-    uint64_t jb = ((sp->offset + 1 + JV_META_CHUNK - 1) & ~(uint64_t)(JV_META_CHUNK - 1)) - sp->offset;
+    uint64_t jb = ((sp->offset + 1 + JV_META_GRANULE - 1) & ~(uint64_t)(JV_META_GRANULE - 1)) - sp->offset;
     uint64_t xb = (jb * 8) >> sp->log_bits, nreg = (1ull << 32) >> sp->log_region;
     uint64_t x0 = xb > W ? xb - W : 0, x1 = xb + W < nreg ? xb + W : nreg;
     *wlo = x0 << sp->log_region;
@@ -682,11 +682,11 @@ static void fill_random(jv_meta_space *s, jv_meta_spec *sp, uint64_t lo, uint64_
 }
 
 /* Commit the metadata of the window's left side (cfg 0), right side (cfg 1) or both (cfg 2)
- * of the chunk boundary, so that searches run into uncommitted chunks from either direction. */
+ * of the granule boundary, so that searches run into uncommitted granules from either direction. */
 static void commit_cfg(jv_meta_space *s, const jv_meta_spec *sp, uint64_t lo, uint64_t hi,
                        int cfg) {
-    uint64_t jb = ((sp->offset + 1 + JV_META_CHUNK - 1) & ~(uint64_t)(JV_META_CHUNK - 1)) - sp->offset;
-    uint64_t mid = ((jb * 8) >> sp->log_bits) << sp->log_region; /* first region of the next chunk */
+    uint64_t jb = ((sp->offset + 1 + JV_META_GRANULE - 1) & ~(uint64_t)(JV_META_GRANULE - 1)) - sp->offset;
+    uint64_t mid = ((jb * 8) >> sp->log_bits) << sp->log_region; /* first region of the next granule */
     if (cfg != 1 && mid > lo)
         assert_int_equal(jv_meta_ensure_mapped(s, sp, lo, mid - lo), 0);
     if (cfg != 0)
@@ -769,7 +769,7 @@ static void meta7_bulk_vs_reference(void **st) {
                                hi + (hi - lo) > (1ull << 32) ? 1ull << 32 : hi + (hi - lo));
             }
         }
-        /* bzero over the whole space skips uncommitted chunks */
+        /* bzero over the whole space skips uncommitted granules */
         jv_meta_bzero(&s1, &sp1, 0, 1ull << 32);
         uint64_t f;
         assert_false(jv_meta_find_next_non_zero(&s1, &sp1, lo, hi - lo, &f));
@@ -909,7 +909,7 @@ int main(void) {
         cmocka_unit_test(meta3_overlap_half_open),
         cmocka_unit_test(meta3_invalid_specs),
         cmocka_unit_test(meta9_accounting),
-        cmocka_unit_test(meta5_lazy_commit_chunk_ends),
+        cmocka_unit_test(meta5_lazy_commit_granule_ends),
         cmocka_unit_test(meta5_access_checker),
         cmocka_unit_test(meta5_large_extent_uses_heap_bitmap),
         cmocka_unit_test(reserve_at_requested_address),

@@ -26,8 +26,8 @@
  *   slot root     Empty -> 0^32; Loaded(p) -> p->hash; Missing(h) -> h (pass-through).
  *   Z[d]          the root of 2^d zero chunks; Z[0] = 0^32, Z[d+1] = SHA-256(Z[d] || Z[d]).
  *   backing       {size, len, slots}: len <= size / 4096; indices in [len, size/4096) are Empty.
- *                 Stored as a table of refcounted 64-slot chunks shared between backings
- *                 (cap_internal.h), so copying a backing copies chunk pointers only.
+ *                 Stored as a table of refcounted 64-slot groups shared between backings
+ *                 (cap_internal.h), so copying a backing copies group pointers only.
  *   overlay       sorted (index, slot) pairs private to one DataCap; Loaded/Missing entries
  *                 shadow the backing, an Empty entry does not (it reads as "clean").
  *   clean         a DataCap whose overlay is empty; only clean caps have a root.
@@ -35,8 +35,8 @@
  * Rules (cited by tests as CAP-n)
  *   CAP-1  every slab is exactly 4096 bytes at a 4096-aligned address; cloning and decoding
  *          allocate a fresh aligned slab.
- *   CAP-2  a page reachable from two places is never mutated; a backing (or slot chunk) with
- *          refs > 1 is copied (chunk pointers, resp. 64 slot references; no byte copies)
+ *   CAP-2  a page reachable from two places is never mutated; a backing (or slot group) with
+ *          refs > 1 is copied (group pointers, resp. 64 slot references; no byte copies)
  *          before a construction-time change.
  *   CAP-3  canonical form: a backing built by put_page / from_bytes_sized / flush never holds a
  *          Loaded all-zero page (it is Empty) and has no trailing Empty slot; size is unchanged
@@ -82,8 +82,6 @@
 /* Largest DataCap: page indices are u32. */
 #define JV_CAP_MAX_PAGES (1ull << 32)
 #define JV_CAP_MAX_SIZE (JV_CAP_MAX_PAGES * JV_CAP_PAGE_SIZE)
-/* Legacy grouping names (spec §5): 512 pages = 2 MiB. */
-#define JV_CAP_GROUP_PAGES 512u
 /* Cap union selectors (spec §9). */
 enum { JV_CAP_SEL_INSTANCE = 0, JV_CAP_SEL_IMAGE = 1, JV_CAP_SEL_DATA = 2, JV_CAP_SEL_CNODE = 3,
        JV_CAP_SEL_TYPE = 4 };

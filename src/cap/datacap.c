@@ -8,11 +8,11 @@
 #include "cap/cap_internal.h"
 #include "util/error.h"
 
-/* ---- Backing (two-level, chunks shared by refcount) --------------------------------------- */
-static void chunk_unref(jv_cap_chunk *c) {
+/* ---- Backing (two-level, groups shared by refcount) --------------------------------------- */
+static void group_unref(jv_cap_group *c) {
     if (!c) return;
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
-        for (unsigned k = 0; k < JV_CAP_CHUNK; k++) jv_cap_slot_release(&c->slots[k]);
+        for (unsigned k = 0; k < JV_CAP_GROUP; k++) jv_cap_slot_release(&c->slots[k]);
         free(c);
     }
 }
@@ -28,34 +28,34 @@ static jv_cap_backing *backing_new(uint64_t size) {
 static void backing_unref(jv_cap_backing *b) {
     if (!b) return;
     if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
-        for (uint32_t c = 0; c < b->nchunks; c++) chunk_unref(b->chunks[c]);
-        free(b->chunks);
+        for (uint32_t c = 0; c < b->ngroups; c++) group_unref(b->groups[c]);
+        free(b->groups);
         free(b);
     }
 }
 
 static inline const jv_cap_slot *backing_slot(const jv_cap_backing *b, uint64_t i) {
     if (i >= b->len) return &jv_cap_slot_empty;
-    const jv_cap_chunk *c = b->chunks[i >> JV_CAP_CHUNK_SHIFT];
-    return c ? &c->slots[i & (JV_CAP_CHUNK - 1)] : &jv_cap_slot_empty;
+    const jv_cap_group *c = b->groups[i >> JV_CAP_GROUP_SHIFT];
+    return c ? &c->slots[i & (JV_CAP_GROUP - 1)] : &jv_cap_slot_empty;
 }
 
-/* A copy of b sharing all of its chunks (refcount increments, O(pages / 64)). */
+/* A copy of b sharing all of its groups (refcount increments, O(pages / 64)). */
 static jv_cap_backing *backing_copy(const jv_cap_backing *old) {
     jv_cap_backing *b = backing_new(old->size);
     if (!b) return NULL;
-    if (old->nchunks) {
-        b->chunks = malloc((size_t)old->nchunks * sizeof *b->chunks);
-        if (!b->chunks) {
+    if (old->ngroups) {
+        b->groups = malloc((size_t)old->ngroups * sizeof *b->groups);
+        if (!b->groups) {
             free(b);
             return NULL;
         }
-        for (uint32_t c = 0; c < old->nchunks; c++) {
-            b->chunks[c] = old->chunks[c];
-            if (b->chunks[c]) atomic_fetch_add_explicit(&b->chunks[c]->refs, 1, memory_order_relaxed);
+        for (uint32_t c = 0; c < old->ngroups; c++) {
+            b->groups[c] = old->groups[c];
+            if (b->groups[c]) atomic_fetch_add_explicit(&b->groups[c]->refs, 1, memory_order_relaxed);
         }
     }
-    b->nchunks = old->nchunks;
+    b->ngroups = old->ngroups;
     b->len = old->len;
     return b;
 }
@@ -63,49 +63,49 @@ static jv_cap_backing *backing_copy(const jv_cap_backing *old) {
 static void backing_trim(jv_cap_backing *b) {
     while (b->len) {
         uint64_t i = b->len - 1;
-        const jv_cap_chunk *c = b->chunks[i >> JV_CAP_CHUNK_SHIFT];
+        const jv_cap_group *c = b->groups[i >> JV_CAP_GROUP_SHIFT];
         if (!c) {
-            b->len = i & ~(JV_CAP_CHUNK - 1); /* skip a whole Empty chunk */
+            b->len = i & ~(JV_CAP_GROUP - 1); /* skip a whole Empty group */
             continue;
         }
-        if (c->slots[i & (JV_CAP_CHUNK - 1)].kind != JV_SLOT_EMPTY) break;
+        if (c->slots[i & (JV_CAP_GROUP - 1)].kind != JV_SLOT_EMPTY) break;
         b->len = i;
     }
 }
 
-/* The chunk holding slot i of a unique backing, made unique itself (allocated if NULL, copied
- * if shared). NULL on allocation failure. The chunk table must already cover i. */
-static jv_cap_chunk *chunk_unique(jv_cap_backing *b, uint64_t i) {
-    jv_cap_chunk **cp = &b->chunks[i >> JV_CAP_CHUNK_SHIFT], *c = *cp;
+/* The group holding slot i of a unique backing, made unique itself (allocated if NULL, copied
+ * if shared). NULL on allocation failure. The group table must already cover i. */
+static jv_cap_group *group_unique(jv_cap_backing *b, uint64_t i) {
+    jv_cap_group **cp = &b->groups[i >> JV_CAP_GROUP_SHIFT], *c = *cp;
     if (c && atomic_load_explicit(&c->refs, memory_order_acquire) == 1) return c;
-    jv_cap_chunk *n = calloc(1, sizeof *n);
+    jv_cap_group *n = calloc(1, sizeof *n);
     if (!n) return NULL;
     atomic_init(&n->refs, 1);
     if (c) {
-        for (unsigned k = 0; k < JV_CAP_CHUNK; k++) n->slots[k] = jv_cap_slot_copy(&c->slots[k]);
-        chunk_unref(c);
+        for (unsigned k = 0; k < JV_CAP_GROUP; k++) n->slots[k] = jv_cap_slot_copy(&c->slots[k]);
+        group_unref(c);
     }
     *cp = n;
     return n;
 }
 
-static bool chunks_cover(jv_cap_backing *b, uint64_t i) {
-    uint64_t need = (i >> JV_CAP_CHUNK_SHIFT) + 1;
-    if (need <= b->nchunks) return true;
-    uint64_t ncap = b->nchunks ? b->nchunks : 1;
+static bool groups_cover(jv_cap_backing *b, uint64_t i) {
+    uint64_t need = (i >> JV_CAP_GROUP_SHIFT) + 1;
+    if (need <= b->ngroups) return true;
+    uint64_t ncap = b->ngroups ? b->ngroups : 1;
     while (ncap < need) ncap *= 2;
-    uint64_t maxc = ((b->size >> JV_CAP_PAGE_SHIFT) + JV_CAP_CHUNK - 1) >> JV_CAP_CHUNK_SHIFT;
+    uint64_t maxc = ((b->size >> JV_CAP_PAGE_SHIFT) + JV_CAP_GROUP - 1) >> JV_CAP_GROUP_SHIFT;
     if (ncap > maxc) ncap = maxc;
     if (ncap < need) return false;
-    jv_cap_chunk **nc = realloc(b->chunks, (size_t)ncap * sizeof *nc);
+    jv_cap_group **nc = realloc(b->groups, (size_t)ncap * sizeof *nc);
     if (!nc) return false;
-    memset(nc + b->nchunks, 0, (size_t)(ncap - b->nchunks) * sizeof *nc);
-    b->chunks = nc;
-    b->nchunks = (uint32_t)ncap;
+    memset(nc + b->ngroups, 0, (size_t)(ncap - b->ngroups) * sizeof *nc);
+    b->groups = nc;
+    b->ngroups = (uint32_t)ncap;
     return true;
 }
 
-/* CAP-2: give d a backing it alone references (copying the chunk table, refcounts only). */
+/* CAP-2: give d a backing it alone references (copying the group table, refcounts only). */
 static javm_status make_unique(jv_datacap *d) {
     jv_cap_backing *old = d->backing;
     if (atomic_load_explicit(&old->refs, memory_order_acquire) == 1) return JAVM_OK;
@@ -120,17 +120,17 @@ static javm_status make_unique(jv_datacap *d) {
 static javm_status backing_set(jv_cap_backing *b, uint64_t i, jv_cap_slot slot) {
     if (slot.kind == JV_SLOT_EMPTY) {
         if (backing_slot(b, i)->kind == JV_SLOT_EMPTY) return JAVM_OK;
-    } else if (!chunks_cover(b, i)) {
+    } else if (!groups_cover(b, i)) {
         jv_cap_slot_release(&slot);
         return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory growing to %llu slots",
                             (unsigned long long)(i + 1));
     }
-    jv_cap_chunk *c = chunk_unique(b, i);
+    jv_cap_group *c = group_unique(b, i);
     if (!c) {
         jv_cap_slot_release(&slot);
-        return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory copying a slot chunk");
+        return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory copying a slot group");
     }
-    jv_cap_slot *s = &c->slots[i & (JV_CAP_CHUNK - 1)];
+    jv_cap_slot *s = &c->slots[i & (JV_CAP_GROUP - 1)];
     jv_cap_slot_release(s);
     *s = slot;
     if (slot.kind != JV_SLOT_EMPTY && i >= b->len) b->len = i + 1;
@@ -419,15 +419,15 @@ javm_status jv_cap_data_place_shared(jv_datacap *d, uint64_t dst_off, const jv_d
     jv_cap_backing *b = d->backing;
     for (uint64_t k = 0; k < count && !st; k++) {
         uint64_t i = at + k;
-        /* whole aligned chunks are shared as chunks: one refcount increment for 64 slots */
-        if ((i & (JV_CAP_CHUNK - 1)) == 0 && (k & (JV_CAP_CHUNK - 1)) == 0 && count - k >= JV_CAP_CHUNK &&
-            k + JV_CAP_CHUNK <= (uint64_t)sb->nchunks * JV_CAP_CHUNK && chunks_cover(b, i)) {
-            jv_cap_chunk *c = sb->chunks[k >> JV_CAP_CHUNK_SHIFT], **dst = &b->chunks[i >> JV_CAP_CHUNK_SHIFT];
+        /* whole aligned groups are shared as groups: one refcount increment for 64 slots */
+        if ((i & (JV_CAP_GROUP - 1)) == 0 && (k & (JV_CAP_GROUP - 1)) == 0 && count - k >= JV_CAP_GROUP &&
+            k + JV_CAP_GROUP <= (uint64_t)sb->ngroups * JV_CAP_GROUP && groups_cover(b, i)) {
+            jv_cap_group *c = sb->groups[k >> JV_CAP_GROUP_SHIFT], **dst = &b->groups[i >> JV_CAP_GROUP_SHIFT];
             if (c) atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
-            chunk_unref(*dst);
+            group_unref(*dst);
             *dst = c;
-            if (c && i + JV_CAP_CHUNK > b->len) b->len = i + JV_CAP_CHUNK;
-            k += JV_CAP_CHUNK - 1;
+            if (c && i + JV_CAP_GROUP > b->len) b->len = i + JV_CAP_GROUP;
+            k += JV_CAP_GROUP - 1;
             continue;
         }
         if (k >= sb->len && i >= b->len) break; /* only Empty over Empty is left */
@@ -459,7 +459,7 @@ javm_status jv_cap_data_flush(const jv_datacap *d, const jv_cap_resolver *r, jv_
     *out = NULL;
     if (!d->ov_len) return jv_cap_data_clone(d, out);
     jv_cap_backing *old = d->backing;
-    jv_cap_backing *b = backing_copy(old); /* O(pages / 64): chunks are shared */
+    jv_cap_backing *b = backing_copy(old); /* O(pages / 64): groups are shared */
     if (!b) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: flush: out of memory");
     javm_status st = JAVM_OK;
     for (uint32_t k = 0; k < d->ov_len && !st; k++) { /* ascending index order */
@@ -613,7 +613,7 @@ javm_status jv_cap_data_check(const jv_datacap *d, bool canonical, bool check_ha
     uint64_t pages = b->size >> JV_CAP_PAGE_SHIFT;
     if (!b->size || b->size % JV_CAP_PAGE_SIZE)
         return jv_set_error(JAVM_ERR_STATE, "datacap check: size %llu", (unsigned long long)b->size);
-    if (b->len > pages || b->len > (uint64_t)b->nchunks * JV_CAP_CHUNK)
+    if (b->len > pages || b->len > (uint64_t)b->ngroups * JV_CAP_GROUP)
         return jv_set_error(JAVM_ERR_STATE, "datacap check: %llu slots for %llu pages", (unsigned long long)b->len,
                             (unsigned long long)pages);
     if (canonical && b->len && backing_slot(b, b->len - 1)->kind == JV_SLOT_EMPTY)
@@ -638,14 +638,14 @@ javm_status jv_cap_data_check(const jv_datacap *d, bool canonical, bool check_ha
                 return jv_set_error(JAVM_ERR_STATE, "datacap check (CAP-4): page %llu hash is stale", (unsigned long long)i);
         }
     }
-    /* slots at or past len are Empty (chunks are shared whole, so this is load-bearing) */
-    for (uint64_t i = b->len; i < (uint64_t)b->nchunks * JV_CAP_CHUNK; i++) {
-        const jv_cap_chunk *c = b->chunks[i >> JV_CAP_CHUNK_SHIFT];
+    /* slots at or past len are Empty (groups are shared whole, so this is load-bearing) */
+    for (uint64_t i = b->len; i < (uint64_t)b->ngroups * JV_CAP_GROUP; i++) {
+        const jv_cap_group *c = b->groups[i >> JV_CAP_GROUP_SHIFT];
         if (!c) {
-            i |= JV_CAP_CHUNK - 1;
+            i |= JV_CAP_GROUP - 1;
             continue;
         }
-        if (c->slots[i & (JV_CAP_CHUNK - 1)].kind != JV_SLOT_EMPTY)
+        if (c->slots[i & (JV_CAP_GROUP - 1)].kind != JV_SLOT_EMPTY)
             return jv_set_error(JAVM_ERR_STATE, "datacap check: slot %llu past len %llu is not Empty",
                                 (unsigned long long)i, (unsigned long long)b->len);
     }

@@ -128,11 +128,11 @@ int jv_meta_check(const jv_meta_spec *specs, size_t n, char *err, size_t errlen)
 
 /* ---- The reserved extent --------------------------------------------------------------------- */
 static uint64_t *commit_bits(const jv_meta_space *s) {
-    return s->nchunks <= JV_META_INLINE_WORDS * 64 ? (uint64_t *)s->commit_inline
+    return s->ngranules <= JV_META_INLINE_WORDS * 64 ? (uint64_t *)s->commit_inline
                                                      : s->commit_heap;
 }
 
-static bool chunk_is_committed(const jv_meta_space *s, size_t c) {
+static bool granule_is_committed(const jv_meta_space *s, size_t c) {
     const uint64_t *bits = commit_bits(s);
     return (__atomic_load_n(&bits[c >> 6], __ATOMIC_ACQUIRE) >> (c & 63)) & 1;
 }
@@ -156,11 +156,11 @@ int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n,
     uint64_t extent = jv_meta_extent(specs, n);
     if (extent > (1ull << 46))
         return -ENOMEM;
-    size_t total = (size_t)round_up(extent, JV_META_CHUNK);
-    size_t nchunks = total / JV_META_CHUNK;
+    size_t total = (size_t)round_up(extent, JV_META_GRANULE);
+    size_t ngranules = total / JV_META_GRANULE;
     uint64_t *heap = NULL;
-    if (nchunks > JV_META_INLINE_WORDS * 64) {
-        heap = calloc((nchunks + 63) / 64, sizeof *heap);
+    if (ngranules > JV_META_INLINE_WORDS * 64) {
+        heap = calloc((ngranules + 63) / 64, sizeof *heap);
         if (!heap)
             return -ENOMEM;
     }
@@ -189,14 +189,14 @@ int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n,
         map = p;
         map_len = total;
     } else {
-        size_t span = total + JV_META_CHUNK;
+        size_t span = total + JV_META_GRANULE;
         void *p = mmap(NULL, span, prot, flags, -1, 0);
         if (p == MAP_FAILED) {
             int e = errno;
             free(heap);
             return -e;
         }
-        uintptr_t lo = (uintptr_t)p, al = (lo + JV_META_CHUNK - 1) & ~(uintptr_t)(JV_META_CHUNK - 1);
+        uintptr_t lo = (uintptr_t)p, al = (lo + JV_META_GRANULE - 1) & ~(uintptr_t)(JV_META_GRANULE - 1);
         base = (uint8_t *)al;
         map = p;
         map_len = span;
@@ -204,7 +204,7 @@ int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n,
     name_region(map, map_len);
     s->base = base;
     s->reserved = total;
-    s->nchunks = nchunks;
+    s->ngranules = ngranules;
     s->commit_heap = heap;
     s->map = map;
     s->map_len = map_len;
@@ -228,11 +228,11 @@ static bool page_is_zero(const uint8_t *p, size_t len) {
 
 void jv_meta_space_clear(jv_meta_space *s) {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    for (size_t c = 0; c < s->nchunks; c++) {
-        if (!chunk_is_committed(s, c))
+    for (size_t c = 0; c < s->ngranules; c++) {
+        if (!granule_is_committed(s, c))
             continue;
-        uint8_t *p = s->base + c * JV_META_CHUNK;
-        for (size_t off = 0; off < JV_META_CHUNK; off += pg)
+        uint8_t *p = s->base + c * JV_META_GRANULE;
+        for (size_t off = 0; off < JV_META_GRANULE; off += pg)
             if (!page_is_zero(p + off, pg))
                 memset(p + off, 0, pg);
     }
@@ -240,25 +240,25 @@ void jv_meta_space_clear(jv_meta_space *s) {
 
 size_t jv_meta_space_committed(const jv_meta_space *s) {
     size_t k = 0;
-    for (size_t c = 0; c < s->nchunks; c++)
-        k += chunk_is_committed(s, c);
-    return k * JV_META_CHUNK;
+    for (size_t c = 0; c < s->ngranules; c++)
+        k += granule_is_committed(s, c);
+    return k * JV_META_GRANULE;
 }
 
 /* ---- Lazy commit (META-5) -------------------------------------------------------------------- */
-/* Commit chunks [c0, c1) of the extent. */
-static int commit_chunks(jv_meta_space *s, size_t c0, size_t c1) {
+/* Commit granules [c0, c1) of the extent. */
+static int commit_granules(jv_meta_space *s, size_t c0, size_t c1) {
     uint64_t *bits = commit_bits(s);
     size_t c = c0;
     while (c < c1) {
-        if (chunk_is_committed(s, c)) {
+        if (granule_is_committed(s, c)) {
             c++;
             continue;
         }
-        size_t e = c + 1; /* one mprotect per run of uncommitted chunks */
-        while (e < c1 && !chunk_is_committed(s, e))
+        size_t e = c + 1; /* one mprotect per run of uncommitted granules */
+        while (e < c1 && !granule_is_committed(s, e))
             e++;
-        if (mprotect(s->base + c * JV_META_CHUNK, (e - c) * JV_META_CHUNK,
+        if (mprotect(s->base + c * JV_META_GRANULE, (e - c) * JV_META_GRANULE,
                      PROT_READ | PROT_WRITE) != 0)
             return -errno;
         for (size_t k = c; k < e; k++)
@@ -292,8 +292,8 @@ int jv_meta_ensure_mapped(jv_meta_space *s, const jv_meta_spec *spec, uint64_t d
     uint64_t a0 = spec->offset + m0, a1 = spec->offset + m1;
     if (a1 > s->reserved)
         return -ERANGE;
-    return commit_chunks(s, (size_t)(a0 >> JV_META_LOG_CHUNK),
-                         (size_t)((a1 + JV_META_CHUNK - 1) >> JV_META_LOG_CHUNK));
+    return commit_granules(s, (size_t)(a0 >> JV_META_LOG_GRANULE),
+                         (size_t)((a1 + JV_META_GRANULE - 1) >> JV_META_LOG_GRANULE));
 }
 
 int jv_meta_ensure_mapped_all(jv_meta_space *s, const jv_meta_spec *spec) {
@@ -304,7 +304,7 @@ bool jv_meta_ptr_is_mapped(const jv_meta_space *s, const void *p) {
     uintptr_t a = (uintptr_t)p, b = (uintptr_t)s->base;
     if (!s->base || a < b || a - b >= s->reserved)
         return false;
-    return chunk_is_committed(s, (a - b) >> JV_META_LOG_CHUNK);
+    return granule_is_committed(s, (a - b) >> JV_META_LOG_GRANULE);
 }
 
 bool jv_meta_is_mapped(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t data_addr) {
@@ -322,8 +322,8 @@ bool jv_meta_access_ok(const jv_meta_space *s, const jv_meta_spec *spec, uint64_
     if (off < spec->offset || off + len > spec->offset + jv_meta_range_size(spec) ||
         off + len > s->reserved)
         return false;
-    return chunk_is_committed(s, (size_t)(off >> JV_META_LOG_CHUNK)) &&
-           chunk_is_committed(s, (size_t)((off + len - 1) >> JV_META_LOG_CHUNK));
+    return granule_is_committed(s, (size_t)(off >> JV_META_LOG_GRANULE)) &&
+           granule_is_committed(s, (size_t)((off + len - 1) >> JV_META_LOG_GRANULE));
 }
 
 void jv_meta_access_fail(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t data_addr) {

@@ -6,19 +6,20 @@
  *   - the layout of a set of specs (contiguous, word-rounded, globals then locals) and its
  *     sanity check;
  *   - one reserved extent per guest instance (jv_meta_space): PROT_NONE + MAP_NORESERVE, named
- *     in /proc/self/maps, committed lazily per commit chunk;
+ *     in /proc/self/maps, committed lazily per commit granule;
  *   - the operations of spec §7 on any width (1, 2, 4 bits, u8, u16, u32, u64).
  *
  * Glossary
  *   data address  a guest address (0 .. 2^32-1) the metadata describes.
- *   region        2^r data bytes described by one metadata unit (r = log_region; 12 = a page).
- *   unit / field  the 2^b metadata bits of one region (b = log_bits, 0..6).
+ *   region        2^r data bytes described by one metadata field (r = log_region; 12 = a page).
+ *   field         the 2^b metadata bits of one region (b = log_bits, 0..6). ("unit" is mat's word:
+ *                 a read-only materialization unit.)
  *   ratio         (3 + r) - b: log2 of data bits per metadata bit.
  *   table         2^(32 - ratio) bytes (at least 1): the metadata of one spec for all 2^32.
  *   base          the run-time address of the extent (per instance); S = base + offset is the
  *                 table start of a spec. Offsets are relative, never absolute addresses.
- *   chunk         JV_META_CHUNK bytes of metadata address space: the commit granularity.
- *                 Chunk states (spec §6): outside the reservation = Unmapped; inside, commit
+ *   granule         JV_META_GRANULE bytes of metadata address space: the commit granularity.
+ *                 Granule states (spec §6): outside the reservation = Unmapped; inside, commit
  *                 bit 0 = Quarantined (reserved, PROT_NONE), bit 1 = Mapped (read-write).
  *
  * Bit order: region x owns bits [x * 2^b, (x + 1) * 2^b) of its table, counted from the least
@@ -37,17 +38,17 @@
  *                     (checked across ALL specs, whatever their group, with half-open
  *                     [offset, offset + size) intervals: offsets 1 and `size` DO overlap).
  *   META-4  zero is the default: freshly committed metadata reads 0 in every field.
- *   META-5  commit:   ensure_mapped rounds the metadata range outward to whole chunks and is
+ *   META-5  commit:   ensure_mapped rounds the metadata range outward to whole granules and is
  *                     idempotent; metadata is never committed implicitly except by bset/bcopy
  *                     (which commit their destination) — reading or storing a field whose
- *                     chunk is not committed is a caller bug (SIGSEGV on PROT_NONE).
+ *                     granule is not committed is a caller bug (SIGSEGV on PROT_NONE).
  *   META-6  values:   stores, fetch-ops and CAS take the value modulo 2^(2^b) (truncated to the
  *                     field); they never change neighbouring fields.
  *   META-7  sub-byte compare-exchange may fail SPURIOUSLY: it CASes the containing byte, so a
  *                     concurrent change of a neighbouring field makes it fail although the field
  *                     equals `expected`. Callers retry (the returned *expected is then unchanged).
  *   META-8  search stops at unmapped metadata (find_prev/next return "not found" at the first
- *                     uncommitted chunk); scan and bzero skip uncommitted chunks (they hold only
+ *                     uncommitted granule); scan and bzero skip uncommitted granules (they hold only
  *                     zeros by META-4).
  *   META-9  accounting is computed from data, not from committed memory: metadata pages for n
  *                     data pages = ceil(n / 2^ratio) per spec (never 0 when n > 0).
@@ -59,25 +60,25 @@
  *     slot allocator, free list or fragmentation, and no cross-instance coordination or locks;
  *   - cheap: reserving is one mmap (+ trimming munmaps) and a prctl, about a microsecond
  *     (bench/bench_meta.c measures reserve+release); MAP_NORESERVE costs no memory and no
- *     commit charge until a chunk is committed and written;
+ *     commit charge until a granule is committed and written;
  *   - no fixed addresses (spec §9): the kernel places each extent, so nothing can collide with
  *     sanitizer shadows, libraries or other instances; a caller may still request an address
  *     (MAP_FIXED_NOREPLACE, failing loudly if anything is there);
  *   - the base lives in the instance (jv_meta_space.base, next to the guest-memory base), so
  *     the hot path pays one load it would pay anyway for the context.
  *
- * Commit granularity: JV_META_CHUNK = 64 KiB of metadata address space. Justification for
- * ~1.25 MiB extents (20 chunks for the mem layer's specs):
+ * Commit granularity: JV_META_GRANULE = 64 KiB of metadata address space. Justification for
+ * ~1.25 MiB extents (20 granules for the mem layer's specs):
  *   - physical memory is allocated by the kernel per host page on first write either way, so a
- *     larger chunk costs no extra RAM for untouched metadata (reads of committed-but-untouched
+ *     larger granule costs no extra RAM for untouched metadata (reads of committed-but-untouched
  *     pages hit the shared zero page);
  *   - it cuts mprotect calls and VMA splits 16x versus 4 KiB host pages: a typical program's
- *     ranges (RO data at 0x10000, heap above it, stack near 0xFEFE0000) commit about 2 chunks
+ *     ranges (RO data at 0x10000, heap above it, stack near 0xFEFE0000) commit about 2 granules
  *     per table, and the extent never holds more than ~20 VMAs;
- *   - 64 KiB is a multiple of every common host page size (4 K, 16 K, 64 K), so chunks are
- *     always valid mprotect units; the commit state fits in a 4-word inline bitmap (256 chunks =
+ *   - 64 KiB is a multiple of every common host page size (4 K, 16 K, 64 K), so granules are
+ *     always valid mprotect ranges; the commit state fits in a 4-word inline bitmap (256 granules =
  *     16 MiB extents) with no allocation; larger extents use a heap bitmap;
- *   - one 64 KiB chunk of a 1-byte-per-page table covers 256 MiB of guest space; of a
+ *   - one 64 KiB granule of a 1-byte-per-page table covers 256 MiB of guest space; of a
  *     1-bit-per-page table, 2 GiB.
  *
  * Concurrency: guest execution of one instance is single-threaded, so the non-atomic load/store
@@ -97,16 +98,16 @@
 #define JV_META_ADDR_SPACE (1ull << JV_META_ADDR_BITS)
 #define JV_META_MAX_LOG_BITS 6
 #define JV_META_MAX_LOG_REGION 32
-#define JV_META_LOG_CHUNK 16
-#define JV_META_CHUNK ((size_t)1 << JV_META_LOG_CHUNK) /* commit granularity (see above) */
-#define JV_META_INLINE_WORDS 4                         /* inline commit bitmap: 256 chunks */
+#define JV_META_LOG_GRANULE 16
+#define JV_META_GRANULE ((size_t)1 << JV_META_LOG_GRANULE) /* commit granularity (see above) */
+#define JV_META_INLINE_WORDS 4                         /* inline commit bitmap: 256 granules */
 
 typedef struct jv_meta_spec {
     const char *name;
     bool is_global;     /* global vs local group */
     uint64_t offset;    /* relative byte offset from the run-time base (assigned by jv_meta_layout) */
     uint8_t log_bits;   /* b: 0..6 (1 bit .. u64) */
-    uint8_t log_region; /* r: log2 data bytes per metadata unit (12 = one 4 KiB page) */
+    uint8_t log_region; /* r: log2 data bytes per metadata field (12 = one 4 KiB page) */
 } jv_meta_spec;
 
 /* ---- Derived quantities (pure arithmetic) --------------------------------------------------- */
@@ -134,16 +135,16 @@ int jv_meta_check(const jv_meta_spec *specs, size_t n, char *err, size_t errlen)
 /* ---- The reserved extent of one instance ---------------------------------------------------- */
 typedef struct jv_meta_space {
     uint8_t *base;   /* run-time base, set once at reserve (NULL when released) */
-    size_t reserved; /* bytes reserved at base (a multiple of JV_META_CHUNK) */
-    size_t nchunks;  /* reserved / JV_META_CHUNK */
-    uint64_t commit_inline[JV_META_INLINE_WORDS]; /* commit bitmap when nchunks <= 256 */
+    size_t reserved; /* bytes reserved at base (a multiple of JV_META_GRANULE) */
+    size_t ngranules;  /* reserved / JV_META_GRANULE */
+    uint64_t commit_inline[JV_META_INLINE_WORDS]; /* commit bitmap when ngranules <= 256 */
     uint64_t *commit_heap;                         /* commit bitmap otherwise */
     void *map;       /* the whole mapping: [base, base + reserved) plus alignment slack */
     size_t map_len;
 } jv_meta_space;
 
-/* Reserve the extent of `specs` (rounded up to chunks) PROT_NONE|MAP_NORESERVE. at == NULL:
- * the kernel chooses, base aligned to JV_META_CHUNK (one mmap of reserved + JV_META_CHUNK; the
+/* Reserve the extent of `specs` (rounded up to granules) PROT_NONE|MAP_NORESERVE. at == NULL:
+ * the kernel chooses, base aligned to JV_META_GRANULE (one mmap of reserved + JV_META_GRANULE; the
  * PROT_NONE slack around the aligned base is kept rather than trimmed, saving two munmap calls
  * per instance); else MAP_FIXED_NOREPLACE at `at` (host
  * page aligned), returning -EEXIST if anything is mapped there. The region is named
@@ -153,14 +154,14 @@ typedef struct jv_meta_space {
 int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n, void *at);
 /* Unmap the extent; the struct reads as released afterwards. Safe on a released space. */
 void jv_meta_space_release(jv_meta_space *s);
-/* Zero every committed chunk in place (spec §10.5: no MADV_DONTNEED). Host pages that already
- * read as zero are not written, so untouched pages stay unallocated. Chunks stay committed. */
+/* Zero every committed granule in place (spec §10.5: no MADV_DONTNEED). Host pages that already
+ * read as zero are not written, so untouched pages stay unallocated. Granules stay committed. */
 void jv_meta_space_clear(jv_meta_space *s);
-/* Bytes of metadata address space committed (chunks x JV_META_CHUNK). */
+/* Bytes of metadata address space committed (granules x JV_META_GRANULE). */
 size_t jv_meta_space_committed(const jv_meta_space *s);
 
 /* META-5: commit (mprotect RW) the metadata covering data range [data_start, data_start +
- * data_len) of `spec` (clamped to 2^32), rounded outward to chunks; idempotent; 0 or -errno. */
+ * data_len) of `spec` (clamped to 2^32), rounded outward to granules; idempotent; 0 or -errno. */
 int jv_meta_ensure_mapped(jv_meta_space *s, const jv_meta_spec *spec, uint64_t data_start,
                           uint64_t data_len);
 /* Commit the whole table of a spec. */
@@ -202,7 +203,7 @@ static inline uint8_t jv_meta_byte_mask(const jv_meta_spec *spec, uint64_t data_
 
 /* ---- Debug checking (spec §6: every metadata address inside the reservation and committed) ----
  * jv_meta_access_ok: data_addr < 2^32, the field lies inside the spec's table
- * [offset, offset + range size), inside [base, base + reserved), and in a committed chunk.
+ * [offset, offset + range size), inside [base, base + reserved), and in a committed granule.
  * Build with -DJV_META_CHECKED to make the inline load/store verify it and abort with a message
  * naming the spec and address (jv_meta_access_fail) instead of faulting. */
 bool jv_meta_access_ok(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t data_addr);
@@ -307,7 +308,7 @@ uint64_t jv_meta_load_raw_word(const jv_meta_space *s, const jv_meta_spec *spec,
  * to regions; clamped to 2^32; size 0 selects nothing). Partial edge bytes are updated with
  * atomic fetch_and / fetch_or (or a CAS loop for bcopy); whole bytes in between with memset /
  * memmove. */
-/* Zero the fields; uncommitted chunks are skipped (already zero, META-8). */
+/* Zero the fields; uncommitted granules are skipped (already zero, META-8). */
 void jv_meta_bzero(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t start,
                    uint64_t size);
 /* Set every bit of the fields (all ones); commits the metadata first. 0 or -errno. */
@@ -330,7 +331,7 @@ bool jv_meta_find_next_non_zero(const jv_meta_space *s, const jv_meta_spec *spec
 bool jv_meta_find_prev_non_zero(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t addr,
                                 uint64_t limit, uint64_t *found);
 /* Call visit(region data address, value, ctx) for every non-zero field among the regions
- * intersecting [start, end), ascending; visit returns false to stop. Uncommitted chunks are
+ * intersecting [start, end), ascending; visit returns false to stop. Uncommitted granules are
  * skipped. 1-bit specs pop set bits (w &= w - 1). Returns the number of visits. */
 typedef bool (*jv_meta_visit_fn)(uint64_t data_addr, uint64_t value, void *ctx);
 uint64_t jv_meta_scan_non_zero(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t start,

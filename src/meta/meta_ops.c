@@ -247,10 +247,10 @@ static uint64_t bits_of_end(uint64_t start, uint64_t size) {
                : start + size;
 }
 
-/* Base-relative offset of table byte j, and the table-byte index of the next chunk boundary. */
-static uint64_t next_chunk_j(const jv_meta_spec *spec, uint64_t j) {
+/* Base-relative offset of table byte j, and the table-byte index of the next granule boundary. */
+static uint64_t next_granule_j(const jv_meta_spec *spec, uint64_t j) {
     uint64_t o = spec->offset + j;
-    return ((o | (JV_META_CHUNK - 1)) + 1) - spec->offset;
+    return ((o | (JV_META_GRANULE - 1)) + 1) - spec->offset;
 }
 
 static bool j_mapped(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t j) {
@@ -272,7 +272,7 @@ static uint8_t byte_mask(bits r, uint64_t j) {
 }
 
 /* ---- Bulk zero / set ------------------------------------------------------------------------- */
-/* op 0 = zero, 1 = set; over table bytes [j0, j1) which lie in one chunk. */
+/* op 0 = zero, 1 = set; over table bytes [j0, j1) which lie in one granule. */
 static void fill_segment(uint8_t *t, bits r, uint64_t j0, uint64_t j1, int op) {
     uint64_t lo = j0, hi = j1;
     uint8_t m0 = byte_mask(r, j0);
@@ -297,7 +297,7 @@ static void fill(const jv_meta_space *s, const jv_meta_spec *spec, bits r, int o
     uint8_t *t = jv_meta_table(s, spec);
     uint64_t j = r.b0 >> 3, jend = (r.b1 + 7) >> 3;
     while (j < jend) {
-        uint64_t e = next_chunk_j(spec, j);
+        uint64_t e = next_granule_j(spec, j);
         if (e > jend)
             e = jend;
         if (j_mapped(s, spec, j))
@@ -348,7 +348,7 @@ int jv_meta_bcopy(jv_meta_space *dst, const jv_meta_spec *dst_spec, const jv_met
     const uint8_t *st = jv_meta_table(src, src_spec);
     uint64_t j = r.b0 >> 3, jend = (r.b1 + 7) >> 3;
     while (j < jend) {
-        uint64_t e = next_chunk_j(src_spec, j);
+        uint64_t e = next_granule_j(src_spec, j);
         if (e > jend)
             e = jend;
         bool mapped = j_mapped(src, src_spec, j);
@@ -381,12 +381,12 @@ int jv_meta_bcopy(jv_meta_space *dst, const jv_meta_spec *dst_spec, const jv_met
  * [jlo, jhi) (the bytes the bit range needs) and are committed, into their positions; the rest
  * read as zero. dir > 0 (ascending) loads the committed prefix and reports *stop when an
  * uncommitted byte ends it; dir < 0 the committed suffix; dir == 0 every committed byte. A word
- * spans at most two chunks. */
+ * spans at most two granules. */
 static uint64_t read_word(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t k,
                           uint64_t jlo, uint64_t jhi, int dir, bool *stop) {
     const uint8_t *t = jv_meta_table(s, spec);
     uint64_t lo = 8 * k > jlo ? 8 * k : jlo, hi = 8 * k + 8 < jhi ? 8 * k + 8 : jhi;
-    uint64_t cb = next_chunk_j(spec, lo); /* first byte of the next chunk */
+    uint64_t cb = next_granule_j(spec, lo); /* first byte of the next granule */
     bool m_lo = j_mapped(s, spec, lo), m_hi = cb >= hi ? m_lo : j_mapped(s, spec, hi - 1);
     *stop = false;
     if (m_lo && m_hi) {
@@ -417,8 +417,8 @@ static uint64_t read_word(const jv_meta_space *s, const jv_meta_spec *spec, uint
     return w;
 }
 
-/* A table-byte span [lo, hi) known to lie in one committed chunk: the word loops read whole words
- * inside it without consulting the commit bitmap. Chunks never become uncommitted while a
+/* A table-byte span [lo, hi) known to lie in one committed granule: the word loops read whole words
+ * inside it without consulting the commit bitmap. Granules never become uncommitted while a
  * space is reserved, so the cache cannot go stale during one search. */
 typedef struct span {
     uint64_t lo, hi;
@@ -427,9 +427,9 @@ typedef struct span {
 static void span_refresh(const jv_meta_space *s, const jv_meta_spec *spec, uint64_t j, span *c) {
     if (!j_mapped(s, spec, j))
         return;
-    uint64_t o = (spec->offset + j) & ~(uint64_t)(JV_META_CHUNK - 1);
+    uint64_t o = (spec->offset + j) & ~(uint64_t)(JV_META_GRANULE - 1);
     c->lo = o > spec->offset ? o - spec->offset : 0;
-    c->hi = next_chunk_j(spec, j);
+    c->hi = next_granule_j(spec, j);
 }
 
 /* read_word with the fast path: an aligned word wholly inside the needed bytes and the cached
@@ -445,7 +445,7 @@ static inline uint64_t read_word_c(const jv_meta_space *s, const jv_meta_spec *s
         return w;
     }
     uint64_t w = read_word(s, spec, k, jlo, jhi, dir, stop);
-    if (!*stop) { /* cache the chunk the loop moves into next */
+    if (!*stop) { /* cache the granule the loop moves into next */
         uint64_t lo = j0 > jlo ? j0 : jlo, hi = j0 + 8 < jhi ? j0 + 8 : jhi;
         span_refresh(s, spec, dir < 0 ? lo : hi - 1, c);
     }
@@ -594,8 +594,8 @@ uint64_t jv_meta_scan_non_zero(const jv_meta_space *s, const jv_meta_spec *spec,
             continue;
         }
         uint64_t j = 8 * k > jlo ? 8 * k : jlo;
-        if (!j_mapped(s, spec, j) && next_chunk_j(spec, j) >= 8 * k + 8) {
-            k = next_chunk_j(spec, j) / 8; /* skip the whole uncommitted chunk */
+        if (!j_mapped(s, spec, j) && next_granule_j(spec, j) >= 8 * k + 8) {
+            k = next_granule_j(spec, j) / 8; /* skip the whole uncommitted granule */
             continue;
         }
         bool stop;
