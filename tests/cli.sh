@@ -186,6 +186,17 @@ check "disasm of a blob starting with '{' round-trips" bash -c "'$JAVM' disasm '
 json_has "run of a blob starting with '{'" "$T/jt123.pvm" "--reg 12=0xFFFF0000" '"status":"halt"'
 check "disasm writes to stdout" bash -c "'$JAVM' disasm '$VEC/inst_add_32.json' | grep -q 'add_32 r9, r7, r8'"
 
+# dialects: --isa on asm, disasm and run; --gas-model on run
+printf 'load_imm r1, 3\nunlikely\ncount_set_bits_64 r2, r1\nload_imm_64 r0, 0xFFFF0000\njump_ind r0, 0\n' >"$T/g8.s"
+check "asm --isa gp08 assembles unlikely" "$JAVM" asm --isa gp08 "$T/g8.s" -o "$T/g8.pvm"
+check "asm (gp07) refuses unlikely by name" bash -c "'$JAVM' asm '$T/g8.s' -o '$T/g7.pvm' 2>&1 | grep -q \"'unlikely' does not exist in gp07\""
+check "disasm --isa gp08 round-trips" bash -c "'$JAVM' disasm --isa gp08 '$T/g8.pvm' -o '$T/g8b.s' && '$JAVM' asm --isa gp08 '$T/g8b.s' -o '$T/g8b.pvm' && cmp -s '$T/g8.pvm' '$T/g8b.pvm'"
+check "disasm in gp07 reads the same bytes differently" bash -c "'$JAVM' disasm '$T/g8.pvm' | grep -q 'sbrk r2, r1'"
+json_has "run --isa gp08 executes count_set_bits_64" "$T/g8.pvm" "--isa gp08" '"status":"halt"' '"regs":[4294901760,3,2,'
+json_has "run charges one gas per instruction by default" "$T/g8.pvm" "--isa gp08" '"gas_used":5,'
+json_has "run --gas-model gp08 charges the pipeline model (unlikely: 40)" "$T/g8.pvm" "--isa gp08 --gas-model gp08" '"status":"halt"' '"gas_used":40,'
+check "an unknown --isa is a usage error" bash -c "'$JAVM' run --isa gp09 '$T/g8.pvm' 2>&1 | grep -q 'expected gp07 or gp08'"
+
 # every opcode of opcodes.def is documented
 missing=0
 for m in $(sed -nE 's/^X\(([a-z0-9_]+) *,.*/\1/p' src/pvm/opcodes.def); do

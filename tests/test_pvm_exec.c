@@ -669,7 +669,7 @@ static void loops_agree_on_vectors(void **state) {
             st[loop] = (javm_stats)JAVM_STATS_INIT;
             javm_program *p;
             javm_instance *vm;
-            assert_int_equal(jv_vector_setup(&v, NULL, &p, &vm), JAVM_OK);
+            assert_int_equal(jv_vector_setup(&v, NULL, NULL, &p, &vm), JAVM_OK);
             trace_count = 0;
             if (loop == 2) javm_set_trace(vm, count_trace, NULL);
             assert_int_equal(jv_api_run_with(vm, loop, &ex[loop]), JAVM_OK);

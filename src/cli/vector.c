@@ -320,11 +320,11 @@ void jv_vector_free(jv_vector *v) {
 }
 
 /* ---- Running -------------------------------------------------------------------------------- */
-javm_status jv_vector_setup(const jv_vector *v, const javm_config *cfg, javm_program **prog,
-                            javm_instance **vm) {
+javm_status jv_vector_setup(const jv_vector *v, const javm_load_options *lo,
+                            const javm_config *cfg, javm_program **prog, javm_instance **vm) {
     *prog = NULL;
     *vm = NULL;
-    javm_status s = javm_program_load(v->program, v->program_len, prog);
+    javm_status s = javm_program_load_ex(v->program, v->program_len, lo, prog);
     if (s) return s;
     s = javm_instance_new(*prog, cfg, vm);
     if (s) goto fail;
@@ -359,10 +359,11 @@ void jv_vector_result_unloadable(const jv_vector *v, jv_vec_result *res) { /* VE
     memcpy(res->regs, v->initial_regs, sizeof res->regs);
 }
 
-javm_status jv_vector_run(const jv_vector *v, const javm_config *cfg, jv_vec_result *res,
-                          javm_program **prog_out, javm_instance **vm_out) {
+javm_status jv_vector_run(const jv_vector *v, const javm_load_options *lo,
+                          const javm_config *cfg, jv_vec_result *res, javm_program **prog_out,
+                          javm_instance **vm_out) {
     memset(res, 0, sizeof *res);
-    javm_status s = jv_vector_setup(v, cfg, prog_out, vm_out);
+    javm_status s = jv_vector_setup(v, lo, cfg, prog_out, vm_out);
     if (s == JAVM_ERR_BAD_PROGRAM) {
         jv_vector_result_unloadable(v, res);
         return JAVM_OK;

@@ -68,11 +68,12 @@ javm_status jv_vector_load(const char *path, jv_vector *out);
 javm_status jv_vector_parse(const char *text, size_t len, const char *name, jv_vector *out);
 void jv_vector_free(jv_vector *v);
 
-/* Loads the program and creates an instance with the vector's initial state (page map, memory,
- * registers, gas, pc). *prog / *vm are NULL on failure. A program that does not decode returns
- * JAVM_ERR_BAD_PROGRAM (VEC-2); other failures are harness errors. */
-javm_status jv_vector_setup(const jv_vector *v, const javm_config *cfg, javm_program **prog,
-                            javm_instance **vm);
+/* Loads the program (with the load options lo: dialect and gas model; NULL = the defaults) and
+ * creates an instance with the vector's initial state (page map, memory, registers, gas, pc).
+ * *prog / *vm are NULL on failure. A program that does not decode returns JAVM_ERR_BAD_PROGRAM
+ * (VEC-2); other failures are harness errors. */
+javm_status jv_vector_setup(const jv_vector *v, const javm_load_options *lo,
+                            const javm_config *cfg, javm_program **prog, javm_instance **vm);
 
 /* The observed outcome of a run, for comparison. */
 typedef struct jv_vec_result {
@@ -91,8 +92,9 @@ void jv_vector_result_unloadable(const jv_vector *v, jv_vec_result *res);
 
 /* Runs the vector (setup + javm_run) on cfg and fills *res; *vm_out keeps the instance for the
  * memory compare (free it and *prog_out with javm_instance_free / javm_program_free). */
-javm_status jv_vector_run(const jv_vector *v, const javm_config *cfg, jv_vec_result *res,
-                          javm_program **prog_out, javm_instance **vm_out);
+javm_status jv_vector_run(const jv_vector *v, const javm_load_options *lo,
+                          const javm_config *cfg, jv_vec_result *res, javm_program **prog_out,
+                          javm_instance **vm_out);
 
 /* Compares and writes one line per difference to out (each prefixed with prefix), e.g.
  *   "  gas: expected 9998, got 9997"
