@@ -197,6 +197,14 @@ json_has "run charges one gas per instruction by default" "$T/g8.pvm" "--isa gp0
 json_has "run --gas-model gp08 charges the pipeline model (unlikely: 40)" "$T/g8.pvm" "--isa gp08 --gas-model gp08" '"status":"halt"' '"gas_used":40,'
 check "an unknown --isa is a usage error" bash -c "'$JAVM' run --isa gp09 '$T/g8.pvm' 2>&1 | grep -q 'expected gp07 or gp08'"
 
+# javm gas: block costs and the gp08 cycle chart
+G8=tests/vectors/gp08
+check "gas lists every block with its cost" bash -c "'$JAVM' gas --isa gp08 --gas-model gp08 '$G8/gas_complex_1.json' | grep -qE '^0 +28$'"
+check "gas --json" bash -c "[ \"\$('$JAVM' gas --isa gp08 --gas-model gp08 --json '$G8/inst_fallthrough.json')\" = '{\"blocks\": [{\"pc\": 0, \"cost\": 2}, {\"pc\": 1, \"cost\": 2}]}' ]"
+check "gas --trace prints the block's chart" bash -c "'$JAVM' gas --isa gp08 --gas-model gp08 --trace 0 '$G8/gas_complex_1.json' | grep -qF '    ..DeeeeeeeeeeeeeeeeeeeeeeeeeE-R  store_ind_u8 r10, r7, 2'"
+check "gas --trace needs the gp08 model" bash -c "'$JAVM' gas --trace 0 '$G8/gas_complex_1.json' 2>&1 | grep -q 'add --gas-model gp08'"
+check "gas --trace of a pc inside a block names the block" bash -c "'$JAVM' gas --isa gp08 --gas-model gp08 --trace 3 '$G8/gas_complex_1.json' 2>&1 | grep -q 'starts at 0'"
+
 # every opcode of opcodes.def is documented
 missing=0
 for m in $(sed -nE 's/^X\(([a-z0-9_]+) *,.*/\1/p' src/pvm/opcodes.def); do

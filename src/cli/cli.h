@@ -11,6 +11,7 @@
 int jv_cli_run(int argc, char **argv);    /* cmd_run.c    */
 int jv_cli_test(int argc, char **argv);   /* cmd_test.c   */
 int jv_cli_disasm(int argc, char **argv); /* cmd_disasm.c */
+int jv_cli_gas(int argc, char **argv);    /* cmd_gas.c */
 int jv_cli_asm(int argc, char **argv);    /* cmd_asm.c    */
 int jv_cli_cap(int argc, char **argv);    /* cmd_cap.c    */
 

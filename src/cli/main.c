@@ -14,6 +14,7 @@ static const struct command {
     {"test", jv_cli_test, "run conformance vectors and report what differs"},
     {"disasm", jv_cli_disasm, "disassemble a program blob"},
     {"asm", jv_cli_asm, "assemble a source file into a program blob"},
+    {"gas", jv_cli_gas, "every basic block's gas cost; a block's gp08 cycle chart"},
     {"cap", jv_cli_cap, "page-store utilities: DataCap roots and page hashes"},
 };
 
