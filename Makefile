@@ -1,5 +1,7 @@
 # javm build. GNU Make; sources are discovered by convention so adding a file needs no edit:
-#   src/<layer>/*.c      -> libjavm.a / libjavm.so   (every layer except cli)
+#   src/<layer>/*.c      -> libjavm.a / libjavm.so   (every layer except cli and vector)
+#   src/vector/*.c       -> libjavm-vector.a: the conformance-vector library (json-c), linked by
+#                           the tool, the tests and the fuzz targets, never by libjavm
 #   src/cli/*.c          -> the javm tool
 #   tests/test_*.c       -> one cmocka program each, run by `make test`
 #   tests/*.sh           -> shell tests of the tool, run by `make test`
@@ -70,13 +72,16 @@ LIB_LIBS = $(call pc,libs,libcrypto) -lpthread -lm
 LDLIBS   = $(call pc,libs,json-c) $(LIB_LIBS)
 LDFLAGS ?=
 
-LIB_SRC   := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+LIB_SRC   := $(sort $(filter-out src/cli/% src/vector/%,$(wildcard src/*/*.c)))
+VEC_SRC   := $(sort $(wildcard src/vector/*.c))
 CLI_SRC   := $(sort $(wildcard src/cli/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+VEC_OBJ   := $(VEC_SRC:%.c=$(B)/obj/%.o)
+VEC_LIB   := $(B)/libjavm-vector.a
 CLI_OBJ   := $(CLI_SRC:%.c=$(B)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
@@ -95,8 +100,13 @@ $(B)/obj/src/%.o: src/%.c | $(B)/deps/lib.ok
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,libcrypto) -c $< -o $@
 
-# The tool's own sources use json-c.
+# The tool's own sources and the vector library use json-c.
 $(B)/obj/src/cli/%.o: src/cli/%.c | $(B)/deps/tool.ok
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,json-c) -c $< -o $@
+
+$(B)/obj/src/vector/%.o: src/vector/%.c | $(B)/deps/tool.ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,json-c) -c $< -o $@
@@ -113,15 +123,18 @@ $(B)/libjavm.a: $(LIB_OBJ)
 $(B)/libjavm.so: $(LIB_OBJ)
 	$(Q)$(CC) -shared $(SANFLAGS) $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LIB_LIBS)
 
-$(B)/javm: $(CLI_OBJ) $(B)/libjavm.a
+$(VEC_LIB): $(VEC_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/javm: $(CLI_OBJ) $(VEC_LIB) $(B)/libjavm.a
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libjavm.a $(LDLIBS)
+	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(VEC_LIB) $(B)/libjavm.a $(LDLIBS)
 
 # Tests see internal headers and link the static library (internal symbols included).
-$(B)/tests/%: tests/%.c $(B)/libjavm.a | $(B)/deps/test.ok
+$(B)/tests/%: tests/%.c $(VEC_LIB) $(B)/libjavm.a | $(B)/deps/test.ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,cmocka) $(call pc,cflags,json-c) -Itests -DJAVM_VECTOR_DIR='"tests/vectors"' -o $@ $< $(B)/libjavm.a $(call pc,libs,cmocka) $(LDLIBS)
+	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,cmocka) $(call pc,cflags,json-c) -Itests -DJAVM_VECTOR_DIR='"tests/vectors"' -o $@ $< $(VEC_LIB) $(B)/libjavm.a $(call pc,libs,cmocka) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c $(B)/libjavm.a | $(B)/deps/tool.ok
 	@mkdir -p $(dir $@)
@@ -129,13 +142,13 @@ $(B)/bench/%: bench/%.c $(B)/libjavm.a | $(B)/deps/tool.ok
 	$(Q)$(CC) $(BASEFLAGS) $(call pc,cflags,json-c) -Ibench -o $@ $< $(B)/libjavm.a $(LDLIBS)
 
 # Bounded fuzz runs without libFuzzer: the target plus a driver feeding seeded random inputs.
-$(B)/fuzz-smoke/%: $(B)/obj/fuzz/%.o $(B)/obj/fuzz/driver.o $(B)/libjavm.a
+$(B)/fuzz-smoke/%: $(B)/obj/fuzz/%.o $(B)/obj/fuzz/driver.o $(VEC_LIB) $(B)/libjavm.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Header dependencies recorded by -MMD (absent before the first build: then everything builds).
--include $(wildcard $(addsuffix .d,$(LIB_OBJ) $(CLI_OBJ) $(FUZZ_OBJ) $(TEST_BIN) $(BENCH_BIN)))
+-include $(wildcard $(addsuffix .d,$(LIB_OBJ) $(VEC_OBJ) $(CLI_OBJ) $(FUZZ_OBJ) $(TEST_BIN) $(BENCH_BIN)))
 
 tests: $(TEST_BIN) $(B)/javm $(B)/libjavm.so $(FUZZ_SMOKE)
 benches: $(BENCH_BIN) $(B)/javm

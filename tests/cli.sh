@@ -122,6 +122,163 @@ printf 'ecalli 77\ntrap\n' >"$T/host.s"
 "$JAVM" asm "$T/host.s" -o "$T/host.pvm"
 json_has "host call stops the run" "$T/host.pvm" "--gas 100" '"status":"host-call"' '"host_call":77' '"pc":0,' '"next_pc":2'
 
+# host call: which one, and the argument registers the host reads (r7..r12)
+printf 'load_imm r7, 11\nload_imm r12, 66\necalli 5\ntrap\n' >"$T/host5.s"
+"$JAVM" asm "$T/host5.s" -o "$T/host5.pvm"
+json_has "host call reports its argument registers" "$T/host5.pvm" "--gas 100" '"host_call":5' '"host_args":[11,0,0,0,0,66]'
+"$JAVM" run --gas 100 "$T/host5.pvm" >"$T/out" 2>&1
+check "human output names the host call and its registers" grep -qE '^host call: +id 5; .*r7=0xb r8=0x0 r9=0x0 r10=0x0 r11=0x0 r12=0x42$' "$T/out"
+
+# ---- the vector reader (src/vector, docs/VECTORS.md) ----------------------------------------
+# initial state only: run prints the outcome (no "expected-status: missing")
+printf '{"name": "init", "program": [0, 0, 3, 51, 7, 4, 1], "initial-gas": 50,\n "initial-regs": [0,0,0,0,0,0,0,0,9,0,0,0,0]}\n' >"$T/init_only.json"
+json_has "an initial-state-only vector runs" "$T/init_only.json" "" '"status":"panic"' '"gas":48,' '"regs":[0,0,0,0,0,0,0,4,9,0,0,0,0]'
+printf '{"program": [0, 0, 3, 51, 7, 4, 1]}\n' >"$T/hand.json"
+json_has "a hand-written vector needs only a program" "$T/hand.json" "" '"status":"panic"' '"gas_used":2,' '"regs":[0,0,0,0,0,0,0,4,0,0,0,0,0]'
+
+vector_err() { # name, file, expected message part: javm run and javm test refuse it, naming it
+    local name=$1 file=$2 want=$3
+    "$JAVM" run "$file" >"$T/out" 2>"$T/err"
+    local st=$?
+    if [ "$st" = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -qF -- "$want" "$T/err"; then ok; else
+        bad "run: $name: status $st: $(head -c 300 "$T/err")"; fi
+    "$JAVM" test "$file" >"$T/out" 2>&1
+    st=$?
+    if [ "$st" = 1 ] && grep -qF -- "$want" "$T/out" && grep -q '^0 passed, 1 failed' "$T/out"; then ok; else
+        bad "test: $name: status $st: $(head -c 300 "$T/out")"; fi
+}
+# out-of-range integers are rejected with the field's name (json-c clamps them)
+sed -e '0,/"initial-regs": \[/{n;s/^\( *\)0,/\118446744073709551616,/}' "$VEC/inst_add_32.json" >"$T/r2p64.json"
+vector_err "a register of 2^64" "$T/r2p64.json" "initial-regs[0]: 18446744073709551616 is out of the 64-bit integer range"
+sed -e 's/"initial-gas": *[0-9]*/"initial-gas": -18446744073709551616/' "$VEC/inst_add_32.json" >"$T/gasneg.json"
+vector_err "initial-gas of -2^64" "$T/gasneg.json" "initial-gas: -18446744073709551616 is out of the 64-bit integer range"
+sed -e '0,/"initial-regs": \[/{n;s/^\( *\)0,/\11e30,/}' "$VEC/inst_add_32.json" >"$T/r1e30.json"
+vector_err "a register of 1e30" "$T/r1e30.json" "initial-regs[0]: not an integer"
+sed -e 's/"expected-gas": *[0-9]*/"expected-gas": 9223372036854775808/' "$VEC/inst_add_32.json" >"$T/gasbig.json"
+vector_err "expected-gas past 2^63-1" "$T/gasbig.json" "expected-gas: exceeds the signed 64-bit range"
+# a UTF-8 byte-order mark is ignored; a top-level array is named
+{ printf '\xef\xbb\xbf'; cat "$VEC/inst_add_32.json"; } >"$T/bom.json"
+json_has "a vector with a UTF-8 byte-order mark runs" "$T/bom.json" "" '"status":"panic"' '"pc":3,'
+check "javm test reads a vector with a byte-order mark" bash -c "'$JAVM' test '$T/bom.json' | grep -q '^1 passed, 0 failed'"
+printf '[{"program": [0, 0, 0]}]\n' >"$T/array.json"
+vector_err "a top-level array" "$T/array.json" "the top level is a JSON array; a vector is one JSON object per file"
+check "a top-level array is not called a malformed blob" bash -c "! '$JAVM' run '$T/array.json' 2>&1 | grep -q 'malformed program blob'"
+sed -e 's/"initial-regs"/"initial_regz"/' "$VEC/inst_add_32.json" >"$T/typo.json"
+vector_err "a misspelt field" "$T/typo.json" "top level: unknown field 'initial_regz'"
+
+# inputs: devices and pipes are refused before reading, files above the documented cap too
+for cmd in "run" "test" "disasm" "cap root"; do
+    # shellcheck disable=SC2086
+    usage_error "$cmd /dev/zero" $cmd /dev/zero
+    check "$cmd /dev/zero: not a regular file" grep -q "/dev/zero: not a regular file" "$T/err"
+done
+usage_error "asm /dev/zero" asm /dev/zero -o "$T/zero.bin"
+truncate -s $((128 * 1024 * 1024 + 1)) "$T/huge.bin"
+usage_error "run of a file past the input cap" run "$T/huge.bin"
+check "the input cap is named" grep -q "huge.bin: 134217729 bytes is larger than the 134217728-byte input limit" "$T/err"
+cp --sparse=always "$T/huge.bin" "$T/huge.json"
+"$JAVM" test "$T/huge.json" >"$T/out" 2>&1
+check "javm test refuses a file past the input cap" bash -c "grep -q 'larger than the 134217728-byte input limit' '$T/out' && grep -q '^0 passed, 1 failed' '$T/out'"
+rm -f "$T/huge.bin" "$T/huge.json"
+head -c 300000 /dev/zero | "$JAVM" run - >"$T/out" 2>"$T/err"
+check "standard input is still read (a pipe)" grep -q "malformed program blob" "$T/err"
+
+# steps: several run/assert pairs (a page fault, more memory mapped, the run resumed without
+# paying the block again), block costs compared, differences named per assert.
+# The program: store_imm_ind_u8 r7, 1, 2; trap
+cat >"$T/multi.json" <<'JSON'
+{"name": "multi", "initial-pc": 0, "initial-gas": 100,
+ "program": [0, 0, 5, 70, 23, 1, 2, 0, 17],
+ "steps": [
+  {"kind": "set-reg", "reg": 7, "value": 131072},
+  {"kind": "run"},
+  {"kind": "assert", "status": "page-fault", "gas": 98, "pc": 0, "regs": [0,0,0,0,0,0,0,131072,0,0,0,0,0],
+   "memory": [], "page_fault_address": 131072},
+  {"kind": "map", "address": 131072, "length": 4096, "is_writable": true},
+  {"kind": "run"},
+  {"kind": "assert", "status": "panic", "gas": 98, "pc": 4, "regs": [0,0,0,0,0,0,0,131072,0,0,0,0,0],
+   "memory": [{"address": 131073, "contents": [2]}]}],
+ "block-gas-costs": {"0": 2}}
+JSON
+"$JAVM" test "$T/multi.json" >"$T/out" 2>&1
+check "steps: a page fault, a map, the run resumed (no second charge)" grep -q '^1 passed, 0 failed' "$T/out"
+sed -e 's/"0": 2/"0": 3, "4": 1/' -e 's/"gas": 98, "pc": 4/"gas": 97, "pc": 4/' "$T/multi.json" >"$T/multi_bad.json"
+"$JAVM" test "$T/multi_bad.json" >"$T/out" 2>&1
+check "steps: differences per assert and per block" bash -c "grep -q '^FAIL multi (3 differences)' '$T/out' && grep -qF 'assert 2 of 2 (steps[5] (assert)):' '$T/out' && grep -q '  gas: expected 97, got 98' '$T/out' && grep -q 'block at pc 0: expected cost 3, got 2' '$T/out' && grep -q 'block at pc 4: expected cost 1, but it is not a block start' '$T/out'"
+json_has "javm run runs every run of a steps vector" "$T/multi.json" "" '"status":"panic"' '"pc":4,' '"gas":98,' '"memory":[{"address":131072,"contents":"0002'
+cat >"$T/multi_v05.json" <<'JSON'
+{"name": "multi", "initial-pc": 0, "initial-gas": 100,
+ "program": [0, 0, 5, 70, 23, 1, 2, 0, 17],
+ "steps": [
+  {"set-reg": {"reg": 7, "value": 131072}},
+  {"run": {}},
+  {"assert": {"status": "page-fault", "gas": 98, "pc": 0, "regs": [0,0,0,0,0,0,0,131072,0,0,0,0,0],
+   "memory": [], "page-fault-address": 131072}},
+  {"map": {"address": 131072, "length": 4096, "is-writable": true}},
+  {"run": {}},
+  {"assert": {"status": "panic", "gas": 98, "pc": 4, "regs": [0,0,0,0,0,0,0,131072,0,0,0,0,0],
+   "memory": [{"address": 131073, "contents": [2]}]}}],
+ "block-gas-costs": [{"pc": 0, "cost": 2}]}
+JSON
+"$JAVM" test "$T/multi_v05.json" >"$T/out" 2>&1
+check "v0.5: steps keyed by kind, block-gas-costs as a list" grep -q '^1 passed, 0 failed' "$T/out"
+
+if command -v python3 >/dev/null; then
+    # an undecodable program with a 4 GiB page map and 40000 initial bytes (on 10 pages): linear
+    # (it took pages x bytes: about a minute; now seconds), each page once although two
+    # page-map entries overlap
+    python3 - "$T/big_unloadable.json" <<'PY'
+import json, sys
+mem = [{"address": 0x10000 + i, "contents": [1 + i % 200]} for i in range(40000)]
+json.dump({"name": "big", "program": [0, 0, 5, 1], "initial-gas": 7, "initial-pc": 0, "initial-regs": [0] * 13,
+           "initial-page-map": [{"address": 0x10000, "length": 2**32 - 0x10000, "is-writable": True},
+                                {"address": 0x10000, "length": 8192, "is-writable": False}],
+           "initial-memory": mem, "expected-status": "panic", "expected-regs": [0] * 13, "expected-pc": 0,
+           "expected-gas": 7, "expected-memory": []}, open(sys.argv[1], "w"))
+PY
+    timeout 30 "$JAVM" run --json "$T/big_unloadable.json" >"$T/json" 2>"$T/err"
+    st=$?
+    check "undecodable vector with a 4 GiB map: runs (status $st)" [ "$st" = 1 ]
+    check "every written page printed once" bash -c "[ \$(grep -o '\"address\":' '$T/json' | wc -l) = 10 ]"
+    python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1])); d['initial-page-map'][1]['address'] = 0x10001
+json.dump(d, open(sys.argv[2], 'w'))" "$T/big_unloadable.json" "$T/unaligned.json"
+    vector_err "an unaligned page map of an undecodable program" "$T/unaligned.json" "initial-page-map[1]: address or size is not page-aligned"
+
+    # the 307 vectors in the steps format and in the v0.5 variant pass as they do in v0.4
+    mkdir -p "$T/steps" "$T/v05"
+    python3 - "$VEC" "$T/steps" "$T/v05" <<'PY'
+import json, os, sys
+src, out_steps, out_v05 = sys.argv[1:]
+for f in sorted(os.listdir(src)):
+    if not f.endswith(".json"): continue
+    d = json.load(open(os.path.join(src, f)))
+    steps = [{"kind": "set-reg", "reg": i, "value": v} for i, v in enumerate(d["initial-regs"]) if v]
+    steps += [{"kind": "map", "address": m["address"], "length": m["length"], "is_writable": m["is-writable"]}
+              for m in d["initial-page-map"]]
+    steps += [{"kind": "write", "address": m["address"], "contents": m["contents"]} for m in d["initial-memory"]]
+    steps.append({"kind": "run"})
+    a = {"kind": "assert", "status": d["expected-status"], "gas": d["expected-gas"], "pc": d["expected-pc"],
+         "regs": d["expected-regs"], "memory": d["expected-memory"]}
+    if "expected-page-fault-address" in d: a["page_fault_address"] = d["expected-page-fault-address"]
+    steps.append(a)
+    top = {"name": d["name"], "initial-pc": d["initial-pc"], "initial-gas": d["initial-gas"], "program": d["program"]}
+    json.dump(dict(top, steps=steps), open(os.path.join(out_steps, f), "w"))
+    keyed = []
+    for s in steps:
+        s = dict(s); k = s.pop("kind")
+        if "is_writable" in s: s["is-writable"] = s.pop("is_writable")
+        keyed.append({k: s})
+    json.dump(dict(top, steps=keyed), open(os.path.join(out_v05, f), "w"))
+PY
+    check "the gp07 vectors pass in the steps format" bash -c "'$JAVM' test -q '$T/steps' | tail -n 1 | grep -q '^307 passed, 0 failed'"
+    check "the gp07 vectors pass in the v0.5 format" bash -c "'$JAVM' test -q '$T/v05' | tail -n 1 | grep -q '^307 passed, 0 failed'"
+    if "$JAVM" test --list-engines | grep -q paged; then
+        check "the paged engine passes the v0.5 set" bash -c "'$JAVM' test --engine paged -q '$T/v05' | tail -n 1 | grep -q '^307 passed, 0 failed'"
+    fi
+fi
+
 # human output and exit status
 "$JAVM" run "$VEC/inst_add_32.json" >"$T/out" 2>&1
 st=$?

@@ -1,6 +1,7 @@
-/* engine: the 307 conformance vectors through the public API on the soft and the paged engine
- * (expected values checked), and with #3 accounting on (both engines run, compared with each
- * other completely: registers, gas, pc, memory, page states, statistics). */
+/* engine: the conformance vectors through the vector library (src/vector) on every engine of
+ * this build (soft, paged, jit), #3 accounting off and on, in lockstep: after every run step
+ * each engine's instance is compared completely with the soft engine's (registers, gas, pc,
+ * memory, page states, statistics), and the gp07 set's asserts are checked on every engine. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,110 +12,80 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <json-c/json.h>
 
 #include "engine/engine.h"
 #include "engine_diff.h"
-#include "regs.h"
+#include "vector/vector.h"
 
-static json_object *get(json_object *o, const char *k) {
-    json_object *v = NULL;
-    json_object_object_get_ex(o, k, &v);
-    return v;
+/* Configuration k: engine engines[k / 2], #3 accounting k % 2. */
+static javm_engine engines[3];
+static int n_engines, CONFIGS;
+
+static void find_engines(void) {
+    n_engines = 0;
+    for (int e = JAVM_ENGINE_SOFT; e <= JAVM_ENGINE_JIT; e++)
+        if (javm_engine_available((javm_engine)e)) engines[n_engines++] = (javm_engine)e;
+    CONFIGS = 2 * n_engines;
 }
 
-/* Builds and runs the vector on an instance of the given configuration. */
-static javm_instance *run_vector(json_object *v, const javm_config *cfg, javm_program **prog,
-                                 javm_exit_info *ex) {
-    json_object *code = get(v, "program");
-    size_t n = json_object_array_length(code);
-    uint8_t *blob = malloc(n ? n : 1);
-    for (size_t i = 0; i < n; i++)
-        blob[i] = (uint8_t)json_object_get_int(json_object_array_get_idx(code, i));
-    javm_status s = javm_program_load(blob, n, prog);
-    free(blob);
-    if (s != JAVM_OK) return NULL;
-    javm_instance *vm = NULL;
-    if (javm_instance_new(*prog, cfg, &vm) != JAVM_OK) return NULL;
-    json_object *regs = get(v, "initial-regs");
-    for (unsigned i = 0; i < JAVM_NUM_REGS; i++)
-        javm_reg_set(vm, i, json_object_get_uint64(json_object_array_get_idx(regs, i)));
-    json_object *pm = get(v, "initial-page-map");
-    for (size_t i = 0; i < json_object_array_length(pm); i++) {
-        json_object *e = json_object_array_get_idx(pm, i);
-        javm_map(vm, (uint32_t)json_object_get_uint64(get(e, "address")),
-                 json_object_get_uint64(get(e, "length")),
-                 json_object_get_boolean(get(e, "is-writable")) ? JAVM_ACCESS_RW : JAVM_ACCESS_RO,
-                 NULL, 0);
-    }
-    json_object *mem = get(v, "initial-memory");
-    for (size_t i = 0; i < json_object_array_length(mem); i++) {
-        json_object *e = json_object_array_get_idx(mem, i);
-        json_object *c = get(e, "contents");
-        size_t cn = json_object_array_length(c);
-        uint8_t *buf = malloc(cn ? cn : 1);
-        for (size_t k = 0; k < cn; k++)
-            buf[k] = (uint8_t)json_object_get_int(json_object_array_get_idx(c, k));
-        javm_mem_write(vm, (uint32_t)json_object_get_uint64(get(e, "address")), buf, cn);
-        free(buf);
-    }
-    javm_gas_set(vm, (int64_t)json_object_get_uint64(get(v, "initial-gas")));
-    javm_pc_set(vm, (uint32_t)json_object_get_uint64(get(v, "initial-pc")));
-    if (javm_run(vm, ex) != JAVM_OK) {
-        javm_instance_free(vm);
-        return NULL;
-    }
-    return vm;
-}
-
-static int vector_check(json_object *v, javm_instance *vm, const javm_exit_info *ex,
-                          char *why, size_t n) {
-    const char *st = json_object_get_string(get(v, "expected-status"));
-    if (strcmp(st, javm_exit_str(ex->kind))) {
-        snprintf(why, n, "status %s, expected %s", javm_exit_str(ex->kind), st);
-        return 1;
-    }
-    if (ex->pc != (uint32_t)json_object_get_uint64(get(v, "expected-pc"))) {
-        snprintf(why, n, "pc %u", ex->pc);
-        return 1;
-    }
-    if (javm_gas_get(vm) != (int64_t)json_object_get_uint64(get(v, "expected-gas"))) {
-        snprintf(why, n, "gas %lld", (long long)javm_gas_get(vm));
-        return 1;
-    }
-    json_object *regs = get(v, "expected-regs");
-    for (unsigned i = 0; i < JAVM_NUM_REGS; i++)
-        if (test_reg(vm, i) != json_object_get_uint64(json_object_array_get_idx(regs, i))) {
-            snprintf(why, n, "r%u", i);
-            return 1;
+/* Runs one vector on every configuration; returns the number of failures (printed). */
+static int run_lockstep(const char *file, const jv_vector *v, bool check_expected) {
+    jv_vec_session s[6];
+    jv_vec_result res[6];
+    int failures = 0, open = 0;
+    for (int k = 0; k < CONFIGS; k++) {
+        javm_config cfg;
+        javm_config_init(&cfg);
+        cfg.engine = engines[k / 2];
+        cfg.mat = k % 2;
+        if (jv_vec_session_start(&s[k], v, &cfg) != JAVM_OK) {
+            print_error("%s: configuration %d did not start: %s\n", file, k, javm_last_error());
+            failures++;
+            break;
         }
-    json_object *fa = get(v, "expected-page-fault-address");
-    if (fa && ex->kind == JAVM_EXIT_PAGE_FAULT && ex->arg != json_object_get_uint64(fa)) {
-        snprintf(why, n, "fault address 0x%llx", (unsigned long long)ex->arg);
-        return 1;
+        open++;
     }
-    json_object *mem = get(v, "expected-memory");
-    for (size_t i = 0; i < json_object_array_length(mem); i++) {
-        json_object *e = json_object_array_get_idx(mem, i);
-        json_object *c = get(e, "contents");
-        uint32_t a = (uint32_t)json_object_get_uint64(get(e, "address"));
-        for (size_t k = 0; k < json_object_array_length(c); k++) {
-            uint8_t b = 0;
-            if (javm_mem_read(vm, a + (uint32_t)k, &b, 1) != JAVM_OK ||
-                b != (uint8_t)json_object_get_int(json_object_array_get_idx(c, k))) {
-                snprintf(why, n, "memory at 0x%x", a + (uint32_t)k);
-                return 1;
+    for (size_t i = 0; open == CONFIGS && !failures && i < v->n_steps; i++) {
+        const jv_vec_step *st = NULL;
+        for (int k = 0; k < CONFIGS && !failures; k++) {
+            javm_status err;
+            st = jv_vec_session_step(&s[k], &res[k], &err);
+            if (!st) {
+                print_error("%s: configuration %d: %s\n", file, k, javm_last_error());
+                failures++;
+            }
+        }
+        if (failures) break;
+        if (st->kind == JV_VEC_ASSERT && check_expected)
+            for (int k = 0; k < CONFIGS; k++) {
+                if (!jv_vec_compare(&s[k], &st->expect, &res[k], NULL, NULL)) continue;
+                print_error("%s: %s, configuration %d:\n", file, st->where, k);
+                jv_vec_compare(&s[k], &st->expect, &res[k], stderr, "    ");
+                failures++;
+            }
+        if (st->kind != JV_VEC_RUN) continue;
+        for (int k = 2; k < CONFIGS; k++) { /* against the soft engine, same #3 setting */
+            char why[256];
+            const char *name = javm_engine_name(engines[k / 2]), *mat = k % 2 ? "on" : "off";
+            if (res[k].status != res[k % 2].status || res[k].pc != res[k % 2].pc ||
+                res[k].fault_address != res[k % 2].fault_address) {
+                print_error("%s (%s, #3 %s): soft and %s exits differ\n", file, st->where, mat, name);
+                failures++;
+            } else if (jv_diff_instances(s[k % 2].vm, s[k].vm, why, sizeof why)) {
+                print_error("%s (%s, #3 %s): soft vs %s: %s\n", file, st->where, mat, name, why);
+                failures++;
             }
         }
     }
-    return 0;
+    for (int k = 0; k < open; k++) jv_vec_session_end(&s[k]);
+    return failures;
 }
 
-static void all_vectors_both_engines(void **state) {
-    (void)state;
+static void run_set(const char *set, int expected_count, bool check_expected) {
     assert_int_equal(jv_fault_reinstall(), JAVM_OK); /* cmocka replaced it for this test */
+    find_engines();
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/gp07", JAVM_VECTOR_DIR);
+    snprintf(dir, sizeof dir, "%s/%s", JAVM_VECTOR_DIR, set);
     DIR *d = opendir(dir);
     assert_non_null(d); /* the vectors are part of the repository */
     struct dirent *de;
@@ -124,55 +95,37 @@ static void all_vectors_both_engines(void **state) {
         if (len < 6 || strcmp(de->d_name + len - 5, ".json")) continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        json_object *v = json_object_from_file(path);
-        assert_non_null(v);
+        jv_vector v;
+        if (jv_vector_load(path, &v) != JAVM_OK) {
+            print_error("%s\n", javm_last_error());
+            failures++;
+            continue;
+        }
         count++;
-        javm_instance *vm[4];
-        javm_program *prog[4];
-        javm_exit_info ex[4];
-        for (int k = 0; k < 4; k++) {
-            ex[k] = (javm_exit_info)JAVM_EXIT_INFO_INIT;
-            javm_config cfg;
-            javm_config_init(&cfg);
-            cfg.engine = (k & 1) ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
-            cfg.mat = k >= 2;
-            vm[k] = run_vector(v, &cfg, &prog[k], &ex[k]);
-            if (!vm[k]) {
-                print_error("%s: engine %d did not run: %s\n", de->d_name, k, javm_last_error());
-                failures++;
-            }
-        }
-        char why[256];
-        for (int k = 0; k < 2; k++)
-            if (vm[k] && vector_check(v, vm[k], &ex[k], why, sizeof why)) {
-                print_error("%s (%s): %s\n", de->d_name, k ? "paged" : "soft", why);
-                failures++;
-            }
-        for (int k = 0; k < 4; k += 2) {
-            if (!vm[k] || !vm[k + 1]) continue;
-            if (ex[k].kind != ex[k + 1].kind || ex[k].pc != ex[k + 1].pc ||
-                ex[k].arg != ex[k + 1].arg) {
-                print_error("%s (mat %d): exits differ\n", de->d_name, k >= 2);
-                failures++;
-            } else if (jv_diff_instances(vm[k], vm[k + 1], why, sizeof why)) {
-                print_error("%s (mat %d): soft vs paged: %s\n", de->d_name, k >= 2, why);
-                failures++;
-            }
-        }
-        for (int k = 0; k < 4; k++) {
-            if (vm[k]) javm_instance_free(vm[k]);
-            if (vm[k]) javm_program_free(prog[k]);
-        }
-        json_object_put(v);
+        failures += run_lockstep(de->d_name, &v, check_expected);
+        jv_vector_free(&v);
     }
     closedir(d);
-    assert_int_equal(count, 307);
+    assert_int_equal(count, expected_count);
     assert_int_equal(failures, 0);
+}
+
+/* gp07: every assert on both engines, and the engines agree after every run. */
+static void gp07_vectors_both_engines(void **state) {
+    (void)state;
+    run_set("gp07", 307, true);
+}
+
+/* gp08 (steps format, several runs per file): the engines agree after every run. */
+static void gp08_vectors_engines_agree(void **state) {
+    (void)state;
+    run_set("gp08", 356, false);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(all_vectors_both_engines),
+        cmocka_unit_test(gp07_vectors_both_engines),
+        cmocka_unit_test(gp08_vectors_engines_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -632,8 +632,8 @@ static void standard_layout(void **state) {
 }
 
 /* ---- the three loops agree on every vector ---------------------------------------------------- */
-/* The vector loader lives in the tool (src/cli); the test compiles it in. */
-#include "../src/cli/vector.c"
+/* The vectors are read and set up by the vector library (src/vector). */
+#include "vector/vector.h"
 
 static uint64_t trace_count;
 static void count_trace(void *user, const javm_instance *vm, uint32_t pc) {
@@ -667,9 +667,12 @@ static void loops_agree_on_vectors(void **state) {
         for (int loop = 0; loop < 3; loop++) {
             ex[loop] = (javm_exit_info)JAVM_EXIT_INFO_INIT;
             st[loop] = (javm_stats)JAVM_STATS_INIT;
-            javm_program *p;
-            javm_instance *vm;
-            assert_int_equal(jv_vector_setup(&v, NULL, NULL, &p, &vm), JAVM_OK);
+            jv_vec_session ses;
+            bool have_run;
+            assert_int_equal(jv_vec_session_start(&ses, &v, NULL), JAVM_OK);
+            assert_int_equal(jv_vec_session_advance(&ses, &have_run), JAVM_OK);
+            assert_true(have_run);
+            javm_instance *vm = ses.vm;
             trace_count = 0;
             if (loop == 2) javm_set_trace(vm, count_trace, NULL);
             assert_int_equal(jv_api_run_with(vm, loop, &ex[loop]), JAVM_OK);
@@ -683,8 +686,7 @@ static void loops_agree_on_vectors(void **state) {
                                   (ex[2].kind == JAVM_EXIT_PAGE_FAULT ? 1u : 0u);
                 assert_true(trace_count == expect);
             }
-            javm_instance_free(vm);
-            javm_program_free(p);
+            jv_vec_session_end(&ses);
         }
         for (int loop = 1; loop < 3; loop++) {
             assert_int_equal(ex[loop].kind, ex[0].kind);

@@ -50,8 +50,8 @@ int jv_cli_asm(int argc, char **argv) {
     if (!src) return jv_cli_usage("asm", "no source file (try `javm asm --help`)");
     if (!outp) return jv_cli_usage("asm", "no output file: give -o FILE");
     size_t len;
-    uint8_t *text = jv_cli_read_file(src, &len);
-    if (!text) return jv_cli_usage("asm", "cannot read '%s': %s", src, strerror(errno));
+    uint8_t *text = jv_cli_read_file("asm", src, &len);
+    if (!text) return 2;
     uint8_t *blob = NULL;
     size_t blob_len = 0;
     char *warnings = NULL;

@@ -38,8 +38,8 @@ static int runtime_error(const char *what) {
 }
 
 static uint8_t *read_input(const char *path, size_t *len, int *rc) {
-    uint8_t *buf = jv_cli_read_file(path, len);
-    if (!buf) *rc = jv_cli_usage("cap", "cannot read '%s': %s", path, strerror(errno));
+    uint8_t *buf = jv_cli_read_file("cap", path, len);
+    if (!buf) *rc = 2;
     return buf;
 }
 

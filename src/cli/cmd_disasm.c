@@ -10,6 +10,7 @@
 #include "javm.h"
 #include "pvm/asm.h"
 #include "pvm/pvm.h"
+#include "vector/vector.h"
 
 static const char usage_text[] =
     "usage: javm disasm [options] FILE\n"
@@ -56,12 +57,12 @@ int jv_cli_disasm(int argc, char **argv) {
     }
     if (!path) return jv_cli_usage("disasm", "no input file (try `javm disasm --help`)");
     size_t len;
-    uint8_t *buf = jv_cli_read_file(path, &len);
-    if (!buf) return jv_cli_usage("disasm", "cannot read '%s': %s", path, strerror(errno));
+    uint8_t *buf = jv_cli_read_file("disasm", path, &len);
+    if (!buf) return 2;
     const uint8_t *blob = buf;
     size_t blob_len = len;
-    uint8_t *owned = NULL;
-    char info[512] = "", err[256];
+    jv_vector vec = {0};
+    char info[512] = "";
     if (spi) {
         jv_pvm_container c;
         if (jv_pvm_container_parse(buf, len, &c) != JAVM_OK) {
@@ -75,17 +76,18 @@ int jv_cli_disasm(int argc, char **argv) {
                  c.ro_len, c.rw_len, c.heap_pages, c.stack_size);
         blob = c.code;
         blob_len = c.code_len;
-    } else if (jv_cli_is_json(buf, len)) {
-        if (jv_cli_vector_program((const char *)buf, len, &owned, &blob_len, err, sizeof err)) {
-            fprintf(stderr, "javm disasm: %s: %s\n", path, err);
+    } else if (jv_vec_is_json(buf, len)) {
+        if (jv_vector_parse((const char *)buf, len, path, &vec) != JAVM_OK) {
+            fprintf(stderr, "javm disasm: %s\n", javm_last_error());
             free(buf);
             return 1;
         }
-        blob = owned;
+        blob = vec.program;
+        blob_len = vec.program_len;
     }
     char *text = NULL;
     javm_status s = jv_asm_disassemble_isa(isa, blob, blob_len, flags, &text);
-    free(owned);
+    jv_vector_free(&vec);
     free(buf);
     if (s != JAVM_OK) {
         fprintf(stderr, "javm disasm: %s: %s\n", path, javm_last_error());

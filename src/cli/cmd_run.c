@@ -12,8 +12,8 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "cli/tool.h"
-#include "cli/vector.h"
 #include "javm.h"
+#include "vector/vector.h"
 
 #define DEFAULT_GAS 10000000000ll
 
@@ -36,9 +36,6 @@ static const char usage_text[] =
     "  --map ADDR:LEN:r|rw map LEN bytes at ADDR (page-aligned) read-only or read-write, zeroed;\n"
     "                      repeatable\n"
     "  --engine NAME       soft (default), paged or jit\n"
-    "  --isa gp07|gp08     the instruction-set dialect (default gp07; docs/ISA.md)\n"
-    "  --gas-model gp07|gp08  block costs: instruction counts (gp07, default) or the GP 0.8\n"
-    "                      pipeline model (docs/GAS.md)\n"
     "  --mat               charge category-#3 materialization gas (copy-on-write per first write)\n"
     "  --cow-cost N        the #3 cost of one copy-on-write (default 256)\n"
     "  --trace             one line per instruction: pc, instruction, gas, changed registers\n"
@@ -98,12 +95,6 @@ typedef struct outcome {
 
 static const char hexd[] = "0123456789abcdef";
 
-static int page_nonzero(const uint8_t *p) {
-    for (size_t i = 0; i < 4096; i++)
-        if (p[i]) return 1;
-    return 0;
-}
-
 /* The stats object: one field per javm_stats counter. */
 static json_object *stats_json(const javm_stats *s) {
     json_object *o = json_object_new_object();
@@ -114,9 +105,9 @@ static json_object *stats_json(const javm_stats *s) {
     return o;
 }
 
-static void page_add(json_object *arr, uint32_t pg, const uint8_t *page) {
+/* One {address, contents hex} entry per non-zero page (jv_vec_pages calls it in address order). */
+static void page_add(void *user, uint32_t pg, const uint8_t *page) {
     static char hex[8193];
-    if (!page_nonzero(page)) return;
     for (size_t i = 0; i < 4096; i++) {
         hex[2 * i] = hexd[page[i] >> 4];
         hex[2 * i + 1] = hexd[page[i] & 15];
@@ -125,39 +116,14 @@ static void page_add(json_object *arr, uint32_t pg, const uint8_t *page) {
     json_object *e = json_object_new_object();
     json_object_object_add(e, "address", json_object_new_uint64(pg));
     json_object_object_add(e, "contents", json_object_new_string(hex));
-    json_object_array_add(arr, e);
+    json_object_array_add(user, e);
 }
 
-/* Every mapped page of vm that is not all zero, in address order. Without an instance (VEC-2),
- * the pages of the vector's page map with its initial memory. */
-static json_object *memory_json(const javm_instance *vm, const jv_vector *v) {
-    json_object *arr = json_object_new_array();
-    static uint8_t page[4096];
-    uint32_t pg;
-    uint64_t from = 0;
-    while (vm && from < (1ull << 32) && jv_api_next_mapped(vm, from, &pg)) {
-        from = (uint64_t)pg + 4096;
-        if (javm_mem_read(vm, pg, page, sizeof page) == JAVM_OK) page_add(arr, pg, page);
-    }
-    for (size_t r = 0; !vm && v && r < v->n_page_map; r++) {
-        for (uint64_t a = v->page_map[r].address & ~0xFFFull; a < (uint64_t)v->page_map[r].address + v->page_map[r].length;
-             a += 4096) {
-            memset(page, 0, sizeof page);
-            for (size_t c = 0; c < v->n_initial_memory; c++) {
-                const jv_vec_chunk *ch = &v->initial_memory[c];
-                for (size_t i = 0; i < ch->len; i++) {
-                    uint64_t at = ((uint64_t)ch->address + i) & 0xFFFFFFFFu;
-                    if (at >= a && at < a + 4096) page[at - a] = ch->contents[i];
-                }
-            }
-            page_add(arr, (uint32_t)a, page);
-        }
-    }
-    return arr;
-}
+/* The registers a host reads for a host call: its arguments, φ7..φ12 (docs/VECTORS.md). */
+#define HOST_ARG_FIRST 7
+#define HOST_ARG_LAST 12
 
-static void print_json(const outcome *o, const javm_instance *vm, const jv_vector *v, const uint64_t *regs,
-                       int64_t gas) {
+static void print_json(const outcome *o, const javm_instance *vm, const uint64_t *regs, int64_t gas) {
     json_object *root = json_object_new_object();
     json_object_object_add(root, "status", json_object_new_string(javm_exit_str(o->exit.kind)));
     json_object_object_add(root, "pc", json_object_new_uint64(o->exit.pc));
@@ -168,13 +134,19 @@ static void print_json(const outcome *o, const javm_instance *vm, const jv_vecto
     if (o->exit.kind == JAVM_EXIT_HOST_CALL) {
         json_object_object_add(root, "host_call", json_object_new_uint64(o->exit.arg));
         json_object_object_add(root, "next_pc", json_object_new_uint64(o->exit.next_pc));
+        json_object *args = json_object_new_array();
+        for (unsigned i = HOST_ARG_FIRST; i <= HOST_ARG_LAST; i++)
+            json_object_array_add(args, json_object_new_uint64(regs[i]));
+        json_object_object_add(root, "host_args", args);
     }
     json_object *r = json_object_new_array();
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) json_object_array_add(r, json_object_new_uint64(regs[i]));
     json_object_object_add(root, "regs", r);
     json_object_object_add(root, "instructions", json_object_new_uint64(o->stats.instructions));
     json_object_object_add(root, "wall_ns", json_object_new_uint64((uint64_t)(o->seconds * 1e9)));
-    json_object_object_add(root, "memory", memory_json(vm, v));
+    json_object *mem = json_object_new_array();
+    jv_vec_pages(vm, page_add, mem);
+    json_object_object_add(root, "memory", mem);
     json_object_object_add(root, "engine", json_object_new_string(o->engine));
     json_object_object_add(root, "stats", stats_json(&o->stats));
     puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -187,6 +159,12 @@ static void print_human(const outcome *o, const uint64_t *regs, int64_t gas) {
     if (o->exit.kind == JAVM_EXIT_HOST_CALL)
         printf(" %llu (resumes at pc %u)", (unsigned long long)o->exit.arg, o->exit.next_pc);
     printf("\npc:           %u\n", o->exit.pc);
+    if (o->exit.kind == JAVM_EXIT_HOST_CALL) {
+        printf("host call:    id %llu; the host reads its arguments in", (unsigned long long)o->exit.arg);
+        for (unsigned i = HOST_ARG_FIRST; i <= HOST_ARG_LAST; i++)
+            printf(" r%u=0x%llx", i, (unsigned long long)regs[i]);
+        printf("\n");
+    }
     printf("gas:          %lld used, %lld left\n", (long long)(o->gas0 - gas), (long long)gas);
     printf("instructions: %llu\n", (unsigned long long)o->stats.instructions);
     double ips = o->seconds > 0 ? (double)o->stats.instructions / o->seconds : 0;
@@ -211,7 +189,6 @@ typedef struct options {
     const char *file;
     int spi, json, trace, mat;
     const char *args_hex, *engine;
-    javm_load_options load; /* --isa, --gas-model */
     int have_gas, have_pc, have_cow;
     uint64_t gas, pc, cow;
     unsigned nreg, nmap;
@@ -249,8 +226,7 @@ static int opt_is(const char *a, const char *name) {
 
 static int parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    javm_load_options_init(&o->load);
-    for (int i = 1, r; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage_text, stdout);
@@ -263,8 +239,6 @@ static int parse_options(int argc, char **argv, options *o) {
             o->trace = 1;
         } else if (!strcmp(a, "--mat")) {
             o->mat = 1;
-        } else if ((r = jv_cli_isa_option("run", argc, argv, &i, &o->load.isa, &o->load.gas_model))) {
-            if (r != 1) return r;
         } else if (opt_is(a, "--args")) {
             if (need_arg(argc, argv, &i, &v)) return 2;
             o->args_hex = v;
@@ -343,25 +317,6 @@ static double now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* VEC-2: a vector whose program does not decode panics at its initial pc with its initial
- * state; report that without an instance. */
-static int report_unloadable(const options *o, const jv_vector *v, const char *engine) {
-    jv_vec_result r;
-    jv_vector_result_unloadable(v, &r);
-    outcome oc;
-    memset(&oc, 0, sizeof oc);
-    oc.exit.kind = r.status;
-    oc.exit.pc = o->have_pc ? (uint32_t)o->pc : r.pc;
-    oc.gas0 = o->have_gas ? (int64_t)o->gas : r.gas;
-    oc.engine = engine;
-    for (unsigned i = 0; i < o->nreg; i++) r.regs[o->regs[i].i] = o->regs[i].v;
-    if (!o->json) fprintf(stderr, "javm run: %s: the program does not decode (%s); it panics at start\n", o->file,
-                          javm_last_error());
-    if (o->json) print_json(&oc, NULL, v, r.regs, oc.gas0);
-    else print_human(&oc, r.regs, oc.gas0);
-    return 1;
-}
-
 int jv_cli_run(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o);
@@ -386,39 +341,42 @@ int jv_cli_run(int argc, char **argv) {
         return jv_cli_usage("run", "bad hex '%s' for --args", o.args_hex);
 
     size_t len;
-    uint8_t *buf = jv_cli_read_file(o.file, &len);
+    uint8_t *buf = jv_cli_read_file("run", o.file, &len);
     if (!buf) {
         free(args);
-        return jv_cli_usage("run", "cannot read '%s': %s", o.file, strerror(errno));
+        return 2;
     }
 
     javm_program *prog = NULL;
     javm_instance *vm = NULL;
     jv_vector vec;
-    int is_vec = 0;
+    jv_vec_session ses;
+    int is_vec = 0, ses_open = 0;
     int64_t gas0 = DEFAULT_GAS;
     javm_status s;
     rc = 1;
-    if (!o.spi && jv_cli_is_json(buf, len)) {
+    if (!o.spi && jv_vec_is_json(buf, len)) {
         s = jv_vector_parse((const char *)buf, len, o.file, &vec);
         if (s != JAVM_OK) {
             fprintf(stderr, "javm run: %s\n", javm_last_error());
             goto out;
         }
         is_vec = 1;
-        s = jv_vector_setup(&vec, &o.load, &cfg, &prog, &vm);
-        if (s == JAVM_ERR_BAD_PROGRAM) {
-            rc = report_unloadable(&o, &vec, javm_engine_name(cfg.engine));
-            goto out;
+        /* the vector's steps up to its first run set the initial state; an initial state
+         * without expected-* fields (or asserts) is a complete input here */
+        bool have_run;
+        if ((s = jv_vec_session_start(&ses, &vec, &cfg)) == JAVM_OK) {
+            ses_open = 1;
+            s = jv_vec_session_advance(&ses, &have_run);
         }
         if (s != JAVM_OK) {
             fprintf(stderr, "javm run: %s: %s\n", o.file, javm_last_error());
             goto out;
         }
-        gas0 = vec.initial_gas;
+        vm = ses.vm;
+        if (vec.has_initial_gas) gas0 = vec.initial_gas;
     } else {
-        s = o.spi ? javm_program_load_standard_ex(buf, len, &o.load, &prog)
-                  : javm_program_load_ex(buf, len, &o.load, &prog);
+        s = o.spi ? javm_program_load_standard(buf, len, &prog) : javm_program_load(buf, len, &prog);
         if (s == JAVM_OK) s = javm_instance_new(prog, &cfg, &vm);
         if (s == JAVM_OK && o.spi) s = javm_instance_init_standard(vm, args, args_len);
         if (s != JAVM_OK) {
@@ -434,21 +392,13 @@ int jv_cli_run(int argc, char **argv) {
         }
     }
     for (unsigned i = 0; i < o.nreg; i++) javm_reg_set(vm, o.regs[i].i, o.regs[i].v);
-    if (o.have_pc && (s = javm_pc_set(vm, (uint32_t)o.pc)) != JAVM_OK) {
+    bool unloadable = ses_open && ses.unloadable;
+    if (o.have_pc && !unloadable && (s = javm_pc_set(vm, (uint32_t)o.pc)) != JAVM_OK) {
         fprintf(stderr, "javm run: --pc %llu: %s\n", (unsigned long long)o.pc, javm_last_error());
         goto out;
     }
     if (o.have_gas) gas0 = (int64_t)o.gas;
     javm_gas_set(vm, gas0);
-
-    tracer tr;
-    memset(&tr, 0, sizeof tr);
-    if (o.trace) {
-        tr.out = o.json ? stderr : stdout;
-        tr.prog = prog;
-        for (unsigned i = 0; i < JAVM_NUM_REGS; i++) (void)javm_reg_get(vm, i, &tr.regs[i]);
-        javm_set_trace(vm, trace_fn, &tr);
-    }
 
     outcome oc;
     memset(&oc, 0, sizeof oc);
@@ -456,23 +406,52 @@ int jv_cli_run(int argc, char **argv) {
     oc.stats.size = sizeof oc.stats;
     oc.gas0 = gas0;
     oc.engine = javm_engine_name(cfg.engine);
-    double t0 = now();
-    s = javm_run(vm, &oc.exit);
-    oc.seconds = now() - t0;
-    if (o.trace) trace_flush(&tr, vm);
-    if (s != JAVM_OK) {
-        fprintf(stderr, "javm run: %s: %s: %s\n", o.file, javm_status_str(s), javm_last_error());
-        goto out;
+    if (unloadable) { /* VEC-2: it panics at its initial pc and changes nothing */
+        if (!o.json)
+            fprintf(stderr, "javm run: %s: the program does not decode (%s); it panics at start\n",
+                    o.file, ses.load_error);
+        oc.exit.kind = JAVM_EXIT_PANIC;
+        oc.exit.pc = o.have_pc ? (uint32_t)o.pc : vec.initial_pc;
+    } else {
+        tracer tr;
+        memset(&tr, 0, sizeof tr);
+        if (o.trace) {
+            tr.out = o.json ? stderr : stdout;
+            tr.prog = ses_open ? ses.prog : prog;
+            for (unsigned i = 0; i < JAVM_NUM_REGS; i++) (void)javm_reg_get(vm, i, &tr.regs[i]);
+            javm_set_trace(vm, trace_fn, &tr);
+        }
+        /* a steps vector may run several times (e.g. map more memory after a page fault): its
+         * steps between the runs apply, and the outcome is the last run's */
+        for (bool again = true; again;) {
+            double t0 = now();
+            s = javm_run(vm, &oc.exit);
+            oc.seconds += now() - t0;
+            if (o.trace) trace_flush(&tr, vm);
+            if (s != JAVM_OK) {
+                fprintf(stderr, "javm run: %s: %s: %s\n", o.file, javm_status_str(s), javm_last_error());
+                goto out;
+            }
+            again = false;
+            if (ses_open && (s = jv_vec_session_advance(&ses, &again)) != JAVM_OK) {
+                fprintf(stderr, "javm run: %s: %s\n", o.file, javm_last_error());
+                goto out;
+            }
+        }
     }
     javm_stats_get(vm, &oc.stats);
     uint64_t regs[JAVM_NUM_REGS];
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) (void)javm_reg_get(vm, i, &regs[i]);
-    if (o.json) print_json(&oc, vm, NULL, regs, javm_gas_get(vm));
+    if (o.json) print_json(&oc, vm, regs, javm_gas_get(vm));
     else print_human(&oc, regs, javm_gas_get(vm));
     rc = oc.exit.kind == JAVM_EXIT_HALT ? 0 : 1;
 out:
-    if (vm) javm_instance_free(vm);
-    if (prog) javm_program_free(prog);
+    if (ses_open) {
+        jv_vec_session_end(&ses);
+    } else {
+        if (vm) javm_instance_free(vm);
+        if (prog) javm_program_free(prog);
+    }
     if (is_vec) jv_vector_free(&vec);
     free(buf);
     free(args);

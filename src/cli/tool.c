@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
+#include "javm.h"
+#include "vector/vector.h"
 
 int jv_cli_usage(const char *cmd, const char *fmt, ...) {
     va_list ap;
@@ -21,37 +22,12 @@ int jv_cli_usage(const char *cmd, const char *fmt, ...) {
     return 2;
 }
 
-uint8_t *jv_cli_read_file(const char *path, size_t *len) {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap + 1);
-    while (buf) {
-        size_t k = fread(buf + n, 1, cap - n, f);
-        n += k;
-        if (n < cap) break;
-        uint8_t *q = realloc(buf, cap * 2 + 1);
-        if (!q) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = q;
-        cap *= 2;
-    }
-    int err = ferror(f) ? errno : 0;
-    if (f != stdin) fclose(f);
-    if (!buf) {
-        errno = ENOMEM;
+uint8_t *jv_cli_read_file(const char *cmd, const char *path, size_t *len) {
+    uint8_t *buf;
+    if (jv_vec_read_input(path, &buf, len)) {
+        fprintf(stderr, "javm %s: %s\n", cmd, javm_last_error());
         return NULL;
     }
-    if (err) {
-        free(buf);
-        errno = err ? err : EIO;
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
     return buf;
 }
 
@@ -128,56 +104,6 @@ int jv_cli_parse_hex(const char *s, uint8_t **out, size_t *len) {
         return -1;
     }
     *out = buf;
-    *len = n;
-    return 0;
-}
-
-int jv_cli_is_json(const uint8_t *buf, size_t len) {
-    size_t i = 0;
-    while (i < len && isspace(buf[i])) i++;
-    if (i == len || buf[i] != '{') return 0;
-    /* A raw blob starts with '{' too when it has 123 jump-table entries; its next byte is then
-     * the entry width z (0..4), a byte that never follows '{' in JSON text. */
-    return !(i + 1 < len && buf[i + 1] <= 4);
-}
-
-int jv_cli_vector_program(const char *json, size_t json_len, uint8_t **blob, size_t *len, char *err,
-                          size_t errlen) {
-    if (json_len > (size_t)INT_MAX) return snprintf(err, errlen, "file too large"), -1;
-    json_tokener *tok = json_tokener_new();
-    if (!tok) return snprintf(err, errlen, "out of memory"), -1;
-    json_object *root = json_tokener_parse_ex(tok, json, (int)json_len), *prog;
-    size_t end = json_tokener_get_parse_end(tok);
-    int ok = root && json_tokener_get_error(tok) == json_tokener_success;
-    json_tokener_free(tok);
-    while (ok && end < json_len && isspace((unsigned char)json[end])) end++;
-    if (!ok || end < json_len) { /* one JSON value: trailing data is malformed input */
-        json_object_put(root);
-        return snprintf(err, errlen, ok ? "not valid JSON: trailing data at byte %zu" : "not valid JSON",
-                        end), -1;
-    }
-    if (!json_object_object_get_ex(root, "program", &prog) || !json_object_is_type(prog, json_type_array)) {
-        json_object_put(root);
-        return snprintf(err, errlen, "no \"program\" array"), -1;
-    }
-    size_t n = json_object_array_length(prog);
-    uint8_t *b = malloc(n ? n : 1);
-    if (!b) {
-        json_object_put(root);
-        return snprintf(err, errlen, "out of memory"), -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(prog, i);
-        int64_t v = json_object_get_int64(e);
-        if (!json_object_is_type(e, json_type_int) || v < 0 || v > 255) {
-            free(b);
-            json_object_put(root);
-            return snprintf(err, errlen, "program[%zu] is not a byte", i), -1;
-        }
-        b[i] = (uint8_t)v;
-    }
-    json_object_put(root);
-    *blob = b;
     *len = n;
     return 0;
 }

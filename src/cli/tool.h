@@ -21,9 +21,10 @@ int jv_cli_output_option(const char *cmd, int argc, char **argv, int *i, const c
 int jv_cli_isa_option(const char *cmd, int argc, char **argv, int *i, javm_isa *isa,
                       javm_gas_model *gas);
 
-/* Reads a whole file ("-" = stdin) into a malloc'd buffer with a NUL after the data. Returns NULL
- * (errno set) on failure. */
-uint8_t *jv_cli_read_file(const char *path, size_t *len);
+/* Reads a whole input file ("-" = stdin) into a malloc'd buffer with a NUL after the data, with
+ * the size cap and checks of every javm input (jv_vec_read_input, docs/VECTORS.md). On failure
+ * prints "javm <cmd>: <why>" and returns NULL. */
+uint8_t *jv_cli_read_file(const char *cmd, const char *path, size_t *len);
 
 /* Writes len bytes to path ("-" = stdout); 0 on success, -1 with errno set. */
 int jv_cli_write_file(const char *path, const void *data, size_t len);
@@ -38,12 +39,5 @@ int jv_cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
 /* Parses hex digits ("" allowed, optional 0x prefix, whitespace ignored) into a malloc'd buffer. */
 int jv_cli_parse_hex(const char *s, uint8_t **out, size_t *len);
 
-/* True if the buffer looks like JSON (first non-space byte is '{'). */
-int jv_cli_is_json(const uint8_t *buf, size_t len);
-
-/* Extracts the "program" byte array of a conformance-vector JSON text of json_len bytes (one JSON
- * value; only whitespace may follow it). 0 on success, -1 with a message in err. */
-int jv_cli_vector_program(const char *json, size_t json_len, uint8_t **blob, size_t *len, char *err,
-                          size_t errlen);
 
 #endif
