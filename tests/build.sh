@@ -30,7 +30,7 @@ if [ "$major" = 0 ]; then want="libjavm.so.0.$minor"; else want="libjavm.so.$maj
 got=$(readelf -d "$T/b/libjavm.so" 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 if [ "$got" = "$want" ]; then ok; else bad "soname '$got', expected '$want' (docs/API.md)"; fi
 
-if grep -rlE '#include <(json-c/|json\.h|cmocka)' src --include='*.[ch]' | grep -v '^src/cli/' >"$T/out"; then
+if grep -rlE '#include <(json-c/|json\.h|cmocka)' src --include='*.[ch]' | grep -vE '^src/(cli|vector)/' >"$T/out"; then
   bad "library sources include json-c or cmocka: $(cat "$T/out")"
 else ok; fi
 
