@@ -5,12 +5,12 @@
 #  - tests/*.sh          : shell tests of the tool; one that prints "N passed, N failed" counts those,
 #                          otherwise it counts as one test by its exit status
 #  - build/fuzz-smoke/*  : bounded fuzz runs; one test each
-#  - the conformance vectors through `javm test` (counted per vector)
+#  - the conformance vectors (gp07 and gp08) through `javm test` on every engine, #3 off and on
+#    (counted per vector)
 #  - the Python binding (bindings/python/tests, pytest) against $B/libjavm.so; its conftest prints
 #    "python: N passed, N failed". Under SAN=1 the sanitizer runtime is preloaded into python.
 set -u
 B=${B:-build}
-VEC=tests/vectors/gp07
 export JAVM_BIN="$PWD/$B/javm" B
 pass=0; fail=0; failed_names=()
 log=$(mktemp); trap 'rm -f "$log"' EXIT
@@ -46,10 +46,17 @@ for t in "$B"/fuzz-smoke/*; do
   [ -x "$t" ] || continue
   "$t" -runs="${FUZZ_SMOKE_RUNS:-20000}" >"$log" 2>&1; add_counts "fuzz-smoke/$(basename "$t")" $? "$log"
 done
+# the 307 gp07 vectors (v0.4) and the 356 gp08 vectors (steps, GP 0.8 dialect and gas model,
+# block costs compared) on every engine
 for engine in $("$JAVM_BIN" test --list-engines); do
-  "$JAVM_BIN" test --engine "$engine" "$VEC" >"$log" 2>&1; add_counts "vectors ($engine)" $? "$log"
-  # category-#3 gas on: same results, and gas left + #3 charges == the expected gas
-  "$JAVM_BIN" test --engine "$engine" --mat "$VEC" >"$log" 2>&1; add_counts "vectors ($engine, #3 on)" $? "$log"
+  for set in gp07 gp08; do
+    isa=(); [ $set = gp08 ] && isa=(--isa gp08 --gas-model gp08)
+    "$JAVM_BIN" test --engine "$engine" "${isa[@]}" "tests/vectors/$set" >"$log" 2>&1
+    add_counts "vectors $set ($engine)" $? "$log"
+    # category-#3 gas on: same results, and gas left + #3 charges == the expected gas
+    "$JAVM_BIN" test --engine "$engine" --mat "${isa[@]}" "tests/vectors/$set" >"$log" 2>&1
+    add_counts "vectors $set ($engine, #3 on)" $? "$log"
+  done
 done
 # the first of python3, /usr/bin/python3 that has pytest (scripts/deps.sh installs python3-pytest)
 py=""

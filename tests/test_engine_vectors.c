@@ -1,7 +1,8 @@
 /* engine: the conformance vectors through the vector library (src/vector) on every engine of
  * this build (soft, paged, jit), #3 accounting off and on, in lockstep: after every run step
  * each engine's instance is compared completely with the soft engine's (registers, gas, pc,
- * memory, page states, statistics), and the gp07 set's asserts are checked on every engine. */
+ * memory, page states, statistics), and every assert is checked on every engine: the 307
+ * gp07 vectors and the 356 gp08 vectors (in the gp08 dialect and gas model, block costs too). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,7 +30,7 @@ static void find_engines(void) {
 }
 
 /* Runs one vector on every configuration; returns the number of failures (printed). */
-static int run_lockstep(const char *file, const jv_vector *v, bool check_expected) {
+static int run_lockstep(const char *file, const jv_vector *v, const javm_load_options *lo) {
     jv_vec_session s[6];
     jv_vec_result res[6];
     int failures = 0, open = 0;
@@ -38,7 +39,7 @@ static int run_lockstep(const char *file, const jv_vector *v, bool check_expecte
         javm_config_init(&cfg);
         cfg.engine = engines[k / 2];
         cfg.mat = k % 2;
-        if (jv_vec_session_start(&s[k], v, &cfg) != JAVM_OK) {
+        if (jv_vec_session_start(&s[k], v, lo, &cfg) != JAVM_OK) {
             print_error("%s: configuration %d did not start: %s\n", file, k, javm_last_error());
             failures++;
             break;
@@ -56,7 +57,7 @@ static int run_lockstep(const char *file, const jv_vector *v, bool check_expecte
             }
         }
         if (failures) break;
-        if (st->kind == JV_VEC_ASSERT && check_expected)
+        if (st->kind == JV_VEC_ASSERT)
             for (int k = 0; k < CONFIGS; k++) {
                 if (!jv_vec_compare(&s[k], &st->expect, &res[k], NULL, NULL)) continue;
                 print_error("%s: %s, configuration %d:\n", file, st->where, k);
@@ -81,7 +82,7 @@ static int run_lockstep(const char *file, const jv_vector *v, bool check_expecte
     return failures;
 }
 
-static void run_set(const char *set, int expected_count, bool check_expected) {
+static void run_set(const char *set, int expected_count, const javm_load_options *lo) {
     assert_int_equal(jv_fault_reinstall(), JAVM_OK); /* cmocka replaced it for this test */
     find_engines();
     char dir[512];
@@ -102,7 +103,13 @@ static void run_set(const char *set, int expected_count, bool check_expected) {
             continue;
         }
         count++;
-        failures += run_lockstep(de->d_name, &v, check_expected);
+        failures += run_lockstep(de->d_name, &v, lo);
+        if (v.n_block_costs) { /* VEC-8 on the soft engine (block costs are the program's) */
+            int diffs = 0;
+            assert_int_equal(jv_vector_check(&v, lo, NULL, NULL, NULL, &diffs), JAVM_OK);
+            if (diffs) print_error("%s: %d differences with its block costs\n", de->d_name, diffs);
+            failures += diffs != 0;
+        }
         jv_vector_free(&v);
     }
     closedir(d);
@@ -110,22 +117,27 @@ static void run_set(const char *set, int expected_count, bool check_expected) {
     assert_int_equal(failures, 0);
 }
 
-/* gp07: every assert on both engines, and the engines agree after every run. */
-static void gp07_vectors_both_engines(void **state) {
+/* gp07 (v0.4): every assert on every engine, and the engines agree after every run. */
+static void gp07_vectors_every_engine(void **state) {
     (void)state;
-    run_set("gp07", 307, true);
+    run_set("gp07", 307, NULL);
 }
 
-/* gp08 (steps format, several runs per file): the engines agree after every run. */
-static void gp08_vectors_engines_agree(void **state) {
+/* gp08 (steps format, several runs per file) in the gp08 dialect and gas model: every assert
+ * and every block cost, and the engines agree after every run. */
+static void gp08_vectors_every_engine(void **state) {
     (void)state;
-    run_set("gp08", 356, false);
+    javm_load_options lo;
+    javm_load_options_init(&lo);
+    lo.isa = JAVM_ISA_GP08;
+    lo.gas_model = JAVM_GAS_GP08;
+    run_set("gp08", 356, &lo);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(gp07_vectors_both_engines),
-        cmocka_unit_test(gp08_vectors_engines_agree),
+        cmocka_unit_test(gp07_vectors_every_engine),
+        cmocka_unit_test(gp08_vectors_every_engine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

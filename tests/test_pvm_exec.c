@@ -669,7 +669,7 @@ static void loops_agree_on_vectors(void **state) {
             st[loop] = (javm_stats)JAVM_STATS_INIT;
             jv_vec_session ses;
             bool have_run;
-            assert_int_equal(jv_vec_session_start(&ses, &v, NULL), JAVM_OK);
+            assert_int_equal(jv_vec_session_start(&ses, &v, NULL, NULL), JAVM_OK);
             assert_int_equal(jv_vec_session_advance(&ses, &have_run), JAVM_OK);
             assert_true(have_run);
             javm_instance *vm = ses.vm;

@@ -36,6 +36,9 @@ static const char usage_text[] =
     "  --map ADDR:LEN:r|rw map LEN bytes at ADDR (page-aligned) read-only or read-write, zeroed;\n"
     "                      repeatable\n"
     "  --engine NAME       soft (default), paged or jit\n"
+    "  --isa gp07|gp08     the instruction-set dialect (default gp07; docs/ISA.md)\n"
+    "  --gas-model gp07|gp08  block costs: instruction counts (gp07, default) or the GP 0.8\n"
+    "                      pipeline model (docs/GAS.md)\n"
     "  --mat               charge category-#3 materialization gas (copy-on-write per first write)\n"
     "  --cow-cost N        the #3 cost of one copy-on-write (default 256)\n"
     "  --trace             one line per instruction: pc, instruction, gas, changed registers\n"
@@ -189,6 +192,7 @@ typedef struct options {
     const char *file;
     int spi, json, trace, mat;
     const char *args_hex, *engine;
+    javm_load_options load; /* --isa, --gas-model */
     int have_gas, have_pc, have_cow;
     uint64_t gas, pc, cow;
     unsigned nreg, nmap;
@@ -226,7 +230,8 @@ static int opt_is(const char *a, const char *name) {
 
 static int parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
+    javm_load_options_init(&o->load);
+    for (int i = 1, r; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage_text, stdout);
@@ -239,6 +244,8 @@ static int parse_options(int argc, char **argv, options *o) {
             o->trace = 1;
         } else if (!strcmp(a, "--mat")) {
             o->mat = 1;
+        } else if ((r = jv_cli_isa_option("run", argc, argv, &i, &o->load.isa, &o->load.gas_model))) {
+            if (r != 1) return r;
         } else if (opt_is(a, "--args")) {
             if (need_arg(argc, argv, &i, &v)) return 2;
             o->args_hex = v;
@@ -365,7 +372,7 @@ int jv_cli_run(int argc, char **argv) {
         /* the vector's steps up to its first run set the initial state; an initial state
          * without expected-* fields (or asserts) is a complete input here */
         bool have_run;
-        if ((s = jv_vec_session_start(&ses, &vec, &cfg)) == JAVM_OK) {
+        if ((s = jv_vec_session_start(&ses, &vec, &o.load, &cfg)) == JAVM_OK) {
             ses_open = 1;
             s = jv_vec_session_advance(&ses, &have_run);
         }
@@ -376,7 +383,8 @@ int jv_cli_run(int argc, char **argv) {
         vm = ses.vm;
         if (vec.has_initial_gas) gas0 = vec.initial_gas;
     } else {
-        s = o.spi ? javm_program_load_standard(buf, len, &prog) : javm_program_load(buf, len, &prog);
+        s = o.spi ? javm_program_load_standard_ex(buf, len, &o.load, &prog)
+                  : javm_program_load_ex(buf, len, &o.load, &prog);
         if (s == JAVM_OK) s = javm_instance_new(prog, &cfg, &vm);
         if (s == JAVM_OK && o.spi) s = javm_instance_init_standard(vm, args, args_len);
         if (s != JAVM_OK) {

@@ -13,7 +13,8 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: javm test [--engine NAME] [--mat] [--cow-cost N] [--quiet] PATH...\n"
+            "usage: javm test [--engine NAME] [--isa gp07|gp08] [--gas-model gp07|gp08] [--mat]\n"
+            "                 [--cow-cost N] [--quiet] PATH...\n"
             "       javm test --list-engines\n"
             "\n"
             "Runs PVM conformance vectors (PATH is a file or a directory of *.json) in any of the\n"
@@ -25,6 +26,11 @@ static void usage(FILE *f) {
             "Exit status: 0 all passed, 1 a vector failed or could not be run, 2 usage error.\n"
             "\n"
             "  --engine NAME    soft (default), paged or jit\n"
+            "  --isa gp07|gp08  the instruction-set dialect the programs are decoded in (default\n"
+            "                   gp07; docs/ISA.md)\n"
+            "  --gas-model gp07|gp08  block costs: instruction counts (gp07, default) or the\n"
+            "                   GP 0.8 pipeline model (docs/GAS.md); block-gas-costs are\n"
+            "                   compared with it\n"
             "  --mat            turn category-#3 materialization gas on; a vector then passes when\n"
             "                   gas left + #3 gas charged equals its expected gas\n"
             "  --cow-cost N     #3 cost of one copy-on-write (default 256)\n"
@@ -107,10 +113,10 @@ static int expand(paths *out, const char *path) {
 
 /* Parses argv into cfg, *quiet and the PATH arguments (pathv, *npaths). Returns -1 to go on,
  * else the exit status: 0 after --help / --list-engines, 2 after a usage error. */
-static int parse_options(int argc, char **argv, javm_config *cfg, int *quiet, char **pathv,
-                         int *npaths) {
+static int parse_options(int argc, char **argv, javm_config *cfg, javm_load_options *lo,
+                         int *quiet, char **pathv, int *npaths) {
     int only_paths = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1, o; i < argc; i++) {
         const char *a = argv[i];
         if (!only_paths && !strcmp(a, "--")) {
             only_paths = 1;
@@ -133,6 +139,8 @@ static int parse_options(int argc, char **argv, javm_config *cfg, int *quiet, ch
             if (javm_engine_parse(argv[++i], &cfg->engine) != JAVM_OK)
                 return jv_cli_usage("test", "unknown engine '%s' (expected soft, paged or jit)",
                                     argv[i]);
+        } else if ((o = jv_cli_isa_option("test", argc, argv, &i, &lo->isa, &lo->gas_model))) {
+            if (o != 1) return o;
         } else if (!strcmp(a, "--mat")) {
             cfg->mat = 1;
         } else if (!strcmp(a, "--cow-cost")) {
@@ -159,11 +167,13 @@ static int parse_options(int argc, char **argv, javm_config *cfg, int *quiet, ch
 int jv_cli_test(int argc, char **argv) {
     javm_config cfg;
     javm_config_init(&cfg);
+    javm_load_options lo;
+    javm_load_options_init(&lo);
     int quiet = 0, npaths = 0;
     paths in = {0};
     char **pathv = calloc((size_t)argc + 1, sizeof *pathv);
     if (!pathv) return jv_cli_usage("test", "out of memory");
-    int rc = parse_options(argc, argv, &cfg, &quiet, pathv, &npaths);
+    int rc = parse_options(argc, argv, &cfg, &lo, &quiet, pathv, &npaths);
     for (int i = 0; rc < 0 && i < npaths; i++)
         if (expand(&in, pathv[i])) rc = 2;
     free(pathv);
@@ -186,7 +196,7 @@ int jv_cli_test(int argc, char **argv) {
         size_t diff_len = 0;
         FILE *diff_out = open_memstream(&diff_text, &diff_len);
         int d = 0;
-        javm_status s = diff_out ? jv_vector_check(&v, &cfg, diff_out, "    ", &d) : JAVM_ERR_NO_MEMORY;
+        javm_status s = diff_out ? jv_vector_check(&v, &lo, &cfg, diff_out, "    ", &d) : JAVM_ERR_NO_MEMORY;
         if (diff_out) fclose(diff_out);
         if (s != JAVM_OK) {
             printf("FAIL %s: cannot run: %s\n", v.name, javm_last_error());

@@ -7,32 +7,39 @@
 #include "util/error.h"
 #include "vector/vector.h"
 
-javm_status jv_vec_load_program(const jv_vector *v, const javm_config *cfg, javm_program **out) {
-    (void)cfg;
-    return javm_program_load(v->program, v->program_len, out);
+javm_status jv_vec_load_program(const jv_vector *v, const javm_load_options *lo,
+                                javm_program **out) {
+    return javm_program_load_ex(v->program, v->program_len, lo, out);
 }
 
-bool jv_vec_block_cost_of(const javm_program *prog, uint32_t pc, uint64_t *cost) {
-    /* PVM-G1: the GAS op of a block sits right before the block's first instruction op */
-    if (pc > prog->code_len || (pc < prog->code_len && !jv_pvm_is_block_start(prog, pc)))
-        return false;
-    uint32_t i = prog->pc_ops[pc];
-    if (i == JV_PVM_NONE || i == 0 || prog->ops[i - 1].iop != JV_I_GAS || prog->ops[i - 1].pc != pc)
-        return false;
-    *cost = prog->ops[i - 1].x;
-    return true;
+/* The cost of the gas block starting at pc (the blocks are in pc order: binary search). */
+static bool block_cost_of(const javm_program *prog, uint32_t pc, uint64_t *cost) {
+    uint32_t lo = 0, hi = javm_program_block_count(prog);
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2, at;
+        uint64_t c;
+        if (javm_program_block(prog, mid, &at, &c) != JAVM_OK) return false;
+        if (at == pc) {
+            *cost = c;
+            return true;
+        }
+        if (at < pc) lo = mid + 1;
+        else hi = mid;
+    }
+    return false;
 }
 
 /* ---- Sessions ----------------------------------------------------------------------------- */
-javm_status jv_vec_session_start(jv_vec_session *s, const jv_vector *v, const javm_config *cfg) {
+javm_status jv_vec_session_start(jv_vec_session *s, const jv_vector *v,
+                                 const javm_load_options *lo, const javm_config *cfg) {
     memset(s, 0, sizeof *s);
     s->v = v;
-    javm_status st = jv_vec_load_program(v, cfg, &s->prog);
+    javm_status st = jv_vec_load_program(v, lo, &s->prog);
     if (st == JAVM_ERR_BAD_PROGRAM) { /* VEC-2: an empty program holds the state */
         static const uint8_t empty[] = {0, 0, 0};
         snprintf(s->load_error, sizeof s->load_error, "%s", javm_last_error());
         s->unloadable = true;
-        st = javm_program_load(empty, sizeof empty, &s->prog);
+        st = javm_program_load_ex(empty, sizeof empty, lo, &s->prog);
     }
     if (st) return st;
     if ((st = javm_instance_new(s->prog, cfg, &s->vm))) {
@@ -343,7 +350,7 @@ static int compare_block_costs(const jv_vec_session *s, FILE *out, const char *p
     for (size_t i = 0; i < v->n_block_costs; i++) {
         uint64_t got;
         const jv_vec_block_cost *b = &v->block_costs[i];
-        if (!jv_vec_block_cost_of(s->prog, b->pc, &got)) {
+        if (!block_cost_of(s->prog, b->pc, &got)) {
             if (out && d < 16)
                 fprintf(out, "%sblock at pc %u: expected cost %" PRIu64 ", but it is not a block start\n",
                         prefix, b->pc, b->cost);
@@ -359,12 +366,12 @@ static int compare_block_costs(const jv_vec_session *s, FILE *out, const char *p
     return d;
 }
 
-javm_status jv_vector_check(const jv_vector *v, const javm_config *cfg, FILE *out,
-                            const char *prefix, int *diffs) {
+javm_status jv_vector_check(const jv_vector *v, const javm_load_options *lo,
+                            const javm_config *cfg, FILE *out, const char *prefix, int *diffs) {
     *diffs = 0;
     if (!prefix) prefix = "";
     jv_vec_session s;
-    javm_status r = jv_vec_session_start(&s, v, cfg);
+    javm_status r = jv_vec_session_start(&s, v, lo, cfg);
     if (r) return r;
     char sub[64];
     snprintf(sub, sizeof sub, "%s  ", prefix);

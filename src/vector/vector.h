@@ -34,9 +34,9 @@
  *          below -2^63, which json-c would clamp) is an error naming the field.
  *   VEC-7  input files are read through jv_vec_read_input: regular files (or "-") of at most
  *          JV_VEC_MAX_INPUT bytes; anything else is refused before it is read.
- *   VEC-8  block-gas-costs: every listed block's cost must equal javm's cost for the block at
- *          that pc under the instance's gas model; a listed pc that is not a block start is a
- *          difference too.
+ *   VEC-8  block-gas-costs: every listed block's cost must equal javm's cost of the gas block
+ *          starting at that pc (javm_program_block) in the program's gas model; a listed pc
+ *          where no gas block starts is a difference too.
  */
 #ifndef JV_VECTOR_H
 #define JV_VECTOR_H
@@ -137,13 +137,10 @@ void jv_vector_free(jv_vector *v);
 /* "halt", "panic", "page-fault", "out-of-gas", "host-call" -> kind; false if unknown. */
 bool jv_vec_status_parse(const char *s, javm_exit_kind *out);
 
-/* The program of a vector loaded as javm runs it (the one place the vector library loads
- * programs, so every caller decodes it the same way). */
-javm_status jv_vec_load_program(const jv_vector *v, const javm_config *cfg, javm_program **out);
-
-/* javm's gas cost of the block starting at pc of prog, or false when pc is not a block start
- * (VEC-8). */
-bool jv_vec_block_cost_of(const javm_program *prog, uint32_t pc, uint64_t *cost);
+/* The program of a vector loaded with the load options lo (dialect and gas model; NULL = the
+ * defaults): the one place the vector library loads programs. */
+javm_status jv_vec_load_program(const jv_vector *v, const javm_load_options *lo,
+                                javm_program **out);
 
 /* The observed state after a run. */
 typedef struct jv_vec_result {
@@ -169,9 +166,11 @@ typedef struct jv_vec_session {
     size_t next;          /* the next step to run */
 } jv_vec_session;
 
-/* Loads the program and creates the instance (pc and gas set to the vector's). A program that
- * does not decode is not an error (VEC-2: s->unloadable); other failures are. */
-javm_status jv_vec_session_start(jv_vec_session *s, const jv_vector *v, const javm_config *cfg);
+/* Loads the program (load options lo, may be NULL) and creates the instance on cfg (may be
+ * NULL), pc and gas set to the vector's. A program that does not decode is not an error (VEC-2:
+ * s->unloadable); other failures are. */
+javm_status jv_vec_session_start(jv_vec_session *s, const jv_vector *v,
+                                 const javm_load_options *lo, const javm_config *cfg);
 /* Applies the steps up to the next run step (skipping asserts) and moves past it. Returns
  * JAVM_OK and *have_run = true when a run is due, *have_run = false at the end of the steps;
  * an error when a step fails (the message names the step: "steps[2] (map): ..."). */
@@ -198,8 +197,8 @@ int jv_vec_compare(const jv_vec_session *s, const jv_vec_expect *e, const jv_vec
  * prefixed with prefix, each assert's after an "assert N:" line when the vector has several.
  * Returns JAVM_OK with *diffs = the number of differences, or an error when the vector could
  * not be run (javm_last_error() says why). */
-javm_status jv_vector_check(const jv_vector *v, const javm_config *cfg, FILE *out,
-                            const char *prefix, int *diffs);
+javm_status jv_vector_check(const jv_vector *v, const javm_load_options *lo,
+                            const javm_config *cfg, FILE *out, const char *prefix, int *diffs);
 
 /* Every accessible page of the instance that is not all zero, in address order, each page
  * once: fn(user, page base, its 4096 bytes). Linear in the pages mapped. */
