@@ -11,11 +11,12 @@
 #include "jit/x86.h"
 #include "util/error.h"
 
-/* Guest register -> host register. rax, rcx, rdx are scratch, rsp is the frame, r15 the window
- * base; φ1 and φ2 live in the frame (the least used by the workloads; see docs/JIT.md). */
-const int8_t jv_jit_host_reg[JV_PVM_NUM_REGS] = {RBX, -1, -1, RBP, R12, R13, R14,
-                                                  RSI, RDI, R8, R9, R10, R11};
+/* Guest register -> host register. rax and rcx are scratch, rdx holds the gas counter, rsp is
+ * the frame, r15 the window base; φ11 and φ12 live in the frame (docs/JIT.md). */
+const int8_t jv_jit_host_reg[JV_PVM_NUM_REGS] = {RBX, RSI, RDI, RBP, R8,  R9, R10,
+                                                  R11, R12, R13, R14, -1, -1};
 #define WBASE R15
+#define GAS RDX
 
 #define FR(field) ((int32_t)offsetof(jv_jit_frame, field))
 
@@ -118,12 +119,14 @@ static void emit_stubs(jc *c) {
     x_mov_r_imm64(b, RCX, JV_JIT_FRAME_QWORDS);
     x_rep_movsq(b);
     load_host_regs(b, 0);
+    x_mov_r_rm(b, XW, GAS, M(RSP, FR(gas)));
     x_mov_r_rm(b, XW, WBASE, M(RSP, FR(base)));
     x_jmp_rm(b, R(RAX));
     /* exit: host registers live */
     c->x_exit = (uint32_t)b->len;
     c->code->off_exit = c->x_exit;
     store_host_regs(b, 0);
+    x_mov_rm_r(b, XW, M(RSP, FR(gas)), GAS);
     c->x_synced = (uint32_t)b->len;
     x_mov_r_rm(b, XW, RSI, R(RSP));
     x_mov_r_rm(b, XW, RDI, M(RSP, FR(self)));
@@ -141,11 +144,12 @@ static void emit_stubs(jc *c) {
         x_mov_rm_r(b, 0, M(RSP, FR(exit_op)), RAX);
         jmp_to(c, SEC_MAIN, T_MAIN, c->x_exit);
     }
-    /* slow: called with eax = guest address, edx = op index; the frame is at rsp + 8 */
+    /* slow: called with eax = guest address, ecx = op index; the frame is at rsp + 8 */
     c->x_slow = (uint32_t)b->len;
     store_host_regs(b, 8);
+    x_mov_rm_r(b, XW, M(RSP, 8 + FR(gas)), GAS);
     x_lea(b, XW, RDI, M(RSP, 8));
-    x_mov_r_rm(b, 0, RSI, R(RDX));
+    x_mov_r_rm(b, 0, RSI, R(RCX));
     x_mov_r_rm(b, 0, RDX, R(RAX));
     x_alu_rm_i(b, XW, ALU_SUB, R(RSP), 8);
     x_mov_r_imm64(b, RAX, (uint64_t)(uintptr_t)&jv_jit_slow);
@@ -154,6 +158,7 @@ static void emit_stubs(jc *c) {
     x_test_rm_r(b, 0, R(RAX), RAX);
     size_t j = x_jcc8(b, CC_NE);
     load_host_regs(b, 8);
+    x_mov_r_rm(b, XW, GAS, M(RSP, 8 + FR(gas)));
     x_ret(b);
     x_patch8(b, j);
     x_alu_rm_i(b, XW, ALU_ADD, R(RSP), 8); /* drop the return address */
@@ -190,19 +195,26 @@ static void cmp_gg(jc *c, unsigned a, unsigned b) {
 }
 /* flags = compare guest a with a constant (uses rcx for a constant beyond 32 bits) */
 static void cmp_gi(jc *c, unsigned a, uint64_t x) {
-    if (fits32((int64_t)x)) x_alu_rm_i(MB, XW, ALU_CMP, G(a), (int32_t)(int64_t)x);
+    if (x == 0 && host(a)) x_test_rm_r(MB, XW, R(H(a)), H(a));
+    else if (fits32((int64_t)x)) x_alu_rm_i(MB, XW, ALU_CMP, G(a), (int32_t)(int64_t)x);
     else {
         x_mov_r_imm64(MB, RCX, x);
         x_alu_rm_r(MB, XW, ALU_CMP, G(a), RCX);
     }
 }
-/* guest d = sign-extended eax */
-static void st_sx32(jc *c, unsigned d) {
-    if (host(d)) x_movsxd(MB, H(d), R(RAX));
+/* guest d = sign-extended low half of host register r */
+static void st_sx32r(jc *c, unsigned d, unsigned r) {
+    if (host(d)) x_movsxd(MB, H(d), R(r));
     else {
-        x_movsxd(MB, RAX, R(RAX));
+        x_movsxd(MB, RAX, R(r));
         stg(c, d, RAX);
     }
+}
+static void st_sx32(jc *c, unsigned d) { st_sx32r(c, d, RAX); }
+/* The register an op computing guest d may work in: d's own when it is a host register that
+ * no later operand read needs (d != the other source), else rax. */
+static unsigned work(unsigned d, int other) {
+    return host(d) && (other < 0 || (unsigned)other != d) ? H(d) : RAX;
 }
 
 /* φD = φA op φB (64-bit add/sub/and/or/xor) */
@@ -232,40 +244,45 @@ static void alui(jc *c, xalu op, unsigned a, unsigned b, uint64_t x) {
 }
 /* φd = (sign-extended) (φa op φb) in 32 bits */
 static void alu3_32(jc *c, xalu op, unsigned d, unsigned a, unsigned b) {
-    ldg(c, 0, RAX, a);
-    x_alu_r_rm(MB, 0, op, RAX, G(b));
-    st_sx32(c, d);
+    unsigned r = work(d, (int)b);
+    ldg(c, 0, r, a);
+    x_alu_r_rm(MB, 0, op, r, G(b));
+    st_sx32r(c, d, r);
 }
 /* shifts/rotates: φd = φa sh (φb mod w) */
 static void sh3(jc *c, unsigned f, xsh op, unsigned d, unsigned a, unsigned b) {
+    unsigned r = work(d, -1); /* the count is in rcx before r is written */
     ldg(c, 0, RCX, b);
-    ldg(c, f, RAX, a);
-    x_sh_cl(MB, f, op, R(RAX));
-    if (f) stg(c, d, RAX);
-    else st_sx32(c, d);
+    ldg(c, f, r, a);
+    x_sh_cl(MB, f, op, R(r));
+    if (f) stg(c, d, r);
+    else st_sx32r(c, d, r);
 }
 /* φa = φb sh (x mod w) */
 static void shi(jc *c, unsigned f, xsh op, unsigned a, unsigned b, uint64_t x) {
     unsigned n = (unsigned)(x & (f ? 63 : 31));
-    ldg(c, f, RAX, b);
-    if (n) x_sh_i(MB, f, op, R(RAX), (uint8_t)n);
-    if (f) stg(c, a, RAX);
-    else st_sx32(c, a);
+    unsigned r = work(a, -1);
+    ldg(c, f, r, b);
+    if (n) x_sh_i(MB, f, op, R(r), (uint8_t)n);
+    if (f) stg(c, a, r);
+    else st_sx32r(c, a, r);
 }
 /* φa = x sh (φb mod w) (the _alt forms) */
 static void shalt(jc *c, unsigned f, xsh op, unsigned a, unsigned b, uint64_t x) {
+    unsigned r = work(a, -1);
     ldg(c, 0, RCX, b);
-    if (f) x_mov_r_imm64(MB, RAX, x);
-    else x_mov_r_imm64(MB, RAX, (uint32_t)x);
-    x_sh_cl(MB, f, op, R(RAX));
-    if (f) stg(c, a, RAX);
-    else st_sx32(c, a);
+    if (f) x_mov_r_imm64(MB, r, x);
+    else x_mov_r_imm64(MB, r, (uint32_t)x);
+    x_sh_cl(MB, f, op, R(r));
+    if (f) stg(c, a, r);
+    else st_sx32r(c, a, r);
 }
 /* Division family (PVM §5.3 rules, never an x86 #DE): kind 0 div, 1 rem. */
 static void divop(jc *c, unsigned f, bool sgn, bool rem, unsigned d, unsigned a, unsigned b) {
     xbuf *m = MB;
     ldg(c, f, RCX, b);
     ldg(c, f, RAX, a);
+    x_mov_rm_r(m, XW, M(RSP, FR(gas)), GAS); /* rdx is needed by div */
     x_test_rm_r(m, f, R(RCX), RCX);
     size_t jz = x_jcc8(m, CC_E);
     size_t jm1 = 0;
@@ -291,12 +308,10 @@ static void divop(jc *c, unsigned f, bool sgn, bool rem, unsigned d, unsigned a,
     else x_mov_rm_i(m, XW, R(RAX), -1);
     x_patch8(m, jd1);
     if (sgn) x_patch8(m, jd2);
-    unsigned res = rem ? RDX : RAX;
-    if (f) stg(c, d, res);
-    else {
-        if (res != RAX) x_mov_r_rm(m, 0, RAX, R(res));
-        st_sx32(c, d);
-    }
+    if (rem) x_mov_r_rm(m, XW, RAX, R(RDX));
+    x_mov_r_rm(m, XW, GAS, M(RSP, FR(gas)));
+    if (f) stg(c, d, RAX);
+    else st_sx32(c, d);
 }
 /* φd = [cmp] via setcc */
 static void setcc_gg(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b) {
@@ -321,13 +336,12 @@ static void cmov_to(jc *c, unsigned cc, unsigned d, xrm src) {
     }
 }
 static void minmax(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b) {
-    ldg(c, XW, RAX, a);
-    x_alu_r_rm(MB, XW, ALU_CMP, RAX, G(b));
-    x_cmov(MB, XW, cc, RAX, G(b));
-    stg(c, d, RAX);
+    unsigned r = work(d, (int)b);
+    ldg(c, XW, r, a);
+    x_alu_r_rm(MB, XW, ALU_CMP, r, G(b));
+    x_cmov(MB, XW, cc, r, G(b));
+    stg(c, d, r);
 }
-/* φd = f(φa) through rax with a one-operand instruction writing rax */
-static void unary_to(jc *c, unsigned d) { stg(c, d, RAX); }
 
 /* ---- Memory accesses ---------------------------------------------------------------------------- */
 /* eax = the guest address; for a dynamic address emit the wrap check (JIT-2) to the cold slow
@@ -338,7 +352,7 @@ static bool mem_addr(jc *c, int basereg, uint64_t x) {
     if (basereg < 0) {
         x_mov_r_imm64(MB, RAX, disp);
         if (disp > JV_PAGED_WRAP_LIMIT) {
-            x_mov_r_imm64(MB, RDX, c->cur);
+            x_mov_r_imm64(MB, RCX, c->cur);
             fix(c, SEC_MAIN, x_call32(MB), T_MAIN, c->x_slow);
             return false;
         }
@@ -353,7 +367,7 @@ static bool mem_addr(jc *c, int basereg, uint64_t x) {
     x_alu_rm_i(MB, 0, ALU_CMP, R(RAX), (int32_t)JV_PAGED_WRAP_LIMIT);
     size_t site = x_jcc32(MB, CC_A);
     uint32_t stub = (uint32_t)CB->len;
-    x_mov_r_imm64(CB, RDX, c->cur);
+    x_mov_r_imm64(CB, RCX, c->cur);
     fix(c, SEC_COLD, x_call32(CB), T_MAIN, c->x_slow);
     /* the stub returns past the access (fixed below by mem_done) */
     fix(c, SEC_MAIN, site, T_COLD, stub);
@@ -412,31 +426,24 @@ static void emit_store(jc *c, unsigned width, int src, uint64_t y, int basereg, 
 static void djump(jc *c) {
     xbuf *m = MB;
     uint32_t njt = c->p->jump_count;
-    uint32_t bad = (uint32_t)CB->len;
-    /* cold: halt for 0xFFFF0000, else panic */
-    x_alu_rm_i(CB, 0, ALU_CMP, R(RDX), (int32_t)JV_HALT_ADDRESS);
-    size_t jne = x_jcc8(CB, CC_NE);
+    uint32_t panic = panic_stub(c);
+    /* cold: eax = a/2 - 1 beyond the table: halt for a = 0xFFFF0000, else panic */
+    uint32_t beyond = (uint32_t)CB->len;
+    x_alu_rm_i(CB, 0, ALU_CMP, R(RAX), (int32_t)(JV_HALT_ADDRESS / 2 - 1));
+    jcc_to(c, SEC_COLD, CC_NE, T_COLD, panic);
     x_mov_r_imm64(CB, RAX, c->cur);
     jmp_to(c, SEC_COLD, T_MAIN, c->x_halt);
-    x_patch8(CB, jne);
-    x_mov_r_imm64(CB, RAX, c->cur);
-    jmp_to(c, SEC_COLD, T_MAIN, c->x_panic);
 
-    x_mov_r_rm(m, 0, RDX, R(RAX));
-    if (njt == 0) {
-        jmp_to(c, SEC_MAIN, T_COLD, bad);
-        return;
-    }
-    x_test8_rm_i(m, R(RAX), 1);
-    jcc_to(c, SEC_MAIN, CC_NE, T_COLD, bad);
+    x_test8_rm_i(m, R(RAX), 1); /* odd: panic */
+    jcc_to(c, SEC_MAIN, CC_NE, T_COLD, panic);
     x_sh_i(m, 0, SH_SHR, R(RAX), 1);
-    x_alu_rm_i(m, 0, ALU_SUB, R(RAX), 1);
+    x_alu_rm_i(m, 0, ALU_SUB, R(RAX), 1); /* a = 0 becomes 0xFFFFFFFF: beyond */
     x_alu_rm_i(m, 0, ALU_CMP, R(RAX), (int32_t)njt);
-    jcc_to(c, SEC_MAIN, CC_AE, T_COLD, bad);
+    jcc_to(c, SEC_MAIN, CC_AE, T_COLD, beyond);
     x_mov_r_imm64(m, RCX, (uint64_t)(uintptr_t)c->code->jt);
     x_mov_r_rm(m, XW, RCX, MX(RCX, RAX, 3, 0));
-    x_test_rm_r(m, XW, R(RCX), RCX);
-    jcc_to(c, SEC_MAIN, CC_E, T_COLD, bad);
+    x_test_rm_r(m, XW, R(RCX), RCX); /* not a block start: panic */
+    jcc_to(c, SEC_MAIN, CC_E, T_COLD, panic);
     x_jmp_rm(m, R(RCX));
 }
 
@@ -458,30 +465,45 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     }
     switch ((enum jv_pvm_iop)o->iop) {
     case JV_I_GAS: {
+        /* sub gas, cost; jl oog. The instruction count is derived from the gas charged
+         * (jv_jit_run). */
         int64_t cost = (int64_t)x;
-        if (fits32(cost)) x_alu_rm_i(m, XW, ALU_SUB, M(RSP, FR(gas)), (int32_t)cost);
+        if (fits32(cost)) x_alu_rm_i(m, XW, ALU_SUB, R(GAS), (int32_t)cost);
         else {
             x_mov_r_imm64(m, RAX, x);
-            x_alu_rm_r(m, XW, ALU_SUB, M(RSP, FR(gas)), RAX);
+            x_alu_r_rm(m, XW, ALU_SUB, GAS, R(RAX));
         }
         uint32_t oog = (uint32_t)CB->len; /* restore the gas, exit out-of-gas at this op */
-        if (fits32(cost)) x_alu_rm_i(CB, XW, ALU_ADD, M(RSP, FR(gas)), (int32_t)cost);
+        if (fits32(cost)) x_alu_rm_i(CB, XW, ALU_ADD, R(GAS), (int32_t)cost);
         else {
             x_mov_r_imm64(CB, RAX, x);
-            x_alu_rm_r(CB, XW, ALU_ADD, M(RSP, FR(gas)), RAX);
+            x_alu_r_rm(CB, XW, ALU_ADD, GAS, R(RAX));
         }
         x_mov_r_imm64(CB, RAX, c->cur);
         jmp_to(c, SEC_COLD, T_MAIN, c->x_oog);
         jcc_to(c, SEC_MAIN, CC_L, T_COLD, oog);
-        if (y) { /* #3 block reserve (PVM-G2): gas left >= stores x reserve, no overflow */
+        if (y) { /* #3 block reserve (PVM-G2): gas left >= stores x reserve, no overflow;
+                  * checked out of line when #3 is on (reserve != 0) */
             if (y > INT32_MAX) return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: block too large");
-            x_imul_r_rm_i(m, XW, RAX, M(RSP, FR(reserve)), (int32_t)y);
-            jcc_to(c, SEC_MAIN, CC_O, T_COLD, oog);
-            x_alu_rm_r(m, XW, ALU_CMP, M(RSP, FR(gas)), RAX);
-            jcc_to(c, SEC_MAIN, CC_L, T_COLD, oog);
+            uint32_t gate = (uint32_t)CB->len;
+            x_imul_r_rm_i(CB, XW, RAX, M(RSP, FR(reserve)), (int32_t)y);
+            jcc_to(c, SEC_COLD, CC_O, T_COLD, oog);
+            x_alu_r_rm(CB, XW, ALU_CMP, GAS, R(RAX));
+            jcc_to(c, SEC_COLD, CC_L, T_COLD, oog);
+            x_alu_rm_i(m, XW, ALU_CMP, M(RSP, FR(reserve)), 0);
+            jcc_to(c, SEC_MAIN, CC_NE, T_COLD, gate);
+            jmp_to(c, SEC_COLD, T_MAIN, (uint32_t)MB->len);
         }
-        /* statistics: the block's instruction count (its gas cost under gp07 only) */
-        x_alu_rm_i(m, XW, ALU_ADD, M(RSP, FR(insns)), (int32_t)o->rest);
+        /* statistics: the block's instruction count (rest) is its cost under gp07; a block
+         * whose cost differs (gp08) records the difference, subtracted at the exit */
+        if ((int64_t)o->rest != cost) {
+            int64_t diff = cost - (int64_t)o->rest;
+            if (fits32(diff)) x_alu_rm_i(m, XW, ALU_ADD, M(RSP, FR(uncounted)), (int32_t)diff);
+            else {
+                x_mov_r_imm64(m, RAX, (uint64_t)diff);
+                x_alu_rm_r(m, XW, ALU_ADD, M(RSP, FR(uncounted)), RAX);
+            }
+        }
         break;
     }
     case JV_I_trap:
@@ -526,35 +548,38 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         }
         break;
     case JV_I_sbrk:
-        x_mov_r_imm64(m, RDX, c->cur);
+        x_mov_r_imm64(m, RCX, c->cur);
         fix(c, SEC_MAIN, x_call32(m), T_MAIN, c->x_slow);
         break;
-    case JV_I_count_set_bits_64: x_popcnt(m, XW, RAX, G(a)); unary_to(c, d); break;
-    case JV_I_count_set_bits_32: x_popcnt(m, 0, RAX, G(a)); unary_to(c, d); break;
-    case JV_I_leading_zero_bits_64: x_lzcnt(m, XW, RAX, G(a)); unary_to(c, d); break;
-    case JV_I_leading_zero_bits_32: x_lzcnt(m, 0, RAX, G(a)); unary_to(c, d); break;
-    case JV_I_trailing_zero_bits_64: x_tzcnt(m, XW, RAX, G(a)); unary_to(c, d); break;
-    case JV_I_trailing_zero_bits_32: x_tzcnt(m, 0, RAX, G(a)); unary_to(c, d); break;
-    case JV_I_sign_extend_8: x_movsx8(m, RAX, G(a)); unary_to(c, d); break;
-    case JV_I_sign_extend_16: x_movsx16(m, RAX, G(a)); unary_to(c, d); break;
-    case JV_I_zero_extend_16: x_movzx16(m, RAX, G(a)); unary_to(c, d); break;
+    case JV_I_count_set_bits_64: x_popcnt(m, XW, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
+    case JV_I_count_set_bits_32: x_popcnt(m, 0, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
+    case JV_I_leading_zero_bits_64: x_lzcnt(m, XW, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
+    case JV_I_leading_zero_bits_32: x_lzcnt(m, 0, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
+    case JV_I_trailing_zero_bits_64: x_tzcnt(m, XW, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
+    case JV_I_trailing_zero_bits_32: x_tzcnt(m, 0, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
+    case JV_I_sign_extend_8: x_movsx8(m, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
+    case JV_I_sign_extend_16: x_movsx16(m, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
+    case JV_I_zero_extend_16: x_movzx16(m, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
     case JV_I_reverse_bytes:
-        ldg(c, XW, RAX, a);
-        x_bswap64(m, RAX);
-        unary_to(c, d);
+        ldg(c, XW, work(d, -1), a);
+        x_bswap64(m, work(d, -1));
+        stg(c, d, work(d, -1));
         break;
         break;
     case JV_I_add_imm_32:
-        ldg(c, 0, RAX, b);
-        if ((uint32_t)x) x_alu_rm_i(m, 0, ALU_ADD, R(RAX), (int32_t)(uint32_t)x);
-        st_sx32(c, a);
+        if (host(b)) x_lea(m, 0, work(a, -1), M(H(b), (int32_t)(uint32_t)x));
+        else {
+            ldg(c, 0, work(a, -1), b);
+            if ((uint32_t)x) x_alu_rm_i(m, 0, ALU_ADD, R(work(a, -1)), (int32_t)(uint32_t)x);
+        }
+        st_sx32r(c, a, work(a, -1));
         break;
     case JV_I_and_imm: alui(c, ALU_AND, a, b, x); break;
     case JV_I_xor_imm: alui(c, ALU_XOR, a, b, x); break;
     case JV_I_or_imm: alui(c, ALU_OR, a, b, x); break;
     case JV_I_mul_imm_32:
-        x_imul_r_rm_i(m, 0, RAX, G(b), (int32_t)(uint32_t)x);
-        st_sx32(c, a);
+        x_imul_r_rm_i(m, 0, work(a, -1), G(b), (int32_t)(uint32_t)x);
+        st_sx32r(c, a, work(a, -1));
         break;
     case JV_I_set_lt_u_imm: setcc_gi(c, CC_B, a, b, x); break;
     case JV_I_set_lt_s_imm: setcc_gi(c, CC_L, a, b, x); break;
@@ -579,20 +604,20 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         break;
     case JV_I_add_imm_64: alui(c, ALU_ADD, a, b, x); break;
     case JV_I_mul_imm_64:
-        if (fits32((int64_t)x)) x_imul_r_rm_i(m, XW, RAX, G(b), (int32_t)(int64_t)x);
+        if (fits32((int64_t)x)) x_imul_r_rm_i(m, XW, work(a, -1), G(b), (int32_t)(int64_t)x);
         else {
-            x_mov_r_imm64(m, RAX, x);
-            x_imul_r_rm(m, XW, RAX, G(b));
+            x_mov_r_imm64(m, work(a, (int)b), x);
+            x_imul_r_rm(m, XW, work(a, (int)b), G(b));
         }
-        stg(c, a, RAX);
+        stg(c, a, fits32((int64_t)x) ? work(a, -1) : work(a, (int)b));
         break;
     case JV_I_shlo_l_imm_64: shi(c, XW, SH_SHL, a, b, x); break;
     case JV_I_shlo_r_imm_64: shi(c, XW, SH_SHR, a, b, x); break;
     case JV_I_shar_r_imm_64: shi(c, XW, SH_SAR, a, b, x); break;
     case JV_I_neg_add_imm_64:
-        x_mov_r_imm64(m, RAX, x);
-        x_alu_r_rm(m, XW, ALU_SUB, RAX, G(b));
-        stg(c, a, RAX);
+        x_mov_r_imm64(m, work(a, (int)b), x);
+        x_alu_r_rm(m, XW, ALU_SUB, work(a, (int)b), G(b));
+        stg(c, a, work(a, (int)b));
         break;
     case JV_I_shlo_l_imm_alt_64: shalt(c, XW, SH_SHL, a, b, x); break;
     case JV_I_shlo_r_imm_alt_64: shalt(c, XW, SH_SHR, a, b, x); break;
@@ -657,18 +682,24 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_mul_upper_s_s:
     case JV_I_mul_upper_u_u:
         ldg(c, XW, RAX, a);
+        x_mov_rm_r(m, XW, M(RSP, FR(gas)), GAS);
         x_f7(m, XW, o->iop == JV_I_mul_upper_s_s ? F7_IMUL : F7_MUL, G(b));
-        stg(c, d, RDX);
+        x_mov_r_rm(m, XW, RAX, R(RDX));
+        x_mov_r_rm(m, XW, GAS, M(RSP, FR(gas)));
+        stg(c, d, RAX);
         break;
     case JV_I_mul_upper_s_u: /* hi_su(a, b) = hi_uu(a, b) - (a < 0 ? b : 0) */
         ldg(c, XW, RAX, a);
         ldg(c, XW, RCX, b);
+        x_mov_rm_r(m, XW, M(RSP, FR(gas)), GAS);
         x_f7(m, XW, F7_MUL, R(RCX));
         ldg(c, XW, RAX, a);
         x_sh_i(m, XW, SH_SAR, R(RAX), 63);
         x_alu_r_rm(m, XW, ALU_AND, RAX, R(RCX));
         x_alu_r_rm(m, XW, ALU_SUB, RDX, R(RAX));
-        stg(c, d, RDX);
+        x_mov_r_rm(m, XW, RAX, R(RDX));
+        x_mov_r_rm(m, XW, GAS, M(RSP, FR(gas)));
+        stg(c, d, RAX);
         break;
     case JV_I_set_lt_u: setcc_gg(c, CC_B, d, a, b); break;
     case JV_I_set_lt_s: setcc_gg(c, CC_L, d, a, b); break;

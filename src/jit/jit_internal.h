@@ -27,8 +27,8 @@ struct jv_jit_inst;
  * (after the return address and six callee-saved pushes). */
 typedef struct jv_jit_frame {
     uint64_t regs[JV_PVM_NUM_REGS];
-    int64_t gas;
-    uint64_t insns;               /* st->instructions */
+    int64_t gas;                  /* in rdx while generated code runs */
+    int64_t uncounted;            /* block gas that is not instruction count (gp08 costs) */
     uint64_t reserve;             /* #3 block reserve (st->mat_reserve) */
     struct jv_jit_inst *inst;
     uint32_t exit_kind, exit_op;  /* JV_JX_*, op index */

@@ -71,9 +71,11 @@ static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
     uintptr_t start = (uintptr_t)ji->pg.mem->base + addr;
     if (fi->addr < start || fi->addr >= start + width) return JV_FAULT_NOT_MINE;
     jv_jit_frame *f = (jv_jit_frame *)(uintptr_t)gr[REG_RSP];
-    ji->pg.gas = &f->gas;
+    int64_t gas = (int64_t)gr[REG_RDX]; /* generated code keeps the gas counter in rdx */
+    ji->pg.gas = &gas;
     ji->pg.stats.host_faults++;
     int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
+    gr[REG_RDX] = (greg_t)gas;
     if (rc == 0) return JV_FAULT_HANDLED; /* the instruction is retried */
     /* Leave through the exit stub with the host registers as they are (the guest state
      * before the instruction). */
@@ -175,7 +177,6 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     memset(&f, 0, sizeof f);
     memcpy(f.regs, st->regs, sizeof f.regs);
     f.gas = st->gas;
-    f.insns = st->instructions;
     f.reserve = st->mat_reserve;
     f.inst = ji;
     f.self = &f;
@@ -189,9 +190,12 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     ((jv_jit_entry_fn)(uintptr_t)(k->code + k->off_entry))(&f, k->code + k->op_off[start]);
     __atomic_store_n(&ji->running, 0, __ATOMIC_RELEASE);
     memcpy(st->regs, f.regs, sizeof f.regs);
+    /* Gas left the counter only as block costs and #3 charges; a block's instruction count
+     * is its cost less what it recorded in uncounted. */
+    uint64_t mat = ji->pg.stats.mat_gas - before.mat_gas;
+    st->instructions += (uint64_t)(st->gas - f.gas) - mat - (uint64_t)f.uncounted;
     st->gas = f.gas;
-    st->instructions = f.insns;
-    st->mat_gas += ji->pg.stats.mat_gas - before.mat_gas;
+    st->mat_gas += mat;
     st->first_touch += ji->pg.stats.first_touch_faults - before.first_touch_faults;
     st->cow += ji->pg.stats.cow_pages - before.cow_pages;
     const jv_pvm_op *op = &prog->ops[f.exit_op];
