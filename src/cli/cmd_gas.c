@@ -9,6 +9,7 @@
 #include "cli/tool.h"
 #include "javm.h"
 #include "pvm/pvm.h"
+#include "vector/vector.h"
 
 static const char usage_text[] =
     "usage: javm gas [options] FILE\n"
@@ -100,28 +101,28 @@ int jv_cli_gas(int argc, char **argv) {
         return jv_cli_usage("gas", "--trace charts the gp08 model: add --gas-model gp08");
     if (trace && json) return jv_cli_usage("gas", "--trace and --json do not combine");
     size_t len;
-    uint8_t *buf = jv_cli_read_file(path, &len);
-    if (!buf) return jv_cli_usage("gas", "cannot read '%s': %s", path, strerror(errno));
-    uint8_t *owned = NULL;
+    uint8_t *buf = jv_cli_read_file("gas", path, &len);
+    if (!buf) return 2;
+    jv_vector vec = {0};
     const uint8_t *blob = buf;
     size_t blob_len = len;
-    char err[256];
     javm_program *p = NULL;
     javm_status s;
     if (spi) {
         s = javm_program_load_standard_ex(buf, len, &lo, &p);
     } else {
-        if (jv_cli_is_json(buf, len)) {
-            if (jv_cli_vector_program((const char *)buf, len, &owned, &blob_len, err, sizeof err)) {
-                fprintf(stderr, "javm gas: %s: %s\n", path, err);
+        if (jv_vec_is_json(buf, len)) {
+            if (jv_vector_parse((const char *)buf, len, path, &vec) != JAVM_OK) {
+                fprintf(stderr, "javm gas: %s\n", javm_last_error());
                 free(buf);
                 return 1;
             }
-            blob = owned;
+            blob = vec.program;
+            blob_len = vec.program_len;
         }
         s = javm_program_load_ex(blob, blob_len, &lo, &p);
     }
-    free(owned);
+    jv_vector_free(&vec);
     free(buf);
     if (s != JAVM_OK) {
         fprintf(stderr, "javm gas: %s: %s\n", path, javm_last_error());
