@@ -105,6 +105,68 @@ static void vector_block_costs(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* Every cycle chart of the origin's TESTCASES (tests/vectors/gp08-charts.txt), cell for cell. */
+static void vector_charts(void **state) {
+    (void)state;
+    FILE *f = fopen(JAVM_VECTOR_DIR "/gp08-charts.txt", "r");
+    assert_non_null(f);
+    static char line[1 << 16];
+    char name[256] = "", cur[256] = "";
+    javm_program *p = NULL;
+    char *chart = NULL, *at = NULL;
+    unsigned charts = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        unsigned pc, cost;
+        if (sscanf(line, "%255s %u %u", name, &pc, &cost) == 3) { /* a new block */
+            if (at && *at) bad++, print_error("%s: chart has extra rows\n", cur);
+            free(chart);
+            chart = at = NULL;
+            if (strcmp(name, cur)) {
+                javm_program_free(p);
+                char path[512];
+                snprintf(path, sizeof path, "%s/gp08/%s.json", JAVM_VECTOR_DIR, name);
+                json_object *v = json_object_from_file(path), *prog = NULL;
+                assert_non_null(v);
+                assert_true(json_object_object_get_ex(v, "program", &prog));
+                size_t len = json_object_array_length(prog);
+                uint8_t *blob = malloc(len + 1);
+                for (size_t i = 0; i < len; i++)
+                    blob[i] = (uint8_t)json_object_get_int(json_object_array_get_idx(prog, i));
+                p = load08(blob, len);
+                free(blob);
+                json_object_put(v);
+                snprintf(cur, sizeof cur, "%s", name);
+            }
+            uint32_t r = p->pc_ops[pc];
+            assert_int_not_equal(r, JV_PVM_NONE);
+            uint64_t c = 0;
+            chart = at = jv_pvm_gas08_chart(p, r - 1, &c);
+            assert_non_null(chart);
+            if (c != cost) bad++, print_error("%s @%u: cost %llu, chart says %u\n", cur, pc,
+                                              (unsigned long long)c, cost);
+            charts++;
+            continue;
+        }
+        /* a row: "    CELLS  text\n" in ours */
+        size_t n = strlen(line);
+        if (!at || strncmp(at, "    ", 4) || strncmp(at + 4, line, n) || strncmp(at + 4 + n, "  ", 2)) {
+            bad++;
+            if (bad < 20) print_error("%s: row '%s' differs from '%.*s'\n", cur, line, (int)strcspn(at ? at : "", "\n"), at ? at : "");
+            at = NULL;
+            continue;
+        }
+        at = strchr(at, '\n');
+        at = at ? at + 1 : NULL;
+    }
+    if (at && *at) bad++;
+    free(chart);
+    javm_program_free(p);
+    fclose(f);
+    assert_int_equal(charts, 5112);
+    assert_int_equal(bad, 0);
+}
+
 /* ---- worked examples (docs/GAS.md) ------------------------------------------------------- */
 static void lone_instructions(void **state) {
     (void)state;
@@ -305,7 +367,8 @@ static void load_options(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(vector_block_costs), cmocka_unit_test(lone_instructions),
+        cmocka_unit_test(vector_block_costs), cmocka_unit_test(vector_charts),
+        cmocka_unit_test(lone_instructions),
         cmocka_unit_test(worked_examples),    cmocka_unit_test(charging),
         cmocka_unit_test(load_options),       cmocka_unit_test(engines),
     };
