@@ -139,6 +139,7 @@ typedef struct jv_paged {
     sigjmp_buf exit_jb;      /* PVM-level fault exit (ENG-4) */
     jv_mem_result fault;     /* classification of the access that left through exit_jb */
     int os_errno;            /* nonzero: opening protection failed (exit_jb taken, kind OK) */
+    int degrade;             /* nonzero: the VMA budget is spent (MEM-7; exit_jb taken) */
     jv_paged_stats stats;
     int slot;                /* fault-registry slot (fault.h), -1 if not registered */
 } jv_paged;
@@ -158,7 +159,8 @@ void jv_paged_leave(jv_paged *p);
 
 /* ENG-3. Returns 0 when every page of the access is now open as needed (charge debited),
  * 1 when the access is a PVM-level fault/panic (p->fault holds it; nothing changed),
- * -1 when opening host protection failed (p->os_errno set). Async-signal-safe. */
+ * -1 when it cannot be resolved in paged mode, nothing changed: opening host protection failed
+ * (p->os_errno set) or the VMA budget is spent (p->degrade set, MEM-7). Async-signal-safe. */
 int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write);
 
 /* ENG-5: the slow partner of the paged accessors (wrap-around candidates). On a PVM-level

@@ -70,31 +70,52 @@ static JV_NOINLINE void jv_paged_loop_trace(jv_pvm_state *st, const javm_program
 #undef JV_STORE
 #undef JV_SBRK
 
+/* Makes st a retry of op (the state before it, as a page fault leaves it): the next entry
+ * resumes at the op without charging its block again. */
+static void retry_at(jv_pvm_state *st, const javm_program *prog, const jv_pvm_op *op) {
+    st->pc = op->pc;
+    st->resume = (uint32_t)(op - prog->ops);
+    st->instructions -= (uint64_t)op->rest + 1;
+}
+
+/* The soft engine's loops on a degraded space (MEM-7): the same touch, states and gas. */
+static void run_soft(jv_pvm_state *st, const javm_program *prog, jv_mem *m, uint32_t start,
+                     bool trace) {
+    if (trace) jv_pvm_exec_soft_trace(st, prog, m, start);
+    else jv_pvm_exec_soft(st, prog, m, start);
+}
+
 /* Runs the paged loop from `start` until an exit (see jv_pvm_exec_soft). A PVM-level fault
  * taken in the signal handler comes back here through pg->exit_jb and becomes the same exit the
- * soft loop produces (jv_pvm_exit_mem with the op and gas published before the access). Returns
- * JAVM_ERR_OS if opening host protection failed (the instance can retry the access later: the
- * state is that of a page-fault retry at the op; the touch that preceded the failed mprotect
- * has already advanced the page states and debited its #3 charge, so the retry charges nothing
- * and the access is charged exactly once overall). */
+ * soft loop produces (jv_pvm_exit_mem with the op and gas published before the access). An
+ * access that would exceed the VMA budget (MEM-7) comes back the same way with nothing changed:
+ * the space is degraded to soft checks and the run continues at that access with the soft
+ * engine's loop. Returns JAVM_ERR_OS if opening host protection failed: the touch was undone
+ * (MEM-8), the state is a retry of the access, nothing of it charged, so a later run charges
+ * it exactly once. */
 javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_paged *pg,
                                  uint32_t start, bool trace) {
+    if (pg->mem->mode == JV_MEM_SOFT) { /* degraded earlier in this frame */
+        run_soft(st, prog, pg->mem, start, trace);
+        return JAVM_OK;
+    }
     javm_status s = jv_paged_enter(pg, &st->gas);
     if (s != JAVM_OK) return s;
     st->cur = NULL;
     pg->cur = (const jv_pvm_op *const volatile *)&st->cur;
     pg->regs = st->regs;
     jv_paged_stats before = pg->stats;
+    bool degrade = false;
     if (sigsetjmp(pg->exit_jb, 0) == 0) {
         if (trace) jv_paged_loop_trace(st, prog, pg, start);
         else jv_paged_loop(st, prog, pg, start);
     } else if (pg->os_errno) {
-        const jv_pvm_op *op = st->cur;
-        st->pc = op->pc;
-        st->resume = (uint32_t)(op - prog->ops);
-        st->instructions -= (uint64_t)op->rest + 1;
+        retry_at(st, prog, st->cur);
         s = jv_set_error(JAVM_ERR_OS, "engine: opening guest pages failed: %s",
                          strerror(pg->os_errno));
+    } else if (pg->degrade) {
+        retry_at(st, prog, st->cur);
+        degrade = true;
     } else {
         jv_pvm_exit_mem(st, prog, st->cur, pg->fault);
     }
@@ -103,5 +124,11 @@ javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_
     st->mat_gas += pg->stats.mat_gas - before.mat_gas;
     st->first_touch += pg->stats.first_touch_faults - before.first_touch_faults;
     st->cow += pg->stats.cow_pages - before.cow_pages;
+    if (degrade) {
+        s = jv_mem_degrade(pg->mem);
+        if (s != JAVM_OK) return s; /* the state is the retry; the next run heals first */
+        uint32_t at;
+        if (jv_pvm_enter(st, prog, &at)) run_soft(st, prog, pg->mem, at, trace);
+    }
     return s;
 }

@@ -104,7 +104,12 @@ static void paged_stats(const void *ctx, javm_stats *out) {
     if (ctx) out->ro_units = ((const jv_paged *)ctx)->stats.ro_units;
 }
 
-static javm_status paged_prepare_thread(void *ctx) { return jv_fault_thread_prepare(); }
+/* Everything that can fail before guest code runs: the thread's alternate stack, and protections
+ * a failure may have left unknown (MEM-8). */
+static javm_status paged_prepare_thread(void *ctx) {
+    javm_status st = jv_fault_thread_prepare();
+    return st ? st : jv_mem_heal(((jv_paged *)ctx)->mem);
+}
 
 static javm_status paged_run(void *ctx, jv_pvm_state *st, const javm_program *prog, jv_mem *m,
                              uint32_t start, jv_engine_loop loop) {
@@ -128,6 +133,8 @@ javm_status jv_paged_enter(jv_paged *p, int64_t *gas) {
     p->gas = gas;
     p->acc = 0;
     p->os_errno = 0;
+    p->degrade = 0;
+    jv_fault_thread_enter();
     p->thread = pthread_self();
     __atomic_store_n(&p->running, 1, __ATOMIC_RELEASE);
     return JAVM_OK;
@@ -136,37 +143,32 @@ javm_status jv_paged_enter(jv_paged *p, int64_t *gas) {
 void jv_paged_leave(jv_paged *p) {
     __atomic_store_n(&p->running, 0, __ATOMIC_RELEASE);
     p->acc = 0;
+    jv_fault_thread_leave();
 }
 
-/* ---- Fault resolution (ENG-1, ENG-3) ---------------------------------------------------- */
+/* ---- Fault resolution (ENG-1, ENG-3; the mem layer's MEM-7, MEM-8) ----------------------- */
 int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) {
-    jv_mem *m = p->mem;
-    jv_mem_result r = jv_mem_touch(m, addr, width, is_write);
-    if (r.kind != JV_MEM_OK) {
-        p->fault = r;
+    jv_mem_open o;
+    int rc = jv_mem_touch_open(p->mem, addr, width, is_write, &o);
+    p->stats.ro_units += o.ro_units;
+    if (rc == JV_MEM_OPEN_PVM) {
+        p->fault = o.r;
         return 1;
     }
-    if (r.charge) {
-        *p->gas -= (int64_t)r.charge; /* the block reserve guarantees this fits (§11.1) */
-        p->stats.mat_gas += r.charge;
+    if (rc == JV_MEM_OPEN_BUDGET) {
+        p->degrade = 1;
+        return -1;
     }
-    p->stats.first_touch_faults += r.first_touch;
-    p->stats.cow_pages += r.cow;
-    /* A read-write page's protection now follows from its fast bits (ENG-1), which the mem
-     * layer applies; a read-only page opens its whole unit. */
-    jv_page_set ps = jv_access_pages(addr, width);
-    for (unsigned i = 0; i < ps.len; i++) {
-        uint32_t pi = ps.pages[i] >> JV_PAGE_SHIFT;
-        bool unit_opened = false;
-        int rc = jv_pg_perm(m->pages[pi]) == JV_PG_PERM_RO
-                     ? jv_mem_open_ro_unit(m, pi, &unit_opened)
-                     : jv_mem_sync_protection(m, pi, 1);
-        if (unit_opened) p->stats.ro_units++;
-        if (rc != 0) {
-            p->os_errno = -rc;
-            return -1;
-        }
+    if (rc < 0) {
+        p->os_errno = -rc;
+        return -1;
     }
+    if (o.r.charge) {
+        *p->gas -= (int64_t)o.r.charge; /* the block reserve guarantees this fits (§11.1) */
+        p->stats.mat_gas += o.r.charge;
+    }
+    p->stats.first_touch_faults += o.r.first_touch;
+    p->stats.cow_pages += o.r.cow;
     return 0;
 }
 
@@ -174,7 +176,7 @@ int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) 
 jv_mem_result jv_paged_load_slow(jv_paged *p, uint32_t addr, unsigned width, uint64_t *val) {
     int rc = jv_paged_resolve(p, addr, width, false);
     if (rc > 0) return p->fault;
-    if (rc < 0) siglongjmp(p->exit_jb, 1);
+    if (rc < 0) siglongjmp(p->exit_jb, 1); /* OS failure or budget: the run's exit path */
     *val = jv_load_wrap(p->mem->base, addr, width);
     return (jv_mem_result){0};
 }
@@ -195,7 +197,7 @@ jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool i
                         : jv_paged_load_slow(p, addr, width, val);
     if (sigsetjmp(p->exit_jb, 0)) {
         p->acc = 0;
-        if (p->os_errno) return (jv_mem_result){.kind = JV_MEM_PANIC};
+        if (p->os_errno || p->degrade) return (jv_mem_result){.kind = JV_MEM_PANIC};
         return p->fault;
     }
     uint8_t *h = p->mem->base + addr;

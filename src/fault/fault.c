@@ -228,16 +228,23 @@ javm_status jv_fault_reinstall(void) {
     return JAVM_OK;
 }
 
-/* ---- Alternate signal stacks ----------------------------------------------------------------
- * One per thread that runs guest code, created on first use unless the thread already has one
- * (an embedding application's or a sanitizer's, which we then share). Freed by a
- * thread-specific-data destructor at thread exit. The stack is an mmap with a PROT_NONE guard
- * page below it. */
+/* ---- Alternate signal stacks and the signal mask (FLT-7) ----------------------------------
+ * One stack per thread that runs guest code, created on first use unless the thread already
+ * has one of at least JV_ALTSTACK_MIN bytes (an embedding application's or a sanitizer's, which
+ * we then share). A thread with a smaller one of its own keeps it: ours is swapped in for each
+ * run (jv_fault_thread_enter) and the application's put back after it (jv_fault_thread_leave).
+ * Freed by a thread-specific-data destructor at thread exit. The stack is an mmap with a
+ * PROT_NONE guard page below it. */
 #define JV_ALTSTACK_SIZE (256u * 1024u)
 #define JV_ALTSTACK_GUARD 4096u /* PROT_NONE page below the stack */
+#define JV_ALTSTACK_MIN 32768u
 static pthread_key_t g_stack_key;
 static pthread_once_t g_stack_once = PTHREAD_ONCE_INIT;
-static __thread int t_stack_ready;
+enum { T_UNKNOWN = 0, T_OURS, T_SHARED, T_SWAP };
+static __thread int t_stack_mode;
+static __thread void *t_stack_mem; /* ours, if allocated */
+static __thread stack_t t_app_stack; /* the application's, while ours is swapped in */
+static __thread int t_swapped, t_segv_blocked;
 
 static void jv_altstack_free(void *mem) {
     if (!mem) return;
@@ -252,30 +259,67 @@ static void jv_altstack_free(void *mem) {
 
 static void jv_altstack_key_init(void) { pthread_key_create(&g_stack_key, jv_altstack_free); }
 
+static stack_t our_stack(void) {
+    return (stack_t){.ss_sp = (uint8_t *)t_stack_mem + JV_ALTSTACK_GUARD,
+                     .ss_size = JV_ALTSTACK_SIZE,
+                     .ss_flags = 0};
+}
+
 javm_status jv_fault_thread_prepare(void) {
-    if (t_stack_ready) return JAVM_OK;
+    if (t_stack_mode == T_OURS || t_stack_mode == T_SHARED) return JAVM_OK;
     stack_t cur;
     if (sigaltstack(NULL, &cur) != 0)
         return jv_set_error(JAVM_ERR_OS, "fault: sigaltstack: %s", strerror(errno));
-    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= 32768) { /* one exists: share it */
-        t_stack_ready = 1;
+    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= JV_ALTSTACK_MIN) { /* share it */
+        t_stack_mode = T_SHARED;
         return JAVM_OK;
     }
-    pthread_once(&g_stack_once, jv_altstack_key_init);
-    void *mem = mmap(NULL, JV_ALTSTACK_SIZE + JV_ALTSTACK_GUARD, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (mem == MAP_FAILED)
-        return jv_set_error(JAVM_ERR_NO_MEMORY, "fault: alternate signal stack: %s",
-                            strerror(errno));
-    mprotect(mem, JV_ALTSTACK_GUARD, PROT_NONE);
-    stack_t ss = {.ss_sp = (uint8_t *)mem + JV_ALTSTACK_GUARD, .ss_size = JV_ALTSTACK_SIZE,
-                  .ss_flags = 0};
-    if (sigaltstack(&ss, NULL) != 0) {
-        int e = errno;
-        munmap(mem, JV_ALTSTACK_SIZE + JV_ALTSTACK_GUARD);
-        return jv_set_error(JAVM_ERR_OS, "fault: sigaltstack: %s", strerror(e));
+    if (!t_stack_mem) {
+        pthread_once(&g_stack_once, jv_altstack_key_init);
+        void *mem = mmap(NULL, JV_ALTSTACK_SIZE + JV_ALTSTACK_GUARD, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (mem == MAP_FAILED)
+            return jv_set_error(JAVM_ERR_NO_MEMORY, "fault: alternate signal stack: %s",
+                                strerror(errno));
+        mprotect(mem, JV_ALTSTACK_GUARD, PROT_NONE);
+        t_stack_mem = mem;
+        pthread_setspecific(g_stack_key, mem);
     }
-    pthread_setspecific(g_stack_key, mem);
-    t_stack_ready = 1;
+    if (!(cur.ss_flags & SS_DISABLE)) { /* the application's, too small: swap per run */
+        t_stack_mode = T_SWAP;
+        return JAVM_OK;
+    }
+    stack_t ss = our_stack();
+    if (sigaltstack(&ss, NULL) != 0)
+        return jv_set_error(JAVM_ERR_OS, "fault: sigaltstack: %s", strerror(errno));
+    t_stack_mode = T_OURS;
     return JAVM_OK;
+}
+
+void jv_fault_thread_enter(void) {
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGSEGV);
+    pthread_sigmask(SIG_UNBLOCK, &set, &old);
+    t_segv_blocked = sigismember(&old, SIGSEGV) == 1;
+    if (t_stack_mode == T_SWAP && !t_swapped) {
+        stack_t ss = our_stack();
+        if (sigaltstack(&ss, &t_app_stack) == 0) t_swapped = 1;
+    }
+}
+
+void jv_fault_thread_leave(void) {
+    if (t_swapped) {
+        t_app_stack.ss_flags &= ~SS_ONSTACK;
+        sigaltstack(&t_app_stack, NULL);
+        t_swapped = 0;
+        t_stack_mode = T_UNKNOWN; /* looked at again before the next run */
+    }
+    if (t_segv_blocked) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGSEGV);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        t_segv_blocked = 0;
+    }
 }

@@ -32,6 +32,9 @@
  *          default action (a hardware fault then re-executes and dies with a core dump; a sent
  *          signal is re-raised); SIG_IGN ignores a sent signal and, for a hardware fault (which
  *          the kernel never ignores), behaves as SIG_DFL.
+ *   FLT-7  the thread's state is the application's outside guest code: its alternate signal
+ *          stack (kept; ours only swapped in while guest code runs if its own is too small) and
+ *          its signal mask (SIGSEGV is unblocked only while guest code runs).
  */
 #ifndef JV_FAULT_H
 #define JV_FAULT_H
@@ -78,8 +81,17 @@ void jv_fault_unregister(int slot);
 /* FLT-4: unblock SIGSEGV before leaving a callback with siglongjmp. */
 void jv_fault_unblock(void);
 
-/* Sets up this thread's alternate signal stack if it has none (kept until thread exit). Call
- * it on the thread that will run guest code, before running it. */
+/* FLT-7. Prepares the calling thread to take guest faults: its alternate signal stack — the
+ * thread's own if it has one of at least 32 KiB (shared), else ours (256 KiB, created once and
+ * kept until thread exit; a thread with a smaller stack of its own keeps it, ours is swapped in
+ * only while guest code runs). Call it before running guest code; it is the only step that can
+ * fail. */
 javm_status jv_fault_thread_prepare(void);
+/* FLT-7. Around each stretch of guest code on the thread (after jv_fault_thread_prepare):
+ * enter unblocks SIGSEGV (a thread that blocks it would otherwise be killed by the first
+ * fault) and swaps in our stack where needed; leave restores the application's stack and
+ * signal mask. Neither fails. */
+void jv_fault_thread_enter(void);
+void jv_fault_thread_leave(void);
 
 #endif /* JV_FAULT_H */

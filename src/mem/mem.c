@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "util/error.h"
@@ -35,11 +38,53 @@ static void layout_specs(void) {
  * changes visit only these. */
 #define CHUNK_PAGES 4096u
 
+/* ---- Host protection calls and fault injection ------------------------------------------- */
+static _Atomic long g_inject_skip, g_inject_fail;
+
+void jv_mem_inject_mprotect_failures(long skip, long fail) {
+    atomic_store(&g_inject_skip, skip);
+    atomic_store(&g_inject_fail, fail);
+}
+
+/* Every mprotect of guest memory goes through here, so a test can make some fail with ENOMEM
+ * (what the kernel reports when vm.max_map_count is exhausted). */
+static int guest_mprotect(void *addr, size_t len, int prot) {
+    if (JV_UNLIKELY(atomic_load_explicit(&g_inject_fail, memory_order_relaxed) > 0)) {
+        if (atomic_load(&g_inject_skip) > 0) {
+            atomic_fetch_sub(&g_inject_skip, 1);
+        } else {
+            atomic_fetch_sub(&g_inject_fail, 1);
+            errno = ENOMEM;
+            return -1;
+        }
+    }
+    return mprotect(addr, len, prot);
+}
+
+/* ---- The VMA budget (MEM-7) ----------------------------------------------------------------
+ * Shared by every paged space of the process: a quarter of vm.max_map_count (read once), so
+ * guests together never take more than that, whatever the host does with the rest. */
+static _Atomic int64_t g_vma_pool_used;
+static int64_t g_vma_pool_limit;
+static pthread_once_t g_vma_once = PTHREAD_ONCE_INIT;
+static void vma_pool_init(void) {
+    long max = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &max) != 1 || max < 1024) max = 65530;
+        fclose(f);
+    }
+    g_vma_pool_limit = max / 4;
+}
+
 javm_status jv_mem_init(jv_mem *m, jv_mem_mode mode, uint64_t cow_cost, bool ro_write_faults) {
     memset(m, 0, sizeof *m);
     pthread_once(&layout_once, layout_specs);
     if (!layout_ok) return jv_set_error(JAVM_ERR_STATE, "mem: side-metadata layout overlaps");
     m->mode = mode;
+    m->paged = mode == JV_MEM_PAGED;
+    m->vma_budget = JV_MEM_VMA_BUDGET;
+    pthread_once(&g_vma_once, vma_pool_init);
     m->cow_cost = cow_cost;
     m->ro_write_faults = ro_write_faults;
     m->window_size = JV_GUEST_SPACE + GUARD_BYTES;
@@ -63,7 +108,13 @@ javm_status jv_mem_init(jv_mem *m, jv_mem_mode mode, uint64_t cow_cost, bool ro_
     return JAVM_OK;
 }
 
+static void vma_release(jv_mem *m) {
+    if (m->vma_guest) atomic_fetch_sub(&g_vma_pool_used, m->vma_guest);
+    m->vma_guest = 0;
+}
+
 void jv_mem_fini(jv_mem *m) {
+    vma_release(m);
     if (m->base) munmap(m->base, m->window_size);
     if (m->meta.base) jv_meta_space_release(&m->meta);
     memset(m, 0, sizeof *m);
@@ -125,8 +176,8 @@ int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count) {
         int prot = host_prot(m, m->pages[run]);
         uint32_t p = run + 1;
         while (p < end && host_prot(m, m->pages[p]) == prot) p++;
-        if (mprotect(m->base + ((uint64_t)run << JV_PAGE_SHIFT),
-                     (uint64_t)(p - run) << JV_PAGE_SHIFT, prot) != 0)
+        if (guest_mprotect(m->base + ((uint64_t)run << JV_PAGE_SHIFT),
+                           (uint64_t)(p - run) << JV_PAGE_SHIFT, prot) != 0)
             return -errno;
         run = p;
     }
@@ -141,8 +192,8 @@ int jv_mem_open_ro_unit(jv_mem *m, uint32_t pn, bool *opened) {
     while (hi < cl_hi && jv_pg_perm(m->pages[hi]) == JV_PG_PERM_RO) hi++;
     /* lo is the region start clipped to the cluster: unit_base(page, region_start). */
     if (m->ro_unit && !jv_bit_get(m->ro_unit, lo)) {
-        if (mprotect(m->base + ((size_t)lo << JV_PAGE_SHIFT), (size_t)(hi - lo) << JV_PAGE_SHIFT,
-                     PROT_READ) != 0)
+        if (guest_mprotect(m->base + ((size_t)lo << JV_PAGE_SHIFT),
+                           (size_t)(hi - lo) << JV_PAGE_SHIFT, PROT_READ) != 0)
             return -errno;
         jv_bit_set(m->ro_unit, lo);
         *opened = true;
@@ -165,7 +216,7 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
     uint8_t pb = with_mode_fast_bits(m, declared_page(access));
     /* Every page of the range gets the same page byte, hence one host protection: set it
      * first, so that a failure leaves the metadata untouched. */
-    if (mprotect(m->base + start, size, host_prot(m, pb)) != 0)
+    if (guest_mprotect(m->base + start, size, host_prot(m, pb)) != 0)
         return jv_set_error(JAVM_ERR_OS, "map: mprotect failed: %s", strerror(errno));
     mark_chunks(m, first, count);
     for (uint32_t i = 0; i < count; i++) {
@@ -210,6 +261,13 @@ javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access
         if (!jv_pg_perm(m->pages[first + i]))
             return jv_set_error(JAVM_ERR_NOT_MAPPED, "protect: page 0x%x is not mapped",
                                 (first + i) << JV_PAGE_SHIFT);
+    if (count == 0) return JAVM_OK;
+    /* Metadata first (the protections follow from it), kept for a rollback: if the kernel
+     * refuses a protection, the range gets its old page bytes and protections back, so that
+     * metadata and host protection agree after the failure (MEM-8). */
+    uint8_t *old = malloc(count);
+    if (!old) return jv_set_error(JAVM_ERR_NO_MEMORY, "protect: out of memory");
+    memcpy(old, m->pages + first, count);
     uint8_t decl = declared_page(access);
     for (uint32_t i = 0; i < count; i++) {
         uint8_t nb = decl;
@@ -217,8 +275,13 @@ javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access
         if (access == JAVM_ACCESS_RW) nb = jv_pg_with_state(nb, jv_pg_state(m->pages[first + i]));
         m->pages[first + i] = with_mode_fast_bits(m, nb);
     }
-    if (count && jv_mem_sync_protection(m, first, count))
-        return jv_set_error(JAVM_ERR_OS, "protect: mprotect failed: %s", strerror(errno));
+    int rc = jv_mem_sync_protection(m, first, count);
+    if (rc) {
+        memcpy(m->pages + first, old, count);
+        if (jv_mem_sync_protection(m, first, count)) m->prot_stale = true;
+    }
+    free(old);
+    if (rc) return jv_set_error(JAVM_ERR_OS, "protect: mprotect failed: %s", strerror(-rc));
     return JAVM_OK;
 }
 
@@ -228,6 +291,8 @@ static javm_status host_copy(jv_mem *m, uint32_t addr, void *buf, size_t n, bool
                              const char *what) {
     if (n > JV_GUEST_SPACE)
         return jv_set_error(JAVM_ERR_OVERFLOW, "%s: length %zu exceeds the guest space", what, n);
+    javm_status hs = jv_mem_heal(m);
+    if (hs) return hs;
     for (uint64_t off = 0; off < n;) { /* every page must be mapped (MEM-2: wraps) */
         uint32_t a = (uint32_t)(addr + off);
         if (!jv_pg_perm(m->pages[a >> JV_PAGE_SHIFT]))
@@ -243,13 +308,15 @@ static javm_status host_copy(jv_mem *m, uint32_t addr, void *buf, size_t n, bool
         if (chunk > n - off) chunk = n - off;
         uint8_t *host = m->base + a;
         bool reopen = m->mode == JV_MEM_PAGED && host_prot(m, m->pages[pn]) != (PROT_READ | PROT_WRITE);
-        if (reopen && mprotect(m->base + ((uint64_t)pn << JV_PAGE_SHIFT), JV_PAGE_SIZE,
-                               PROT_READ | PROT_WRITE) != 0)
+        if (reopen && guest_mprotect(m->base + ((uint64_t)pn << JV_PAGE_SHIFT), JV_PAGE_SIZE,
+                                     PROT_READ | PROT_WRITE) != 0)
             return jv_set_error(JAVM_ERR_OS, "%s: mprotect failed: %s", what, strerror(errno));
         if (to_guest) memcpy(host, p + off, chunk);
         else memcpy(p + off, host, chunk);
-        if (reopen && jv_mem_sync_protection(m, pn, 1))
+        if (reopen && jv_mem_sync_protection(m, pn, 1)) {
+            m->prot_stale = true; /* left open: MEM-8, closed again by the next heal */
             return jv_set_error(JAVM_ERR_OS, "%s: mprotect failed: %s", what, strerror(errno));
+        }
         off += chunk;
     }
     return JAVM_OK;
@@ -348,11 +415,18 @@ javm_status jv_mem_reset(jv_mem *m) {
     }
     memset(m->used_chunks, 0, sizeof m->used_chunks);
     m->mapped_pages = 0;
+    m->prot_stale = false;
+    vma_release(m);
+    if (m->paged) m->mode = JV_MEM_PAGED; /* MEM-7: a fresh window needs no VMAs */
     return JAVM_OK;
 }
 
 javm_status jv_mem_new_frame(jv_mem *m) {
     javm_status st = JAVM_OK;
+    /* MEM-7: the frame's first touches start over, and so does the guest's VMA count (every
+     * page is closed again below, which merges what the guest split). */
+    vma_release(m);
+    if (m->paged) m->mode = JV_MEM_PAGED;
     for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
         if (!chunk_used(m, c)) continue;
         uint32_t first = c * CHUNK_PAGES;
@@ -368,6 +442,7 @@ javm_status jv_mem_new_frame(jv_mem *m) {
         if (rc && !st)
             st = jv_set_error(JAVM_ERR_OS, "new frame: mprotect failed: %s", strerror(-rc));
     }
+    m->prot_stale = st != JAVM_OK;
     return st;
 }
 
@@ -407,4 +482,128 @@ javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
     javm_status fs = jv_mem_new_frame(m);
     if (pages_restored) *pages_restored = restored;
     return st ? st : fs;
+}
+
+/* ---- MEM-8: host protection agrees with the metadata after any failure -------------------- */
+javm_status jv_mem_heal(jv_mem *m) {
+    if (!m->prot_stale) return JAVM_OK;
+    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
+        if (!chunk_used(m, c)) continue;
+        int rc = jv_mem_sync_protection(m, c * CHUNK_PAGES, CHUNK_PAGES);
+        if (rc)
+            return jv_set_error(JAVM_ERR_OS,
+                                "mem: restoring guest page protections failed: %s", strerror(-rc));
+    }
+    m->prot_stale = false;
+    return JAVM_OK;
+}
+
+/* ---- MEM-7: the paged touch with its VMA accounting ---------------------------------------- */
+/* The host protection page pn has now, derived from the metadata (ENG-1); pages outside the
+ * space count as PROT_NONE (the guard). */
+static int acct_prot(const jv_mem *m, int64_t pn) {
+    if (pn < 0 || pn >= (int64_t)JV_NUM_PAGES) return PROT_NONE;
+    uint8_t b = m->pages[pn];
+    if (!jv_pg_perm(b)) return PROT_NONE;
+    if (m->mode == JV_MEM_PAGED && jv_pg_perm(b) == JV_PG_PERM_RO) {
+        uint32_t cl_lo = (uint32_t)pn & ~((1u << (JV_CLUSTER_SHIFT - JV_PAGE_SHIFT)) - 1);
+        uint32_t lo = (uint32_t)pn;
+        while (lo > cl_lo && jv_pg_perm(m->pages[lo - 1]) == JV_PG_PERM_RO) lo--;
+        return jv_bit_get(m->ro_unit, lo) ? PROT_READ : PROT_NONE;
+    }
+    return host_prot(m, b);
+}
+
+/* The page-pair edges around an access's pages (a VMA boundary may sit at each). */
+typedef struct edge_set {
+    int64_t lo[4]; /* edge between page lo and lo + 1 */
+    unsigned n;
+} edge_set;
+
+static void edges_add(edge_set *e, int64_t lo) {
+    for (unsigned i = 0; i < e->n; i++)
+        if (e->lo[i] == lo) return;
+    e->lo[e->n++] = lo;
+}
+
+static int64_t edges_count(const jv_mem *m, const edge_set *e) {
+    int64_t n = 0;
+    for (unsigned i = 0; i < e->n; i++) n += acct_prot(m, e->lo[i]) != acct_prot(m, e->lo[i] + 1);
+    return n;
+}
+
+static bool vma_room(const jv_mem *m, int64_t n) {
+    return m->vma_guest + n <= m->vma_budget &&
+           atomic_load_explicit(&g_vma_pool_used, memory_order_relaxed) + n <= g_vma_pool_limit;
+}
+
+static void vma_account(jv_mem *m, int64_t d) {
+    if (!d) return;
+    m->vma_guest += d;
+    atomic_fetch_add(&g_vma_pool_used, d);
+}
+
+int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, jv_mem_open *o) {
+    memset(o, 0, sizeof *o);
+    jv_page_set ps = jv_access_pages(addr, width);
+    /* Each page opened adds at most two boundaries (a read-only unit too: only its edges). */
+    if (!vma_room(m, 2 * (int64_t)ps.len)) return JV_MEM_OPEN_BUDGET;
+    uint32_t pn[2];
+    uint8_t old_b[2];
+    bool old_d[2];
+    edge_set e = {.n = 0};
+    for (unsigned i = 0; i < ps.len; i++) {
+        pn[i] = ps.pages[i] >> JV_PAGE_SHIFT;
+        old_b[i] = m->pages[pn[i]];
+        old_d[i] = jv_pg_perm(old_b[i]) && jv_bit_get(m->dirty, pn[i]);
+        edges_add(&e, (int64_t)pn[i] - 1);
+        edges_add(&e, (int64_t)pn[i]);
+    }
+    int64_t before = edges_count(m, &e);
+    o->r = jv_mem_touch(m, addr, width, is_write);
+    if (o->r.kind != JV_MEM_OK) return JV_MEM_OPEN_PVM;
+    /* Open low -> high (ENG-3): a read-write page as its page byte now says, a read-only page
+     * its whole unit. */
+    for (unsigned i = 0; i < ps.len; i++) {
+        bool unit_opened = false;
+        int rc = jv_pg_perm(m->pages[pn[i]]) == JV_PG_PERM_RO
+                     ? jv_mem_open_ro_unit(m, pn[i], &unit_opened)
+                     : jv_mem_sync_protection(m, pn[i], 1);
+        o->ro_units += unit_opened;
+        if (rc == 0) continue;
+        /* MEM-8: the touch is undone (page bytes and dirty bits as before, nothing charged) and
+         * the pages opened so far are closed again; an opened read-only unit may stay open
+         * (its bit says so: ENG-1 allows it). */
+        for (unsigned j = 0; j < ps.len; j++) {
+            if (jv_pg_perm(old_b[j]) == JV_PG_PERM_RO) continue;
+            m->pages[pn[j]] = old_b[j];
+            if (old_d[j]) jv_bit_set(m->dirty, pn[j]);
+            else jv_bit_clear(m->dirty, pn[j]);
+        }
+        for (unsigned j = 0; j < i; j++)
+            if (jv_pg_perm(old_b[j]) != JV_PG_PERM_RO && jv_mem_sync_protection(m, pn[j], 1))
+                m->prot_stale = true;
+        o->r = (jv_mem_result){0};
+        vma_account(m, 2 * (int64_t)o->ro_units);
+        return rc;
+    }
+    vma_account(m, edges_count(m, &e) - before + 2 * (int64_t)o->ro_units);
+    return JV_MEM_OPEN_OK;
+}
+
+javm_status jv_mem_degrade(jv_mem *m) {
+    if (m->mode == JV_MEM_SOFT) return JAVM_OK;
+    m->mode = JV_MEM_SOFT;
+    m->degrades++;
+    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
+        if (!chunk_used(m, c)) continue;
+        for (uint32_t pn = c * CHUNK_PAGES; pn < (c + 1) * CHUNK_PAGES; pn++)
+            if (jv_pg_perm(m->pages[pn])) m->pages[pn] = with_mode_fast_bits(m, m->pages[pn]);
+    }
+    /* Mapped pages become host read-write, unmapped ones stay closed: runs of mapped pages
+     * merge into one VMA each. */
+    m->prot_stale = true;
+    javm_status st = jv_mem_heal(m);
+    if (st == JAVM_OK) vma_release(m);
+    return st;
 }

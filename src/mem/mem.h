@@ -29,6 +29,21 @@
  *   MEM-4  a faulting access changes nothing: no byte written, no state, no charge.
  *   MEM-5  checked fast path (soft engine): one page-byte load, one test, the access.
  *          Anything else (first touch, straddle, wrap, fault) goes to the _slow partner.
+ *   MEM-7  the VMA budget (paged mode): per-page protection splits the host's VMAs, of which a
+ *          process has vm.max_map_count (65,530 by default). The touch that opens pages
+ *          (jv_mem_touch_open) counts the VMA boundaries its opens add or merge (from the
+ *          metadata of the neighbouring pages) against a per-space budget (JV_MEM_VMA_BUDGET)
+ *          and a process-wide pool (a quarter of vm.max_map_count). An access that could
+ *          exceed either is refused (JV_MEM_OPEN_BUDGET) before anything changes; the engine
+ *          then degrades the space (jv_mem_degrade: soft mode, mapped pages host read-write,
+ *          which merges the guest's VMAs away) and continues with software-checked accesses:
+ *          the same touch, the same states and gas. A new frame (reset) returns the space to
+ *          paged mode.
+ *   MEM-8  after any failure host protection and metadata agree: protect rolls back its page
+ *          bytes when the kernel refuses a protection; the paged touch undoes itself when an
+ *          open fails; where even the restoring call fails, prot_stale is set and jv_mem_heal
+ *          (called by host access and before paged runs) re-syncs every mapped page first,
+ *          failing with JAVM_ERR_OS rather than touching a page whose protection is unknown.
  *   MEM-6  a memory snapshot is laid out once (page-rounded, zero tail, sealed); mapping it is
  *          one mmap(MAP_PRIVATE | MAP_FIXED) whatever its size, with MEM-1's metadata (fresh
  *          NotPresent pages); the kernel copies a page on its first write, so a write stays
@@ -73,6 +88,11 @@ typedef struct jv_mem {
     size_t window_size;   /* bytes reserved at base */
     jv_meta_space meta;
     uint64_t mapped_pages; /* pages with perm != none */
+    bool paged;            /* created JV_MEM_PAGED (mode may be SOFT while degraded, MEM-7) */
+    bool prot_stale;       /* MEM-8: a failure may have left host protection != metadata */
+    int64_t vma_guest;     /* MEM-7: boundaries the guest's first touches added this frame */
+    int64_t vma_budget;    /* MEM-7: limit of vma_guest (JV_MEM_VMA_BUDGET; tests lower it) */
+    uint64_t degrades;     /* MEM-7: times the space went to soft checks (statistics) */
     uint64_t used_chunks[4]; /* page-table chunks (4096 pages each) that ever held a mapping */
 } jv_mem;
 
@@ -122,6 +142,32 @@ jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_wri
  * mode opens mapped pages read-write; paged mode mirrors the fast bits (FAST_R -> PROT_READ,
  * FAST_W -> PROT_WRITE, neither -> PROT_NONE). Returns 0 or -errno. */
 int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count);
+
+/* MEM-7/MEM-8. The paged engines' resolve of one faulting access: the budget check, the touch,
+ * then opening each page of the access low -> high (a read-write page per its page byte, a
+ * read-only page its unit), with the VMA accounting. Returns JV_MEM_OPEN_OK (o->r has the charge
+ * and statistics, not yet debited), JV_MEM_OPEN_PVM (o->r is the PVM-level panic / fault;
+ * nothing changed), JV_MEM_OPEN_BUDGET (nothing changed: degrade and retry in soft mode), or
+ * -errno when the kernel refused a protection (the touch undone: nothing charged, no state
+ * changed). Async-signal-safe. */
+#define JV_MEM_VMA_BUDGET 8192
+enum { JV_MEM_OPEN_OK = 0, JV_MEM_OPEN_PVM = 1, JV_MEM_OPEN_BUDGET = 2 };
+typedef struct jv_mem_open {
+    jv_mem_result r;
+    unsigned ro_units; /* read-only units opened */
+} jv_mem_open;
+int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, jv_mem_open *o);
+
+/* MEM-7: switch a paged space to soft checks (see above). JAVM_ERR_OS if the kernel refused
+ * the protections (prot_stale stays set; the next heal retries). */
+javm_status jv_mem_degrade(jv_mem *m);
+
+/* MEM-8: if a failure left protections unknown, re-sync them all. JAVM_ERR_OS if refused. */
+javm_status jv_mem_heal(jv_mem *m);
+
+/* Fault injection for tests: after `skip` more mprotect calls on guest memory (any space), the
+ * next `fail` ones fail with ENOMEM, as under vm.max_map_count exhaustion. (0, 0) turns it off. */
+void jv_mem_inject_mprotect_failures(long skip, long fail);
 
 /* Paged mode (the engine's fault resolution, ENG-3): open the read-only unit of page number pn
  * for reading — the maximal run of read-only pages around pn within its 2 MiB cluster, which
