@@ -758,9 +758,10 @@ static javm_status finish(jc *c) {
     size_t map_len = (total + 4095) & ~(size_t)4095;
     uint8_t *mem = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) return jv_set_error(JAVM_ERR_NO_MEMORY, "jit: cannot map %zu bytes of code", map_len);
-    memset(mem, 0xCC, map_len); /* int3 between sections */
     memcpy(mem, MB->p, MB->len);
+    memset(mem + MB->len, 0xCC, main_len - MB->len); /* int3 between and after the sections */
     memcpy(mem + main_len, CB->p, CB->len);
+    memset(mem + total, 0xCC, map_len - total);
     const size_t sec_base[2] = {0, main_len};
     for (size_t i = 0; i < c->nfx; i++) {
         const jfix *f = &c->fx[i];
@@ -803,7 +804,7 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     javm_status s = JAVM_OK;
     if (!k->op_off || !k->jt) goto oom;
     /* a rough size guess keeps reallocation rare */
-    if (!xb_reserve(MB, (size_t)p->nops * 12 + 4096) || !xb_reserve(CB, (size_t)p->nops * 6 + 4096))
+    if (!xb_reserve(MB, (size_t)p->nops * 16 + 4096) || !xb_reserve(CB, (size_t)p->nops * 8 + 4096))
         goto oom;
     emit_stubs(c);
     k->body_lo = MB->len;

@@ -12,18 +12,24 @@
 #include "jit/jit_internal.h"
 #include "util/error.h"
 
-bool jv_jit_available(void) {
+/* Probed once: CPUID traps to the hypervisor in a virtual machine (tens of microseconds). */
+static bool g_available;
+static pthread_once_t g_available_once = PTHREAD_ONCE_INIT;
+static void probe_available(void) {
 #if defined(__linux__) && defined(__x86_64__)
-    if (sysconf(_SC_PAGESIZE) != (long)JV_PAGE_SIZE) return false;
+    if (sysconf(_SC_PAGESIZE) != (long)JV_PAGE_SIZE) return;
     unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_POPCNT)) return false;
-    if (!__get_cpuid(0x80000001, &a, &b, &c, &d) || !(c & bit_LZCNT)) return false;
-    if (__get_cpuid_max(0, NULL) < 7) return false;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_POPCNT)) return;
+    if (!__get_cpuid(0x80000001, &a, &b, &c, &d) || !(c & bit_LZCNT)) return;
+    if (__get_cpuid_max(0, NULL) < 7) return;
     __cpuid_count(7, 0, a, b, c, d);
-    return (b & bit_BMI) != 0; /* TZCNT */
-#else
-    return false;
+    g_available = (b & bit_BMI) != 0; /* TZCNT */
 #endif
+}
+
+bool jv_jit_available(void) {
+    pthread_once(&g_available_once, probe_available);
+    return g_available;
 }
 
 /* The per-instance context. The paged engine's resolve (jv_paged_resolve: the touch, the #3

@@ -1,0 +1,236 @@
+/* The recompiler's own costs, in one run (ratios; the workloads against soft and native C are
+ * bench/bench_workloads.c):
+ *   1. compile speed: microseconds per KiB of PVM code, and the time to compile a ~2 MiB
+ *      program of ~35k basic blocks (generated: ALU ops, loads/stores, branches);
+ *   2. instantiation: javm_instance_new + free of a jit instance against a soft and a paged one
+ *      (the program is compiled once, by the first jit instance, before timing);
+ *   3. first touch: a guest store (and load) to each of 16384 fresh pages through the jit,
+ *      per page, against the raw kernel SIGSEGV + mprotect round trip of the same access. */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "bench.h"
+#include "javm.h"
+#include "jit/jit.h"
+#include "pvm/asm.h"
+#include "pvm/pvm.h"
+
+#define PAGES 16384
+#define REPS 5
+
+static javm_program *assemble(const char *src, size_t len) {
+    uint8_t *blob = NULL;
+    size_t blen = 0;
+    javm_program *p = NULL;
+    if (jv_asm_assemble(src, len, &blob, &blen) != JAVM_OK ||
+        javm_program_load(blob, blen, &p) != JAVM_OK) {
+        fprintf(stderr, "bench_jit: %s\n", javm_last_error());
+        exit(1);
+    }
+    free(blob);
+    return p;
+}
+
+/* ---- 1. compile speed ---------------------------------------------------------------------- */
+static uint64_t g_rng = 0x6a69742d62656e63ull;
+static unsigned rnd(unsigned n) {
+    g_rng = g_rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (unsigned)((g_rng >> 33) % n);
+}
+
+/* A program of `blocks` blocks of ~16 instructions each. */
+static char *gen_program(unsigned blocks, size_t *len) {
+    size_t cap = (size_t)blocks * 600 + 4096, n = 0;
+    char *s = malloc(cap);
+    static const char *const alu[] = {"add_64", "sub_64", "xor", "and", "or", "mul_64",
+                                      "add_32", "shlo_l_64", "max_u", "set_lt_u"};
+    for (unsigned b = 0; b < blocks; b++) {
+        n += (size_t)snprintf(s + n, cap - n, "L%u:\n", b);
+        unsigned k = 12 + rnd(8);
+        for (unsigned i = 0; i < k; i++) {
+            unsigned r = rnd(10);
+            if (r < 6)
+                n += (size_t)snprintf(s + n, cap - n, "  %s r%u, r%u, r%u\n", alu[rnd(10)],
+                                      rnd(13), rnd(13), rnd(13));
+            else if (r < 8)
+                n += (size_t)snprintf(s + n, cap - n, "  add_imm_64 r%u, r%u, %u\n", rnd(13),
+                                      rnd(13), rnd(100000));
+            else if (r < 9)
+                n += (size_t)snprintf(s + n, cap - n, "  load_ind_u64 r%u, r%u, %u\n", rnd(13),
+                                      rnd(13), rnd(4096));
+            else
+                n += (size_t)snprintf(s + n, cap - n, "  store_ind_u32 r%u, r%u, %u\n", rnd(13),
+                                      rnd(13), rnd(4096));
+        }
+        n += (size_t)snprintf(s + n, cap - n, "  branch_ne_imm r%u, %u, L%u\n", rnd(13), rnd(50),
+                              rnd(blocks));
+    }
+    n += (size_t)snprintf(s + n, cap - n, "  trap\n");
+    *len = n;
+    return s;
+}
+
+static double compile_ms(const javm_program *p, size_t *code_bytes) {
+    double r[REPS];
+    for (int k = 0; k < REPS; k++) {
+        jv_jit_code *c = NULL;
+        double t0 = now_ns();
+        if (jv_jit_compile(p, &c) != JAVM_OK) {
+            fprintf(stderr, "bench_jit: %s\n", javm_last_error());
+            exit(1);
+        }
+        r[k] = (now_ns() - t0) / 1e6;
+        *code_bytes = jv_jit_code_size(c);
+        jv_jit_code_free(c);
+    }
+    return median(r, REPS);
+}
+
+/* ---- 3. raw first-touch round trip (before javm installs its handler) ---------------------- */
+static int g_raw_prot;
+static void raw_segv(int sig, siginfo_t *si, void *uc) {
+    (void)sig, (void)uc;
+    uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)4095;
+    mprotect((void *)a, 4096, g_raw_prot);
+}
+static double raw_round_trip(int write) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = raw_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, &old);
+    double r[REPS];
+    for (int k = 0; k < REPS; k++) {
+        volatile uint8_t *m = mmap(NULL, (size_t)PAGES * 4096, PROT_NONE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        g_raw_prot = write ? PROT_READ | PROT_WRITE : PROT_READ;
+        double t0 = now_ns();
+        for (size_t i = 0; i < PAGES; i++) {
+            if (write) m[i * 4096 + 8] = 1;
+            else (void)m[i * 4096 + 8];
+        }
+        r[k] = (now_ns() - t0) / PAGES;
+        munmap((void *)m, (size_t)PAGES * 4096);
+    }
+    sigaction(SIGSEGV, &old, NULL);
+    return median(r, REPS);
+}
+
+/* ns per page of a guest loop touching PAGES pages (store or load), minus the same loop over
+ * pages already open (the loop itself). */
+static double guest_touch(javm_engine e, int write) {
+    char src[512];
+    int n = snprintf(src, sizeof src,
+                     "  load_imm r2, 0x100000\n  load_imm r3, %u\n  fallthrough\n"
+                     "l:\n  %s r4, r2, 8\n  add_imm_64 r2, r2, 4096\n  add_imm_64 r3, r3, -1\n"
+                     "  branch_ne_imm r3, 0, l\n  load_imm r0, -65536\n  jump_ind r0, 0\n",
+                     PAGES, write ? "store_ind_u8" : "load_ind_u8");
+    javm_program *p = assemble(src, (size_t)n);
+    double cold[REPS], warm[REPS];
+    for (int k = 0; k < REPS; k++) {
+        javm_config cfg;
+        javm_config_init(&cfg);
+        cfg.engine = e;
+        javm_instance *vm = NULL;
+        if (javm_instance_new(p, &cfg, &vm) != JAVM_OK ||
+            javm_map(vm, 0x100000, (uint64_t)PAGES * 4096, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK) {
+            fprintf(stderr, "bench_jit: %s\n", javm_last_error());
+            exit(1);
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+            javm_gas_set(vm, INT64_MAX);
+            javm_pc_set(vm, 0);
+            double t0 = now_ns();
+            if (javm_run(vm, &ex) != JAVM_OK || ex.kind != JAVM_EXIT_HALT) {
+                fprintf(stderr, "bench_jit: touch loop did not halt\n");
+                exit(1);
+            }
+            double t = (now_ns() - t0) / PAGES;
+            if (pass == 0) cold[k] = t;
+            else warm[k] = t;
+        }
+        javm_instance_free(vm);
+    }
+    javm_program_free(p);
+    return median(cold, REPS) - median(warm, REPS);
+}
+
+/* ---- 2. instantiation ------------------------------------------------------------------------ */
+static double instantiate_us(const javm_program *p, javm_engine e) {
+    double r[50];
+    for (int k = 0; k < 50; k++) {
+        javm_config cfg;
+        javm_config_init(&cfg);
+        cfg.engine = e;
+        javm_instance *vm = NULL;
+        double t0 = now_ns();
+        if (javm_instance_new(p, &cfg, &vm) != JAVM_OK) {
+            fprintf(stderr, "bench_jit: %s\n", javm_last_error());
+            exit(1);
+        }
+        javm_instance_free(vm);
+        r[k] = (now_ns() - t0) / 1e3;
+    }
+    return median(r, 50);
+}
+
+int main(void) {
+    if (!javm_engine_available(JAVM_ENGINE_JIT)) {
+        printf("bench_jit: the jit engine is not available here\n");
+        return 0;
+    }
+    double raw_w = raw_round_trip(1), raw_r = raw_round_trip(0);
+
+    printf("bench_jit: the recompiler's compile, instantiation and first-touch costs, one run\n");
+    /* 1. */
+    size_t len = 0;
+    char *src = gen_program(35000, &len);
+    javm_program *big = assemble(src, len);
+    free(src);
+    size_t code = 0;
+    double big_ms = compile_ms(big, &code);
+    uint32_t big_len = javm_program_code_size(big);
+    printf("compile: %u bytes of PVM code, %u ops, 35000 blocks: %.1f ms (%.2f us per KiB), "
+           "%.1f MiB of machine code (%.1f bytes per PVM byte)\n",
+           big_len, big->nops, big_ms, big_ms * 1e3 / (big_len / 1024.0),
+           code / 1048576.0, (double)code / big_len);
+    g_rng = 7;
+    src = gen_program(500, &len);
+    javm_program *small = assemble(src, len);
+    free(src);
+    double small_ms = compile_ms(small, &code);
+    printf("compile: %u bytes of PVM code, 500 blocks: %.3f ms (%.2f us per KiB)\n",
+           javm_program_code_size(small), small_ms,
+           small_ms * 1e3 / (javm_program_code_size(small) / 1024.0));
+
+    /* 2. */
+    javm_instance *first = NULL;
+    javm_config cfg;
+    javm_config_init(&cfg);
+    cfg.engine = JAVM_ENGINE_JIT;
+    if (javm_instance_new(big, &cfg, &first) != JAVM_OK) return 1; /* compiles once */
+    double i_soft = instantiate_us(big, JAVM_ENGINE_SOFT);
+    double i_paged = instantiate_us(big, JAVM_ENGINE_PAGED);
+    double i_jit = instantiate_us(big, JAVM_ENGINE_JIT);
+    javm_instance_free(first);
+    printf("instantiation (instance_new + free, program compiled already), us: soft %.1f  "
+           "paged %.1f  jit %.1f  (jit/soft %.2f)\n",
+           i_soft, i_paged, i_jit, i_jit / i_soft);
+    javm_program_free(big);
+    javm_program_free(small);
+
+    /* 3. */
+    double jw = guest_touch(JAVM_ENGINE_JIT, 1), jr = guest_touch(JAVM_ENGINE_JIT, 0);
+    double pw = guest_touch(JAVM_ENGINE_PAGED, 1), pr = guest_touch(JAVM_ENGINE_PAGED, 0);
+    printf("first touch per page, ns: raw SIGSEGV+mprotect write %.0f read %.0f\n", raw_w, raw_r);
+    printf("  jit   first write %.0f (%.2fx raw)  first read %.0f (%.2fx raw)\n", jw, jw / raw_w,
+           jr, jr / raw_r);
+    printf("  paged first write %.0f (%.2fx raw)  first read %.0f (%.2fx raw)\n", pw, pw / raw_w,
+           pr, pr / raw_r);
+    return 0;
+}
