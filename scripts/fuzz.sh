@@ -18,5 +18,6 @@ for f in fuzz/fuzz_*.c; do
   args="-artifact_prefix=fuzz/crashes/$t/"
   [ "$secs" != 0 ] && args="$args -max_total_time=$secs"
   echo "fuzz: $t"
-  $B/$t $args fuzz/corpus/$t
+  seeds=; [ -d fuzz/seeds/$t ] && seeds=fuzz/seeds/$t   # kept inputs, read-only
+  $B/$t $args fuzz/corpus/$t $seeds
 done

@@ -1,0 +1,139 @@
+/* Fuzz target for the standard-container loader (javm_program_load_standard) and the standard
+ * layout (javm_instance_init_standard): load, lay out, run, lay out again (the second layout
+ * must start afresh), run again — on the soft and the paged engine in lockstep, which must agree
+ * on every status, exit and, after each phase, on their whole state (jv_diff_instances).
+ *
+ * Input: byte 0 selects the form. One in four inputs is handed to the loader as it is (after
+ * byte 0): the parser must refuse bad containers cleanly and whatever loads must run. The others
+ * describe a valid container: bytes 1..7 the sizes (read-only and read-write data up to 16 KiB,
+ * heap pages, stack, arguments), bytes 8..15 the seed of a program from tests/diff_gen.h, and
+ * the rest the data bytes (repeated). Cost: two instances per loaded input; the bounded smoke
+ * run of `make test` checks one input in eight. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../tests/diff_gen.h"
+
+static unsigned g_sample = 8;
+
+extern int jv_fuzz_all_inputs __attribute__((weak)); /* fuzz/driver.c: seed files */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc, (void)argv;
+    g_sample = 1;
+    return 0;
+}
+
+static dg_case g_case;
+
+static void disagree(const char *what) {
+    fprintf(stderr, "fuzz_container: soft and paged disagree: %s\n", what);
+    abort();
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned n) {
+    for (unsigned i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Builds a container from the input's description (see above); NULL if it cannot. */
+static uint8_t *build(const uint8_t *d, size_t size, size_t *out_len, uint8_t *args,
+                      size_t *args_len) {
+    if (size < 16) return NULL;
+    uint32_t o = (d[1] | (uint32_t)(d[2] & 0x3F) << 8), w = (d[3] | (uint32_t)(d[4] & 0x3F) << 8);
+    uint32_t z = d[5], s = (uint32_t)d[6] << 8, a = d[7] % 200;
+    uint64_t seed = 0;
+    for (int i = 8; i < 16; i++) seed = seed << 8 | d[i];
+    dg_generate(seed, &g_case);
+    uint8_t *code = NULL;
+    size_t code_len = 0;
+    if (jv_asm_assemble(g_case.src, g_case.len, &code, &code_len) != JAVM_OK) return NULL;
+    const uint8_t *fill = d + 16;
+    size_t nfill = size - 16;
+    size_t n = 11 + (size_t)o + w + 4 + code_len;
+    uint8_t *c = malloc(n);
+    if (!c) abort();
+    put_le(c, o, 3);
+    put_le(c + 3, w, 3);
+    put_le(c + 6, z, 2);
+    put_le(c + 8, s, 3);
+    size_t k = 11;
+    for (uint32_t i = 0; i < o + w; i++) c[k++] = nfill ? fill[i % nfill] : (uint8_t)i;
+    put_le(c + k, code_len, 4);
+    memcpy(c + k + 4, code, code_len);
+    free(code);
+    for (uint32_t i = 0; i < a; i++) args[i] = nfill ? fill[(i * 7) % nfill] : (uint8_t)i;
+    *args_len = a;
+    *out_len = n;
+    return c;
+}
+
+static void same_traces(const dg_trace *a, const dg_trace *b, const char *phase) {
+    char why[128];
+    if (a->last != b->last || a->n != b->n) {
+        snprintf(why, sizeof why, "%s: %u exits (%s) vs %u (%s)", phase, a->n,
+                 javm_status_str(a->last), b->n, javm_status_str(b->last));
+        disagree(why);
+    }
+    for (unsigned i = 0; i < a->n; i++)
+        if (a->ex[i].kind != b->ex[i].kind || a->ex[i].pc != b->ex[i].pc ||
+            a->ex[i].arg != b->ex[i].arg) {
+            snprintf(why, sizeof why, "%s: exit %u differs", phase, i);
+            disagree(why);
+        }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 1 || !javm_engine_available(JAVM_ENGINE_PAGED)) return 0;
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: which inputs the smoke run samples */
+    for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 0x100000001b3ull;
+    bool all = &jv_fuzz_all_inputs && jv_fuzz_all_inputs;
+    if (!all && (h >> 32) % g_sample) return 0;
+    uint8_t args[256];
+    size_t args_len = 0;
+    javm_program *p = NULL;
+    if (data[0] % 4 == 0) {
+        if (javm_program_load_standard(data + 1, size - 1, &p) != JAVM_OK) return 0;
+        args_len = size > 9 ? 8 : 0;
+        if (args_len) memcpy(args, data + 1, args_len);
+    } else {
+        size_t len = 0;
+        uint8_t *c = build(data, size, &len, args, &args_len);
+        if (!c) return 0;
+        javm_status s = javm_program_load_standard(c, len, &p);
+        free(c);
+        if (s != JAVM_OK) { /* a valid container must load */
+            fprintf(stderr, "fuzz_container: a valid container was refused: %s\n",
+                    javm_last_error());
+            abort();
+        }
+    }
+    javm_instance *vm[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) {
+        javm_config cfg;
+        javm_config_init(&cfg);
+        cfg.engine = k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
+        cfg.mat = data[0] >> 7;
+        if (javm_instance_new(p, &cfg, &vm[k]) != JAVM_OK) abort();
+    }
+    for (int phase = 0; phase < 2; phase++) {
+        javm_status s[2];
+        for (int k = 0; k < 2; k++) s[k] = javm_instance_init_standard(vm[k], args, args_len);
+        if (s[0] != s[1]) disagree("init_standard: statuses differ");
+        if (s[0] != JAVM_OK) break;
+        dg_trace t[2];
+        for (int k = 0; k < 2; k++) {
+            javm_gas_set(vm[k], 20000);
+            dg_drive(vm[k], &t[k]);
+        }
+        same_traces(&t[0], &t[1], phase ? "second layout" : "first layout");
+        char why[256];
+        if (jv_diff_instances(vm[0], vm[1], why, sizeof why)) disagree(why);
+    }
+    javm_instance_free(vm[0]);
+    javm_instance_free(vm[1]);
+    javm_program_free(p);
+    return 0;
+}
