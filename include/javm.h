@@ -86,7 +86,8 @@ JAVM_API int javm_version_number(void);  /* 2000 */
     X(JAVM_ERR_BAD_SSZ, 11, "malformed SSZ encoding")                                         \
     X(JAVM_ERR_MISSING_PAGE, 12, "page content is missing from the store")                    \
     X(JAVM_ERR_HASH_MISMATCH, 13, "page content does not match its hash")                     \
-    X(JAVM_ERR_LIMIT, 14, "a documented limit was reached")
+    X(JAVM_ERR_LIMIT, 14, "a documented limit was reached")                                   \
+    X(JAVM_ERR_BAD_IMAGE, 15, "malformed or invalid Image")
 
 typedef enum javm_status {
 #define JAVM_X_ENUM(name, value, msg) name = value,
@@ -410,6 +411,114 @@ JAVM_API javm_status javm_pagebytes_encode(const void *content, size_t len,
 JAVM_API javm_status javm_pagebytes_decode(const uint8_t *buf, size_t len,
                                            uint8_t content[JAVM_PAGE_SIZE],
                                            uint8_t hash[JAVM_HASH_SIZE]);
+
+
+/* ---- Images (the javm profile; docs/IMAGE.md) ----------------------------------------------
+ * An Image is a GP program blob (placed read-only at JAVM_IMAGE_CODE_BASE), memory mappings
+ * {start, size, source slot} at or above JAVM_IMAGE_DATA_BASE, pinned slots (read-only forever)
+ * and initial slots (copied on write, honoured for a root instance), each a DataCap under a u32
+ * key, and endpoints (key -> entry pc, number of argument registers, 13 initial registers, the
+ * stack top in φ1). Build one with javm_image_new + add calls (keys and starts ascending) +
+ * javm_image_seal, or decode one; either way it is fully validated (JAVM_ERR_BAD_IMAGE naming
+ * the field) and immutable afterwards, shareable by any number of instances on any threads. It
+ * must outlive them. Mapping kinds follow from javm_image_mapping_is_pinned alone. */
+typedef struct javm_image javm_image;
+#define JAVM_IMAGE_CODE_BASE 0x00400000u
+#define JAVM_IMAGE_DATA_BASE 0x10000000u
+
+JAVM_API javm_status javm_image_new(const uint8_t *blob, size_t len, javm_image **out);
+/* source: a slot path of source_len (0 = no source: zeros; 1 = a slot key) steps. */
+JAVM_API javm_status javm_image_add_mapping(javm_image *img, uint32_t start, uint64_t size,
+                                            const uint32_t *source, unsigned source_len);
+JAVM_API javm_status javm_image_add_slot(javm_image *img, int pinned, uint32_t key,
+                                         const javm_datacap *d); /* d is cloned */
+/* regs may be NULL (all zero). */
+JAVM_API javm_status javm_image_add_endpoint(javm_image *img, uint32_t key, uint32_t entry_pc,
+                                             unsigned arg_registers,
+                                             const uint64_t regs[JAVM_NUM_REGS]);
+JAVM_API javm_status javm_image_seal(javm_image *img);
+JAVM_API javm_status javm_image_decode(const uint8_t *bytes, size_t len, javm_image **out);
+/* The SSZ encoding into buf (cap bytes); *len receives its length. With buf NULL (or too small:
+ * JAVM_ERR_INVALID_ARGUMENT) only *len is set. */
+JAVM_API javm_status javm_image_encode(const javm_image *img, uint8_t *buf, size_t cap,
+                                       size_t *len);
+JAVM_API javm_status javm_image_content_hash(const javm_image *img, uint8_t out[JAVM_HASH_SIZE]);
+JAVM_API int javm_image_mapping_is_pinned(const javm_image *img, uint32_t start);
+/* MGMT_OP_COST is not included: a CALL's gate is 100 + this. */
+JAVM_API uint64_t javm_image_call_frame_cost(const javm_image *img);
+JAVM_API void javm_image_free(javm_image *img);
+
+/* ---- Instances of Images, frames, CALL ------------------------------------------------------
+ * An image instance is a javm instance (any engine, category-#3 gas always on) whose memory is
+ * built from the Image (code, and each mapping from its source; shared, not copied), plus a
+ * slot table (key -> DataCap or image instance) and a stack of frames. The host invokes an
+ * endpoint with javm_image_call (a top-level invocation: no call_frame_cost) and resumes after
+ * host calls and out-of-gas with javm_image_resume. Guests use ecalli:
+ *   0        REPLY: end the frame like a halt (flush, return to the caller)
+ *   1 COPY   φ7 = source slot, φ8 = destination slot (the cap is shared)
+ *   2 MOVE   φ7 = source slot, φ8 = destination slot (the source becomes empty)
+ *   3 DROP   φ7 = slot
+ *   26 CALL  φ7 = slot holding an image instance, φ8 = endpoint key; the callee's φ7..φ10 get the
+ *            caller's φ9..φ12 (as many as the endpoint declares); gate and charge
+ *            MGMT_OP_COST + call_frame_cost(callee) before anything moves
+ *   16-63 and 64+ (other than 26): host calls, gated at HOST_CALL_FLOOR (100) and charged it,
+ *            reported to the host as JAVM_EXIT_HOST_CALL.
+ * Management ops cost MGMT_OP_COST (100) plus PAGE_IN_COST per 2 MiB of a cap mapped into a
+ * read-write mapping's slot (which evicts and re-sources that mapping). Results: φ7 = a
+ * javm_image_result for management ops; after a CALL, φ7 = the callee's φ7 and φ8 = a
+ * javm_image_result. A gate that fails leaves everything as it was and exits out-of-gas at the
+ * ecalli (resuming after a top-up retries the whole operation). A halt (or REPLY) flushes each
+ * read-write mapping into its slot (a new canonical DataCap); a panic or page fault in a callee
+ * marks it faulted (CALLs to it fail) and returns to the caller. Gas is one budget: a callee
+ * runs on what its caller has left. The registers, gas and memory calls below act on the
+ * innermost running frame of the call stack started at the given instance. */
+typedef struct javm_image_instance javm_image_instance;
+typedef enum javm_image_result {
+    JAVM_IMAGE_OK = 0,
+    JAVM_IMAGE_CALLEE_PANIC = 1,      /* the callee panicked (it is now faulted) */
+    JAVM_IMAGE_CALLEE_FAULT = 3,      /* the callee took a page fault (it is now faulted) */
+    JAVM_IMAGE_NO_SLOT = 16,          /* the slot is empty or holds the wrong kind of cap */
+    JAVM_IMAGE_NO_ENDPOINT = 17,      /* the callee's Image has no such endpoint */
+    JAVM_IMAGE_BUSY = 18,             /* the instance is already on the call stack */
+    JAVM_IMAGE_FAULTED = 19,          /* the callee faulted earlier */
+    JAVM_IMAGE_PINNED = 20,           /* a pinned slot cannot change */
+    JAVM_IMAGE_TOO_LARGE = 21,        /* the cap is larger than the mapping of its new slot */
+    JAVM_IMAGE_UNSUPPORTED = 22,      /* a management op this implementation does not have */
+} javm_image_result;
+enum { JAVM_IMAGE_ROOT = 1 }; /* flags: honour the Image's initial slots (a root instance) */
+
+JAVM_API javm_status javm_image_instance_new(const javm_image *img, const javm_config *cfg,
+                                             unsigned flags, javm_image_instance **out);
+/* Free children (instances placed in slots) after their parents' last use. */
+JAVM_API void javm_image_instance_free(javm_image_instance *inst);
+/* Place an image instance (borrowed: it must outlive inst's use of it) or a DataCap (cloned) in
+ * slot key, replacing what was there. Not a pinned key, not a mapped key, not while running. */
+JAVM_API javm_status javm_image_instance_set_child(javm_image_instance *inst, uint32_t key,
+                                                   javm_image_instance *child);
+JAVM_API javm_status javm_image_instance_set_slot(javm_image_instance *inst, uint32_t key,
+                                                  const javm_datacap *d);
+/* A clone of the DataCap in slot key (JAVM_ERR_INVALID_ARGUMENT if it holds none). */
+JAVM_API javm_status javm_image_instance_slot(const javm_image_instance *inst, uint32_t key,
+                                              javm_datacap **out);
+/* Top-level invocation of endpoint key with the given gas (not running). */
+JAVM_API javm_status javm_image_call(javm_image_instance *inst, uint32_t endpoint, int64_t gas,
+                                     javm_exit_info *exit);
+/* Continue after a HOST_CALL or OUT_OF_GAS exit. */
+JAVM_API javm_status javm_image_resume(javm_image_instance *inst, javm_exit_info *exit);
+JAVM_API int64_t javm_image_gas_get(const javm_image_instance *inst);
+JAVM_API void javm_image_gas_set(javm_image_instance *inst, int64_t gas);
+JAVM_API javm_status javm_image_reg_get(const javm_image_instance *inst, unsigned i,
+                                        uint64_t *out);
+JAVM_API javm_status javm_image_reg_set(javm_image_instance *inst, unsigned i, uint64_t v);
+JAVM_API javm_status javm_image_mem_read(const javm_image_instance *inst, uint32_t addr,
+                                         void *dst, size_t n);
+/* A kernel-authored write into guest memory: COW_COST for every page it dirties that the frame
+ * has not written yet, charged (all or nothing: JAVM_ERR_LIMIT if gas is short) before any byte
+ * moves; pinned pages and code refuse it (JAVM_ERR_STATE). */
+JAVM_API javm_status javm_image_mem_write(javm_image_instance *inst, uint32_t addr,
+                                          const void *src, size_t n);
+/* Counters of this instance over all its frames (javm_stats; mat_gas is the #3 gas). */
+JAVM_API javm_status javm_image_stats(const javm_image_instance *inst, javm_stats *out);
 
 #ifdef __cplusplus
 }

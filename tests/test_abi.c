@@ -33,6 +33,7 @@ static void status_values_are_fixed(void **state) {
         {JAVM_ERR_OVERFLOW, 6},    {JAVM_ERR_NOT_MAPPED, 7},    {JAVM_ERR_STATE, 8},
         {JAVM_ERR_UNSUPPORTED, 9}, {JAVM_ERR_OS, 10},           {JAVM_ERR_BAD_SSZ, 11},
         {JAVM_ERR_MISSING_PAGE, 12}, {JAVM_ERR_HASH_MISMATCH, 13}, {JAVM_ERR_LIMIT, 14},
+        {JAVM_ERR_BAD_IMAGE, 15},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         assert_int_equal((int)fixed[i].s, fixed[i].value);
