@@ -568,8 +568,22 @@ static void validation(void **state) {
         if (s != JAVM_ERR_BAD_IMAGE) fail_msg("case %zu: status %d", k, s);
         assert_true(strncmp(javm_last_error(), "image: ", 7) == 0);
     }
-    /* the code must be a valid program blob */
+    /* a mapped source with a Missing page cannot be laid out: sealing fails, nothing runs */
     javm_image *img;
+    size_t len;
+    uint8_t *blob = assemble("trap", &len);
+    assert_int_equal(javm_image_new(blob, len, &img), JAVM_OK);
+    free(blob);
+    javm_datacap *d = cap(NULL, 0, 4096);
+    uint8_t missing[33] = {2, 0xAA};
+    assert_int_equal(javm_datacap_page_decode(d, 0, missing, sizeof missing, 0), JAVM_OK);
+    uint32_t k = 1;
+    assert_int_equal(javm_image_add_slot(img, 0, 1, d), JAVM_OK);
+    assert_int_equal(javm_image_add_mapping(img, DATA, 4096, &k, 1), JAVM_OK);
+    assert_int_equal(javm_image_seal(img), JAVM_ERR_MISSING_PAGE);
+    javm_image_free(img);
+    javm_datacap_free(d);
+    /* the code must be a valid program blob */
     uint8_t junk[3] = {1, 2, 3};
     assert_int_equal(javm_image_new(junk, 3, &img), JAVM_ERR_BAD_IMAGE);
     assert_null(img);

@@ -14,5 +14,6 @@ int jv_cli_disasm(int argc, char **argv); /* cmd_disasm.c */
 int jv_cli_gas(int argc, char **argv);    /* cmd_gas.c */
 int jv_cli_asm(int argc, char **argv);    /* cmd_asm.c    */
 int jv_cli_cap(int argc, char **argv);    /* cmd_cap.c    */
+int jv_cli_image(int argc, char **argv);  /* cmd_image.c  */
 
 #endif

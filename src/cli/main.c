@@ -16,6 +16,7 @@ static const struct command {
     {"asm", jv_cli_asm, "assemble a source file into a program blob"},
     {"gas", jv_cli_gas, "every basic block's gas cost; a block's gp08 cycle chart"},
     {"cap", jv_cli_cap, "page-store utilities: DataCap roots and page hashes"},
+    {"image", jv_cli_image, "build, inspect and run Images (javm profile: mappings, slots, CALL)"},
 };
 
 static void usage(FILE *f) {
