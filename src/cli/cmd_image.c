@@ -42,6 +42,7 @@ static void hexs(const uint8_t h[32], char out[65]) {
 typedef struct mf_ctx {
     char dir[4096];
     char err[512];
+    int reported; /* the error line was printed already (by jv_cli_read_file) */
 } mf_ctx;
 
 static int mf_fail(mf_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -83,8 +84,11 @@ static uint8_t *mf_file(mf_ctx *c, const char *name, size_t *len, const char *wh
     char path[8192];
     if (name[0] == '/') snprintf(path, sizeof path, "%s", name);
     else snprintf(path, sizeof path, "%s/%s", c->dir, name);
-    uint8_t *b = jv_cli_read_file(path, len);
-    if (!b) mf_fail(c, "%s: cannot read '%s': %s", what, path, strerror(errno));
+    uint8_t *b = jv_cli_read_file(CMD, path, len);
+    if (!b) {
+        c->reported = 1;
+        mf_fail(c, "%s: cannot read '%s'", what, path);
+    }
     return b;
 }
 
@@ -239,8 +243,8 @@ static int cmd_build(int argc, char **argv) {
     if (!in) return jv_cli_usage(CMD, "build: missing MANIFEST.json");
     if (!outp) return jv_cli_usage(CMD, "build: missing -o FILE");
     size_t len;
-    char *text = (char *)jv_cli_read_file(in, &len);
-    if (!text) return jv_cli_usage(CMD, "cannot read '%s': %s", in, strerror(errno));
+    char *text = (char *)jv_cli_read_file(CMD, in, &len);
+    if (!text) return 2;
     enum json_tokener_error jerr;
     json_tokener *tok = json_tokener_new();
     json_object *root = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
@@ -255,7 +259,7 @@ static int cmd_build(int argc, char **argv) {
                             jerr != json_tokener_success ? json_tokener_error_desc(jerr)
                                                          : "trailing bytes");
     }
-    mf_ctx c = {{0}, {0}};
+    mf_ctx c = {{0}, {0}, 0};
     const char *slash = strrchr(in, '/');
     if (slash) snprintf(c.dir, sizeof c.dir, "%.*s", (int)(slash - in), in);
     else snprintf(c.dir, sizeof c.dir, ".");
@@ -280,7 +284,7 @@ static int cmd_build(int argc, char **argv) {
     json_object_put(root);
     if (rc) {
         javm_image_free(img);
-        return jv_cli_usage(CMD, "%s: %s", in, c.err);
+        return c.reported ? 2 : jv_cli_usage(CMD, "%s: %s", in, c.err);
     }
     size_t n;
     uint8_t *buf = NULL;
@@ -302,8 +306,8 @@ static int cmd_build(int argc, char **argv) {
 /* ---- info / run ------------------------------------------------------------------------------ */
 static int load_image(const char *path, javm_image **img) {
     size_t len;
-    uint8_t *b = jv_cli_read_file(path, &len);
-    if (!b) return jv_cli_usage(CMD, "cannot read '%s': %s", path, strerror(errno));
+    uint8_t *b = jv_cli_read_file(CMD, path, &len);
+    if (!b) return 2;
     javm_status s = javm_image_decode(b, len, img);
     free(b);
     if (s) return jv_cli_usage(CMD, "%s: %s", path, javm_last_error());

@@ -1,6 +1,18 @@
 /* mat — the touch contract over the page-byte table (see mat.h for the rules). */
 #include "mat/mat.h"
 
+static inline uint64_t sat_add(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+static inline uint64_t sat_mul(uint64_t a, uint64_t b) {
+    return (b && a > UINT64_MAX / b) ? UINT64_MAX : a * b;
+}
+
+uint64_t jv_call_frame_cost(uint64_t code_len, uint64_t ro_units) {
+    uint64_t code_pages = code_len / JV_PAGE_SIZE + (code_len % JV_PAGE_SIZE != 0);
+    uint64_t c = sat_add(JV_CALL_FRAME_COST, sat_mul(code_pages, JV_COMPILE_COST_PER_PAGE));
+    c = sat_add(c, sat_mul(ro_units, JV_PAGE_IN_COST));
+    return c > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : c;
+}
+
 jv_touch_result jv_mat_touch(uint8_t *pages, uint8_t *dirty, uint32_t addr, uint32_t width,
                              bool is_write, uint64_t cow_cost, jv_touch_info *info) {
     jv_page_set set = jv_access_pages(addr, width);

@@ -47,6 +47,12 @@
 #define JV_PAGE_SIZE 4096u
 #define JV_CLUSTER_SHIFT 21 /* 2 MiB read-only materialization cluster */
 #define JV_COW_COST 256u /* #3 gas of one copy-on-write (the default of javm_config.cow_cost) */
+/* What the Image layer charges at a CALL and at ecall-class operations (src/image). */
+#define JV_PAGE_IN_COST 64u          /* per declared 2 MiB read-only unit, at the CALL */
+#define JV_COMPILE_COST_PER_PAGE 512u /* per 4 KiB of callee code, at every CALL */
+#define JV_CALL_FRAME_COST 1024u     /* fixed per-CALL frame setup */
+#define JV_HOST_CALL_FLOOR 100u      /* dynamic gate of a host call */
+#define JV_MGMT_OP_COST 100u         /* dynamic gate of a management op or a CALL */
 
 typedef enum jv_page_kind {
     JV_KIND_PINNED_CAP_RO = 0,
@@ -160,6 +166,9 @@ static inline bool jv_charge_for(jv_page_state st, jv_page_kind kind, bool is_wr
     }
     return true;
 }
+
+/* call_frame_cost (§11.3), saturating; clamps to 2^63 - 1. */
+uint64_t jv_call_frame_cost(uint64_t code_len, uint64_t ro_units);
 
 /* ---- The touch contract -------------------------------------------------------------------- */
 typedef enum jv_touch_result {
