@@ -262,6 +262,13 @@ typedef enum javm_access {
  * cfg may be NULL (defaults). The instance starts with no memory mapped, registers 0, gas 0,
  * pc 0. */
 #define JAVM_MAX_PAGED_INSTANCES 4096
+/* Instance pool. javm_instance_free keeps up to JAVM_INSTANCE_POOL_SIZE guest spaces of
+ * standard-container programs per process (each a reserved 4 GiB window, its metadata and the
+ * program's layout, restored to its initial bytes: a few tens of KiB resident), and the next
+ * javm_instance_new + javm_instance_init_standard of the same program on an engine of the same
+ * memory mode reuses one with no system call (docs/API.md, "Instance pool"). A pooled instance
+ * behaves exactly like a fresh one. javm_program_free releases the program's spaces. */
+#define JAVM_INSTANCE_POOL_SIZE 16
 JAVM_API javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
                                        javm_instance **out);
 JAVM_API void javm_instance_free(javm_instance *vm);

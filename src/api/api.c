@@ -157,7 +157,10 @@ fail:
     return s;
 }
 
-void javm_program_free(javm_program *p) { jv_pvm_program_destroy(p); }
+void javm_program_free(javm_program *p) {
+    if (p) jv_api_pool_purge(p); /* its pooled spaces map its snapshots */
+    jv_pvm_program_destroy(p);
+}
 
 uint32_t javm_program_code_size(const javm_program *p) { return p ? p->code_len : 0; }
 
@@ -203,8 +206,14 @@ javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
     vm->ops = ops;
     jv_pvm_state_init(&vm->st);
     vm->st.mat_reserve = c.mat ? 2 * c.cow_cost : 0;
-    javm_status s =
-        jv_mem_init(&vm->mem, ops->mem_mode, c.mat ? c.cow_cost : 0, c.ro_write_faults != 0);
+    javm_status s = JAVM_OK;
+    if (p->standard && jv_api_pool_take(p, ops->mem_mode, &vm->mem, &vm->args)) { /* API-4 */
+        vm->mem.cow_cost = c.mat ? c.cow_cost : 0;
+        vm->mem.ro_write_faults = c.ro_write_faults != 0;
+        vm->latent = true;
+    } else {
+        s = jv_mem_init(&vm->mem, ops->mem_mode, c.mat ? c.cow_cost : 0, c.ro_write_faults != 0);
+    }
     if (s) {
         free(vm);
         return s;
@@ -218,11 +227,27 @@ javm_status javm_instance_new(const javm_program *p, const javm_config *cfg,
     return JAVM_OK;
 }
 
+/* API-4: a mem that still holds the program's layout as init_standard made it, apart from the
+ * guest's own writes, goes back to the pool with those writes undone. */
+static bool pool_keep(javm_instance *vm) {
+    if (!vm->latent && !(vm->laid_out && vm->mem.changes == vm->layout_mark)) return false;
+    if (!vm->latent && jv_mem_reset_dirty(&vm->mem, NULL) != JAVM_OK) return false;
+    return jv_api_pool_put(vm->prog, &vm->mem, &vm->args);
+}
+
 void javm_instance_free(javm_instance *vm) {
     if (!vm) return;
     vm->ops->destroy(vm->engine);
-    jv_mem_fini(&vm->mem);
+    if (!pool_keep(vm)) jv_mem_fini(&vm->mem);
     free(vm);
+}
+
+javm_status jv_api_claim_empty(javm_instance *vm) {
+    if (!vm->latent) return JAVM_OK;
+    javm_status s = jv_mem_reset(&vm->mem);
+    if (s) return s;
+    vm->latent = false;
+    return JAVM_OK;
 }
 
 static uint64_t page_up(uint64_t x) { return (x + JV_ZP - 1) / JV_ZP * JV_ZP; }
@@ -235,6 +260,9 @@ static javm_status map_fresh(javm_instance *vm, uint64_t start, uint64_t size, j
     return s ? s : jv_mem_map(&vm->mem, start, size, access, init, init_len);
 }
 
+static javm_status lay_out(javm_instance *vm, const uint8_t *args, size_t args_len);
+static javm_status reuse_layout(javm_instance *vm, const uint8_t *args, size_t args_len);
+
 javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, size_t args_len) {
     if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: NULL instance");
     const javm_program *p = vm->prog;
@@ -246,7 +274,35 @@ javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, 
                             "instance: %zu argument bytes exceed the limit of %u", args_len,
                             JV_ZI);
     if (!args && args_len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "instance: args NULL");
+    javm_status s = vm->latent ? reuse_layout(vm, args, args_len) : lay_out(vm, args, args_len);
+    vm->latent = false;
+    if (s) {
+        vm->laid_out = false;
+        return s;
+    }
     const jv_pvm_standard *sd = &p->std;
+    const jv_pvm_layout l = jv_pvm_std_layout(sd->ro_len, sd->rw_len, sd->heap_pages,
+                                              sd->stack_size);
+    memset(vm->st.regs, 0, sizeof vm->st.regs);
+    vm->st.regs[0] = JV_HALT_ADDRESS;
+    vm->st.regs[1] = JV_STD_STACK_TOP;
+    vm->st.regs[7] = JV_STD_ARGS_BASE;
+    vm->st.regs[8] = args_len;
+    vm->st.pc = 0;
+    vm->st.resume = JV_PVM_FRESH;
+    vm->st.heap_top = (uint32_t)(l.rw_base + l.rw_size);
+    vm->st.heap_limit = (uint32_t)l.stack_base;
+    vm->laid_out = true;
+    vm->layout_mark = vm->mem.changes;
+    vm->args.len = args_len;
+    vm->args.known = args_len <= JV_API_ARGS_KEEP;
+    if (vm->args.known && args_len) memcpy(vm->args.bytes, args, args_len);
+    return JAVM_OK;
+}
+
+/* The memory of a standard layout, laid out afresh. */
+static javm_status lay_out(javm_instance *vm, const uint8_t *args, size_t args_len) {
+    const jv_pvm_standard *sd = &vm->prog->std;
     javm_status s;
     /* The data sections come from the program's snapshots: one mmap each, whatever their size
      * (the zero tail up to the page end is part of the snapshot; the heap pages after the
@@ -282,20 +338,31 @@ javm_status javm_instance_init_standard(javm_instance *vm, const uint8_t *args, 
     s = jv_mem_unmap(&vm->mem, JV_STD_ARGS_BASE, JV_ZI);
     if (s) return s;
     uint64_t args_size = page_up(args_len);
-    if (args_size) {
-        s = jv_mem_map(&vm->mem, JV_STD_ARGS_BASE, args_size, JAVM_ACCESS_RO, args, args_len);
-        if (s) return s;
-    }
-    memset(vm->st.regs, 0, sizeof vm->st.regs);
-    vm->st.regs[0] = JV_HALT_ADDRESS;
-    vm->st.regs[1] = JV_STD_STACK_TOP;
-    vm->st.regs[7] = JV_STD_ARGS_BASE;
-    vm->st.regs[8] = args_len;
-    vm->st.pc = 0;
-    vm->st.resume = JV_PVM_FRESH;
-    vm->st.heap_top = (uint32_t)(rw_base + rw_size);
-    vm->st.heap_limit = (uint32_t)l.stack_base;
+    if (args_size)
+        return jv_mem_map(&vm->mem, JV_STD_ARGS_BASE, args_size, JAVM_ACCESS_RO, args, args_len);
     return JAVM_OK;
+}
+
+/* API-4: a pooled layout of this program (the layout lay_out makes, with the guest's writes
+ * undone) needs only its arguments: the same bytes are left alone, others are written over
+ * the old ones (whose excess reads zero again); a different page count re-maps the zone. */
+static javm_status reuse_layout(javm_instance *vm, const uint8_t *args, size_t args_len) {
+    const jv_api_args *old = &vm->args;
+    if (page_up(args_len) != page_up(old->len)) {
+        javm_status s = jv_mem_unmap(&vm->mem, JV_STD_ARGS_BASE, JV_ZI);
+        if (s || !args_len) return s;
+        return jv_mem_map(&vm->mem, JV_STD_ARGS_BASE, page_up(args_len), JAVM_ACCESS_RO, args,
+                          args_len);
+    }
+    javm_status s = JAVM_OK;
+    bool same = old->known && old->len == args_len && (!args_len || !memcmp(old->bytes, args, args_len));
+    if (!same && args_len) s = jv_mem_host_write(&vm->mem, JV_STD_ARGS_BASE, args, args_len);
+    static const uint8_t zeros[JV_ZP];
+    for (size_t off = args_len; !s && off < old->len; off += JV_ZP) {
+        size_t n = old->len - off < JV_ZP ? old->len - off : JV_ZP;
+        s = jv_mem_host_write(&vm->mem, (uint32_t)(JV_STD_ARGS_BASE + off), zeros, n);
+    }
+    return s;
 }
 
 /* ---- Memory --------------------------------------------------------------------------------- */
@@ -303,36 +370,41 @@ javm_status javm_map(javm_instance *vm, uint32_t start, uint64_t size, javm_acce
                      const void *init, size_t init_len) {
     if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "map: NULL instance");
     if (!init && init_len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "map: init is NULL");
-    return jv_mem_map(&vm->mem, start, size, access, init, init_len);
+    javm_status s = jv_api_claim_empty(vm);
+    return s ? s : jv_mem_map(&vm->mem, start, size, access, init, init_len);
 }
 
 javm_status javm_unmap(javm_instance *vm, uint32_t start, uint64_t size) {
     if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "unmap: NULL instance");
-    return jv_mem_unmap(&vm->mem, start, size);
+    javm_status s = jv_api_claim_empty(vm);
+    return s ? s : jv_mem_unmap(&vm->mem, start, size);
 }
 
 javm_status javm_protect(javm_instance *vm, uint32_t start, uint64_t size, javm_access access) {
     if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "protect: NULL instance");
-    return jv_mem_protect(&vm->mem, start, size, access);
+    javm_status s = jv_api_claim_empty(vm);
+    return s ? s : jv_mem_protect(&vm->mem, start, size, access);
 }
 
 javm_access javm_page_access(const javm_instance *vm, uint32_t addr) {
-    return vm ? jv_mem_page_access(&vm->mem, addr) : JAVM_ACCESS_NONE;
+    return vm && !vm->latent ? jv_mem_page_access(&vm->mem, addr) : JAVM_ACCESS_NONE;
 }
 
 javm_status javm_mem_read(const javm_instance *vm, uint32_t addr, void *dst, size_t n) {
     if (!vm || (!dst && n)) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "mem_read: NULL argument");
-    return jv_mem_host_read(&vm->mem, addr, dst, n);
+    javm_status s = jv_api_claim_empty((javm_instance *)vm); /* a latent layout is not there */
+    return s ? s : jv_mem_host_read(&vm->mem, addr, dst, n);
 }
 
 javm_status javm_mem_write(javm_instance *vm, uint32_t addr, const void *src, size_t n) {
     if (!vm || (!src && n))
         return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "mem_write: NULL argument");
-    return jv_mem_host_write(&vm->mem, addr, src, n);
+    javm_status s = jv_api_claim_empty(vm);
+    return s ? s : jv_mem_host_write(&vm->mem, addr, src, n);
 }
 
 bool jv_api_next_mapped(const javm_instance *vm, uint64_t from, uint32_t *page) {
-    return jv_mem_next_mapped(&vm->mem, from, page);
+    return !vm->latent && jv_mem_next_mapped(&vm->mem, from, page);
 }
 
 
@@ -386,7 +458,8 @@ javm_status jv_api_run_with(javm_instance *vm, int loop, javm_exit_info *exit) {
     if (vm->ops->no_trace && (loop == 2 || vm->st.trace_fn))
         return jv_set_error(JAVM_ERR_UNSUPPORTED, "run: the %s engine cannot trace",
                             vm->ops->name);
-    javm_status ps = vm->ops->prepare_thread(vm->engine);
+    javm_status ps = jv_api_claim_empty(vm);
+    if (ps == JAVM_OK) ps = vm->ops->prepare_thread(vm->engine);
     if (ps != JAVM_OK) return ps;
     uint32_t start;
     if (jv_pvm_enter(&vm->st, vm->prog, &start)) {

@@ -18,6 +18,13 @@
  *   API-3  the engine is chosen at javm_instance_new: an entry of the engine table (api.c,
  *          g_engines; jv_engine_ops in engine/engine.h). The api calls engines only through
  *          it (create, destroy, prepare_thread, run, stats, name, availability).
+ *   API-4  the instance pool (pool.c): javm_instance_free of an instance whose mem still holds
+ *          its program's standard layout untouched by the host since init_standard (MEM-9)
+ *          restores the guest's writes (jv_mem_reset_dirty) and keeps the mem; javm_instance_new
+ *          of that program (same memory mode) takes it back as a *latent* layout, which reads
+ *          as nothing mapped (page_access NONE, next_mapped none) until init_standard claims it
+ *          (rewriting only the arguments) — or any other call that needs the mem empties it
+ *          first (jv_mem_reset). Observable results are those of a fresh instance.
  */
 #ifndef JV_API_H
 #define JV_API_H
@@ -34,6 +41,15 @@
 #define JV_API_DEFAULT_COW_COST JV_COW_COST
 #define JV_API_MAX_COW_COST JAVM_MAX_COW_COST
 
+/* The arguments a standard layout was made with (API-4): their length, and their bytes when
+ * at most JV_API_ARGS_KEEP (so a reuse with the same arguments writes nothing). */
+#define JV_API_ARGS_KEEP 256
+typedef struct jv_api_args {
+    size_t len;
+    bool known;
+    uint8_t bytes[JV_API_ARGS_KEEP];
+} jv_api_args;
+
 struct javm_instance {
     jv_pvm_state st;
     jv_mem mem;
@@ -41,7 +57,26 @@ struct javm_instance {
     javm_config cfg;
     const jv_engine_ops *ops; /* the engine (API-3) */
     void *engine;             /* its context (ops->create); NULL for soft */
+    /* API-4 */
+    bool latent;          /* mem holds a pooled layout of prog not yet claimed by init_standard */
+    bool laid_out;        /* mem holds prog's standard layout made by init_standard */
+    uint64_t layout_mark; /* mem.changes right after that layout */
+    jv_api_args args;     /* the arguments of the layout in mem */
 };
+
+/* The instance pool (API-4, pool.c; thread-safe). take: a pooled mem of p in memory mode
+ * `mode` moves to *m (and its arguments to *args), or false. put: keeps *m (restored by the
+ * caller) if there is room, else false and the caller releases it. purge: releases p's entries
+ * (every entry for p = NULL). set_capacity (tests, benchmarks): at most n entries (capped at
+ * JAVM_INSTANCE_POOL_SIZE; 0 turns pooling off), releasing the excess; returns the old one. */
+bool jv_api_pool_take(const javm_program *p, jv_mem_mode mode, jv_mem *m, jv_api_args *args);
+bool jv_api_pool_put(const javm_program *p, jv_mem *m, const jv_api_args *args);
+void jv_api_pool_purge(const javm_program *p);
+unsigned jv_api_pool_set_capacity(unsigned n);
+unsigned jv_api_pool_count(void);
+/* API-4: empties a latent layout (jv_mem_reset) before a call that needs the instance's mem as
+ * the API describes it; a no-op otherwise. */
+javm_status jv_api_claim_empty(javm_instance *vm);
 
 /* A public DataCap handle (api_datacap.c): one owned jv_datacap. */
 struct javm_datacap {

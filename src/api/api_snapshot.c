@@ -33,13 +33,15 @@ void javm_snapshot_free(javm_snapshot *snap) {
 javm_status javm_map_snapshot(javm_instance *vm, uint32_t start, uint64_t size, javm_access access,
                               const javm_snapshot *snap, uint64_t offset) {
     if (!vm || !snap) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "map snapshot: NULL argument");
-    return jv_mem_map_snapshot(&vm->mem, start, size, access, snap->snap, offset);
+    javm_status s = jv_api_claim_empty(vm);
+    return s ? s : jv_mem_map_snapshot(&vm->mem, start, size, access, snap->snap, offset);
 }
 
 javm_status javm_instance_reset(javm_instance *vm, uint64_t *pages_restored) {
     if (!vm) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "reset: NULL instance");
     uint64_t n = 0;
-    javm_status st = jv_mem_reset_dirty(&vm->mem, &n);
+    javm_status st = jv_api_claim_empty(vm);
+    if (st == JAVM_OK) st = jv_mem_reset_dirty(&vm->mem, &n);
     if (pages_restored) *pages_restored = n;
     memset(vm->st.regs, 0, sizeof vm->st.regs);
     vm->st.gas = 0;

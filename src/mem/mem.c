@@ -213,6 +213,7 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
     if (jv_meta_ensure_mapped(&m->meta, jv_mem_spec_dirty, start, size) ||
         jv_meta_ensure_mapped(&m->meta, jv_mem_spec_ro_unit, start, size))
         return jv_set_error(JAVM_ERR_OS, "map: committing side metadata failed");
+    m->changes++;
     uint8_t pb = with_mode_fast_bits(m, declared_page(access));
     /* Every page of the range gets the same page byte, hence one host protection: set it
      * first, so that a failure leaves the metadata untouched. */
@@ -233,6 +234,7 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
 javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
     javm_status s = check_range("unmap", start, size);
     if (s || size == 0) return s;
+    m->changes++;
     uint32_t first = (uint32_t)(start >> JV_PAGE_SHIFT), count = (uint32_t)(size >> JV_PAGE_SHIFT);
     /* Replacing the range with fresh reserved memory drops its contents (later maps read zero). */
     if (mmap(m->base + start, size, PROT_NONE,
@@ -261,6 +263,7 @@ javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access
         if (!jv_pg_perm(m->pages[first + i]))
             return jv_set_error(JAVM_ERR_NOT_MAPPED, "protect: page 0x%x is not mapped",
                                 (first + i) << JV_PAGE_SHIFT);
+    m->changes++;
     if (count == 0) return JAVM_OK;
     /* Metadata first (the protections follow from it), kept for a rollback: if the kernel
      * refuses a protection, the range gets its old page bytes and protections back, so that
@@ -327,6 +330,7 @@ javm_status jv_mem_host_read(const jv_mem *m, uint32_t addr, void *dst, size_t n
 }
 
 javm_status jv_mem_host_write(jv_mem *m, uint32_t addr, const void *src, size_t n) {
+    m->changes++;
     return host_copy(m, addr, (void *)src, n, true, "write");
 }
 
@@ -356,10 +360,19 @@ jv_mem_result jv_mem_classify(const jv_mem *m, uint32_t addr, unsigned width, bo
 /* The touch checks accessibility itself (MAT-3) and, with the page bytes map and protect
  * write (every mapped page declared, only read-only pages pinned), faults exactly when
  * jv_mem_classify does; so the fault rule runs only to classify a touch that faulted. */
+static inline void mark_frame(jv_mem *m, uint32_t pn) {
+    uint32_t g = pn >> 6;
+    m->frame_groups[g >> 6] |= 1ull << (g & 63);
+    m->frame_words[g >> 12] |= 1ull << ((g >> 6) & 63);
+}
+
 jv_mem_result jv_mem_touch(jv_mem *m, uint32_t addr, unsigned width, bool is_write) {
     jv_touch_info ti;
-    if (jv_mat_touch(m->pages, m->dirty, addr, width, is_write, m->cow_cost, &ti) == JV_TOUCH_OK)
+    if (jv_mat_touch(m->pages, m->dirty, addr, width, is_write, m->cow_cost, &ti) == JV_TOUCH_OK) {
+        mark_frame(m, addr >> JV_PAGE_SHIFT); /* MEM-10: both pages an access can touch */
+        mark_frame(m, (uint32_t)(addr + width - 1) >> JV_PAGE_SHIFT);
         return (jv_mem_result){.charge = ti.charge, .first_touch = ti.first_touch, .cow = ti.cow};
+    }
     jv_mem_result r = jv_mem_classify(m, addr, width, is_write); /* nothing changed (MAT-3) */
     if (r.kind == JV_MEM_OK) r.kind = JV_MEM_PANIC; /* unreachable, see above */
     return r;
@@ -418,23 +431,82 @@ javm_status jv_mem_reset(jv_mem *m) {
     m->prot_stale = false;
     vma_release(m);
     if (m->paged) m->mode = JV_MEM_PAGED; /* MEM-7: a fresh window needs no VMAs */
+    memset(m->frame_groups, 0, sizeof m->frame_groups);
+    memset(m->frame_words, 0, sizeof m->frame_words);
+    m->changes++;
     return JAVM_OK;
+}
+
+/* The pages [first, first + n) to their fresh form (MEM-10), narrowing host protections
+ * where they change, unless the caller re-syncs the whole chunk (full). */
+static javm_status fresh_pages(jv_mem *m, uint32_t first, uint32_t n, bool full) {
+    javm_status st = JAVM_OK;
+    uint32_t run = UINT32_MAX; /* start of a run of pages whose protection changes */
+    for (uint32_t pn = first; pn <= first + n; pn++) {
+        bool change = false;
+        if (pn < first + n && jv_pg_perm(m->pages[pn])) {
+            uint8_t b = m->pages[pn];
+            uint8_t nb = with_mode_fast_bits(m, jv_pg_with_state(b, JV_STATE_NOT_PRESENT));
+            m->pages[pn] = nb;
+            change = !full && host_prot(m, b) != host_prot(m, nb);
+        }
+        if (change && run == UINT32_MAX) run = pn;
+        if (!change && run != UINT32_MAX) {
+            int rc = jv_mem_sync_protection(m, run, pn - run);
+            if (rc && !st)
+                st = jv_set_error(JAVM_ERR_OS, "new frame: mprotect failed: %s", strerror(-rc));
+            run = UINT32_MAX;
+        }
+    }
+    return st;
 }
 
 javm_status jv_mem_new_frame(jv_mem *m) {
     javm_status st = JAVM_OK;
     /* MEM-7: the frame's first touches start over, and so does the guest's VMA count (every
-     * page is closed again below, which merges what the guest split). */
+     * page is closed again below, which merges what the guest split). After soft checks
+     * (degraded: every mapped page was rewritten and opened) or a failure that left
+     * protections unknown (MEM-8), every chunk is made fresh and re-synced whole. */
+    bool all = (m->paged && m->mode != JV_MEM_PAGED) || m->prot_stale;
     vma_release(m);
     if (m->paged) m->mode = JV_MEM_PAGED;
+    /* MEM-10: a read-only unit opened by fault-around also opened pages whose bytes do not
+     * say so: chunks holding one are made fresh and re-synced whole too. */
+    uint64_t full[sizeof m->used_chunks / sizeof m->used_chunks[0]] = {0};
     for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
         if (!chunk_used(m, c)) continue;
-        uint32_t first = c * CHUNK_PAGES;
-        for (uint32_t pn = first; pn < first + CHUNK_PAGES; pn++) {
-            uint8_t b = m->pages[pn];
-            if (!jv_pg_perm(b)) continue;
-            m->pages[pn] = with_mode_fast_bits(m, jv_pg_with_state(b, JV_STATE_NOT_PRESENT));
+        if (all) {
+            full[c >> 6] |= 1ull << (c & 63);
+            continue;
         }
+        uint8_t *bits = m->ro_unit + (uint64_t)c * CHUNK_PAGES / 8;
+        for (uint32_t w = 0; w < CHUNK_PAGES / 64; w++) {
+            uint64_t x;
+            memcpy(&x, bits + 8 * w, 8);
+            if (!x) continue;
+            full[c >> 6] |= 1ull << (c & 63);
+            break;
+        }
+    }
+    /* Every other page left its fresh form only through a touch, which marked its group. */
+    for (uint32_t w = 0; w < sizeof m->frame_words / sizeof m->frame_words[0]; w++) {
+        for (uint64_t ws = m->frame_words[w]; ws; ws &= ws - 1) {
+            uint32_t gw = w * 64 + (uint32_t)__builtin_ctzll(ws);
+            for (uint64_t gs = m->frame_groups[gw]; gs; gs &= gs - 1) {
+                uint32_t first = (gw * 64 + (uint32_t)__builtin_ctzll(gs)) * 64;
+                uint32_t c = first / CHUNK_PAGES;
+                javm_status s = fresh_pages(m, first, 64, (full[c >> 6] >> (c & 63)) & 1);
+                if (s && !st) st = s;
+            }
+            m->frame_groups[gw] = 0;
+        }
+        m->frame_words[w] = 0;
+    }
+    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
+        if (!((full[c >> 6] >> (c & 63)) & 1)) continue;
+        uint32_t first = c * CHUNK_PAGES;
+        javm_status s = fresh_pages(m, first, CHUNK_PAGES, true);
+        if (s && !st) st = s;
         memset(m->ro_unit + (uint64_t)first / 8, 0, CHUNK_PAGES / 8);
         /* A page left more open than its (now cleared) fast bits would skip its next charge:
          * report it, and keep closing the other chunks. */

@@ -49,6 +49,15 @@
  *          NotPresent pages); the kernel copies a page on its first write, so a write stays
  *          private to its space; reset_dirty gives a written snapshot page its snapshot bytes
  *          back.
+ *   MEM-9  m->changes counts every call that can change the layout or bytes from the host side
+ *          (map, map_snapshot, unmap, protect, host write, full reset; not the guest's own
+ *          touches and stores): equal counts mean the mappings and host-written bytes are as
+ *          they were (the instance pool relies on it, docs/API.md).
+ *   MEM-10 a page byte leaves its fresh form (NotPresent, the mode's fast bits) only through
+ *          jv_mem_touch, which marks the page's group of 64 in frame_groups, or jv_mem_degrade
+ *          (MEM-7); map, protect and unmap write fresh forms. So a new frame (reset) rewrites
+ *          only marked groups and the chunks holding a read-only unit opened by fault-around,
+ *          unless the space was degraded or its protections are stale (MEM-8): then all.
  */
 #ifndef JV_MEM_H
 #define JV_MEM_H
@@ -94,6 +103,11 @@ typedef struct jv_mem {
     int64_t vma_budget;    /* MEM-7: limit of vma_guest (JV_MEM_VMA_BUDGET; tests lower it) */
     uint64_t degrades;     /* MEM-7: times the space went to soft checks (statistics) */
     uint64_t used_chunks[4]; /* page-table chunks (4096 pages each) that ever held a mapping */
+    uint64_t changes; /* MEM-9: count of map/unmap/protect/host writes/full resets */
+    /* Groups of 64 pages touched (jv_mem_touch) since the last frame, and which words of
+     * that bitmap are non-zero: jv_mem_new_frame visits only those pages (MEM-10). */
+    uint64_t frame_groups[JV_NUM_PAGES / 64 / 64];
+    uint64_t frame_words[JV_NUM_PAGES / 64 / 64 / 64];
 } jv_mem;
 
 typedef enum jv_mem_result_kind {
@@ -188,8 +202,10 @@ bool jv_mem_next_mapped(const jv_mem *m, uint64_t from, uint32_t *page);
 javm_status jv_mem_reset(jv_mem *m);
 
 /* Start a fresh frame: every page back to NotPresent, fast bits cleared (the first write will
- * charge COW_COST again); permissions and kinds unchanged. JAVM_ERR_OS if the host protection
- * of some page could not be narrowed to match (the metadata is reset all the same). */
+ * charge COW_COST again); permissions and kinds unchanged. Host protections are narrowed only
+ * where they change (none in soft mode; in paged mode the pages opened in the frame), so a
+ * frame that opened nothing costs no system call. JAVM_ERR_OS if the host protection of some
+ * page could not be narrowed to match (the metadata is reset all the same). */
 javm_status jv_mem_new_frame(jv_mem *m);
 
 /* Reset for reuse (the paged engine's ENG-8): every page written by the guest since the last
