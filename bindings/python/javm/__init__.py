@@ -31,8 +31,14 @@ __all__ = ["JavmError", "ExitKind", "Access", "Exit", "Stats", "Program", "Insta
 PAGE_SIZE = 4096
 HALT_ADDRESS = 0xFFFF0000  # a dynamic jump here halts
 
-# javm_gas_model values (include/javm.h)
-_GAS_MODELS = {"gp07": 0}
+
+def _parse(fn, name: str, what: str) -> int:
+    """An enum value by its name through the library's parser (javm_isa_parse, ...)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{what}: {name!r} is not a name")
+    v = ctypes.c_int()
+    _check(fn(name.encode(), ctypes.byref(v)))
+    return v.value
 
 
 def version() -> str:
@@ -146,21 +152,31 @@ class Program:
         self._closed = False
 
     @classmethod
-    def load(cls, blob: bytes) -> "Program":
-        """Load a raw program blob (jump table, code, bitmask); raises JavmError if malformed."""
-        return cls._load(lib.javm_program_load, blob, False)
+    def load(cls, blob: bytes, isa: str = "gp07", gas_model: str = "gp07") -> "Program":
+        """Load a raw program blob (jump table, code, bitmask); raises JavmError if malformed.
+
+        ``isa`` is the instruction-set dialect the code is decoded in (``"gp07"`` or
+        ``"gp08"``), ``gas_model`` the gas model its block costs are computed with once
+        (``"gp07"``: a block costs its instruction count; ``"gp08"``: the GP 0.8 pipeline
+        model). Every instance of the program runs in that dialect and model."""
+        return cls._load(lib.javm_program_load_ex, blob, False, isa, gas_model)
 
     @classmethod
-    def load_standard(cls, blob: bytes) -> "Program":
+    def load_standard(cls, blob: bytes, isa: str = "gp07", gas_model: str = "gp07") -> "Program":
         """Load a standard program container (read-only data, read-write data, heap and stack
-        sizes, code); lay instances out with :meth:`Instance.init_standard`."""
-        return cls._load(lib.javm_program_load_standard, blob, True)
+        sizes, code); lay instances out with :meth:`Instance.init_standard`. ``isa`` and
+        ``gas_model`` as for :meth:`load`."""
+        return cls._load(lib.javm_program_load_standard_ex, blob, True, isa, gas_model)
 
     @classmethod
-    def _load(cls, fn, blob: bytes, standard: bool) -> "Program":
+    def _load(cls, fn, blob: bytes, standard: bool, isa: str, gas_model: str) -> "Program":
+        opts = _lib.LoadOptionsStruct()
+        opts.size = ctypes.sizeof(opts)
+        opts.isa = _parse(lib.javm_isa_parse, isa, "isa")
+        opts.gas_model = _parse(lib.javm_gas_model_parse, gas_model, "gas_model")
         data = bytes(blob)
         h = ctypes.c_void_p()
-        _check(fn(_lib.bytes_arg(data), len(data), ctypes.byref(h)))
+        _check(fn(_lib.bytes_arg(data), len(data), ctypes.byref(opts), ctypes.byref(h)))
         return cls(h.value, standard)
 
     def _handle(self) -> int:
@@ -172,6 +188,16 @@ class Program:
     def code_size(self) -> int:
         """Length of the code in bytes."""
         return lib.javm_program_code_size(self._handle())
+
+    @property
+    def isa(self) -> str:
+        """The instruction-set dialect the program was loaded in (``"gp07"`` / ``"gp08"``)."""
+        return lib.javm_isa_name(lib.javm_program_isa(self._handle())).decode()
+
+    @property
+    def gas_model(self) -> str:
+        """The gas model the program's block costs were computed with."""
+        return lib.javm_gas_model_name(lib.javm_program_gas_model(self._handle())).decode()
 
     @property
     def standard(self) -> bool:
@@ -209,7 +235,8 @@ class Program:
         if self._h is None:
             return "<javm.Program closed>"
         kind = "standard" if self._standard else "raw"
-        return f"<javm.Program {kind}, {self.code_size} bytes of code>"
+        return (f"<javm.Program {kind}, {self.code_size} bytes of code, isa {self.isa}, "
+                f"gas model {self.gas_model}>")
 
 
 class Registers:
@@ -291,14 +318,14 @@ HostCall = Callable[["Instance", int], Optional[bool]]
 class Instance:
     """One running copy of a program: registers, gas, pc, guest memory and counters.
 
-    ``engine`` is an engine name (see :func:`engines`); ``gas_model`` a gas model name
-    (``"gp07"``: a block costs its instruction count); ``mat`` turns on category-#3
+    ``engine`` is an engine name (see :func:`engines`). The gas model is the program's (chosen
+    at load); ``gas_model``, if given, must name it (a check: JavmError otherwise). ``mat`` turns on category-#3
     materialization gas with ``cow_cost`` per first write (0 = the library default);
     ``ro_write_faults`` makes writes to read-only pages page faults instead of panics. A raw
     program's instance starts with no memory mapped, registers, gas and pc 0; a standard
     program's is laid out by :meth:`init_standard` (called here with no arguments)."""
 
-    def __init__(self, program: Program, engine: str = "soft", gas_model: str = "gp07", *,
+    def __init__(self, program: Program, engine: str = "soft", gas_model: Optional[str] = None, *,
                  mat: bool = False, cow_cost: int = 0, ro_write_faults: bool = False):
         self._h: Optional[int] = None
         cfg = _lib.ConfigStruct()
@@ -306,10 +333,13 @@ class Instance:
         e = ctypes.c_int()
         _check(lib.javm_engine_parse(str(engine).encode(), ctypes.byref(e)))
         cfg.engine = e.value
-        if gas_model not in _GAS_MODELS:
-            raise _error(f"instance: unknown gas model {gas_model!r} (expected one of "
-                         f"{', '.join(_GAS_MODELS)})")
-        cfg.gas_model = _GAS_MODELS[gas_model]
+        if gas_model is not None:
+            gm = _parse(lib.javm_gas_model_parse, gas_model, "gas_model")
+            if gm != lib.javm_program_gas_model(program._handle()):
+                raise _error(f"instance: gas model {gas_model} differs from the program's "
+                             f"{program.gas_model} (the gas model is chosen at load: "
+                             "Program.load(..., gas_model=...))")
+            cfg.gas_model = gm
         cfg.mat = 1 if mat else 0
         cfg.cow_cost = _u64(cow_cost, "cow_cost")
         cfg.ro_write_faults = 1 if ro_write_faults else 0

@@ -24,6 +24,10 @@ class ConfigStruct(ctypes.Structure):
                 ("cow_cost", c_uint64), ("ro_write_faults", c_int)]
 
 
+class LoadOptionsStruct(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("isa", c_int), ("gas_model", c_int)]
+
+
 class ExitInfoStruct(ctypes.Structure):
     _fields_ = [("size", c_uint32), ("kind", c_int), ("pc", c_uint32), ("next_pc", c_uint32),
                 ("arg", c_uint64)]
@@ -63,8 +67,16 @@ _SIGNATURES = {
     "javm_engine_parse": (c_int, [c_char_p, POINTER(c_int)]),
     "javm_engine_name": (c_char_p, [c_int]),
     "javm_engine_available": (c_int, [c_int]),
-    "javm_program_load": (c_int, [POINTER(c_uint8), c_size_t, POINTER(_P)]),
-    "javm_program_load_standard": (c_int, [POINTER(c_uint8), c_size_t, POINTER(_P)]),
+    "javm_isa_parse": (c_int, [c_char_p, POINTER(c_int)]),
+    "javm_isa_name": (c_char_p, [c_int]),
+    "javm_gas_model_parse": (c_int, [c_char_p, POINTER(c_int)]),
+    "javm_gas_model_name": (c_char_p, [c_int]),
+    "javm_program_load_ex": (c_int, [POINTER(c_uint8), c_size_t, POINTER(LoadOptionsStruct),
+                                     POINTER(_P)]),
+    "javm_program_load_standard_ex": (c_int, [POINTER(c_uint8), c_size_t,
+                                              POINTER(LoadOptionsStruct), POINTER(_P)]),
+    "javm_program_isa": (c_int, [_P]),
+    "javm_program_gas_model": (c_int, [_P]),
     "javm_program_free": (None, [_P]),
     "javm_program_code_size": (c_uint32, [_P]),
     "javm_program_disasm": (c_size_t, [_P, c_uint32, ctypes.c_char_p, c_size_t]),

@@ -254,3 +254,26 @@ def test_many_instances_share_a_program(asm):
         assert [vm.registers[7] for vm in vms] == list(range(1, 51))
         for vm in vms:
             vm.close()
+
+
+def test_isa_and_gas_model_are_load_options():
+    """The dialect and gas model are chosen at load; an instance may name the program's model
+    but never another one (the library would take gp07 as "the program's", so the binding
+    checks)."""
+    blob = bytes([0, 0, 1, 0, 1])  # trap
+    with javm.Program.load(blob) as p07, javm.Program.load(blob, isa="gp08", gas_model="gp08") as p08:
+        assert (p07.isa, p07.gas_model) == ("gp07", "gp07")
+        assert (p08.isa, p08.gas_model) == ("gp08", "gp08")
+        assert "isa gp08, gas model gp08" in repr(p08)
+        javm.Instance(p08, gas_model="gp08").close()
+        with pytest.raises(javm.JavmError, match="differs from the program's gp08"):
+            javm.Instance(p08, gas_model="gp07")
+        with pytest.raises(javm.JavmError, match="differs from the program's gp07"):
+            javm.Instance(p07, gas_model="gp08")
+    with pytest.raises(javm.JavmError) as e:
+        javm.Program.load(blob, isa="gp99")
+    assert "gp99" in e.value.message
+    with pytest.raises(javm.JavmError):
+        javm.Program.load(blob, gas_model="fast")
+    with pytest.raises(TypeError):
+        javm.Program.load(blob, isa=8)
