@@ -1,10 +1,10 @@
 /* The VMA budget (docs/ENGINE.md "The VMA budget", MEM-7): guest page patterns that split the
- * host's VMAs, on the soft and the paged engine, in one run.
+ * host's VMAs, on the soft engine and the two hardware-paged engines (paged, jit), in one run.
  *   worst       a store to every other page of 1 GiB (131,072 isolated pages: ~262,000 VMAs
- *               with per-page protection, four times vm.max_map_count). The paged engine
- *               degrades to soft checks after its budget and finishes with the soft result.
+ *               with per-page protection, four times vm.max_map_count). The hardware engines
+ *               degrade to soft checks after their budget and finish with the soft result.
  *   sequential  a store to every page of 512 MiB (the same number of first writes; adjacent
- *               opens merge, so the paged engine stays on hardware paging throughout).
+ *               opens merge, so the hardware engines stay on hardware paging throughout).
  * Each instance is created, mapped, run to halt and freed; median of 3, #3 accounting on. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,27 +70,31 @@ int main(void) {
          "  branch_ne_imm r3, 0, l\n  jump_ind r0, 0\n",
          1ull << 29},
     };
-    int paged = javm_engine_available(JAVM_ENGINE_PAGED);
+    static const javm_engine engines[] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
     printf("first writes of 131,072 pages, instance run time (median of 3), one run\n");
     for (unsigned i = 0; i < 2; i++) {
         javm_program *p = assemble(pats[i].src);
-        double t[2][3];
-        uint64_t deg[2] = {0, 0};
-        int64_t gas[2] = {0, 0};
-        for (int e = 0; e < 1 + paged; e++)
+        printf("  %s\n", pats[i].name);
+        double soft_ms = 0;
+        int64_t soft_gas = 0;
+        for (int e = 0; e < 3; e++) {
+            if (!javm_engine_available(engines[e])) continue;
+            double t[3];
+            uint64_t deg = 0;
+            int64_t gas = 0;
             for (int r = 0; r < 3; r++) {
-                t[e][r] = run_once(p, e ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT, pats[i].size,
-                                   &deg[e], &gas[e]);
-                if (t[e][r] < 0) return 1;
+                t[r] = run_once(p, engines[e], pats[i].size, &deg, &gas);
+                if (t[r] < 0) return 1;
             }
-        double ms = median(t[0], 3) / 1e6;
-        printf("  %-36s soft %8.1f ms", pats[i].name, ms);
-        if (paged) {
-            double mp = median(t[1], 3) / 1e6;
-            printf("  paged %8.1f ms  paged/soft %.2f  paged degraded: %s  gas equal: %s", mp,
-                   mp / ms, deg[1] ? "yes" : "no", gas[0] == gas[1] ? "yes" : "NO");
+            double ms = median(t, 3) / 1e6;
+            if (e == 0) {
+                soft_ms = ms;
+                soft_gas = gas;
+            }
+            printf("    %-6s %8.1f ms  /soft %.2f  degraded: %-3s  gas as soft: %s\n",
+                   javm_engine_name(engines[e]), ms, ms / soft_ms, deg ? "yes" : "no",
+                   gas == soft_gas ? "yes" : "NO");
         }
-        printf("\n");
         javm_program_free(p);
     }
     return 0;

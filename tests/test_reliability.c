@@ -1,4 +1,5 @@
-/* Reliability of the paged engine under host failures and hostile guests (issue "reliability"
+/* Reliability of the hardware-paged engines (paged, and the jit where available) under host
+ * failures and hostile guests (issue "reliability"
  * defects 1, 2, 3, 9 and the VMA budget; defect 8 is in test_fault.c):
  *   - a failed protection while resolving a fault leaves nothing recorded: host access of the
  *     page afterwards is safe and a later run charges the access exactly once (MEM-8);
@@ -29,6 +30,12 @@
 #include "regs.h"
 
 #define PAGE JV_PAGE_SIZE
+
+/* The engines that run on a hardware-protected window. */
+static const javm_engine k_hw[] = {JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
+#define FOR_HW(e)                                                                              \
+    for (unsigned e##_i = 0; e##_i < 2; e##_i++)                                               \
+        for (javm_engine e = k_hw[e##_i]; javm_engine_available(e); e = (javm_engine)-1)
 
 static javm_program *assemble(const char *src) {
     uint8_t *blob = NULL;
@@ -72,11 +79,12 @@ static void run_ok(javm_instance *vm, javm_exit_kind kind) {
 static void failed_open_records_nothing(void **st) {
     static const long fails[][2] = {{0, 1}, {1, 1}, {1, 2}}; /* {skip, fail} */
     javm_program *p = assemble(k_straddle);
+    FOR_HW(hw)
     for (unsigned f = 0; f < 3; f++) {
         assert_int_equal(jv_fault_reinstall(), JAVM_OK);
         javm_instance *vm[2];
         for (int k = 0; k < 2; k++) {
-            vm[k] = instance(p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
+            vm[k] = instance(p, k ? hw : JAVM_ENGINE_SOFT);
             assert_int_equal(javm_map(vm[k], 0x20000, 2 * PAGE, JAVM_ACCESS_RW, NULL, 0),
                              JAVM_OK);
             assert_int_equal(javm_reg_set(vm[k], 0, JV_HALT_ADDRESS), JAVM_OK);
@@ -120,11 +128,12 @@ static void failed_open_records_nothing(void **st) {
 static void failed_protect_keeps_metadata_and_host_in_step(void **st) {
     javm_program *p = assemble("  load_imm r2, 0x20000\n  store_ind_u64 r4, r2, 0\n"
                                "  jump_ind r0, 0\n");
+    FOR_HW(hw)
     for (int fail = 1; fail <= 2; fail++) {
         assert_int_equal(jv_fault_reinstall(), JAVM_OK);
         javm_instance *vm[2];
         for (int k = 0; k < 2; k++) {
-            vm[k] = instance(p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
+            vm[k] = instance(p, k ? hw : JAVM_ENGINE_SOFT);
             assert_int_equal(javm_map(vm[k], 0x20000, 4 * PAGE, JAVM_ACCESS_RW, NULL, 0),
                              JAVM_OK);
             assert_int_equal(javm_reg_set(vm[k], 0, JV_HALT_ADDRESS), JAVM_OK);
@@ -167,7 +176,7 @@ static const char *k_touches = "  load_imm r2, 0x20000\n  load_imm r3, 8\n  fall
                                "  add_imm_64 r3, r3, -1\n  branch_ne_imm r3, 0, l\n"
                                "  load_u8 r4, 0x40000\n  trap\n";
 
-static int run_touches(void) {
+static int run_touches_on(javm_engine e) {
     uint8_t *blob = NULL;
     size_t len = 0;
     javm_program *p = NULL;
@@ -176,7 +185,7 @@ static int run_touches(void) {
     free(blob);
     javm_config cfg;
     javm_config_init(&cfg);
-    cfg.engine = JAVM_ENGINE_PAGED;
+    cfg.engine = e;
     cfg.mat = 1;
     javm_instance *vm = NULL;
     if (javm_instance_new(p, &cfg, &vm) != JAVM_OK) return 3;
@@ -190,6 +199,14 @@ static int run_touches(void) {
     if (s.cow_pages != 8) return 7;
     javm_instance_free(vm);
     javm_program_free(p);
+    return 0;
+}
+
+static int run_touches(void) {
+    FOR_HW(hw) {
+        int rc = run_touches_on(hw);
+        if (rc) return rc + 100 * (int)hw;
+    }
     return 0;
 }
 
@@ -284,35 +301,38 @@ static void worst_vma_pattern_matches_soft(void **st) {
     javm_instance *other = instance(small, JAVM_ENGINE_PAGED);
     assert_int_equal(javm_map(other, 0x20000, 8 * PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
     javm_gas_set(other, 100000);
-    javm_instance *vm[2];
-    for (int k = 0; k < 2; k++) {
-        vm[k] = instance(p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
+    javm_instance *vm[3] = {NULL, NULL, NULL};
+    int n = 1 + javm_engine_available(JAVM_ENGINE_JIT);
+    for (int k = 0; k <= n; k++) {
+        vm[k] = instance(p, k == 0 ? JAVM_ENGINE_SOFT : k_hw[k - 1]);
         assert_int_equal(javm_map(vm[k], WORST_BASE, WORST_SIZE, JAVM_ACCESS_RW, NULL, 0),
                          JAVM_OK);
-        assert_int_equal(javm_reg_set(vm[k], 0, JV_HALT_ADDRESS), JAVM_OK);
     }
     for (int round = 0; round < 2; round++) { /* and again after a reset */
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k <= n; k++) {
             javm_gas_set(vm[k], 1ll << 40);
             assert_int_equal(javm_reg_set(vm[k], 0, JV_HALT_ADDRESS), JAVM_OK);
             run_ok(vm[k], JAVM_EXIT_HALT);
         }
-        same(vm[0], vm[1]);
-        javm_stats s = JAVM_STATS_INIT;
-        javm_stats_get(vm[1], &s);
-        assert_int_equal(s.cow_pages, 131072ull * (round + 1)); /* statistics accumulate */
-        assert_int_equal(test_reg(vm[1], 5), 1);
-        assert_int_equal(vm[1]->mem.degrades, (uint64_t)round + 1); /* it did go soft */
-        for (int k = 0; k < 2; k++) assert_int_equal(javm_instance_reset(vm[k], NULL), JAVM_OK);
-        assert_int_equal(vm[1]->mem.mode, JV_MEM_PAGED); /* back to hardware paging */
+        for (int k = 1; k <= n; k++) {
+            same(vm[0], vm[k]);
+            javm_stats s = JAVM_STATS_INIT;
+            javm_stats_get(vm[k], &s);
+            assert_int_equal(s.cow_pages, 131072ull * (round + 1)); /* statistics accumulate */
+            assert_int_equal(test_reg(vm[k], 5), 1);
+            assert_int_equal(vm[k]->mem.degrades, (uint64_t)round + 1); /* it did go soft */
+        }
+        for (int k = 0; k <= n; k++)
+            assert_int_equal(javm_instance_reset(vm[k], NULL), JAVM_OK);
+        for (int k = 1; k <= n; k++)
+            assert_int_equal(vm[k]->mem.mode, JV_MEM_PAGED); /* back to hardware paging */
     }
     javm_exit_info ex = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(other, &ex), JAVM_OK);
     assert_int_equal(ex.kind, JAVM_EXIT_PAGE_FAULT);
     assert_int_equal(other->mem.degrades, 0);
     javm_instance_free(other);
-    javm_instance_free(vm[0]);
-    javm_instance_free(vm[1]);
+    for (int k = 0; k <= n; k++) javm_instance_free(vm[k]);
     javm_program_free(p);
     javm_program_free(small);
 }
@@ -322,10 +342,11 @@ static void worst_vma_pattern_matches_soft(void **st) {
 static void degrading_mid_run_is_exact(void **st) {
     assert_int_equal(jv_fault_reinstall(), JAVM_OK);
     javm_program *p = assemble(k_touches);
+    FOR_HW(hw)
     for (int64_t budget = 0; budget <= 12; budget++) {
         javm_instance *vm[2];
         for (int k = 0; k < 2; k++) {
-            vm[k] = instance(p, k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT);
+            vm[k] = instance(p, k ? hw : JAVM_ENGINE_SOFT);
             vm[k]->mem.vma_budget = budget;
             assert_int_equal(javm_map(vm[k], 0x20000, 8 * PAGE, JAVM_ACCESS_RW, NULL, 0),
                              JAVM_OK);

@@ -179,6 +179,18 @@ JV_NOINLINE jv_mem_result jv_paged_store_slow(jv_paged *p, uint32_t addr, unsign
 jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool is_write,
                               uint64_t *val);
 
+/* ---- MEM-7 for every engine on a paged window (paged, jit) ------------------------------------
+ * A space degraded to soft checks runs with the soft engine's loop until its next frame:
+ * engines call jv_engine_run_degraded instead of their own loop while m->mode is JV_MEM_SOFT.
+ * When a resolve reports the budget spent (jv_paged_resolve -1 with degrade set), the engine
+ * leaves its loop with st a retry of the access (as for a page fault: pc at the op, resume at
+ * it, its block not charged again) and calls jv_engine_degrade_and_continue, which degrades the
+ * space and runs on from there with the soft loop (JAVM_ERR_OS if the kernel refused). */
+javm_status jv_engine_run_degraded(jv_pvm_state *st, const javm_program *prog, jv_mem *m,
+                                   uint32_t start, bool trace);
+javm_status jv_engine_degrade_and_continue(jv_pvm_state *st, const javm_program *prog,
+                                           jv_mem *m, bool trace);
+
 /* ---- The paged loop -------------------------------------------------------------------------
  * Runs the pvm layer's interpreter body from op `start` (from jv_pvm_enter) with plain machine
  * accesses on the window until an exit, exactly like jv_pvm_exec_soft (st filled the same way;

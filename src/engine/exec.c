@@ -85,6 +85,21 @@ static void run_soft(jv_pvm_state *st, const javm_program *prog, jv_mem *m, uint
     else jv_pvm_exec_soft(st, prog, m, start);
 }
 
+javm_status jv_engine_run_degraded(jv_pvm_state *st, const javm_program *prog, jv_mem *m,
+                                   uint32_t start, bool trace) {
+    run_soft(st, prog, m, start, trace);
+    return JAVM_OK;
+}
+
+javm_status jv_engine_degrade_and_continue(jv_pvm_state *st, const javm_program *prog,
+                                           jv_mem *m, bool trace) {
+    javm_status s = jv_mem_degrade(m);
+    if (s != JAVM_OK) return s; /* the state is the retry; the next run heals first */
+    uint32_t at;
+    if (jv_pvm_enter(st, prog, &at)) run_soft(st, prog, m, at, trace);
+    return JAVM_OK;
+}
+
 /* Runs the paged loop from `start` until an exit (see jv_pvm_exec_soft). A PVM-level fault
  * taken in the signal handler comes back here through pg->exit_jb and becomes the same exit the
  * soft loop produces (jv_pvm_exit_mem with the op and gas published before the access). An
@@ -95,10 +110,8 @@ static void run_soft(jv_pvm_state *st, const javm_program *prog, jv_mem *m, uint
  * it exactly once. */
 javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_paged *pg,
                                  uint32_t start, bool trace) {
-    if (pg->mem->mode == JV_MEM_SOFT) { /* degraded earlier in this frame */
-        run_soft(st, prog, pg->mem, start, trace);
-        return JAVM_OK;
-    }
+    if (pg->mem->mode == JV_MEM_SOFT) /* degraded earlier in this frame */
+        return jv_engine_run_degraded(st, prog, pg->mem, start, trace);
     javm_status s = jv_paged_enter(pg, &st->gas);
     if (s != JAVM_OK) return s;
     st->cur = NULL;
@@ -124,11 +137,6 @@ javm_status jv_engine_exec_paged(jv_pvm_state *st, const javm_program *prog, jv_
     st->mat_gas += pg->stats.mat_gas - before.mat_gas;
     st->first_touch += pg->stats.first_touch_faults - before.first_touch_faults;
     st->cow += pg->stats.cow_pages - before.cow_pages;
-    if (degrade) {
-        s = jv_mem_degrade(pg->mem);
-        if (s != JAVM_OK) return s; /* the state is the retry; the next run heals first */
-        uint32_t at;
-        if (jv_pvm_enter(st, prog, &at)) run_soft(st, prog, pg->mem, at, trace);
-    }
+    if (degrade) s = jv_engine_degrade_and_continue(st, prog, pg->mem, trace);
     return s;
 }

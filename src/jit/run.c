@@ -178,6 +178,8 @@ uint64_t jv_jit_ro_units(const void *ctx) {
 /* ---- Running ------------------------------------------------------------------------------------- */
 javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, uint32_t start) {
     jv_jit_inst *ji = ctx;
+    if (ji->pg.mem->mode == JV_MEM_SOFT) /* degraded by the VMA budget this frame (MEM-7) */
+        return jv_engine_run_degraded(st, prog, ji->pg.mem, start, false);
     const jv_jit_code *k = ji->code;
     jv_jit_frame f;
     memset(&f, 0, sizeof f);
@@ -189,12 +191,15 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     f.base = ji->pg.mem->base;
     ji->st = st;
     ji->pg.os_errno = 0;
+    ji->pg.degrade = 0;
     ji->pg.gas = &f.gas;
     jv_paged_stats before = ji->pg.stats;
     ji->thread = pthread_self();
+    jv_fault_thread_enter(); /* FLT-7: SIGSEGV unblocked, our stack if the thread's is small */
     __atomic_store_n(&ji->running, 1, __ATOMIC_RELEASE);
     ((jv_jit_entry_fn)(uintptr_t)(k->code + k->off_entry))(&f, k->code + k->op_off[start]);
     __atomic_store_n(&ji->running, 0, __ATOMIC_RELEASE);
+    jv_fault_thread_leave();
     memcpy(st->regs, f.regs, sizeof f.regs);
     /* Gas left the counter only as block costs and #3 charges; a block's instruction count
      * is its cost less what it recorded in uncounted. */
@@ -234,15 +239,21 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
         st->pc = op->pc;
         st->resume = f.exit_op;
         st->instructions -= (uint64_t)op->rest + 1;
-        s = jv_set_error(JAVM_ERR_OS, "jit: opening guest pages failed: %s",
-                         strerror(ji->pg.os_errno));
+        if (ji->pg.degrade) /* the VMA budget is spent: on with soft checks (MEM-7) */
+            s = jv_engine_degrade_and_continue(st, prog, ji->pg.mem, false);
+        else
+            s = jv_set_error(JAVM_ERR_OS, "jit: opening guest pages failed: %s",
+                             strerror(ji->pg.os_errno));
         break;
     }
     return s;
 }
 
 /* ---- The engine operations table entry ------------------------------------------------------ */
-static javm_status jit_prepare_thread(void *ctx) { return jv_fault_thread_prepare(); }
+static javm_status jit_prepare_thread(void *ctx) {
+    javm_status s = jv_fault_thread_prepare();
+    return s ? s : jv_mem_heal(((jv_jit_inst *)ctx)->pg.mem); /* MEM-8 */
+}
 
 static javm_status jit_run(void *ctx, jv_pvm_state *st, const javm_program *prog, jv_mem *m,
                            uint32_t start, jv_engine_loop loop) {
