@@ -4,7 +4,7 @@
 #                          (a program that dies without a summary counts as one failure)
 #  - tests/*.sh          : shell tests of the tool; one that prints "N passed, N failed" counts those,
 #                          otherwise it counts as one test by its exit status
-#  - build/fuzz-smoke/*  : bounded fuzz runs; one test each
+#  - build/fuzz-smoke/*  : bounded fuzz runs from the seeds in fuzz/seeds/<target>/; one test each
 #  - the conformance vectors (gp07 and gp08) through `javm test` on every engine, #3 off and on
 #    (counted per vector)
 #  - the Python binding (bindings/python/tests, pytest) against $B/libjavm.so; its conftest prints
@@ -44,7 +44,9 @@ for t in tests/*.sh; do
 done
 for t in "$B"/fuzz-smoke/*; do
   [ -x "$t" ] || continue
-  "$t" -runs="${FUZZ_SMOKE_RUNS:-20000}" >"$log" 2>&1; add_counts "fuzz-smoke/$(basename "$t")" $? "$log"
+  # each target starts from its seed corpus in the repository (fuzz/seeds/<target>/)
+  "$t" -runs="${FUZZ_SMOKE_RUNS:-20000}" -seeds="fuzz/seeds/$(basename "$t")" >"$log" 2>&1
+  add_counts "fuzz-smoke/$(basename "$t")" $? "$log"
 done
 # the 307 gp07 vectors (v0.4) and the 356 gp08 vectors (steps, GP 0.8 dialect and gas model,
 # block costs compared) on every engine
