@@ -228,6 +228,12 @@ JAVM_API javm_status javm_program_block(const javm_program *p, uint32_t i, uint3
  * javm_snapshot_new) owned by the program; nothing points into blob afterwards. */
 JAVM_API javm_status javm_program_load_standard(const uint8_t *blob, size_t len,
                                                 javm_program **out);
+/* A JAM service blob: the standard container prefixed with free-form metadata (name, version,
+ * authors), E(|m|) ++ m ++ container, where E is the GP natural-number varint (docs/API.md).
+ * The metadata is skipped; a metadata length that runs past the end of the blob (or is not
+ * canonical) is JAVM_ERR_BAD_CONTAINER, like any malformed container. o as for _load_ex. */
+JAVM_API javm_status javm_program_load_service(const uint8_t *blob, size_t len,
+                                               const javm_load_options *o, javm_program **out);
 /* Free a program after the last instance made from it (instances point into it). */
 JAVM_API void javm_program_free(javm_program *p);
 JAVM_API uint32_t javm_program_code_size(const javm_program *p);

@@ -157,6 +157,16 @@ fail:
     return s;
 }
 
+javm_status javm_program_load_service(const uint8_t *blob, size_t len,
+                                      const javm_load_options *o, javm_program **out) {
+    if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "service blob: output is NULL");
+    *out = NULL;
+    const uint8_t *meta, *container;
+    size_t meta_len, container_len;
+    javm_status s = jv_pvm_service_split(blob, len, &meta, &meta_len, &container, &container_len);
+    return s ? s : javm_program_load_standard_ex(container, container_len, o, out);
+}
+
 void javm_program_free(javm_program *p) {
     if (p) jv_api_pool_purge(p); /* its pooled spaces map its snapshots */
     jv_pvm_program_destroy(p);

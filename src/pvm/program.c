@@ -239,6 +239,35 @@ jv_pvm_layout jv_pvm_std_layout(uint64_t ro_len, uint64_t rw_len, uint64_t heap_
     return l;
 }
 
+javm_status jv_pvm_service_split(const uint8_t *blob, size_t len, const uint8_t **meta,
+                                 size_t *meta_len, const uint8_t **container,
+                                 size_t *container_len) {
+    if (!blob && len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "service blob: blob is NULL");
+    uint64_t m;
+    size_t used;
+    switch (jv_pvm_varint_decode(blob, len, &m, &used)) {
+    case JV_VARINT_OK:
+        break;
+    case JV_VARINT_TRUNCATED:
+        return jv_set_error(JAVM_ERR_BAD_CONTAINER,
+                            "service blob: the metadata length is truncated (%zu bytes)", len);
+    case JV_VARINT_NONCANONICAL:
+        return jv_set_error(JAVM_ERR_BAD_CONTAINER,
+                            "service blob: the metadata length %llu is not canonically encoded",
+                            (unsigned long long)m);
+    }
+    if (m > len - used)
+        return jv_set_error(JAVM_ERR_BAD_CONTAINER,
+                            "service blob: metadata of %llu bytes runs past the end (%zu bytes "
+                            "left at offset %zu)",
+                            (unsigned long long)m, len - used, used);
+    *meta = blob + used;
+    *meta_len = (size_t)m;
+    *container = blob + used + m;
+    *container_len = len - used - (size_t)m;
+    return JAVM_OK;
+}
+
 javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_container *c) {
     if (!blob && len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: blob is NULL");
     if (len < 11)

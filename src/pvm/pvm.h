@@ -70,6 +70,8 @@
  *           and changes nothing, else the pages covering [top, top + size) that are not yet
  *           accessible are mapped read-write (zero), it returns the old top and the top moves
  *           up by size. Programs without a heap (raw blobs) have top = limit = 0.
+ *   PVM-SV1 a JAM service blob is E(|m|) ++ m ++ a standard container: metadata m (free-form:
+ *           name, version, authors) behind a canonical GP varint length; the loader skips m.
  *
  * Reusing the interpreter body in another engine (src/engine)
  *   interp_body.h is included inside a function body. It needs in scope: `jv_pvm_state *st`,
@@ -320,6 +322,13 @@ typedef struct jv_pvm_container {
 } jv_pvm_container;
 /* Splits a standard container into its parts and validates its size and layout (below). */
 javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_container *c);
+/* A metadata-prefixed service blob (PVM-SV1): E(|m|) ++ m ++ a standard container, E the GP
+ * natural-number varint (canonical). *meta / *meta_len: m; *container / *container_len: the
+ * rest, not yet validated. A length that is truncated, not canonical or runs past the end of
+ * the blob is refused (JAVM_ERR_BAD_CONTAINER, the message says which). */
+javm_status jv_pvm_service_split(const uint8_t *blob, size_t len, const uint8_t **meta,
+                                 size_t *meta_len, const uint8_t **container,
+                                 size_t *container_len);
 /* Loads a standard container: E3 |o|, E3 |w|, E2 z, E3 s, o, w, E4 |c|, c. Validates the exact
  * size and 5ZZ + Z(|o|) + Z(|w| + z·ZP) + Z(s) + ZI <= 2^32. The program records the layout
  * (std); the data bytes are left to the caller (c->ro, c->rw; see jv_pvm_standard). */
