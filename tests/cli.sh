@@ -297,6 +297,19 @@ n=$(stat -c %s "$T/spi.code")
 { printf '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00'; printf "\\x$(printf %02x "$n")\\x00\\x00\\x00"; cat "$T/spi.code"; } >"$T/spi.pvm"
 json_has "--spi --args lays out memory and registers" "$T/spi.pvm" "--spi --args 2a07" '"status":"halt"' \
     '"regs":[4294901760,4278059008,0,0,0,0,0,4278124544,2,42,0,0,0]'
+# --spi: a JAM service blob, E(|m|) ++ m ++ the same container (12 bytes of metadata)
+{ printf '\x0chello v1 \x01\\z'; cat "$T/spi.pvm"; } >"$T/service.pvm"
+json_has "--spi runs a metadata-prefixed service blob" "$T/service.pvm" "--spi --args 2a07" '"status":"halt"' \
+    '"regs":[4294901760,4278059008,0,0,0,0,0,4278124544,2,42,0,0,0]'
+"$JAVM" disasm --spi "$T/service.pvm" >"$T/out" 2>&1
+check "disasm --spi shows the service metadata" bash -c "grep -qF '; service blob: 12 bytes of metadata, then the standard container' '$T/out' && grep -qxF '; hello v1 \\x01\\x5cz' '$T/out' && grep -q 'load_ind_u8 r9, r7, 0' '$T/out'"
+{ printf '\x30hello'; cat "$T/spi.pvm"; } >"$T/service_bad.pvm"
+"$JAVM" run --spi "$T/service_bad.pvm" >"$T/out" 2>"$T/err"
+st=$?
+check "a metadata length past the end is refused, one line naming it" bash -c "[ $st = 1 ] && [ \$(wc -l <'$T/err') = 1 ] && grep -q 'service blob: metadata of 48 bytes runs past the end' '$T/err'"
+"$JAVM" disasm --spi "$T/service_bad.pvm" >"$T/out" 2>"$T/err"
+st=$?
+check "disasm --spi refuses it too" bash -c "[ $st = 1 ] && grep -q 'runs past the end' '$T/err'"
 
 # ---- vector loading: one JSON value per file (trailing data is malformed input) ----------------
 { cat "$VEC/inst_add_32.json"; printf '\n  \n'; } >"$T/ws.json"

@@ -22,7 +22,8 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  -o, --output FILE  write to FILE instead of stdout\n"
-    "  --spi              FILE is a standard program container\n"
+    "  --spi              FILE is a standard program container, or a JAM service blob (its\n"
+    "                     metadata is shown as comments first)\n"
     "  --isa gp07|gp08    the instruction-set dialect (default gp07; docs/ISA.md)\n"
     "  --no-comments      omit the \"; pc: bytes\" comments\n"
     "  -h, --help         show this help\n"
@@ -62,18 +63,31 @@ int jv_cli_disasm(int argc, char **argv) {
     const uint8_t *blob = buf;
     size_t blob_len = len;
     jv_vector vec = {0};
-    char info[512] = "";
-    if (spi) {
+    char *info = NULL;
+    size_t info_len = 0;
+    if (spi) { /* a standard container, or a service blob: its metadata is shown first */
         jv_pvm_container c;
-        if (jv_pvm_container_parse(buf, len, &c) != JAVM_OK) {
-            fprintf(stderr, "javm disasm: %s: %s\n", path, javm_last_error());
+        const uint8_t *meta;
+        size_t meta_len;
+        if (jv_cli_spi_parse("disasm", path, buf, len, &c, &meta, &meta_len)) {
             free(buf);
             return 1;
         }
-        snprintf(info, sizeof info,
-                 "; standard program container: %u bytes read-only data, %u bytes read-write data,\n"
-                 "; %u heap pages, %u bytes stack; the code blob follows\n",
-                 c.ro_len, c.rw_len, c.heap_pages, c.stack_size);
+        FILE *f = open_memstream(&info, &info_len);
+        if (!f) {
+            free(buf);
+            return jv_cli_usage("disasm", "out of memory");
+        }
+        if (meta) {
+            fprintf(f, "; service blob: %zu bytes of metadata, then the standard container\n",
+                    meta_len);
+            jv_cli_print_meta(f, meta, meta_len);
+        }
+        fprintf(f,
+                "; standard program container: %u bytes read-only data, %u bytes read-write data,\n"
+                "; %u heap pages, %u bytes stack; the code blob follows\n",
+                c.ro_len, c.rw_len, c.heap_pages, c.stack_size);
+        fclose(f);
         blob = c.code;
         blob_len = c.code_len;
     } else if (jv_vec_is_json(buf, len)) {
@@ -91,17 +105,19 @@ int jv_cli_disasm(int argc, char **argv) {
     free(buf);
     if (s != JAVM_OK) {
         fprintf(stderr, "javm disasm: %s: %s\n", path, javm_last_error());
+        free(info);
         return 1;
     }
-    size_t il = strlen(info);
+    size_t il = info ? info_len : 0;
     char *all = malloc(il + strlen(text) + 1);
     int rc = -1;
     if (all) {
-        memcpy(all, info, il);
+        if (il) memcpy(all, info, il);
         strcpy(all + il, text);
         rc = jv_cli_write_file(outp, all, strlen(all));
     }
     free(all);
+    free(info);
     free(text);
     if (rc) {
         fprintf(stderr, "javm disasm: cannot write '%s': %s\n", outp, strerror(errno ? errno : ENOMEM));

@@ -24,7 +24,7 @@ static const char usage_text[] =
     "  --json                 print {\"blocks\": [{\"pc\": N, \"cost\": N}, ...]}\n"
     "  --trace PC             print the cycle chart of the block starting at PC instead\n"
     "                         (needs --gas-model gp08)\n"
-    "  --spi                  FILE is a standard program container\n"
+    "  --spi                  FILE is a standard program container or a JAM service blob\n"
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 ok, 1 the program is malformed, 2 usage error.\n";
@@ -108,8 +108,19 @@ int jv_cli_gas(int argc, char **argv) {
     size_t blob_len = len;
     javm_program *p = NULL;
     javm_status s;
-    if (spi) {
-        s = javm_program_load_standard_ex(buf, len, &lo, &p);
+    if (spi) { /* a standard container, or a service blob (metadata, then the container) */
+        jv_pvm_container c;
+        const uint8_t *meta;
+        size_t meta_len;
+        if (jv_cli_spi_parse("gas", path, buf, len, &c, &meta, &meta_len)) {
+            free(buf);
+            return 1;
+        }
+        if (meta) {
+            blob = meta + meta_len;
+            blob_len = len - (size_t)(blob - buf);
+        }
+        s = javm_program_load_standard_ex(blob, blob_len, &lo, &p);
     } else {
         if (jv_vec_is_json(buf, len)) {
             if (jv_vector_parse((const char *)buf, len, path, &vec) != JAVM_OK) {

@@ -29,6 +29,7 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  --spi               FILE is a standard program container (memory laid out, r0/r1/r7/r8 set)\n"
+    "                      or a JAM service blob: the container behind E(|m|) ++ metadata m\n"
     "  --args HEX          the container's argument bytes, in hex (with --spi)\n"
     "  --gas N             initial gas (default: the vector's, else 10000000000)\n"
     "  --pc N              initial pc (default: the vector's, else 0)\n"
@@ -383,8 +384,18 @@ int jv_cli_run(int argc, char **argv) {
         vm = ses.vm;
         if (vec.has_initial_gas) gas0 = vec.initial_gas;
     } else {
-        s = o.spi ? javm_program_load_standard_ex(buf, len, &o.load, &prog)
-                  : javm_program_load_ex(buf, len, &o.load, &prog);
+        const uint8_t *blob = buf, *meta;
+        size_t blob_len = len, meta_len;
+        jv_pvm_container c;
+        if (o.spi) { /* a standard container, or a service blob: metadata, then the container */
+            if (jv_cli_spi_parse("run", o.file, buf, len, &c, &meta, &meta_len)) goto out;
+            if (meta) {
+                blob = meta + meta_len;
+                blob_len = len - (size_t)(blob - buf);
+            }
+        }
+        s = o.spi ? javm_program_load_standard_ex(blob, blob_len, &o.load, &prog)
+                  : javm_program_load_ex(blob, blob_len, &o.load, &prog);
         if (s == JAVM_OK) s = javm_instance_new(prog, &cfg, &vm);
         if (s == JAVM_OK && o.spi) s = javm_instance_init_standard(vm, args, args_len);
         if (s != JAVM_OK) {

@@ -31,6 +31,37 @@ uint8_t *jv_cli_read_file(const char *cmd, const char *path, size_t *len) {
     return buf;
 }
 
+int jv_cli_spi_parse(const char *cmd, const char *path, const uint8_t *buf, size_t len,
+                     jv_pvm_container *c, const uint8_t **meta, size_t *meta_len) {
+    *meta = NULL;
+    *meta_len = 0;
+    if (jv_pvm_container_parse(buf, len, c) == JAVM_OK) return 0;
+    char plain[512];
+    snprintf(plain, sizeof plain, "%s", javm_last_error());
+    const uint8_t *m, *rest;
+    size_t ml, rl;
+    if (jv_pvm_service_split(buf, len, &m, &ml, &rest, &rl) == JAVM_OK &&
+        jv_pvm_container_parse(rest, rl, c) == JAVM_OK) {
+        *meta = m;
+        *meta_len = ml;
+        return 0;
+    }
+    fprintf(stderr, "javm %s: %s: neither a standard container (%s) nor a service blob (%s)\n", cmd,
+            path, plain, javm_last_error());
+    return 1;
+}
+
+void jv_cli_print_meta(FILE *f, const uint8_t *meta, size_t len) {
+    for (size_t i = 0; i < len; i += 64) {
+        fputs("; ", f);
+        for (size_t j = i; j < len && j < i + 64; j++) {
+            if (meta[j] >= 0x20 && meta[j] < 0x7f && meta[j] != '\\') fputc(meta[j], f);
+            else fprintf(f, "\\x%02x", meta[j]);
+        }
+        fputc('\n', f);
+    }
+}
+
 int jv_cli_write_file(const char *path, const void *data, size_t len) {
     FILE *f = strcmp(path, "-") ? fopen(path, "wb") : stdout;
     if (!f) return -1;

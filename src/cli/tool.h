@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "javm.h"
+#include "pvm/pvm.h"
 
 /* Prints "javm <cmd>: <message>" on stderr and returns 2 (for `return jv_cli_usage(...)`). */
 int jv_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -25,6 +28,17 @@ int jv_cli_isa_option(const char *cmd, int argc, char **argv, int *i, javm_isa *
  * the size cap and checks of every javm input (jv_vec_read_input, docs/VECTORS.md). On failure
  * prints "javm <cmd>: <why>" and returns NULL. */
 uint8_t *jv_cli_read_file(const char *cmd, const char *path, size_t *len);
+
+/* --spi input: a standard program container, or a JAM service blob (the container behind
+ * E(|m|) ++ m metadata, PVM-SV1). Sets *c to the container's parts and *meta / *meta_len to the
+ * metadata (NULL / 0 for a plain container). On failure prints one line "javm <cmd>: <path>:
+ * ..." naming what is wrong with it either way, and returns 1. */
+int jv_cli_spi_parse(const char *cmd, const char *path, const uint8_t *buf, size_t len,
+                     jv_pvm_container *c, const uint8_t **meta, size_t *meta_len);
+
+/* Prints the metadata of a service blob as one "; " comment line per 64 bytes (printable ASCII
+ * as is, other bytes as \xNN). */
+void jv_cli_print_meta(FILE *f, const uint8_t *meta, size_t len);
 
 /* Writes len bytes to path ("-" = stdout); 0 on success, -1 with errno set. */
 int jv_cli_write_file(const char *path, const void *data, size_t len);
