@@ -1,4 +1,4 @@
-/* bench_cap: page-store costs (spec/page-store.md §16).
+/* bench_cap: page-store costs (docs/PAGESTORE.md §11, §12).
  *   - page root (hash_tree_root of a 4 KiB page, 127 Merkle nodes) for random content, per
  *     SHA-256 backend, and for a zero page / a half-zero page (zero-subtree short cut);
  *   - flat SHA-256 of 4 KiB through OpenSSL (MB/s), for scale;

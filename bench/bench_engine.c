@@ -183,7 +183,7 @@ static double run_prog(javm_program *p, javm_engine e, uint32_t pages, int warm,
 int main(void) {
     printf("bench_engine: paged engine vs kernel round trips and the soft engine\n");
     printf("(nested VM: use the ratios; absolute kernel costs are inflated 3-10x, see\n"
-           " spec/performance-facts.md section 0)\n\n");
+           " docs/BENCHMARKS.md)\n\n");
 
     /* 1. first touch */
     double raw_w = raw_segv_round_trip(1), raw_r = raw_segv_round_trip(0);

@@ -1,4 +1,4 @@
-/* bench_meta: side-metadata costs (spec/side-metadata.md §8.4).
+/* bench_meta: side-metadata costs (docs/MEMORY.md §14).
  *   - address translation + load through the run-time base (ns/op), against a raw table index;
  *   - bzero / bset throughput over data ranges (metadata GB/s);
  *   - scan_non_zero and find_next_non_zero throughput;

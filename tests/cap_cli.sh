@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shell test of `javm cap root` / `javm cap page-hash` against the worked values of
-# spec/page-store.md §7 and §9.1. Needs $JAVM_BIN (the built tool).
+# docs/PAGESTORE.md §4 and §5. Needs $JAVM_BIN (the built tool).
 set -u
 [ -x "${JAVM_BIN:-}" ] || { echo "cap_cli.sh: JAVM_BIN '${JAVM_BIN:-}' is not an executable"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

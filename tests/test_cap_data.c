@@ -1,4 +1,4 @@
-/* cap layer: DataCap operations, roots and identity (spec §5-§9, §11, §12), page resolution and
+/* cap layer: DataCap operations, roots and identity (docs/PAGESTORE.md §2-§8), page resolution and
  * the refcount discipline (run under SAN=1 for the leak checks). */
 #include <pthread.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /* cap layer: SHA-256 backends, the SSZ toolkit and the PageSlot / PageBytes encodings, against
- * every worked value of spec/page-store.md (§7, §10, §15). */
+ * every worked value of docs/PAGESTORE.md (§4, §6, §9, §10). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

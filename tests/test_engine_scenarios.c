@@ -1,4 +1,4 @@
-/* engine: the spec's test catalogue (javm-memory.md §20.2) for plain page maps, table-driven,
+/* engine: the scenario catalogue of docs/MEMORY.md §15 for plain page maps, table-driven,
  * each case run on the soft and the paged engine with #3 accounting on: the expected exit,
  * fault address, #1 and #3 gas, CoW count and page states are checked on both engines, and the
  * two instances are compared completely (registers, memory, page states, statistics). */

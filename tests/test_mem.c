@@ -34,7 +34,7 @@ static uint8_t rd8(jv_mem *m, uint32_t a) {
     return v;
 }
 
-/* ---- seed 003: map_region ---- */
+/* ---- page maps (docs/MEMORY.md §13) ---- */
 static void map_region_sets_perms_and_leaves_gaps(void **st) {
     jv_mem *m = *st;
     assert_int_equal(jv_mem_map(m, 2 * PAGE, 2 * PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);

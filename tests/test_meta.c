@@ -1,4 +1,4 @@
-/* meta: side metadata (spec/side-metadata.md). Address arithmetic against the spec's check
+/* meta: side metadata (docs/MEMORY.md §14). Address arithmetic against the check
  * values (META-1, §4, §10.3), layout and overlap check (META-2, META-3, §10.2), every operation
  * at every width (META-6, META-7), bulk ops, find and scan against a naive per-region reference
  * (META-8), lazy commit (META-5), accounting (META-9), reservation at a requested address. */
@@ -42,7 +42,7 @@ static uint64_t off_of(const jv_meta_space *s, const jv_meta_spec *spec, uint64_
     return (uint64_t)(jv_meta_byte_addr(s, spec, a) - jv_meta_table(s, spec));
 }
 
-/* ---- META-1: address arithmetic (spec §4 check values) --------------------------------------- */
+/* ---- META-1: address arithmetic (check values, docs/MEMORY.md §14) --------------------------------------- */
 static void meta1_check_values_addresses(void **st) {
     static const struct { uint8_t b, r; uint64_t a, off; } rows[] = {
         {0, 0, 27, 3}, {0, 0, 129, 16}, {0, 2, 316, 9},

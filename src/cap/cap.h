@@ -1,4 +1,4 @@
-/* cap — the content-addressed page store (seed 002, spec/page-store.md).
+/* cap — the content-addressed page store (docs/PAGESTORE.md).
  *
  * What it owns
  *   - pages: 4096-byte slabs at 4096-aligned addresses plus a 32-byte content hash, shared by an
@@ -50,7 +50,7 @@
  *   CAP-7  a Missing page is never read as zeros: copy_into fails with JAVM_ERR_MISSING_PAGE
  *          unless a resolver supplies bytes whose content hash equals the slot's hash
  *          (else JAVM_ERR_HASH_MISMATCH); flush of an overlay Missing entry fails.
- *   CAP-8  decoders accept exactly the encodings of spec §10 / §15 and reject everything else
+ *   CAP-8  decoders accept exactly the encodings of docs/PAGESTORE.md §6 / §9 and reject everything else
  *          with JAVM_ERR_BAD_SSZ and a message naming the field and byte offset; a decoded
  *          Loaded page's hash is recomputed and must match (JAVM_ERR_HASH_MISMATCH) unless the
  *          caller says the input is trusted.
@@ -82,7 +82,7 @@
 /* Largest DataCap: page indices are u32. */
 #define JV_CAP_MAX_PAGES (1ull << 32)
 #define JV_CAP_MAX_SIZE (JV_CAP_MAX_PAGES * JV_CAP_PAGE_SIZE)
-/* Cap union selectors (spec §9). */
+/* Cap union selectors (docs/PAGESTORE.md §5). */
 enum { JV_CAP_SEL_INSTANCE = 0, JV_CAP_SEL_IMAGE = 1, JV_CAP_SEL_DATA = 2, JV_CAP_SEL_CNODE = 3,
        JV_CAP_SEL_TYPE = 4 };
 
@@ -160,7 +160,7 @@ javm_status jv_ssz_container_encode(jv_ssz_buf *b, const jv_ssz_field *fields, s
 javm_status jv_ssz_union_split(jv_ssz_span s, unsigned noptions, bool has_none,
                                unsigned *selector, jv_ssz_span *body, const char *what);
 
-/* Merkleization (spec §15.3). chunks: n 32-byte chunks; limit >= n (else INVALID_ARGUMENT).
+/* Merkleization (docs/PAGESTORE.md §10). chunks: n 32-byte chunks; limit >= n (else INVALID_ARGUMENT).
  * Aligned all-Z[d] subtrees fold to Z[d+1] without hashing. */
 javm_status jv_ssz_merkleize(const uint8_t *chunks, size_t n, uint64_t limit, jv_hash32 *out);
 void jv_ssz_mix_in_length(const jv_hash32 *root, uint64_t len, jv_hash32 *out);
@@ -233,7 +233,7 @@ void jv_cap_slot_release(jv_cap_slot *s); /* drops the reference, leaves Empty *
 /* slot root (pass-through; CAP-5). */
 void jv_cap_slot_root(const jv_cap_slot *s, jv_hash32 *out);
 
-/* Wire encodings (spec §10). Encoders append to b. */
+/* Wire encodings (docs/PAGESTORE.md §6). Encoders append to b. */
 #define JV_CAP_PAGEBYTES_LEN (32u + 4u + JV_CAP_PAGE_SIZE) /* 4132 */
 #define JV_CAP_SLOT_LOADED_LEN (1u + JV_CAP_PAGEBYTES_LEN) /* 4133 */
 #define JV_CAP_SLOT_MISSING_LEN 33u

@@ -4,7 +4,7 @@
 
 #include "cap/cap.h"
 
-/* The shared backing of a DataCap (spec §5 PageSlab), stored as a two-level table: slot i lives
+/* The shared backing of a DataCap (docs/PAGESTORE.md §2, the PageSlab), stored as a two-level table: slot i lives
  * in group i / JV_CAP_GROUP at position i % JV_CAP_GROUP. Groups are refcounted and shared
  * between backings, so copying a backing (CAP-2) copies only the group pointers, and a change
  * copies only the group it touches: flush is O(pages / 64 + dirty pages). A NULL group is 64

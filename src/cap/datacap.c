@@ -1,4 +1,4 @@
-/* DataCap: a shared immutable backing plus a private copy-on-write overlay (spec §5, §6, §8). */
+/* DataCap: a shared immutable backing plus a private copy-on-write overlay (docs/PAGESTORE.md §2, §3, §5). */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Pages (refcounted aligned slabs + content hash), slots, and their SSZ wire encodings
- * (spec §2, §3, §7, §10). */
+ * (docs/PAGESTORE.md §2, §4, §6). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* SHA-256 for the page store (spec §16).
+/* SHA-256 for the page store (docs/PAGESTORE.md §11).
  *
  * Flat digests use OpenSSL's SHA256_Init/Update/Final. Merkle nodes are 64-byte messages: two
  * compressions each (the data block, then the constant padding block "80 00 .. 00 00 02 00").
@@ -17,7 +17,7 @@
  *
  * Why the deprecated low-level OpenSSL functions: OpenSSL 3 deprecates SHA256_Init/Update/
  * Final/Transform in favour of EVP, but EVP costs 15-18 us per page root against ~7 us here
- * (spec §16), needs heap contexts and can fail. They still exist in OpenSSL 3; the deprecation
+ * (docs/PAGESTORE.md §11), needs heap contexts and can fail. They still exist in OpenSSL 3; the deprecation
  * warning is silenced only around their uses below.
  */
 #include <pthread.h>

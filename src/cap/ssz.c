@@ -1,4 +1,4 @@
-/* A small general SSZ toolkit (spec §15): serialization helpers, strict decoders that name the
+/* A small general SSZ toolkit (docs/PAGESTORE.md §9, §10): serialization helpers, strict decoders that name the
  * offending field and byte offset, and merkleization with a virtual zero-hash padding. */
 #include <stdlib.h>
 #include <string.h>

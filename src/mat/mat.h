@@ -3,7 +3,7 @@
  * Both engines drive this one state machine so they charge bit-identical #3 gas: the soft
  * engine calls jv_mat_touch from its checked-access slow path, the paged engine calls it from
  * its page-fault handler. The rules key only on the per-page state and the static page kind,
- * never on the instruction (seeds 000/001, spec/javm-memory.md §4-§8).
+ * never on the instruction (docs/MEMORY.md §1-§7).
  *
  * Glossary
  *   PVM page   4096 bytes of guest address space (independent of the host page size).
@@ -42,7 +42,7 @@
 #include "util/util.h" /* page bitmaps (dirty, ro-unit) are 1 bit per page: jv_bit_get/set/clear */
 
 
-/* ---- Constants (spec/javm-memory.md §2.1; versioned parameters) ---------------------------- */
+/* ---- Constants (docs/MEMORY.md §1) ---------------------------- */
 #define JV_PAGE_SHIFT 12
 #define JV_PAGE_SIZE 4096u
 #define JV_CLUSTER_SHIFT 21 /* 2 MiB read-only materialization cluster */

@@ -80,7 +80,7 @@ javm_status jv_mem_map_snapshot(jv_mem *m, uint64_t start, uint64_t size, javm_a
     if (s != JAVM_OK || size == 0) return s;
     uint64_t n = snap->size - offset < size ? snap->size - offset : size;
     /* The part the snapshot covers comes from the memfd, private: the kernel copies a page on its
-     * first write. The rest (N < S, spec §14) stays anonymous zero memory. The fresh pages share
+     * first write. The rest (N < S, docs/MEMORY.md §11) stays anonymous zero memory. The fresh pages share
      * one page byte, hence one protection (none in paged mode, read-write in soft mode). */
     int prot = jv_mem_page_prot(m, (uint32_t)(start >> JV_PAGE_SHIFT));
     if (n && mmap(m->base + start, n, prot, MAP_PRIVATE | MAP_FIXED, snap->fd, (off_t)offset) ==

@@ -1,4 +1,4 @@
-/* meta — MMTk-style side metadata over the 4 GiB guest address space (spec/side-metadata.md).
+/* meta — MMTk-style side metadata over the 4 GiB guest address space (docs/MEMORY.md §14).
  *
  * What it owns
  *   - spec descriptors (jv_meta_spec): one dense table per kind of per-region information,
@@ -7,7 +7,7 @@
  *     sanity check;
  *   - one reserved extent per guest instance (jv_meta_space): PROT_NONE + MAP_NORESERVE, named
  *     in /proc/self/maps, committed lazily per commit granule;
- *   - the operations of spec §7 on any width (1, 2, 4 bits, u8, u16, u32, u64).
+ *   - the operations of docs/MEMORY.md §14 on any width (1, 2, 4 bits, u8, u16, u32, u64).
  *
  * Glossary
  *   data address  a guest address (0 .. 2^32-1) the metadata describes.
@@ -18,8 +18,8 @@
  *   table         2^(32 - ratio) bytes (at least 1): the metadata of one spec for all 2^32.
  *   base          the run-time address of the extent (per instance); S = base + offset is the
  *                 table start of a spec. Offsets are relative, never absolute addresses.
- *   granule         JV_META_GRANULE bytes of metadata address space: the commit granularity.
- *                 Granule states (spec §6): outside the reservation = Unmapped; inside, commit
+ *   granule       JV_META_GRANULE bytes of metadata address space: the commit granularity.
+ *                 Granule states (docs/MEMORY.md §14): outside the reservation = Unmapped; inside, commit
  *                 bit 0 = Quarantined (reserved, PROT_NONE), bit 1 = Mapped (read-write).
  *
  * Bit order: region x owns bits [x * 2^b, (x + 1) * 2^b) of its table, counted from the least
@@ -61,7 +61,7 @@
  *   - cheap: reserving is one mmap (+ trimming munmaps) and a prctl, about a microsecond
  *     (bench/bench_meta.c measures reserve+release); MAP_NORESERVE costs no memory and no
  *     commit charge until a granule is committed and written;
- *   - no fixed addresses (spec §9): the kernel places each extent, so nothing can collide with
+ *   - no fixed addresses (docs/MEMORY.md §14): the kernel places each extent, so nothing can collide with
  *     sanitizer shadows, libraries or other instances; a caller may still request an address
  *     (MAP_FIXED_NOREPLACE, failing loudly if anything is there);
  *   - the base lives in the instance (jv_meta_space.base, next to the guest-memory base), so
@@ -117,7 +117,7 @@ static inline int jv_meta_ratio(const jv_meta_spec *s) {
 }
 /* Table size covering 2^32 data bytes: 2^(32 - ratio), at least 1 byte. */
 uint64_t jv_meta_range_size(const jv_meta_spec *s);
-/* Metadata bytes for n data bytes: ceil(n / 2^ratio) (spec §2). */
+/* Metadata bytes for n data bytes: ceil(n / 2^ratio) (docs/MEMORY.md §14). */
 uint64_t jv_meta_bytes_for_data(const jv_meta_spec *s, uint64_t n);
 /* Accounting (META-9): metadata pages for `data_pages` data pages = ceil(data_pages / 2^ratio);
  * the _all form sums over specs. */
@@ -154,7 +154,7 @@ typedef struct jv_meta_space {
 int jv_meta_space_reserve(jv_meta_space *s, const jv_meta_spec *specs, size_t n, void *at);
 /* Unmap the extent; the struct reads as released afterwards. Safe on a released space. */
 void jv_meta_space_release(jv_meta_space *s);
-/* Zero every committed granule in place (spec §10.5: no MADV_DONTNEED). Host pages that already
+/* Zero every committed granule in place (docs/MEMORY.md §14: no MADV_DONTNEED). Host pages that already
  * read as zero are not written, so untouched pages stay unallocated. Granules stay committed. */
 void jv_meta_space_clear(jv_meta_space *s);
 /* Bytes of metadata address space committed (granules x JV_META_GRANULE). */
@@ -201,7 +201,7 @@ static inline uint8_t jv_meta_byte_mask(const jv_meta_spec *spec, uint64_t data_
     return (uint8_t)(jv_meta_field_mask(spec) << jv_meta_lshift(spec, data_addr));
 }
 
-/* ---- Debug checking (spec §6: every metadata address inside the reservation and committed) ----
+/* ---- Debug checking (docs/MEMORY.md §14: every field inside the reservation and committed) ----
  * jv_meta_access_ok: data_addr < 2^32, the field lies inside the spec's table
  * [offset, offset + range size), inside [base, base + reserved), and in a committed granule.
  * Build with -DJV_META_CHECKED to make the inline load/store verify it and abort with a message

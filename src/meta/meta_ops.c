@@ -1,4 +1,4 @@
-/* meta — atomic, bulk, search and scan operations (spec §7; see meta.h). */
+/* meta — atomic, bulk, search and scan operations (docs/MEMORY.md §14; see meta.h). */
 #include "meta/meta.h"
 
 #include <errno.h>
