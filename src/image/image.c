@@ -222,7 +222,7 @@ jv_img_cost jv_image_cost(const jv_image *img) {
         if (jv_image_mapping_is_pinned(img, img->maps[i].start))
             c.pinned_units = sat_add(c.pinned_units, div_up(img->maps[i].size, JV_IMG_UNIT_SIZE));
     c.ro_units = sat_add(c.code_units, c.pinned_units);
-    c.call_frame_cost = jv_call_frame_cost(c.code_len, c.ro_units);
+    c.call_frame_cost = jv_mat_call_frame_cost(c.code_len, c.ro_units);
     return c;
 }
 

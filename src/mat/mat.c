@@ -6,7 +6,7 @@ static inline uint64_t sat_mul(uint64_t a, uint64_t b) {
     return (b && a > UINT64_MAX / b) ? UINT64_MAX : a * b;
 }
 
-uint64_t jv_call_frame_cost(uint64_t code_len, uint64_t ro_units) {
+uint64_t jv_mat_call_frame_cost(uint64_t code_len, uint64_t ro_units) {
     uint64_t code_pages = code_len / JV_PAGE_SIZE + (code_len % JV_PAGE_SIZE != 0);
     uint64_t c = sat_add(JV_CALL_FRAME_COST, sat_mul(code_pages, JV_COMPILE_COST_PER_PAGE));
     c = sat_add(c, sat_mul(ro_units, JV_PAGE_IN_COST));
