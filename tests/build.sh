@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Build rules (Makefile): the library builds without json-c or cmocka; `make clean` runs neither
-# the dependency check nor pkg-config; the soname follows the version written in javm.h.
+# Build and structure rules: the library builds without json-c or cmocka; `make clean` runs
+# neither the dependency check nor pkg-config; the soname follows the version written in javm.h;
+# the layer rule holds for src/ (scripts/check-layers.sh, table scripts/layers.txt) and the
+# naming rule for the built objects (scripts/check-names.sh, table scripts/prefixes.txt), and
+# both checkers catch a violation planted in a copy.
 set -u
 cd "$(dirname "$0")/.."
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -37,6 +40,30 @@ else ok; fi
 rm -f "$T/pc.log"
 if PATH="$T/bin:$PATH" make -n clean >"$T/out" 2>&1 && ! grep -q 'deps.sh' "$T/out" && [ ! -s "$T/pc.log" ]; then ok
 else bad "make clean runs the dependency check or pkg-config: $(cat "$T/out" "$T/pc.log" 2>/dev/null | head -n 5)"; fi
+
+# ---- the layer and naming rules ----
+if ./scripts/check-layers.sh >"$T/out" 2>&1; then ok; else bad "src/ breaks the layer rule: $(cat "$T/out")"; fi
+
+mkdir -p "$T/tree/scripts"
+cp -r src "$T/tree/src"; cp scripts/layers.txt "$T/tree/scripts/"
+echo '#include "api/api.h"' >>"$T/tree/src/util/util.h"
+if ./scripts/check-layers.sh "$T/tree" >"$T/out" 2>&1; then bad "an upward include was not caught"
+elif grep -q 'layer util includes api' "$T/out"; then ok; else bad "unexpected message: $(cat "$T/out")"; fi
+
+cp src/util/util.h "$T/tree/src/util/util.h"; mkdir -p "$T/tree/src/newlayer"
+echo 'int x;' >"$T/tree/src/newlayer/x.c"
+if ./scripts/check-layers.sh "$T/tree" >"$T/out" 2>&1; then bad "a layer missing from the table was not caught"
+elif grep -q 'src/newlayer/ is not in scripts/layers.txt' "$T/out"; then ok; else bad "unexpected message: $(cat "$T/out")"; fi
+
+B=${B:-build}
+if ./scripts/check-names.sh "$B/obj" >"$T/out" 2>&1; then ok; else bad "symbol names break the prefix rule: $(cat "$T/out")"; fi
+mkdir -p "$T/obj/src/mem"
+printf 'int jv_mem_fine(void);\nint jv_mem_fine(void) { return 1; }\nint stray_helper(void);\nint stray_helper(void) { return 2; }\n' >"$T/x.c"
+if cc -c "$T/x.c" -o "$T/obj/src/mem/x.o" 2>"$T/out"; then
+  if ./scripts/check-names.sh "$T/obj" >"$T/out" 2>&1; then bad "a stray external symbol was not caught"
+  elif grep -q "'stray_helper' has none of the prefixes of layer mem" "$T/out" && ! grep -q jv_mem_fine "$T/out"; then ok
+  else bad "unexpected message: $(cat "$T/out")"; fi
+else bad "cannot compile the planted object: $(cat "$T/out")"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
