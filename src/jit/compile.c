@@ -11,10 +11,11 @@
 #include "jit/x86.h"
 #include "util/error.h"
 
-/* Guest register -> host register. rax and rcx are scratch, rdx holds the gas counter, rsp is
- * the frame, r15 the window base; φ11 and φ12 live in the frame (docs/JIT.md). */
-const int8_t jv_jit_host_reg[JV_PVM_NUM_REGS] = {RBX, RSI, RDI, RBP, R8,  R9, R10,
-                                                  R11, R12, R13, R14, -1, -1};
+/* Host registers for guest registers. rax and rcx are scratch, rdx holds the gas counter, rsp
+ * is the frame, r15 the window base: eleven remain for thirteen guest registers. Each program
+ * gives them to its eleven most used guest registers (counted in one pass over the ops); the
+ * other two live in the frame. */
+static const uint8_t g_pool[11] = {RBX, RSI, RDI, RBP, R8, R9, R10, R11, R12, R13, R14};
 #define WBASE R15
 #define GAS RDX
 
@@ -38,6 +39,7 @@ typedef struct jc {
     jv_jit_code *code;
     uint32_t x_exit, x_synced, x_panic, x_halt, x_host, x_oog, x_slow; /* main offsets */
     uint32_t panic_stub;     /* cold offset of the current op's panic stub, or UINT32_MAX */
+    int8_t map[JV_PVM_NUM_REGS]; /* guest register -> host register, -1 = in the frame */
     uint32_t cur;            /* current op index */
 } jc;
 
@@ -59,18 +61,18 @@ static void fix(jc *c, unsigned sec, size_t site, unsigned kind, uint32_t target
 #define CB (&c->b[SEC_COLD])
 
 /* Guest register operand. */
-static inline bool host(unsigned g) { return jv_jit_host_reg[g] >= 0; }
-static inline unsigned H(unsigned g) { return (unsigned)jv_jit_host_reg[g]; }
-static inline xrm G(unsigned g) {
-    return host(g) ? R(H(g)) : M(RSP, FR(regs) + 8 * (int32_t)g);
+static inline bool host_(const jc *c, unsigned g) { return c->map[g] >= 0; }
+static inline unsigned H_(const jc *c, unsigned g) { return (unsigned)c->map[g]; }
+static inline xrm G_(const jc *c, unsigned g) {
+    return host_(c, g) ? R(H_(c, g)) : M(RSP, FR(regs) + 8 * (int32_t)g);
 }
-static void store_host_regs(xbuf *b, int32_t bias) {
+static void store_host_regs(const jc *c, xbuf *b, int32_t bias) {
     for (unsigned g = 0; g < JV_PVM_NUM_REGS; g++)
-        if (host(g)) x_mov_rm_r(b, XW, M(RSP, bias + FR(regs) + 8 * (int32_t)g), H(g));
+        if (host_(c, g)) x_mov_rm_r(b, XW, M(RSP, bias + FR(regs) + 8 * (int32_t)g), H_(c, g));
 }
-static void load_host_regs(xbuf *b, int32_t bias) {
+static void load_host_regs(const jc *c, xbuf *b, int32_t bias) {
     for (unsigned g = 0; g < JV_PVM_NUM_REGS; g++)
-        if (host(g)) x_mov_r_rm(b, XW, H(g), M(RSP, bias + FR(regs) + 8 * (int32_t)g));
+        if (host_(c, g)) x_mov_r_rm(b, XW, H_(c, g), M(RSP, bias + FR(regs) + 8 * (int32_t)g));
 }
 
 /* Jumps from section `sec` of buffer b to a target. */
@@ -103,6 +105,32 @@ static void branch(jc *c, int cc, uint32_t t) {
     else jcc_to(c, SEC_MAIN, (unsigned)cc, kind, target);
 }
 
+static uint16_t g_frame_mask; /* jv_jit_set_frame_mask */
+void jv_jit_set_frame_mask(uint16_t mask) { __atomic_store_n(&g_frame_mask, mask, __ATOMIC_RELAXED); }
+
+/* The eleven most used guest registers get host registers (ties: the lower index). */
+static void assign_registers(jc *c) {
+    uint64_t uses[JV_PVM_NUM_REGS] = {0};
+    uint16_t forced = __atomic_load_n(&g_frame_mask, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < c->p->nops; i++) {
+        const jv_pvm_op *o = &c->p->ops[i];
+        if (o->iop == JV_I_GAS) continue;
+        if (o->a < JV_PVM_NUM_REGS) uses[o->a]++;
+        if (o->b < JV_PVM_NUM_REGS) uses[o->b]++;
+        if (o->d < JV_PVM_NUM_REGS) uses[o->d]++;
+    }
+    bool taken[JV_PVM_NUM_REGS] = {false};
+    for (unsigned h = 0; h < sizeof g_pool; h++) {
+        int best = -1;
+        for (unsigned g = 0; g < JV_PVM_NUM_REGS; g++)
+            if (!taken[g] && !((forced >> g) & 1) && (best < 0 || uses[g] > uses[best]))
+                best = (int)g;
+        if (best >= 0) taken[best] = true;
+    }
+    for (unsigned g = 0, h = 0; g < JV_PVM_NUM_REGS; g++)
+        c->map[g] = taken[g] ? (int8_t)g_pool[h++] : -1;
+}
+
 /* ---- Shared stubs ----------------------------------------------------------------------------- */
 static const unsigned saved[6] = {RBX, RBP, R12, R13, R14, R15};
 
@@ -118,14 +146,14 @@ static void emit_stubs(jc *c) {
     x_mov_r_rm(b, XW, RDI, R(RSP));
     x_mov_r_imm64(b, RCX, JV_JIT_FRAME_QWORDS);
     x_rep_movsq(b);
-    load_host_regs(b, 0);
+    load_host_regs(c, b, 0);
     x_mov_r_rm(b, XW, GAS, M(RSP, FR(gas)));
     x_mov_r_rm(b, XW, WBASE, M(RSP, FR(base)));
     x_jmp_rm(b, R(RAX));
     /* exit: host registers live */
     c->x_exit = (uint32_t)b->len;
     c->code->off_exit = c->x_exit;
-    store_host_regs(b, 0);
+    store_host_regs(c, b, 0);
     x_mov_rm_r(b, XW, M(RSP, FR(gas)), GAS);
     c->x_synced = (uint32_t)b->len;
     x_mov_r_rm(b, XW, RSI, R(RSP));
@@ -146,7 +174,7 @@ static void emit_stubs(jc *c) {
     }
     /* slow: called with eax = guest address, ecx = op index; the frame is at rsp + 8 */
     c->x_slow = (uint32_t)b->len;
-    store_host_regs(b, 8);
+    store_host_regs(c, b, 8);
     x_mov_rm_r(b, XW, M(RSP, 8 + FR(gas)), GAS);
     x_lea(b, XW, RDI, M(RSP, 8));
     x_mov_r_rm(b, 0, RSI, R(RCX));
@@ -157,7 +185,7 @@ static void emit_stubs(jc *c) {
     x_alu_rm_i(b, XW, ALU_ADD, R(RSP), 8);
     x_test_rm_r(b, 0, R(RAX), RAX);
     size_t j = x_jcc8(b, CC_NE);
-    load_host_regs(b, 8);
+    load_host_regs(c, b, 8);
     x_mov_r_rm(b, XW, GAS, M(RSP, 8 + FR(gas)));
     x_ret(b);
     x_patch8(b, j);
@@ -168,17 +196,17 @@ static void emit_stubs(jc *c) {
 /* ---- Operand helpers ---------------------------------------------------------------------------- */
 /* dst (host register) = guest g, 64 or 32 bits (f = XW or 0). */
 static void ldg(jc *c, unsigned f, unsigned dst, unsigned g) {
-    if (host(g) && H(g) == dst) return;
-    x_mov_r_rm(MB, f, dst, G(g));
+    if (host_(c, g) && H_(c, g) == dst) return;
+    x_mov_r_rm(MB, f, dst, G_(c, g));
 }
 static void stg(jc *c, unsigned g, unsigned src) {
-    if (host(g) && H(g) == src) return;
-    x_mov_rm_r(MB, XW, G(g), src);
+    if (host_(c, g) && H_(c, g) == src) return;
+    x_mov_rm_r(MB, XW, G_(c, g), src);
 }
 /* guest g = 64-bit constant */
 static void set_imm(jc *c, unsigned g, uint64_t v) {
-    if (host(g)) x_mov_r_imm64(MB, H(g), v);
-    else if (fits32((int64_t)v)) x_mov_rm_i(MB, XW, G(g), (int32_t)(int64_t)v);
+    if (host_(c, g)) x_mov_r_imm64(MB, H_(c, g), v);
+    else if (fits32((int64_t)v)) x_mov_rm_i(MB, XW, G_(c, g), (int32_t)(int64_t)v);
     else {
         x_mov_r_imm64(MB, RAX, v);
         stg(c, g, RAX);
@@ -186,25 +214,25 @@ static void set_imm(jc *c, unsigned g, uint64_t v) {
 }
 /* flags = compare guest a with guest b (uses rcx when both live in the frame) */
 static void cmp_gg(jc *c, unsigned a, unsigned b) {
-    if (host(b)) x_alu_rm_r(MB, XW, ALU_CMP, G(a), H(b));
-    else if (host(a)) x_alu_r_rm(MB, XW, ALU_CMP, H(a), G(b));
+    if (host_(c, b)) x_alu_rm_r(MB, XW, ALU_CMP, G_(c, a), H_(c, b));
+    else if (host_(c, a)) x_alu_r_rm(MB, XW, ALU_CMP, H_(c, a), G_(c, b));
     else {
         ldg(c, XW, RCX, b);
-        x_alu_rm_r(MB, XW, ALU_CMP, G(a), RCX);
+        x_alu_rm_r(MB, XW, ALU_CMP, G_(c, a), RCX);
     }
 }
 /* flags = compare guest a with a constant (uses rcx for a constant beyond 32 bits) */
 static void cmp_gi(jc *c, unsigned a, uint64_t x) {
-    if (x == 0 && host(a)) x_test_rm_r(MB, XW, R(H(a)), H(a));
-    else if (fits32((int64_t)x)) x_alu_rm_i(MB, XW, ALU_CMP, G(a), (int32_t)(int64_t)x);
+    if (x == 0 && host_(c, a)) x_test_rm_r(MB, XW, R(H_(c, a)), H_(c, a));
+    else if (fits32((int64_t)x)) x_alu_rm_i(MB, XW, ALU_CMP, G_(c, a), (int32_t)(int64_t)x);
     else {
         x_mov_r_imm64(MB, RCX, x);
-        x_alu_rm_r(MB, XW, ALU_CMP, G(a), RCX);
+        x_alu_rm_r(MB, XW, ALU_CMP, G_(c, a), RCX);
     }
 }
 /* guest d = sign-extended low half of host register r */
 static void st_sx32r(jc *c, unsigned d, unsigned r) {
-    if (host(d)) x_movsxd(MB, H(d), R(r));
+    if (host_(c, d)) x_movsxd(MB, H_(c, d), R(r));
     else {
         x_movsxd(MB, RAX, R(r));
         stg(c, d, RAX);
@@ -213,24 +241,24 @@ static void st_sx32r(jc *c, unsigned d, unsigned r) {
 static void st_sx32(jc *c, unsigned d) { st_sx32r(c, d, RAX); }
 /* The register an op computing guest d may work in: d's own when it is a host register that
  * no later operand read needs (d != the other source), else rax. */
-static unsigned work(unsigned d, int other) {
-    return host(d) && (other < 0 || (unsigned)other != d) ? H(d) : RAX;
+static unsigned work(const jc *c, unsigned d, int other) {
+    return host_(c, d) && (other < 0 || (unsigned)other != d) ? H_(c, d) : RAX;
 }
 
 /* φD = φA op φB (64-bit add/sub/and/or/xor) */
 static void alu3(jc *c, xalu op, unsigned d, unsigned a, unsigned b) {
-    if (host(d) && d != b) {
-        ldg(c, XW, H(d), a);
-        x_alu_r_rm(MB, XW, op, H(d), G(b));
+    if (host_(c, d) && d != b) {
+        ldg(c, XW, H_(c, d), a);
+        x_alu_r_rm(MB, XW, op, H_(c, d), G_(c, b));
         return;
     }
     ldg(c, XW, RAX, a);
-    x_alu_r_rm(MB, XW, op, RAX, G(b));
+    x_alu_r_rm(MB, XW, op, RAX, G_(c, b));
     stg(c, d, RAX);
 }
 /* φA = φB op νX (64-bit) */
 static void alui(jc *c, xalu op, unsigned a, unsigned b, uint64_t x) {
-    unsigned r = host(a) ? H(a) : RAX;
+    unsigned r = host_(c, a) ? H_(c, a) : RAX;
     if (!fits32((int64_t)x)) {
         x_mov_r_imm64(MB, RCX, x);
         ldg(c, XW, r, b);
@@ -244,14 +272,14 @@ static void alui(jc *c, xalu op, unsigned a, unsigned b, uint64_t x) {
 }
 /* φd = (sign-extended) (φa op φb) in 32 bits */
 static void alu3_32(jc *c, xalu op, unsigned d, unsigned a, unsigned b) {
-    unsigned r = work(d, (int)b);
+    unsigned r = work(c, d, (int)b);
     ldg(c, 0, r, a);
-    x_alu_r_rm(MB, 0, op, r, G(b));
+    x_alu_r_rm(MB, 0, op, r, G_(c, b));
     st_sx32r(c, d, r);
 }
 /* shifts/rotates: φd = φa sh (φb mod w) */
 static void sh3(jc *c, unsigned f, xsh op, unsigned d, unsigned a, unsigned b) {
-    unsigned r = work(d, -1); /* the count is in rcx before r is written */
+    unsigned r = work(c, d, -1); /* the count is in rcx before r is written */
     ldg(c, 0, RCX, b);
     ldg(c, f, r, a);
     x_sh_cl(MB, f, op, R(r));
@@ -261,7 +289,7 @@ static void sh3(jc *c, unsigned f, xsh op, unsigned d, unsigned a, unsigned b) {
 /* φa = φb sh (x mod w) */
 static void shi(jc *c, unsigned f, xsh op, unsigned a, unsigned b, uint64_t x) {
     unsigned n = (unsigned)(x & (f ? 63 : 31));
-    unsigned r = work(a, -1);
+    unsigned r = work(c, a, -1);
     ldg(c, f, r, b);
     if (n) x_sh_i(MB, f, op, R(r), (uint8_t)n);
     if (f) stg(c, a, r);
@@ -269,7 +297,7 @@ static void shi(jc *c, unsigned f, xsh op, unsigned a, unsigned b, uint64_t x) {
 }
 /* φa = x sh (φb mod w) (the _alt forms) */
 static void shalt(jc *c, unsigned f, xsh op, unsigned a, unsigned b, uint64_t x) {
-    unsigned r = work(a, -1);
+    unsigned r = work(c, a, -1);
     ldg(c, 0, RCX, b);
     if (f) x_mov_r_imm64(MB, r, x);
     else x_mov_r_imm64(MB, r, (uint32_t)x);
@@ -328,7 +356,7 @@ static void setcc_gi(jc *c, unsigned cc, unsigned a, unsigned b, uint64_t x) {
 }
 /* φd = cc ? src : φd, with flags already set */
 static void cmov_to(jc *c, unsigned cc, unsigned d, xrm src) {
-    if (host(d)) x_cmov(MB, XW, cc, H(d), src);
+    if (host_(c, d)) x_cmov(MB, XW, cc, H_(c, d), src);
     else {
         ldg(c, XW, RAX, d);
         x_cmov(MB, XW, cc, RAX, src);
@@ -336,10 +364,10 @@ static void cmov_to(jc *c, unsigned cc, unsigned d, xrm src) {
     }
 }
 static void minmax(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b) {
-    unsigned r = work(d, (int)b);
+    unsigned r = work(c, d, (int)b);
     ldg(c, XW, r, a);
-    x_alu_r_rm(MB, XW, ALU_CMP, r, G(b));
-    x_cmov(MB, XW, cc, r, G(b));
+    x_alu_r_rm(MB, XW, ALU_CMP, r, G_(c, b));
+    x_cmov(MB, XW, cc, r, G_(c, b));
     stg(c, d, r);
 }
 
@@ -359,9 +387,9 @@ static bool mem_addr(jc *c, int basereg, uint64_t x) {
         return true;
     }
     unsigned g = (unsigned)basereg;
-    if (host(g)) x_lea(MB, 0, RAX, M(H(g), (int32_t)disp));
+    if (host_(c, g)) x_lea(MB, 0, RAX, M(H_(c, g), (int32_t)disp));
     else {
-        x_mov_r_rm(MB, 0, RAX, G(g));
+        x_mov_r_rm(MB, 0, RAX, G_(c, g));
         if (disp) x_alu_rm_i(MB, 0, ALU_ADD, R(RAX), (int32_t)disp);
     }
     x_alu_rm_i(MB, 0, ALU_CMP, R(RAX), (int32_t)JV_PAGED_WRAP_LIMIT);
@@ -381,7 +409,7 @@ static void mem_done(jc *c, int basereg) {
 
 static void emit_load(jc *c, unsigned iop, unsigned dst, int basereg, uint64_t x) {
     if (!mem_addr(c, basereg, x)) return;
-    unsigned r = host(dst) ? H(dst) : RCX;
+    unsigned r = host_(c, dst) ? H_(c, dst) : RCX;
     xrm m = MX(WBASE, RAX, 0, 0);
     switch (iop) {
     case JV_I_load_u8: case JV_I_load_ind_u8: x_movzx8(MB, r, m); break;
@@ -392,14 +420,14 @@ static void emit_load(jc *c, unsigned iop, unsigned dst, int basereg, uint64_t x
     case JV_I_load_i32: case JV_I_load_ind_i32: x_movsxd(MB, r, m); break;
     default: x_mov_r_rm(MB, XW, r, m); break;
     }
-    if (!host(dst)) stg(c, dst, RCX);
+    if (!host_(c, dst)) stg(c, dst, RCX);
     mem_done(c, basereg);
 }
 
 /* Store of guest register src (src >= 0) or the constant y. */
 static void emit_store(jc *c, unsigned width, int src, uint64_t y, int basereg, uint64_t x) {
     unsigned v = RCX;
-    if (src >= 0 && host((unsigned)src)) v = H((unsigned)src);
+    if (src >= 0 && host_(c, (unsigned)src)) v = H_(c, (unsigned)src);
     else if (src >= 0) ldg(c, XW, RCX, (unsigned)src);
     else if (width == 8 && !fits32((int64_t)y)) x_mov_r_imm64(MB, RCX, y);
     if (!mem_addr(c, basereg, x)) return;
@@ -520,7 +548,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_load_imm: set_imm(c, a, x); break;
     case JV_I_jump: branch(c, -1, o->t); break;
     case JV_I_jump_ind:
-        x_mov_r_rm(m, 0, RAX, G(a));
+        x_mov_r_rm(m, 0, RAX, G_(c, a));
         if ((uint32_t)x) x_alu_rm_i(m, 0, ALU_ADD, R(RAX), (int32_t)(uint32_t)x);
         djump(c);
         break;
@@ -540,8 +568,8 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_branch_ge_s_imm: cmp_gi(c, a, x); branch(c, CC_GE, o->t); break;
     case JV_I_branch_gt_s_imm: cmp_gi(c, a, x); branch(c, CC_G, o->t); break;
     case JV_I_move_reg:
-        if (host(d)) ldg(c, XW, H(d), a);
-        else if (host(a)) stg(c, d, H(a));
+        if (host_(c, d)) ldg(c, XW, H_(c, d), a);
+        else if (host_(c, a)) stg(c, d, H_(c, a));
         else {
             ldg(c, XW, RAX, a);
             stg(c, d, RAX);
@@ -551,35 +579,35 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         x_mov_r_imm64(m, RCX, c->cur);
         fix(c, SEC_MAIN, x_call32(m), T_MAIN, c->x_slow);
         break;
-    case JV_I_count_set_bits_64: x_popcnt(m, XW, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
-    case JV_I_count_set_bits_32: x_popcnt(m, 0, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
-    case JV_I_leading_zero_bits_64: x_lzcnt(m, XW, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
-    case JV_I_leading_zero_bits_32: x_lzcnt(m, 0, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
-    case JV_I_trailing_zero_bits_64: x_tzcnt(m, XW, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
-    case JV_I_trailing_zero_bits_32: x_tzcnt(m, 0, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
-    case JV_I_sign_extend_8: x_movsx8(m, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
-    case JV_I_sign_extend_16: x_movsx16(m, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
-    case JV_I_zero_extend_16: x_movzx16(m, work(d, -1), G(a)); stg(c, d, work(d, -1)); break;
+    case JV_I_count_set_bits_64: x_popcnt(m, XW, work(c, d, -1), G_(c, a)); stg(c, d, work(c, d, -1)); break;
+    case JV_I_count_set_bits_32: x_popcnt(m, 0, work(c, d, -1), G_(c, a)); stg(c, d, work(c, d, -1)); break;
+    case JV_I_leading_zero_bits_64: x_lzcnt(m, XW, work(c, d, -1), G_(c, a)); stg(c, d, work(c, d, -1)); break;
+    case JV_I_leading_zero_bits_32: x_lzcnt(m, 0, work(c, d, -1), G_(c, a)); stg(c, d, work(c, d, -1)); break;
+    case JV_I_trailing_zero_bits_64: x_tzcnt(m, XW, work(c, d, -1), G_(c, a)); stg(c, d, work(c, d, -1)); break;
+    case JV_I_trailing_zero_bits_32: x_tzcnt(m, 0, work(c, d, -1), G_(c, a)); stg(c, d, work(c, d, -1)); break;
+    case JV_I_sign_extend_8: x_movsx8(m, work(c, d, -1), G_(c, a)); stg(c, d, work(c, d, -1)); break;
+    case JV_I_sign_extend_16: x_movsx16(m, work(c, d, -1), G_(c, a)); stg(c, d, work(c, d, -1)); break;
+    case JV_I_zero_extend_16: x_movzx16(m, work(c, d, -1), G_(c, a)); stg(c, d, work(c, d, -1)); break;
     case JV_I_reverse_bytes:
-        ldg(c, XW, work(d, -1), a);
-        x_bswap64(m, work(d, -1));
-        stg(c, d, work(d, -1));
+        ldg(c, XW, work(c, d, -1), a);
+        x_bswap64(m, work(c, d, -1));
+        stg(c, d, work(c, d, -1));
         break;
         break;
     case JV_I_add_imm_32:
-        if (host(b)) x_lea(m, 0, work(a, -1), M(H(b), (int32_t)(uint32_t)x));
+        if (host_(c, b)) x_lea(m, 0, work(c, a, -1), M(H_(c, b), (int32_t)(uint32_t)x));
         else {
-            ldg(c, 0, work(a, -1), b);
-            if ((uint32_t)x) x_alu_rm_i(m, 0, ALU_ADD, R(work(a, -1)), (int32_t)(uint32_t)x);
+            ldg(c, 0, work(c, a, -1), b);
+            if ((uint32_t)x) x_alu_rm_i(m, 0, ALU_ADD, R(work(c, a, -1)), (int32_t)(uint32_t)x);
         }
-        st_sx32r(c, a, work(a, -1));
+        st_sx32r(c, a, work(c, a, -1));
         break;
     case JV_I_and_imm: alui(c, ALU_AND, a, b, x); break;
     case JV_I_xor_imm: alui(c, ALU_XOR, a, b, x); break;
     case JV_I_or_imm: alui(c, ALU_OR, a, b, x); break;
     case JV_I_mul_imm_32:
-        x_imul_r_rm_i(m, 0, work(a, -1), G(b), (int32_t)(uint32_t)x);
-        st_sx32r(c, a, work(a, -1));
+        x_imul_r_rm_i(m, 0, work(c, a, -1), G_(c, b), (int32_t)(uint32_t)x);
+        st_sx32r(c, a, work(c, a, -1));
         break;
     case JV_I_set_lt_u_imm: setcc_gi(c, CC_B, a, b, x); break;
     case JV_I_set_lt_s_imm: setcc_gi(c, CC_L, a, b, x); break;
@@ -588,7 +616,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_shar_r_imm_32: shi(c, 0, SH_SAR, a, b, x); break;
     case JV_I_neg_add_imm_32:
         x_mov_r_imm64(m, RAX, (uint32_t)x);
-        x_alu_r_rm(m, 0, ALU_SUB, RAX, G(b));
+        x_alu_r_rm(m, 0, ALU_SUB, RAX, G_(c, b));
         st_sx32(c, a);
         break;
     case JV_I_set_gt_u_imm: setcc_gi(c, CC_A, a, b, x); break;
@@ -599,25 +627,25 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_cmov_iz_imm:
     case JV_I_cmov_nz_imm:
         x_mov_r_imm64(m, RCX, x);
-        x_alu_rm_i(m, XW, ALU_CMP, G(b), 0);
+        x_alu_rm_i(m, XW, ALU_CMP, G_(c, b), 0);
         cmov_to(c, o->iop == JV_I_cmov_iz_imm ? CC_E : CC_NE, a, R(RCX));
         break;
     case JV_I_add_imm_64: alui(c, ALU_ADD, a, b, x); break;
     case JV_I_mul_imm_64:
-        if (fits32((int64_t)x)) x_imul_r_rm_i(m, XW, work(a, -1), G(b), (int32_t)(int64_t)x);
+        if (fits32((int64_t)x)) x_imul_r_rm_i(m, XW, work(c, a, -1), G_(c, b), (int32_t)(int64_t)x);
         else {
-            x_mov_r_imm64(m, work(a, (int)b), x);
-            x_imul_r_rm(m, XW, work(a, (int)b), G(b));
+            x_mov_r_imm64(m, work(c, a, (int)b), x);
+            x_imul_r_rm(m, XW, work(c, a, (int)b), G_(c, b));
         }
-        stg(c, a, fits32((int64_t)x) ? work(a, -1) : work(a, (int)b));
+        stg(c, a, fits32((int64_t)x) ? work(c, a, -1) : work(c, a, (int)b));
         break;
     case JV_I_shlo_l_imm_64: shi(c, XW, SH_SHL, a, b, x); break;
     case JV_I_shlo_r_imm_64: shi(c, XW, SH_SHR, a, b, x); break;
     case JV_I_shar_r_imm_64: shi(c, XW, SH_SAR, a, b, x); break;
     case JV_I_neg_add_imm_64:
-        x_mov_r_imm64(m, work(a, (int)b), x);
-        x_alu_r_rm(m, XW, ALU_SUB, work(a, (int)b), G(b));
-        stg(c, a, work(a, (int)b));
+        x_mov_r_imm64(m, work(c, a, (int)b), x);
+        x_alu_r_rm(m, XW, ALU_SUB, work(c, a, (int)b), G_(c, b));
+        stg(c, a, work(c, a, (int)b));
         break;
     case JV_I_shlo_l_imm_alt_64: shalt(c, XW, SH_SHL, a, b, x); break;
     case JV_I_shlo_r_imm_alt_64: shalt(c, XW, SH_SHR, a, b, x); break;
@@ -633,10 +661,10 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_branch_ge_u: cmp_gg(c, a, b); branch(c, CC_AE, o->t); break;
     case JV_I_branch_ge_s: cmp_gg(c, a, b); branch(c, CC_GE, o->t); break;
     case JV_I_load_imm_jump_ind: /* the target comes from the old φB; φA is written first */
-        x_mov_r_rm(m, 0, RAX, G(b));
+        x_mov_r_rm(m, 0, RAX, G_(c, b));
         if ((uint32_t)y) x_alu_rm_i(m, 0, ALU_ADD, R(RAX), (int32_t)(uint32_t)y);
-        if (host(a)) x_mov_r_imm64(m, H(a), x);
-        else if (fits32((int64_t)x)) x_mov_rm_i(m, XW, G(a), (int32_t)(int64_t)x);
+        if (host_(c, a)) x_mov_r_imm64(m, H_(c, a), x);
+        else if (fits32((int64_t)x)) x_mov_rm_i(m, XW, G_(c, a), (int32_t)(int64_t)x);
         else {
             x_mov_r_imm64(m, RCX, x);
             stg(c, a, RCX);
@@ -647,7 +675,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_sub_32: alu3_32(c, ALU_SUB, d, a, b); break;
     case JV_I_mul_32:
         ldg(c, 0, RAX, a);
-        x_imul_r_rm(m, 0, RAX, G(b));
+        x_imul_r_rm(m, 0, RAX, G_(c, b));
         st_sx32(c, d);
         break;
     case JV_I_div_u_32: divop(c, 0, false, false, d, a, b); break;
@@ -660,12 +688,12 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_add_64: alu3(c, ALU_ADD, d, a, b); break;
     case JV_I_sub_64: alu3(c, ALU_SUB, d, a, b); break;
     case JV_I_mul_64:
-        if (host(d) && d != b) {
-            ldg(c, XW, H(d), a);
-            x_imul_r_rm(m, XW, H(d), G(b));
+        if (host_(c, d) && d != b) {
+            ldg(c, XW, H_(c, d), a);
+            x_imul_r_rm(m, XW, H_(c, d), G_(c, b));
         } else {
             ldg(c, XW, RAX, a);
-            x_imul_r_rm(m, XW, RAX, G(b));
+            x_imul_r_rm(m, XW, RAX, G_(c, b));
             stg(c, d, RAX);
         }
         break;
@@ -683,7 +711,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_mul_upper_u_u:
         ldg(c, XW, RAX, a);
         x_mov_rm_r(m, XW, M(RSP, FR(gas)), GAS);
-        x_f7(m, XW, o->iop == JV_I_mul_upper_s_s ? F7_IMUL : F7_MUL, G(b));
+        x_f7(m, XW, o->iop == JV_I_mul_upper_s_s ? F7_IMUL : F7_MUL, G_(c, b));
         x_mov_r_rm(m, XW, RAX, R(RDX));
         x_mov_r_rm(m, XW, GAS, M(RSP, FR(gas)));
         stg(c, d, RAX);
@@ -705,8 +733,8 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_set_lt_s: setcc_gg(c, CC_L, d, a, b); break;
     case JV_I_cmov_iz:
     case JV_I_cmov_nz:
-        x_alu_rm_i(m, XW, ALU_CMP, G(b), 0);
-        cmov_to(c, o->iop == JV_I_cmov_iz ? CC_E : CC_NE, d, G(a));
+        x_alu_rm_i(m, XW, ALU_CMP, G_(c, b), 0);
+        cmov_to(c, o->iop == JV_I_cmov_iz ? CC_E : CC_NE, d, G_(c, a));
         break;
     case JV_I_rot_l_64: sh3(c, XW, SH_ROL, d, a, b); break;
     case JV_I_rot_l_32: sh3(c, 0, SH_ROL, d, a, b); break;
@@ -716,12 +744,12 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_or_inv:
         ldg(c, XW, RAX, b);
         x_f7(m, XW, F7_NOT, R(RAX));
-        x_alu_r_rm(m, XW, o->iop == JV_I_and_inv ? ALU_AND : ALU_OR, RAX, G(a));
+        x_alu_r_rm(m, XW, o->iop == JV_I_and_inv ? ALU_AND : ALU_OR, RAX, G_(c, a));
         stg(c, d, RAX);
         break;
     case JV_I_xnor:
         ldg(c, XW, RAX, a);
-        x_alu_r_rm(m, XW, ALU_XOR, RAX, G(b));
+        x_alu_r_rm(m, XW, ALU_XOR, RAX, G_(c, b));
         x_f7(m, XW, F7_NOT, R(RAX));
         stg(c, d, RAX);
         break;
@@ -806,6 +834,7 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     /* a rough size guess keeps reallocation rare */
     if (!xb_reserve(MB, (size_t)p->nops * 16 + 4096) || !xb_reserve(CB, (size_t)p->nops * 8 + 4096))
         goto oom;
+    assign_registers(c);
     emit_stubs(c);
     k->body_lo = MB->len;
     for (uint32_t i = 0; i < p->nops; i++) {

@@ -47,6 +47,9 @@ javm_status jv_jit_compile(const javm_program *prog, jv_jit_code **out);
 void jv_jit_code_free(jv_jit_code *c);
 /* Bytes of machine code. */
 size_t jv_jit_code_size(const jv_jit_code *c);
+/* For tests: programs compiled after this call keep the guest registers in mask (bit i =
+ * φi) in the frame, so frame-resident operands are covered whatever a program uses most. */
+void jv_jit_set_frame_mask(uint16_t mask);
 /* The program's compiled code, compiling it on first use (thread-safe: concurrent first uses
  * may compile twice, one result is kept). */
 javm_status jv_jit_code_of(const javm_program *prog, const jv_jit_code **out);

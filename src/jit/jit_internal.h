@@ -59,7 +59,4 @@ typedef void (*jv_jit_entry_fn)(jv_jit_frame *frame, const void *target);
  * returns 0 to continue (registers reloaded from the frame), 1 to exit (exit fields set). */
 int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr);
 
-/* Host register of each guest register, or -1 when it lives in the frame (compile.c). */
-extern const int8_t jv_jit_host_reg[JV_PVM_NUM_REGS];
-
 #endif /* JV_JIT_INTERNAL_H */
