@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "bench.h"
 #include "javm.h"
@@ -74,20 +75,32 @@ static char *gen_program(unsigned blocks, size_t *len) {
     return s;
 }
 
-static double compile_ms(const javm_program *p, size_t *code_bytes) {
-    double r[REPS];
+static double cpu_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* Best of REPS compiles: wall-clock ms, and the compiling thread's CPU ms in *cpu_ms (the
+ * machine is shared: wall time includes waiting for a core). */
+static double compile_ms(const javm_program *p, size_t *code_bytes, double *cpu_ms) {
+    double r[REPS], rc[REPS];
     for (int k = 0; k < REPS; k++) {
         jv_jit_code *c = NULL;
-        double t0 = now_ns();
+        double t0 = now_ns(), c0 = cpu_ns();
         if (jv_jit_compile(p, &c) != JAVM_OK) {
             fprintf(stderr, "bench_jit: %s\n", javm_last_error());
             exit(1);
         }
         r[k] = (now_ns() - t0) / 1e6;
+        rc[k] = (cpu_ns() - c0) / 1e6;
         *code_bytes = jv_jit_code_size(c);
         jv_jit_code_free(c);
     }
-    return median(r, REPS);
+    median(r, REPS);
+    median(rc, REPS);
+    *cpu_ms = rc[0];
+    return r[0]; /* the best: compile time is deterministic work, the rest is machine noise */
 }
 
 /* ---- 3. raw first-touch round trip (before javm installs its handler) ---------------------- */
@@ -193,20 +206,22 @@ int main(void) {
     javm_program *big = assemble(src, len);
     free(src);
     size_t code = 0;
-    double big_ms = compile_ms(big, &code);
+    double big_cpu = 0, small_cpu = 0;
+    double big_ms = compile_ms(big, &code, &big_cpu);
     uint32_t big_len = javm_program_code_size(big);
-    printf("compile: %u bytes of PVM code, %u ops, 35000 blocks: %.1f ms (%.2f us per KiB), "
-           "%.1f MiB of machine code (%.1f bytes per PVM byte)\n",
-           big_len, big->nops, big_ms, big_ms * 1e3 / (big_len / 1024.0),
+    printf("compile: %u bytes of PVM code, %u ops, 35000 blocks: %.1f ms wall, %.1f ms CPU "
+           "(%.2f us CPU per KiB), %.1f MiB of machine code (%.1f bytes per PVM byte)\n",
+           big_len, big->nops, big_ms, big_cpu, big_cpu * 1e3 / (big_len / 1024.0),
            code / 1048576.0, (double)code / big_len);
     g_rng = 7;
     src = gen_program(500, &len);
     javm_program *small = assemble(src, len);
     free(src);
-    double small_ms = compile_ms(small, &code);
-    printf("compile: %u bytes of PVM code, 500 blocks: %.3f ms (%.2f us per KiB)\n",
-           javm_program_code_size(small), small_ms,
-           small_ms * 1e3 / (javm_program_code_size(small) / 1024.0));
+    double small_ms = compile_ms(small, &code, &small_cpu);
+    printf("compile: %u bytes of PVM code, 500 blocks: %.3f ms wall, %.3f ms CPU (%.2f us CPU "
+           "per KiB)\n",
+           javm_program_code_size(small), small_ms, small_cpu,
+           small_cpu * 1e3 / (javm_program_code_size(small) / 1024.0));
 
     /* 2. */
     javm_instance *first = NULL;

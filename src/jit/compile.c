@@ -21,7 +21,15 @@ static const uint8_t g_pool[11] = {RBX, RSI, RDI, RBP, R8, R9, R10, R11, R12, R1
 
 #define FR(field) ((int32_t)offsetof(jv_jit_frame, field))
 
-/* ---- Fixups ----------------------------------------------------------------------------------- */
+/* ---- Layout and fixups -------------------------------------------------------------------------
+ * Both sections are emitted in place, in one anonymous read-write mapping that becomes
+ * read+execute when done: the main section at offset 0, the cold section at a fixed offset past
+ * the largest main section the program can produce (MAX_MAIN_OP bytes per op, checked per op),
+ * so every rel32 whose target is already known (stubs, cold code, earlier ops) is written at
+ * once. Only forward branches to later ops are recorded and patched at the end. */
+#define MAX_MAIN_OP 160u /* the largest op template, with margin */
+#define MAX_COLD_OP 96u
+#define STUB_BYTES 2048u
 enum { SEC_MAIN = 0, SEC_COLD = 1 };
 enum { T_OP, T_MAIN, T_COLD };
 typedef struct jfix {
@@ -41,9 +49,24 @@ typedef struct jc {
     uint32_t panic_stub;     /* cold offset of the current op's panic stub, or UINT32_MAX */
     int8_t map[JV_PVM_NUM_REGS]; /* guest register -> host register, -1 = in the frame */
     uint32_t cur;            /* current op index */
+    size_t cold_off;         /* offset of the cold section in the mapping */
 } jc;
 
+static void patch(jc *c, unsigned sec, size_t site, unsigned kind, uint32_t target) {
+    size_t at = (sec == SEC_COLD ? c->cold_off : 0) + site, to;
+    if (kind == T_OP) to = c->code->op_off[target];
+    else if (kind == T_MAIN) to = target;
+    else to = c->cold_off + target;
+    int32_t rel = (int32_t)((int64_t)to - (int64_t)(at + 4));
+    memcpy(c->b[sec].p + site, &rel, 4);
+}
+
 static void fix(jc *c, unsigned sec, size_t site, unsigned kind, uint32_t target) {
+    if (c->b[sec].oom) return;
+    if (kind != T_OP || target <= c->cur) {
+        patch(c, sec, site, kind, target);
+        return;
+    }
     if (c->nfx == c->cfx) {
         size_t n = c->cfx ? c->cfx * 2 : 1024;
         jfix *q = realloc(c->fx, n * sizeof *q);
@@ -772,44 +795,37 @@ static void code_release(jv_pvm_attachment *a) { jv_jit_code_free((jv_jit_code *
 void jv_jit_code_free(jv_jit_code *c) {
     if (!c) return;
     if (c->code) munmap(c->code, c->map_len);
+    if (c->code && c->cold_len) munmap(c->code + c->cold_at, c->cold_len);
     free(c->op_off);
     free(c->jt);
     free(c);
 }
 
-size_t jv_jit_code_size(const jv_jit_code *c) { return c ? c->map_len : 0; }
+size_t jv_jit_code_size(const jv_jit_code *c) { return c ? c->code_bytes : 0; }
 
 static javm_status finish(jc *c) {
     jv_jit_code *k = c->code;
-    size_t main_len = (MB->len + 63) & ~(size_t)63;
-    size_t total = main_len + CB->len;
-    size_t map_len = (total + 4095) & ~(size_t)4095;
-    uint8_t *mem = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) return jv_set_error(JAVM_ERR_NO_MEMORY, "jit: cannot map %zu bytes of code", map_len);
-    memcpy(mem, MB->p, MB->len);
-    memset(mem + MB->len, 0xCC, main_len - MB->len); /* int3 between and after the sections */
-    memcpy(mem + main_len, CB->p, CB->len);
-    memset(mem + total, 0xCC, map_len - total);
-    const size_t sec_base[2] = {0, main_len};
-    for (size_t i = 0; i < c->nfx; i++) {
-        const jfix *f = &c->fx[i];
-        size_t site = sec_base[f->sec] + f->site, target;
-        if (f->kind == T_OP) target = k->op_off[f->target];
-        else if (f->kind == T_MAIN) target = f->target;
-        else target = main_len + f->target;
-        int32_t rel = (int32_t)((int64_t)target - (int64_t)(site + 4));
-        memcpy(mem + site, &rel, 4);
-    }
+    for (size_t i = 0; i < c->nfx; i++)
+        patch(c, c->fx[i].sec, c->fx[i].site, c->fx[i].kind, c->fx[i].target);
     for (uint32_t j = 0; j < c->p->jump_count; j++) {
         uint32_t t = c->p->jump_ops[j];
-        k->jt[j] = t == JV_PVM_NONE ? 0 : (uint64_t)(uintptr_t)(mem + k->op_off[t]);
+        k->jt[j] = t == JV_PVM_NONE ? 0 : (uint64_t)(uintptr_t)(k->code + k->op_off[t]);
     }
-    if (mprotect(mem, map_len, PROT_READ | PROT_EXEC) != 0) {
-        munmap(mem, map_len);
+    /* give back what the sections did not use; int3 in the partial pages */
+    size_t main_end = (MB->len + 4095) & ~(size_t)4095;
+    size_t cold_end = (c->cold_off + CB->len + 4095) & ~(size_t)4095;
+    memset(MB->p + MB->len, 0xCC, main_end - MB->len);
+    memset(CB->p + CB->len, 0xCC, cold_end - (c->cold_off + CB->len));
+    if (c->cold_off > main_end) munmap(k->code + main_end, c->cold_off - main_end);
+    if (k->map_len > cold_end) munmap(k->code + cold_end, k->map_len - cold_end);
+    /* from now on only the two sections are ours (something else may map the gap) */
+    k->map_len = main_end;
+    k->cold_at = c->cold_off;
+    k->cold_len = cold_end - c->cold_off;
+    if (mprotect(k->code, main_end, PROT_READ | PROT_EXEC) != 0 ||
+        mprotect(k->code + c->cold_off, cold_end - c->cold_off, PROT_READ | PROT_EXEC) != 0)
         return jv_set_error(JAVM_ERR_OS, "jit: cannot make the code executable");
-    }
-    k->code = mem;
-    k->map_len = map_len;
+    k->code_bytes = MB->len + CB->len;
     return JAVM_OK;
 }
 
@@ -831,9 +847,21 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     c->code = k;
     javm_status s = JAVM_OK;
     if (!k->op_off || !k->jt) goto oom;
-    /* a rough size guess keeps reallocation rare */
-    if (!xb_reserve(MB, (size_t)p->nops * 16 + 4096) || !xb_reserve(CB, (size_t)p->nops * 8 + 4096))
-        goto oom;
+    size_t main_cap = STUB_BYTES + (size_t)p->nops * MAX_MAIN_OP;
+    size_t cold_cap = 4096 + (size_t)p->nops * MAX_COLD_OP;
+    c->cold_off = (main_cap + 4095) & ~(size_t)4095;
+    if (c->cold_off + cold_cap > (1u << 31)) {
+        s = jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: program of %u ops too large to compile",
+                         p->nops);
+        goto fail;
+    }
+    k->map_len = (c->cold_off + cold_cap + 4095) & ~(size_t)4095;
+    void *region = mmap(NULL, k->map_len, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (region == MAP_FAILED) goto oom;
+    k->code = region;
+    *MB = (xbuf){.p = k->code, .cap = main_cap, .fixed = true};
+    *CB = (xbuf){.p = k->code + c->cold_off, .cap = cold_cap, .fixed = true};
     assign_registers(c);
     emit_stubs(c);
     k->body_lo = MB->len;
@@ -841,10 +869,11 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
         c->cur = i;
         c->panic_stub = UINT32_MAX;
         k->op_off[i] = (uint32_t)MB->len;
-        if (!xb_reserve(MB, 256) || !xb_reserve(CB, 256)) goto oom;
+        size_t m0 = MB->len, c0 = CB->len;
         if ((s = emit_op(c, &p->ops[i])) != JAVM_OK) goto fail;
-        if (MB->len + CB->len > (1u << 30)) {
-            s = jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: program too large to compile");
+        if (MB->len - m0 > MAX_MAIN_OP || CB->len - c0 > MAX_COLD_OP || MB->oom || CB->oom) {
+            s = jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: op at pc %u exceeds its code budget",
+                             p->ops[i].pc);
             goto fail;
         }
     }
@@ -853,16 +882,12 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     if (MB->oom || CB->oom || c->oom) goto oom;
     s = finish(c);
     if (s != JAVM_OK) goto fail;
-    free(MB->p);
-    free(CB->p);
     free(c->fx);
     *out = k;
     return JAVM_OK;
 oom:
     s = jv_set_error(JAVM_ERR_NO_MEMORY, "jit: out of memory while compiling");
 fail:
-    free(MB->p);
-    free(CB->p);
     free(c->fx);
     jv_jit_code_free(k);
     return s;

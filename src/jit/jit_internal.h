@@ -43,8 +43,10 @@ _Static_assert(sizeof(jv_jit_frame) % 16 == 8, "frame size must be 8 mod 16");
 struct jv_jit_code {
     jv_pvm_attachment att;
     const javm_program *prog;
-    uint8_t *code;          /* the executable mapping */
-    size_t map_len;
+    uint8_t *code;          /* the executable mapping (cold section at a fixed offset) */
+    size_t map_len;         /* the main section's mapping (the whole reservation until laid out) */
+    size_t cold_at, cold_len; /* the cold section's mapping (0 until laid out) */
+    size_t code_bytes;      /* machine code emitted (both sections) */
     size_t body_lo, body_hi; /* [lo, hi): the op bodies (the only code that accesses guest memory) */
     uint32_t *op_off;       /* native offset of every op (prog->nops entries, nondecreasing) */
     uint32_t nops;

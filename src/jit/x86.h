@@ -3,8 +3,8 @@
  * One encoder (x_enc) builds every instruction from its legacy prefixes, REX, the opcode bytes,
  * ModRM/SIB and displacement; the instruction forms below are one-line tables over it. An
  * operand `xrm` is a register or a memory reference [base + index*scale + disp32].
- * Emission goes into a growable byte buffer; allocation failure sets `oom` and later writes are
- * dropped, so callers check once at the end. */
+ * Emission goes into a byte buffer (growable, or a fixed region); running out sets `oom` and
+ * later writes are dropped, so callers check once at the end. */
 #ifndef JV_JIT_X86_H
 #define JV_JIT_X86_H
 
@@ -25,11 +25,16 @@ typedef struct xbuf {
     uint8_t *p;
     size_t len, cap;
     bool oom;
+    bool fixed; /* p is a fixed region of cap bytes: running out is an error, not a realloc */
 } xbuf;
 
 static inline bool xb_reserve(xbuf *b, size_t n) {
     if (b->oom) return false;
     if (b->len + n <= b->cap) return true;
+    if (b->fixed) {
+        b->oom = true;
+        return false;
+    }
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + n) cap *= 2;
     uint8_t *q = realloc(b->p, cap);
