@@ -3,6 +3,7 @@
  * per-instruction inputs (latency, decode slots, units) are columns of opcodes.def; the
  * registers read and written follow from the operand class. Costs are computed once, at load,
  * from the op stream (jv_pvm_gas08_cost), so running a program costs nothing extra. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,9 +126,21 @@ typedef struct g8_entry {
     int left;
     uint32_t deps;  /* ring slots whose results it still waits for */
     uint16_t regs;  /* registers whose newest in-flight producer it is */
-    const uint8_t *units;
+    uint64_t units; /* one byte per unit kind (g8_pack) */
     uint32_t row;   /* chart row */
 } g8_entry;
+
+/* Unit vectors packed one byte per kind, so "fits" and the updates are single operations (every
+ * count is below 128, so no byte borrows). */
+#define G8_HIGH 0x8080808080ull
+static inline uint64_t g8_pack(const uint8_t u[5]) {
+    uint64_t v = 0;
+    for (int i = 0; i < 5; i++) v |= (uint64_t)u[i] << (8 * i);
+    return v;
+}
+static inline bool g8_fits(uint64_t units, uint64_t free_u) {
+    return (((free_u | G8_HIGH) - units) & G8_HIGH) == G8_HIGH;
+}
 
 /* The optional chart: rows x cols cells, row r = the r-th instruction of the block. */
 typedef struct g8_chart {
@@ -145,8 +158,8 @@ static uint64_t g8_simulate(const javm_program *p, uint32_t first, g8_chart *cha
     g8_entry rob[G8_ROB];
     memset(rob, 0, sizeof rob);
     unsigned head = 0, live = 0;
-    uint8_t free_u[5];
-    memcpy(free_u, g8_units_total, sizeof free_u);
+    uint64_t free_u = g8_pack(g8_units_total);
+    uint32_t decm = 0, waitm = 0, exem = 0, finm = 0; /* ring slots per state */
     uint64_t cycle = 0;
     int dslots = G8_DECODE, starts = G8_STARTS;
     uint32_t at = first, row = 0;
@@ -175,7 +188,8 @@ static uint64_t g8_simulate(const javm_program *p, uint32_t first, g8_chart *cha
                     rob[s].regs &= (uint16_t)~ins.dst;
                 }
                 unsigned s = (head + live) % G8_ROB;
-                rob[s] = (g8_entry){ST_DEC, ins.lat, deps, ins.dst, ins.units, row};
+                rob[s] = (g8_entry){ST_DEC, ins.lat, deps, ins.dst, g8_pack(ins.units), row};
+                decm |= 1u << s;
                 live++;
             }
             dslots -= ins.dec;
@@ -186,60 +200,82 @@ static uint64_t g8_simulate(const javm_program *p, uint32_t first, g8_chart *cha
             continue;
         }
         /* 2. start the oldest ready entry */
-        if (starts > 0) {
+        if (starts > 0 && waitm) {
             int pick = -1;
-            for (unsigned k = 0; k < live && pick < 0; k++) {
-                unsigned s = (head + k) % G8_ROB;
+            /* WAIT slots in age order: the ring rotated so that head is bit 0 */
+            uint32_t cand = head ? (waitm >> head | waitm << (G8_ROB - head)) : waitm;
+            while (cand) {
+                unsigned s = (head + (unsigned)__builtin_ctz(cand)) % G8_ROB;
+                cand &= cand - 1;
                 const g8_entry *e = &rob[s];
-                if (e->state != ST_WAIT || e->deps) continue;
-                bool fit = true;
-                for (int u = 0; u < 5; u++) fit = fit && e->units[u] <= free_u[u];
-                if (fit) pick = (int)s;
+                if (!e->deps && g8_fits(e->units, free_u)) {
+                    pick = (int)s;
+                    break;
+                }
             }
             if (pick >= 0) {
                 g8_entry *e = &rob[pick];
                 e->state = ST_EXE;
-                for (int u = 0; u < 5; u++) free_u[u] = (uint8_t)(free_u[u] - e->units[u]);
+                waitm &= ~(1u << pick);
+                exem |= 1u << pick;
+                free_u -= e->units;
                 starts--;
                 continue;
             }
         }
         /* 3. stop */
         if (done && live == 0) return cycle;
+        /* Fast-forward (costs only, not charts): when nothing can be decoded (the terminator is
+         * in, or the ROB is full) and nothing can start or change state before an executing
+         * entry's countdown reaches 1, the cycles until then only count down; skip them. */
+        if (!chart && (done || live == G8_ROB) && starts > 0 && !decm &&
+            !(finm >> head & 1)) {
+            int min_left = INT32_MAX;
+            for (uint32_t m = exem; m; m &= m - 1) {
+                int l = rob[__builtin_ctz(m)].left;
+                if (l < min_left) min_left = l;
+            }
+            if (min_left != INT32_MAX && min_left > 1) {
+                int d = min_left - 1;
+                for (uint32_t m = exem; m; m &= m - 1) rob[__builtin_ctz(m)].left -= d;
+                cycle += (uint64_t)d;
+            }
+        }
         /* 4. advance one cycle, from the states before it */
-        bool prefix = true;
-        unsigned retired = 0;
-        for (unsigned k = 0; k < live; k++) {
-            unsigned s = (head + k) % G8_ROB;
-            g8_entry *e = &rob[s];
-            if (prefix && e->state == ST_FIN) {
-                chart_set(chart, e->row, cycle, 'R');
-                retired++;
+        if (chart) { /* the cells of this cycle, from those states */
+            bool prefix = true;
+            for (unsigned k = 0; k < live; k++) {
+                const g8_entry *e = &rob[(head + k) % G8_ROB];
+                prefix = prefix && e->state == ST_FIN;
+                static const char cell[] = {'D', '=', 'e', '-'};
+                char ch = prefix ? 'R' : cell[e->state];
+                if (e->state == ST_EXE && e->left == 0) ch = 'E';
+                chart_set(chart, e->row, cycle, ch);
+            }
+        }
+        unsigned retired = 0; /* in order, any number: the FIN prefix */
+        while (retired < live && (finm >> ((head + retired) % G8_ROB) & 1)) {
+            finm &= ~(1u << ((head + retired) % G8_ROB));
+            retired++;
+        }
+        for (uint32_t m = decm; m; m &= m - 1) rob[__builtin_ctz(m)].state = ST_WAIT;
+        waitm |= decm;
+        decm = 0;
+        for (uint32_t m = exem; m; m &= m - 1) {
+            unsigned k = (unsigned)__builtin_ctz(m);
+            g8_entry *e = &rob[k];
+            if (e->left == 0) {
+                e->state = ST_FIN;
+                exem &= ~(1u << k);
+                finm |= 1u << k;
                 continue;
             }
-            prefix = false;
-            switch (e->state) {
-            case ST_DEC:
-                chart_set(chart, e->row, cycle, 'D');
-                e->state = ST_WAIT;
-                break;
-            case ST_WAIT: chart_set(chart, e->row, cycle, '='); break;
-            case ST_FIN: chart_set(chart, e->row, cycle, '-'); break;
-            case ST_EXE:
-                if (e->left == 0) {
-                    chart_set(chart, e->row, cycle, 'E');
-                    e->state = ST_FIN;
-                } else {
-                    chart_set(chart, e->row, cycle, 'e');
-                    if (e->left == 1) { /* results ready: free units, satisfy dependants */
-                        for (int u = 0; u < 5; u++) free_u[u] = (uint8_t)(free_u[u] + e->units[u]);
-                        e->regs = 0;
-                        for (unsigned j = 0; j < live; j++) rob[(head + j) % G8_ROB].deps &= ~(1u << s);
-                    }
-                    e->left--;
-                }
-                break;
+            if (e->left == 1) { /* results ready: free units, satisfy dependants */
+                free_u += e->units;
+                e->regs = 0;
+                for (unsigned j = 0; j < live; j++) rob[(head + j) % G8_ROB].deps &= ~(1u << k);
             }
+            e->left--;
         }
         head = (head + retired) % G8_ROB;
         live -= retired;
