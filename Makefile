@@ -51,13 +51,13 @@ endif
 
 # ---- Dependencies ---------------------------------------------------------------------------
 # Debian packages found with pkg-config. The library needs libcrypto only; the tool adds json-c;
-# the tests add cmocka (and pytest for the Python binding). scripts/deps.sh checks a set (and installs it when run as root) once per
+# the tests add cmocka (and pytest for the Python binding, objdump for the jit emitter test). scripts/deps.sh checks a set (and installs it when run as root) once per
 # build directory: the stamp $(B)/deps/<set>.ok is an order-only prerequisite of what needs the
 # set, so `make clean`, `make -n` or an up-to-date build run no check. pkg-config itself is
 # asked only in recipes (after the check), once per package and make invocation.
 DEPS_lib  := libcrypto
 DEPS_tool := libcrypto json-c
-DEPS_test := libcrypto json-c cmocka pytest
+DEPS_test := libcrypto json-c cmocka pytest objdump
 $(B)/deps/%.ok: scripts/deps.sh
 	@mkdir -p $(dir $@)
 	$(Q)CC='$(CC)' ./scripts/deps.sh $(DEPS_$*) && touch $@

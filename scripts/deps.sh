@@ -5,13 +5,14 @@
 # Found with pkg-config; missing ones are installed with apt-get when we are root, otherwise the
 # exact command is printed and we fail.
 set -u
-mods=${*:-"libcrypto json-c cmocka pytest"}
+mods=${*:-"libcrypto json-c cmocka pytest objdump"}
 pkg_of() { # pkg-config module -> Debian package
   case $1 in
     libcrypto) echo libssl-dev ;;
     json-c) echo libjson-c-dev ;;
     cmocka) echo libcmocka-dev ;;
     pytest) echo "python3 python3-pytest" ;; # the Python binding's tests (not a pkg-config module)
+    objdump) echo binutils ;; # the jit emitter test disassembles what it emits (not pkg-config)
     *) echo "deps: unknown module $1" >&2; exit 2 ;;
   esac
 }
@@ -24,6 +25,7 @@ if [ $missing = 0 ]; then
     case $m in
       pytest) # pytest for python3 (or Debian's /usr/bin/python3)
         { python3 -c 'import pytest' || /usr/bin/python3 -c 'import pytest'; } >/dev/null 2>&1 || missing=1 ;;
+      objdump) command -v objdump >/dev/null 2>&1 || missing=1 ;;
       *) pkg-config --exists "$m" || missing=1 ;;
     esac
   done

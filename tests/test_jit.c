@@ -5,6 +5,7 @@
  * Registers are chosen so both host-register and frame-resident guest registers (φ1 and φ2 are
  * forced into the frame: jv_jit_set_frame_mask) and aliasing operands (d = a, d = b, a = b) are
  * covered. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -426,6 +427,89 @@ static void code_is_shared_and_not_writable(void **state) {
     free_pair(&b);
 }
 
+/* Threads: four threads make the first jit instances of one program at the same time (the
+ * lazy compile races; one result is kept), each runs a loop that first-touches its own pages
+ * (faults on every thread at once) and calls the host; every result equals the interpreter's. */
+#define NTHREADS 4
+typedef struct thread_arg {
+    javm_program *p;
+    uint64_t r7, gas, insns;
+    int ok;
+} thread_arg;
+static const char *const g_thread_src =
+    "  load_imm r2, 0x100000\n  load_imm r3, 64\n  fallthrough\n"
+    "l:\n  load_ind_u64 r4, r2, 0\n  add_64 r7, r7, r4\n  store_ind_u64 r3, r2, 8\n"
+    "  add_imm_64 r2, r2, 4096\n  add_imm_64 r3, r3, -1\n  ecalli 1\n  branch_ne_imm r3, 0, l\n"
+    "  load_imm r0, -65536\n  jump_ind r0, 0\n";
+static void *thread_main(void *arg) {
+    thread_arg *a = arg;
+    javm_config cfg;
+    javm_config_init(&cfg);
+    cfg.engine = JAVM_ENGINE_JIT;
+    javm_instance *vm = NULL;
+    if (javm_instance_new(a->p, &cfg, &vm) != JAVM_OK ||
+        javm_map(vm, 0x100000, 64 * 4096, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK)
+        return NULL;
+    javm_gas_set(vm, 1000000);
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+    for (;;) {
+        if (javm_run(vm, &ex) != JAVM_OK) break;
+        if (ex.kind != JAVM_EXIT_HOST_CALL) break;
+        uint64_t v = 0;
+        javm_reg_get(vm, 7, &v);
+        javm_reg_set(vm, 7, v * 3 + 1);
+    }
+    javm_stats st = JAVM_STATS_INIT;
+    javm_stats_get(vm, &st);
+    javm_reg_get(vm, 7, &a->r7);
+    a->gas = (uint64_t)javm_gas_get(vm);
+    a->insns = st.instructions;
+    a->ok = ex.kind == JAVM_EXIT_HALT && st.first_touch_faults == 64;
+    javm_instance_free(vm);
+    return NULL;
+}
+static void threads_share_code(void **state) {
+    (void)state;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    for (int round = 0; round < 5; round++) {
+        pair ref;
+        make_pair(&ref, g_thread_src); /* the soft instance is the reference */
+        javm_program *p = NULL;
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        assert_int_equal(jv_asm_assemble(g_thread_src, strlen(g_thread_src), &blob, &len), JAVM_OK);
+        assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK); /* not compiled yet */
+        free(blob);
+        thread_arg a[NTHREADS];
+        pthread_t t[NTHREADS];
+        for (int i = 0; i < NTHREADS; i++) {
+            a[i] = (thread_arg){.p = p};
+            assert_int_equal(pthread_create(&t[i], NULL, thread_main, &a[i]), 0);
+        }
+        for (int i = 0; i < NTHREADS; i++) pthread_join(t[i], NULL);
+        thread_arg s = {.p = ref.p};
+        /* the same on the soft engine, on this thread */
+        javm_instance *vm = ref.s;
+        javm_map(vm, 0x100000, 64 * 4096, JAVM_ACCESS_RW, NULL, 0);
+        javm_gas_set(vm, 1000000);
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+        while (javm_run(vm, &ex) == JAVM_OK && ex.kind == JAVM_EXIT_HOST_CALL) {
+            uint64_t v = 0;
+            javm_reg_get(vm, 7, &v);
+            javm_reg_set(vm, 7, v * 3 + 1);
+        }
+        javm_reg_get(vm, 7, &s.r7);
+        s.gas = (uint64_t)javm_gas_get(vm);
+        for (int i = 0; i < NTHREADS; i++) {
+            assert_true(a[i].ok);
+            assert_int_equal(a[i].r7, s.r7);
+            assert_int_equal(a[i].gas, s.gas);
+        }
+        javm_program_free(p);
+        free_pair(&ref);
+    }
+}
+
 static void summary(void **state) {
     (void)state;
     print_message("%u differential runs\n", g_runs);
@@ -445,6 +529,7 @@ int main(void) {
         cmocka_unit_test(memory_edges),
         cmocka_unit_test(random_programs),
         cmocka_unit_test(code_is_shared_and_not_writable),
+        cmocka_unit_test(threads_share_code),
         cmocka_unit_test(summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
