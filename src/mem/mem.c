@@ -34,9 +34,9 @@ static void layout_specs(void) {
     layout_ok = jv_meta_check(mem_specs, NUM_SPECS, err, sizeof err) == 0;
 }
 
-/* Page-table chunks (4096 page bytes each) that have ever held a mapping: reset and frame
+/* Page-table spans (4096 page bytes each) that have ever held a mapping: reset and frame
  * changes visit only these. */
-#define CHUNK_PAGES 4096u
+#define SPAN_PAGES 4096u
 
 /* ---- Host protection calls and fault injection ------------------------------------------- */
 static _Atomic long g_inject_skip, g_inject_fail;
@@ -120,13 +120,13 @@ void jv_mem_fini(jv_mem *m) {
     memset(m, 0, sizeof *m);
 }
 
-static inline void mark_chunks(jv_mem *m, uint32_t first, uint32_t count) {
-    for (uint32_t c = first / CHUNK_PAGES; c <= (first + count - 1) / CHUNK_PAGES; c++)
-        m->used_chunks[c >> 6] |= 1ull << (c & 63);
+static inline void mark_spans(jv_mem *m, uint32_t first, uint32_t count) {
+    for (uint32_t c = first / SPAN_PAGES; c <= (first + count - 1) / SPAN_PAGES; c++)
+        m->used_spans[c >> 6] |= 1ull << (c & 63);
 }
 
-static inline bool chunk_used(const jv_mem *m, uint32_t c) {
-    return (m->used_chunks[c >> 6] >> (c & 63)) & 1;
+static inline bool span_used(const jv_mem *m, uint32_t c) {
+    return (m->used_spans[c >> 6] >> (c & 63)) & 1;
 }
 
 static javm_status check_range(const char *what, uint64_t start, uint64_t size) {
@@ -219,7 +219,7 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
      * first, so that a failure leaves the metadata untouched. */
     if (guest_mprotect(m->base + start, size, host_prot(m, pb)) != 0)
         return jv_set_error(JAVM_ERR_OS, "map: mprotect failed: %s", strerror(errno));
-    mark_chunks(m, first, count);
+    mark_spans(m, first, count);
     for (uint32_t i = 0; i < count; i++) {
         if (!jv_pg_perm(m->pages[first + i])) m->mapped_pages++;
         m->pages[first + i] = pb;
@@ -307,20 +307,20 @@ static javm_status host_copy(jv_mem *m, uint32_t addr, void *buf, size_t n, bool
     for (uint64_t off = 0; off < n;) {
         uint32_t a = (uint32_t)(addr + off);
         uint32_t pn = a >> JV_PAGE_SHIFT;
-        size_t chunk = JV_PAGE_SIZE - (a & (JV_PAGE_SIZE - 1));
-        if (chunk > n - off) chunk = n - off;
+        size_t part = JV_PAGE_SIZE - (a & (JV_PAGE_SIZE - 1));
+        if (part > n - off) part = n - off;
         uint8_t *host = m->base + a;
         bool reopen = m->mode == JV_MEM_PAGED && host_prot(m, m->pages[pn]) != (PROT_READ | PROT_WRITE);
         if (reopen && guest_mprotect(m->base + ((uint64_t)pn << JV_PAGE_SHIFT), JV_PAGE_SIZE,
                                      PROT_READ | PROT_WRITE) != 0)
             return jv_set_error(JAVM_ERR_OS, "%s: mprotect failed: %s", what, strerror(errno));
-        if (to_guest) memcpy(host, p + off, chunk);
-        else memcpy(p + off, host, chunk);
+        if (to_guest) memcpy(host, p + off, part);
+        else memcpy(p + off, host, part);
         if (reopen && jv_mem_sync_protection(m, pn, 1)) {
             m->prot_stale = true; /* left open: MEM-8, closed again by the next heal */
             return jv_set_error(JAVM_ERR_OS, "%s: mprotect failed: %s", what, strerror(errno));
         }
-        off += chunk;
+        off += part;
     }
     return JAVM_OK;
 }
@@ -392,9 +392,9 @@ jv_mem_result jv_mem_store_slow(jv_mem *m, uint32_t addr, unsigned width, uint64
 
 bool jv_mem_next_mapped(const jv_mem *m, uint64_t from, uint32_t *page) {
     for (uint64_t pn = from >> JV_PAGE_SHIFT; pn < JV_NUM_PAGES;) {
-        uint32_t c = (uint32_t)(pn / CHUNK_PAGES);
-        if (!chunk_used(m, c)) {
-            pn = (uint64_t)(c + 1) * CHUNK_PAGES;
+        uint32_t c = (uint32_t)(pn / SPAN_PAGES);
+        if (!span_used(m, c)) {
+            pn = (uint64_t)(c + 1) * SPAN_PAGES;
             continue;
         }
         if ((pn & 7) == 0) { /* eight page bytes at a time */
@@ -420,13 +420,13 @@ javm_status jv_mem_reset(jv_mem *m) {
     if (mmap(m->base, m->window_size, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
         return jv_set_error(JAVM_ERR_OS, "reset: mmap failed: %s", strerror(errno));
-    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
-        if (!chunk_used(m, c)) continue;
-        memset(m->pages + (uint64_t)c * CHUNK_PAGES, 0, CHUNK_PAGES);
-        memset(m->dirty + (uint64_t)c * CHUNK_PAGES / 8, 0, CHUNK_PAGES / 8);
-        memset(m->ro_unit + (uint64_t)c * CHUNK_PAGES / 8, 0, CHUNK_PAGES / 8);
+    for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
+        if (!span_used(m, c)) continue;
+        memset(m->pages + (uint64_t)c * SPAN_PAGES, 0, SPAN_PAGES);
+        memset(m->dirty + (uint64_t)c * SPAN_PAGES / 8, 0, SPAN_PAGES / 8);
+        memset(m->ro_unit + (uint64_t)c * SPAN_PAGES / 8, 0, SPAN_PAGES / 8);
     }
-    memset(m->used_chunks, 0, sizeof m->used_chunks);
+    memset(m->used_spans, 0, sizeof m->used_spans);
     m->mapped_pages = 0;
     m->prot_stale = false;
     vma_release(m);
@@ -438,7 +438,7 @@ javm_status jv_mem_reset(jv_mem *m) {
 }
 
 /* The pages [first, first + n) to their fresh form (MEM-10), narrowing host protections
- * where they change, unless the caller re-syncs the whole chunk (full). */
+ * where they change, unless the caller re-syncs the whole span (full). */
 static javm_status fresh_pages(jv_mem *m, uint32_t first, uint32_t n, bool full) {
     javm_status st = JAVM_OK;
     uint32_t run = UINT32_MAX; /* start of a run of pages whose protection changes */
@@ -466,21 +466,21 @@ javm_status jv_mem_new_frame(jv_mem *m) {
     /* MEM-7: the frame's first touches start over, and so does the guest's VMA count (every
      * page is closed again below, which merges what the guest split). After soft checks
      * (degraded: every mapped page was rewritten and opened) or a failure that left
-     * protections unknown (MEM-8), every chunk is made fresh and re-synced whole. */
+     * protections unknown (MEM-8), every span is made fresh and re-synced whole. */
     bool all = (m->paged && m->mode != JV_MEM_PAGED) || m->prot_stale;
     vma_release(m);
     if (m->paged) m->mode = JV_MEM_PAGED;
     /* MEM-10: a read-only unit opened by fault-around also opened pages whose bytes do not
-     * say so: chunks holding one are made fresh and re-synced whole too. */
-    uint64_t full[sizeof m->used_chunks / sizeof m->used_chunks[0]] = {0};
-    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
-        if (!chunk_used(m, c)) continue;
+     * say so: spans holding one are made fresh and re-synced whole too. */
+    uint64_t full[sizeof m->used_spans / sizeof m->used_spans[0]] = {0};
+    for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
+        if (!span_used(m, c)) continue;
         if (all) {
             full[c >> 6] |= 1ull << (c & 63);
             continue;
         }
-        uint8_t *bits = m->ro_unit + (uint64_t)c * CHUNK_PAGES / 8;
-        for (uint32_t w = 0; w < CHUNK_PAGES / 64; w++) {
+        uint8_t *bits = m->ro_unit + (uint64_t)c * SPAN_PAGES / 8;
+        for (uint32_t w = 0; w < SPAN_PAGES / 64; w++) {
             uint64_t x;
             memcpy(&x, bits + 8 * w, 8);
             if (!x) continue;
@@ -494,7 +494,7 @@ javm_status jv_mem_new_frame(jv_mem *m) {
             uint32_t gw = w * 64 + (uint32_t)__builtin_ctzll(ws);
             for (uint64_t gs = m->frame_groups[gw]; gs; gs &= gs - 1) {
                 uint32_t first = (gw * 64 + (uint32_t)__builtin_ctzll(gs)) * 64;
-                uint32_t c = first / CHUNK_PAGES;
+                uint32_t c = first / SPAN_PAGES;
                 javm_status s = fresh_pages(m, first, 64, (full[c >> 6] >> (c & 63)) & 1);
                 if (s && !st) st = s;
             }
@@ -502,15 +502,15 @@ javm_status jv_mem_new_frame(jv_mem *m) {
         }
         m->frame_words[w] = 0;
     }
-    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
+    for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
         if (!((full[c >> 6] >> (c & 63)) & 1)) continue;
-        uint32_t first = c * CHUNK_PAGES;
-        javm_status s = fresh_pages(m, first, CHUNK_PAGES, true);
+        uint32_t first = c * SPAN_PAGES;
+        javm_status s = fresh_pages(m, first, SPAN_PAGES, true);
         if (s && !st) st = s;
-        memset(m->ro_unit + (uint64_t)first / 8, 0, CHUNK_PAGES / 8);
+        memset(m->ro_unit + (uint64_t)first / 8, 0, SPAN_PAGES / 8);
         /* A page left more open than its (now cleared) fast bits would skip its next charge:
-         * report it, and keep closing the other chunks. */
-        int rc = jv_mem_sync_protection(m, first, CHUNK_PAGES);
+         * report it, and keep closing the other spans. */
+        int rc = jv_mem_sync_protection(m, first, SPAN_PAGES);
         if (rc && !st)
             st = jv_set_error(JAVM_ERR_OS, "new frame: mprotect failed: %s", strerror(-rc));
     }
@@ -518,18 +518,18 @@ javm_status jv_mem_new_frame(jv_mem *m) {
     return st;
 }
 
-/* Only pages whose dirty bit is set are touched; chunks that never held a mapping are skipped
+/* Only pages whose dirty bit is set are touched; spans that never held a mapping are skipped
  * without reading their (uncommitted) dirty bits. */
 javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
     uint64_t restored = 0;
     javm_status st = JAVM_OK;
-    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
-        if (!chunk_used(m, c)) continue;
-        uint8_t *bits = m->dirty + c * (CHUNK_PAGES / 8);
-        uint32_t first = c * CHUNK_PAGES;
+    for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
+        if (!span_used(m, c)) continue;
+        uint8_t *bits = m->dirty + c * (SPAN_PAGES / 8);
+        uint32_t first = c * SPAN_PAGES;
         uint32_t run = UINT32_MAX; /* start of the current run of dirty pages */
-        for (uint32_t i = 0; i <= CHUNK_PAGES; i++) {
-            if (run == UINT32_MAX && (i & 63) == 0 && i < CHUNK_PAGES) {
+        for (uint32_t i = 0; i <= SPAN_PAGES; i++) {
+            if (run == UINT32_MAX && (i & 63) == 0 && i < SPAN_PAGES) {
                 uint64_t w; /* 64 clean pages at a time */
                 memcpy(&w, bits + (i >> 3), 8);
                 if (!w) {
@@ -537,7 +537,7 @@ javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
                     continue;
                 }
             }
-            bool d = i < CHUNK_PAGES && jv_bit_get(bits, i);
+            bool d = i < SPAN_PAGES && jv_bit_get(bits, i);
             if (d && run == UINT32_MAX) run = i;
             if (!d && run != UINT32_MAX) {
                 /* Drops the private copies: an image page reads its image bytes again, an
@@ -549,7 +549,7 @@ javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
                 run = UINT32_MAX;
             }
         }
-        memset(bits, 0, CHUNK_PAGES / 8);
+        memset(bits, 0, SPAN_PAGES / 8);
     }
     javm_status fs = jv_mem_new_frame(m);
     if (pages_restored) *pages_restored = restored;
@@ -559,9 +559,9 @@ javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
 /* ---- MEM-8: host protection agrees with the metadata after any failure -------------------- */
 javm_status jv_mem_heal(jv_mem *m) {
     if (!m->prot_stale) return JAVM_OK;
-    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
-        if (!chunk_used(m, c)) continue;
-        int rc = jv_mem_sync_protection(m, c * CHUNK_PAGES, CHUNK_PAGES);
+    for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
+        if (!span_used(m, c)) continue;
+        int rc = jv_mem_sync_protection(m, c * SPAN_PAGES, SPAN_PAGES);
         if (rc)
             return jv_set_error(JAVM_ERR_OS,
                                 "mem: restoring guest page protections failed: %s", strerror(-rc));
@@ -667,9 +667,9 @@ javm_status jv_mem_degrade(jv_mem *m) {
     if (m->mode == JV_MEM_SOFT) return JAVM_OK;
     m->mode = JV_MEM_SOFT;
     m->degrades++;
-    for (uint32_t c = 0; c < JV_NUM_PAGES / CHUNK_PAGES; c++) {
-        if (!chunk_used(m, c)) continue;
-        for (uint32_t pn = c * CHUNK_PAGES; pn < (c + 1) * CHUNK_PAGES; pn++)
+    for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
+        if (!span_used(m, c)) continue;
+        for (uint32_t pn = c * SPAN_PAGES; pn < (c + 1) * SPAN_PAGES; pn++)
             if (jv_pg_perm(m->pages[pn])) m->pages[pn] = with_mode_fast_bits(m, m->pages[pn]);
     }
     /* Mapped pages become host read-write, unmapped ones stay closed: runs of mapped pages

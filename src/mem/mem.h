@@ -56,7 +56,7 @@
  *   MEM-10 a page byte leaves its fresh form (NotPresent, the mode's fast bits) only through
  *          jv_mem_touch, which marks the page's group of 64 in frame_groups, or jv_mem_degrade
  *          (MEM-7); map, protect and unmap write fresh forms. So a new frame (reset) rewrites
- *          only marked groups and the chunks holding a read-only unit opened by fault-around,
+ *          only marked groups and the spans holding a read-only unit opened by fault-around,
  *          unless the space was degraded or its protections are stale (MEM-8): then all.
  */
 #ifndef JV_MEM_H
@@ -102,7 +102,7 @@ typedef struct jv_mem {
     int64_t vma_guest;     /* MEM-7: boundaries the guest's first touches added this frame */
     int64_t vma_budget;    /* MEM-7: limit of vma_guest (JV_MEM_VMA_BUDGET; tests lower it) */
     uint64_t degrades;     /* MEM-7: times the space went to soft checks (statistics) */
-    uint64_t used_chunks[4]; /* page-table chunks (4096 pages each) that ever held a mapping */
+    uint64_t used_spans[4]; /* page-table spans (4096 pages each) that ever held a mapping */
     uint64_t changes; /* MEM-9: count of map/unmap/protect/host writes/full resets */
     /* Groups of 64 pages touched (jv_mem_touch) since the last frame, and which words of
      * that bitmap are non-zero: jv_mem_new_frame visits only those pages (MEM-10). */
