@@ -41,7 +41,7 @@ static javm_image *make_image(const char *src, uint64_t map_size, size_t data_le
     size_t len;
     uint8_t *blob = asm_blob(src, &len);
     javm_image *img;
-    must(javm_image_new(blob, len, &img), "image");
+    must(javm_image_new(blob, len, NULL, &img), "image");
     free(blob);
     if (map_size) {
         uint8_t *data = malloc(data_len ? data_len : 1);

@@ -33,7 +33,7 @@ static void make_valid(void) {
     n += sizeof code;
     blob[n++] = 0x41;            /* bitmask: instructions at 0 and 6 */
     jv_image *img;
-    CHECK(jv_image_create(blob, n, &img) == JAVM_OK);
+    CHECK(jv_image_create(blob, n, JAVM_ISA_GP07, JAVM_GAS_GP07, &img) == JAVM_OK);
     jv_datacap *a, *b;
     CHECK(jv_cap_data_create_sized((const uint8_t *)"hello", 5, 8192, &a) == JAVM_OK);
     CHECK(jv_cap_data_create_sized((const uint8_t *)"ro", 2, 4096, &b) == JAVM_OK);

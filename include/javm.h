@@ -439,7 +439,9 @@ typedef struct javm_image javm_image;
 #define JAVM_IMAGE_CODE_BASE 0x00400000u
 #define JAVM_IMAGE_DATA_BASE 0x10000000u
 
-JAVM_API javm_status javm_image_new(const uint8_t *blob, size_t len, javm_image **out);
+/* opts: the code's dialect and gas model (NULL = gp07, gp07), recorded in the Image. */
+JAVM_API javm_status javm_image_new(const uint8_t *blob, size_t len, const javm_load_options *opts,
+                                    javm_image **out);
 /* source: a slot path of source_len (0 = no source: zeros; 1 = a slot key) steps. */
 JAVM_API javm_status javm_image_add_mapping(javm_image *img, uint32_t start, uint64_t size,
                                             const uint32_t *source, unsigned source_len);

@@ -65,6 +65,20 @@ for e in $("$JAVM_BIN" test --list-engines); do
   [ -z "$first" ] && first=$out
   [ "$out" = "$first" ] && ok || bad "run $e differs from the first engine: $out"
 done
+# the same program in the gp08 dialect with the gp08 gas model: recorded, identical on every engine
+"$JAVM_BIN" asm --isa gp08 p.s -o p8.bin || bad "asm gp08"
+sed 's/"code": "p.bin",/"code": "p8.bin", "isa": "gp08", "gas_model": "gp08",/' m.json > m8.json
+"$JAVM_BIN" image build m8.json -o p8.img && ok || bad "build gp08"
+"$JAVM_BIN" image info p8.img | grep -q '(isa gp08, gas model gp08)' && ok || bad "info gp08"
+first8=""
+for e in $("$JAVM_BIN" test --list-engines); do
+  out=$("$JAVM_BIN" image run --json --engine "$e" p8.img) || { bad "run gp08 $e"; continue; }
+  [ -z "$first8" ] && first8=$out
+  [ "$out" = "$first8" ] && ok || bad "run gp08 $e differs: $out"
+done
+grep -q '"slots":\[{"slot":1,"root":"'"$want"'"}\]' <<<"$first8" && ok || bad "gp08 slot root: $first8"
+printf '{"code": "p.bin", "isa": "gp09"}' > bad6.json
+expect_err "bad isa" 2 image build bad6.json -o x.img
 "$JAVM_BIN" image run --gas 3 p.img | grep -q '^exit      out-of-gas at pc 0' && ok || bad "run out of gas"
 
 # usage errors: one line, status 2

@@ -98,11 +98,11 @@ static javm_datacap *cap(const void *bytes, size_t len, uint64_t size) {
 
 /* The common layout (MAP_A, MAP_B, MAP_C) around a program; endpoint 0 at pc 0 with φ0 = the
  * halt address and φ1 = the stack top. */
-static javm_image *std_image(const char *src) {
+static javm_image *std_image_args(const char *src, unsigned nargs) {
     size_t len;
     uint8_t *blob = assemble(src, &len);
     javm_image *img;
-    assert_int_equal(javm_image_new(blob, len, &img), JAVM_OK);
+    assert_int_equal(javm_image_new(blob, len, NULL, &img), JAVM_OK);
     free(blob);
     uint32_t s1 = 1, s2 = 2;
     assert_int_equal(javm_image_add_mapping(img, MAP_A, 0x10000, &s1, 1), JAVM_OK);
@@ -114,10 +114,11 @@ static javm_image *std_image(const char *src) {
     javm_datacap_free(a);
     javm_datacap_free(b);
     uint64_t regs[JAVM_NUM_REGS] = {HALT_ADDR, MAP_C_END};
-    assert_int_equal(javm_image_add_endpoint(img, 0, 0, 0, regs), JAVM_OK);
+    assert_int_equal(javm_image_add_endpoint(img, 0, 0, nargs, regs), JAVM_OK);
     if (javm_image_seal(img) != JAVM_OK) fail_msg("seal: %s", javm_last_error());
     return img;
 }
+static javm_image *std_image(const char *src) { return std_image_args(src, 0); }
 
 static javm_image_instance *instance(const javm_image *img, javm_engine e) {
     assert_int_equal(jv_fault_reinstall(), JAVM_OK); /* cmocka replaced it for this test */
@@ -260,7 +261,7 @@ static javm_image *callee_image(void) {
     uint8_t *blob = assemble(src, &len);
     free(src);
     javm_image *img;
-    assert_int_equal(javm_image_new(blob, len, &img), JAVM_OK);
+    assert_int_equal(javm_image_new(blob, len, NULL, &img), JAVM_OK);
     free(blob);
     assert_int_equal(jv_image_cost(&img->img).code_len, 10000);
     uint32_t s1 = 1, s2 = 2;
@@ -303,6 +304,81 @@ static void call_charge(void **state) {
         assert_int_equal(javm_image_call(in, 0, 10000, &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_HALT);
         assert_int_equal(javm_image_gas_get(in), 10000 - 4 - 2852 - 1);
+        javm_image_instance_free(in);
+        javm_image_instance_free(ci);
+    }
+    javm_image_free(caller);
+    javm_image_free(callee);
+}
+
+/* Nested CALLs: arguments in, results out, the callee's host call served by the host on the
+ * inner frame, its memory persisted between CALLs (and flushed into its slot), its CoW charged
+ * again in every frame; exact gas on every engine. A callee that panics is faulted afterwards. */
+static void nested_calls(void **state) {
+    javm_image *callee = std_image_args("load_u64 r9, 0x10000100\nadd_64 r9, r9, r7\n"
+                                        "store_u64 r9, 0x10000100\nadd_64 r7, r9, r8\n"
+                                        "ecalli 40" H, 2);
+    javm_image *caller = std_image("load_imm r9, 5\nload_imm r10, 7\nload_imm r7, 3\n"
+                                   "load_imm r8, 0\necalli 26\nmove_reg r11, r7\nmove_reg r12, r8\n"
+                                   "load_imm r7, 3\nload_imm r8, 0\necalli 26" H);
+    uint64_t p;
+    memcpy(&p, pattern + 0x100, 8);
+    for (unsigned e = 0; e < nengines; e++) {
+        javm_image_instance *ci = instance(callee, engines[e]), *in = instance(caller, engines[e]);
+        assert_int_equal(javm_image_instance_set_child(in, 3, ci), JAVM_OK);
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+        assert_int_equal(javm_image_call(in, 0, 100000, &ex), JAVM_OK);
+        for (uint64_t k = 1; ex.kind == JAVM_EXIT_HOST_CALL; k++) {
+            assert_int_equal(ex.arg, 40);
+            uint64_t r7;
+            assert_int_equal(javm_image_reg_get(in, 7, &r7), JAVM_OK); /* the callee's */
+            assert_int_equal(r7, p + 5 * k + 7);
+            assert_int_equal(javm_image_resume(in, &ex), JAVM_OK);
+        }
+        assert_int_equal(ex.kind, JAVM_EXIT_HALT);
+        uint64_t r7, r8, r11, r12;
+        javm_image_reg_get(in, 7, &r7);
+        javm_image_reg_get(in, 8, &r8);
+        javm_image_reg_get(in, 11, &r11);
+        javm_image_reg_get(in, 12, &r12);
+        assert_int_equal(r11, p + 12);
+        assert_int_equal(r12, JAVM_IMAGE_OK);
+        assert_int_equal(r7, p + 17);
+        assert_int_equal(r8, JAVM_IMAGE_OK);
+        /* caller block 11; per CALL: 100 + 1664, callee block 6, its CoW 256, host floor 100 */
+        assert_int_equal(javm_image_gas_get(in), 100000 - 11 - 2 * (1764 + 6 + 256 + 100));
+        assert_int_equal(mat_gas(ci), 512);
+        assert_int_equal(mat_gas(in), 0);
+        uint8_t want[0x10000] = {0};
+        memcpy(want, pattern, sizeof pattern);
+        uint64_t stored = p + 10;
+        memcpy(want + 0x100, &stored, 8);
+        assert_slot_root(ci, 1, want, 0x10000);
+        javm_image_instance_free(in);
+        javm_image_instance_free(ci);
+    }
+    javm_image_free(caller);
+    javm_image_free(callee);
+
+    /* a panicking callee: CALLEE_PANIC, then FAULTED; the caller carries on */
+    callee = std_image("trap");
+    caller = std_image("load_imm r7, 3\nload_imm r8, 0\necalli 26\nmove_reg r11, r8\n"
+                       "load_imm r7, 3\necalli 26\nmove_reg r12, r8\n"
+                       "load_imm r7, 4\necalli 26" H);
+    for (unsigned e = 0; e < nengines; e++) {
+        javm_image_instance *ci = instance(callee, engines[e]), *in = instance(caller, engines[e]);
+        assert_int_equal(javm_image_instance_set_child(in, 3, ci), JAVM_OK);
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+        assert_int_equal(javm_image_call(in, 0, 100000, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_HALT);
+        uint64_t r8, r11, r12;
+        javm_image_reg_get(in, 8, &r8);
+        javm_image_reg_get(in, 11, &r11);
+        javm_image_reg_get(in, 12, &r12);
+        assert_int_equal(r11, JAVM_IMAGE_CALLEE_PANIC);
+        assert_int_equal(r12, JAVM_IMAGE_FAULTED);
+        assert_int_equal(r8, JAVM_IMAGE_NO_SLOT);
+        assert_int_equal(javm_image_call(ci, 0, 1000, &ex), JAVM_ERR_STATE);
         javm_image_instance_free(in);
         javm_image_instance_free(ci);
     }
@@ -504,7 +580,7 @@ static javm_status try_seal(void (*edit)(javm_image *)) {
     size_t len;
     uint8_t *blob = assemble("trap", &len);
     javm_image *img;
-    assert_int_equal(javm_image_new(blob, len, &img), JAVM_OK);
+    assert_int_equal(javm_image_new(blob, len, NULL, &img), JAVM_OK);
     free(blob);
     edit(img);
     javm_status s = javm_image_seal(img);
@@ -572,7 +648,7 @@ static void validation(void **state) {
     javm_image *img;
     size_t len;
     uint8_t *blob = assemble("trap", &len);
-    assert_int_equal(javm_image_new(blob, len, &img), JAVM_OK);
+    assert_int_equal(javm_image_new(blob, len, NULL, &img), JAVM_OK);
     free(blob);
     javm_datacap *d = cap(NULL, 0, 4096);
     uint8_t missing[33] = {2, 0xAA};
@@ -585,7 +661,7 @@ static void validation(void **state) {
     javm_datacap_free(d);
     /* the code must be a valid program blob */
     uint8_t junk[3] = {1, 2, 3};
-    assert_int_equal(javm_image_new(junk, 3, &img), JAVM_ERR_BAD_IMAGE);
+    assert_int_equal(javm_image_new(junk, 3, NULL, &img), JAVM_ERR_BAD_IMAGE);
     assert_null(img);
 }
 
@@ -633,6 +709,7 @@ int main(void) {
         cmocka_unit_test(table),
         cmocka_unit_test(block_gate),
         cmocka_unit_test(call_charge),
+        cmocka_unit_test(nested_calls),
         cmocka_unit_test(halt_rearm_flush),
         cmocka_unit_test(rebuild_no_recharge),
         cmocka_unit_test(mgmt_move_evicts),

@@ -263,17 +263,29 @@ static int cmd_build(int argc, char **argv) {
     const char *slash = strrchr(in, '/');
     if (slash) snprintf(c.dir, sizeof c.dir, "%.*s", (int)(slash - in), in);
     else snprintf(c.dir, sizeof c.dir, ".");
-    static const char *const top[] = {"code", "mappings", "pinned_slots", "initial_slots", "endpoints", NULL};
+    static const char *const top[] = {"code", "isa", "gas_model", "mappings", "pinned_slots",
+                                      "initial_slots", "endpoints", NULL};
     json_object *v;
     javm_image *img = NULL;
     int rc = mf_fields(&c, root, "manifest", top);
     if (!rc && (!json_object_object_get_ex(root, "code", &v) || !json_object_is_type(v, json_type_string)))
         rc = mf_fail(&c, "manifest: 'code' must name the program blob file");
+    javm_load_options lo;
+    javm_load_options_init(&lo);
+    json_object *d;
+    if (!rc && json_object_object_get_ex(root, "isa", &d) &&
+        (!json_object_is_type(d, json_type_string) ||
+         javm_isa_parse(json_object_get_string(d), &lo.isa)))
+        rc = mf_fail(&c, "manifest: isa: expected \"gp07\" or \"gp08\"");
+    if (!rc && json_object_object_get_ex(root, "gas_model", &d) &&
+        (!json_object_is_type(d, json_type_string) ||
+         javm_gas_model_parse(json_object_get_string(d), &lo.gas_model)))
+        rc = mf_fail(&c, "manifest: gas_model: expected \"gp07\" or \"gp08\"");
     if (!rc) {
         size_t blen;
         uint8_t *blob = mf_file(&c, json_object_get_string(v), &blen, "code");
         if (!blob) rc = -1;
-        else if (javm_image_new(blob, blen, &img)) rc = mf_fail(&c, "%s", javm_last_error());
+        else if (javm_image_new(blob, blen, &lo, &img)) rc = mf_fail(&c, "%s", javm_last_error());
         free(blob);
     }
     if (!rc) rc = mf_slots(&c, img, root, 1);
@@ -338,6 +350,9 @@ static json_object *info_json(const jv_image *img) {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "content_hash", hex_obj(&img->content_hash));
     json_object_object_add(o, "code_len", json_object_new_uint64(img->prog->code_len));
+    json_object_object_add(o, "isa", json_object_new_string(javm_isa_name(img->prog->isa)));
+    json_object_object_add(o, "gas_model",
+                           json_object_new_string(javm_gas_model_name(img->prog->gas_model)));
     json_object *maps = json_object_new_array();
     for (uint32_t i = 0; i < img->nmaps; i++) {
         const jv_img_mapping *m = &img->maps[i];
@@ -378,8 +393,9 @@ static json_object *info_json(const jv_image *img) {
 static void info_text(const jv_image *img) {
     char x[65];
     jv_cap_hash_hex(&img->content_hash, x);
-    printf("content hash  %s\ncode          %u bytes at 0x%08x\n", x, img->prog->code_len,
-           JV_IMG_CODE_BASE);
+    printf("content hash  %s\ncode          %u bytes at 0x%08x (isa %s, gas model %s)\n", x,
+           img->prog->code_len, JV_IMG_CODE_BASE, javm_isa_name(img->prog->isa),
+           javm_gas_model_name(img->prog->gas_model));
     printf("mappings      %u\n", img->nmaps);
     for (uint32_t i = 0; i < img->nmaps; i++) {
         const jv_img_mapping *m = &img->maps[i];

@@ -8,11 +8,20 @@
 
 #define NULLARG(what) jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "image: %s: NULL argument", what)
 
-javm_status javm_image_new(const uint8_t *blob, size_t len, javm_image **out) {
+javm_status javm_image_new(const uint8_t *blob, size_t len, const javm_load_options *opts,
+                           javm_image **out) {
     if (!out) return NULLARG("new");
     *out = NULL;
+    javm_load_options o;
+    javm_load_options_init(&o);
+    if (opts) {
+        if (opts->size < JAVM_LOAD_OPTIONS_SIZE_V1 || opts->size > sizeof o)
+            return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
+                                "image: load options size %u is not a known layout", opts->size);
+        memcpy(&o, opts, opts->size);
+    }
     jv_image *img;
-    javm_status s = jv_image_create(blob, len, &img);
+    javm_status s = jv_image_create(blob, len, o.isa, o.gas_model, &img);
     if (!s) *out = (javm_image *)img;
     return s;
 }

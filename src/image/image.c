@@ -16,7 +16,8 @@ static uint64_t sat_mul(uint64_t a, uint64_t b) {
     return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
 }
 
-javm_status jv_image_create(const uint8_t *blob, size_t len, jv_image **out) {
+javm_status jv_image_create(const uint8_t *blob, size_t len, javm_isa isa, javm_gas_model gas,
+                            jv_image **out) {
     *out = NULL;
     if (!blob && len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "image: code blob is NULL");
     if (len > JV_IMG_MAX_BLOB)
@@ -30,7 +31,7 @@ javm_status jv_image_create(const uint8_t *blob, size_t len, jv_image **out) {
     }
     if (len) memcpy(img->blob, blob, len);
     img->blob_len = len;
-    javm_status s = jv_pvm_program_create(blob, len, &img->prog);
+    javm_status s = jv_pvm_program_create_ex(blob, len, isa, gas, &img->prog);
     if (s) {
         jv_image_destroy(img);
         return jv_set_error(JAVM_ERR_BAD_IMAGE, "image: code: %s", javm_last_error());

@@ -108,8 +108,10 @@ struct javm_image {
     jv_image img;
 };
 
-/* An empty Image to be filled by the builder calls below, then validated. */
-javm_status jv_image_create(const uint8_t *blob, size_t len, jv_image **out);
+/* An empty Image to be filled by the builder calls below, then validated. The code is decoded
+ * in dialect isa with block costs in gas model gas (both recorded in the Image). */
+javm_status jv_image_create(const uint8_t *blob, size_t len, javm_isa isa, javm_gas_model gas,
+                            jv_image **out);
 void jv_image_destroy(jv_image *img); /* NULL is a no-op */
 /* Builder: each takes copies/clones of what it is given; errors name the problem. */
 javm_status jv_image_add_mapping(jv_image *img, uint64_t start, uint64_t size,

@@ -14,9 +14,11 @@
 #define ENDPOINT_SIZE (4u + 4u + 1u + 8u * JV_PVM_NUM_REGS) /* 113 */
 
 static const jv_ssz_field image_fields[] = {
-    {"version", 4}, {"code", 0},      {"mappings", 0}, {"pinned_slots", 0},
-    {"initial_slots", 0}, {"endpoints", 0}, {"arena", 0},
+    {"version", 4},      {"isa", 1},       {"gas_model", 1}, {"code", 0},  {"mappings", 0},
+    {"pinned_slots", 0}, {"initial_slots", 0}, {"endpoints", 0}, {"arena", 0},
 };
+#define NFIELDS 9
+enum { F_VERSION, F_ISA, F_GAS, F_CODE, F_MAPS, F_PINNED, F_INITIAL, F_EPS, F_ARENA };
 static const jv_ssz_field mapping_fields[] = {{"start", 8}, {"size", 8}, {"source", 0}};
 static const jv_ssz_field slot_fields[] = {{"key", 4}, {"size", 8}, {"pages", 0}};
 
@@ -89,10 +91,12 @@ static javm_status encode_slots(const jv_img_slot *s, uint32_t n, jv_ssz_buf *ar
 
 javm_status jv_image_encode(const jv_image *img, jv_ssz_buf *out) {
     if (!img->valid) return jv_set_error(JAVM_ERR_STATE, "image: encode: the Image is not sealed");
-    jv_ssz_buf f[7] = {{0}}, arena = {0};
+    jv_ssz_buf f[NFIELDS] = {{0}}, arena = {0};
     javm_status st = JAVM_OK;
-    jv_ssz_put_uint(&f[0], JV_IMG_VERSION, 4);
-    jv_ssz_put_bytes(&f[1], img->blob, img->blob_len);
+    jv_ssz_put_uint(&f[F_VERSION], JV_IMG_VERSION, 4);
+    jv_ssz_put_uint(&f[F_ISA], (uint64_t)img->prog->isa, 1);
+    jv_ssz_put_uint(&f[F_GAS], (uint64_t)img->prog->gas_model, 1);
+    jv_ssz_put_bytes(&f[F_CODE], img->blob, img->blob_len);
     jv_ssz_buf *m = calloc(img->nmaps ? img->nmaps : 1, sizeof *m);
     if (!m) return jv_set_error(JAVM_ERR_NO_MEMORY, "image: out of memory encoding");
     for (uint32_t i = 0; i < img->nmaps; i++) {
@@ -102,28 +106,28 @@ javm_status jv_image_encode(const jv_image *img, jv_ssz_buf *out) {
         for (unsigned k = 0; k < img->maps[i].source_len; k++)
             jv_ssz_put_uint(&m[i], img->maps[i].source[k], 4);
     }
-    put_var_list(&f[2], m, img->nmaps);
+    put_var_list(&f[F_MAPS], m, img->nmaps);
     fini_all(m, img->nmaps);
-    if (!st) st = encode_slots(img->pinned, img->npinned, &arena, &f[3]);
-    if (!st) st = encode_slots(img->initial, img->ninitial, &arena, &f[4]);
+    if (!st) st = encode_slots(img->pinned, img->npinned, &arena, &f[F_PINNED]);
+    if (!st) st = encode_slots(img->initial, img->ninitial, &arena, &f[F_INITIAL]);
     for (uint32_t i = 0; i < img->neps; i++) {
         const jv_img_endpoint *e = &img->eps[i];
-        jv_ssz_put_uint(&f[5], e->key, 4);
-        jv_ssz_put_uint(&f[5], e->entry_pc, 4);
-        jv_ssz_put_uint(&f[5], e->arg_registers, 1);
-        for (unsigned r = 0; r < JV_PVM_NUM_REGS; r++) jv_ssz_put_uint(&f[5], e->regs[r], 8);
+        jv_ssz_put_uint(&f[F_EPS], e->key, 4);
+        jv_ssz_put_uint(&f[F_EPS], e->entry_pc, 4);
+        jv_ssz_put_uint(&f[F_EPS], e->arg_registers, 1);
+        for (unsigned r = 0; r < JV_PVM_NUM_REGS; r++) jv_ssz_put_uint(&f[F_EPS], e->regs[r], 8);
     }
-    f[6] = arena;
-    jv_ssz_span v[7];
+    f[F_ARENA] = arena;
+    jv_ssz_span v[NFIELDS];
     bool oom = false;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < NFIELDS; i++) {
         v[i] = (jv_ssz_span){f[i].p, f[i].len};
         oom |= f[i].oom;
     }
     if (!st && oom) st = jv_set_error(JAVM_ERR_NO_MEMORY, "image: out of memory encoding");
-    if (!st) st = jv_ssz_container_encode(out, image_fields, 7, v);
+    if (!st) st = jv_ssz_container_encode(out, image_fields, NFIELDS, v);
     if (!st && out->oom) st = jv_set_error(JAVM_ERR_NO_MEMORY, "image: out of memory encoding");
-    for (int i = 0; i < 7; i++) jv_ssz_buf_fini(&f[i]);
+    for (int i = 0; i < NFIELDS; i++) jv_ssz_buf_fini(&f[i]);
     return st;
 }
 
@@ -185,22 +189,27 @@ static javm_status decode_slots(jv_ssz_span s, jv_ssz_span arena, bool pinned, j
 javm_status jv_image_decode(const uint8_t *bytes, size_t len, jv_image **out) {
     *out = NULL;
     if (!bytes && len) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "image: bytes are NULL");
-    jv_ssz_span f[7];
-    javm_status st = jv_ssz_container_split((jv_ssz_span){bytes, len}, image_fields, 7, f, "Image");
+    jv_ssz_span f[NFIELDS];
+    javm_status st =
+        jv_ssz_container_split((jv_ssz_span){bytes, len}, image_fields, NFIELDS, f, "Image");
     if (st) return jv_set_error(JAVM_ERR_BAD_IMAGE, "image: %s", javm_last_error());
-    uint64_t version = le(f[0].p, 4);
+    uint64_t version = le(f[F_VERSION].p, 4), isa = f[F_ISA].p[0], gas = f[F_GAS].p[0];
     if (version != JV_IMG_VERSION)
         return BAD("image: version %llu is not %u", (unsigned long long)version, JV_IMG_VERSION);
-    if (f[6].len > ARENA_LIMIT) return BAD("image: arena exceeds 4 GiB");
+    if (isa > JAVM_ISA_GP08) return BAD("image: isa %llu is not 0 (gp07) or 1 (gp08)", (unsigned long long)isa);
+    if (gas > JAVM_GAS_GP08)
+        return BAD("image: gas_model %llu is not 0 (gp07) or 1 (gp08)", (unsigned long long)gas);
+    if (f[F_ARENA].len > ARENA_LIMIT) return BAD("image: arena exceeds 4 GiB");
     jv_image *img;
-    if ((st = jv_image_create(f[1].p, f[1].len, &img))) return st;
+    if ((st = jv_image_create(f[F_CODE].p, f[F_CODE].len, (javm_isa)isa, (javm_gas_model)gas, &img)))
+        return st;
     jv_ssz_span *tmp = malloc(JV_IMG_MAX_SLOTS * sizeof *tmp);
     if (!tmp) {
         jv_image_destroy(img);
         return jv_set_error(JAVM_ERR_NO_MEMORY, "image: out of memory");
     }
     size_t n;
-    st = jv_ssz_var_list_split(f[2], JV_IMG_MAX_MAPPINGS, tmp, JV_IMG_MAX_MAPPINGS, &n, "mappings");
+    st = jv_ssz_var_list_split(f[F_MAPS], JV_IMG_MAX_MAPPINGS, tmp, JV_IMG_MAX_MAPPINGS, &n, "mappings");
     if (st) st = jv_set_error(JAVM_ERR_BAD_IMAGE, "image: %s", javm_last_error());
     for (size_t i = 0; i < n && !st; i++) {
         jv_ssz_span m[3];
@@ -214,14 +223,14 @@ javm_status jv_image_decode(const uint8_t *bytes, size_t len, jv_image **out) {
         for (size_t k = 0; k < steps; k++) src[k] = (uint32_t)le(m[2].p + 4 * k, 4);
         st = jv_image_add_mapping(img, le(m[0].p, 8), le(m[1].p, 8), src, (unsigned)steps);
     }
-    if (!st) st = decode_slots(f[3], f[6], true, img, tmp);
-    if (!st) st = decode_slots(f[4], f[6], false, img, tmp);
+    if (!st) st = decode_slots(f[F_PINNED], f[F_ARENA], true, img, tmp);
+    if (!st) st = decode_slots(f[F_INITIAL], f[F_ARENA], false, img, tmp);
     free(tmp);
-    if (!st && (st = jv_ssz_fixed_list_count(f[5], ENDPOINT_SIZE, JV_IMG_MAX_ENDPOINTS, &n,
+    if (!st && (st = jv_ssz_fixed_list_count(f[F_EPS], ENDPOINT_SIZE, JV_IMG_MAX_ENDPOINTS, &n,
                                              "endpoints")))
         st = jv_set_error(JAVM_ERR_BAD_IMAGE, "image: %s", javm_last_error());
     for (size_t i = 0; i < n && !st; i++) {
-        const uint8_t *e = f[5].p + i * ENDPOINT_SIZE;
+        const uint8_t *e = f[F_EPS].p + i * ENDPOINT_SIZE;
         uint64_t regs[JV_PVM_NUM_REGS];
         for (unsigned r = 0; r < JV_PVM_NUM_REGS; r++) regs[r] = le(e + 9 + 8 * r, 8);
         st = jv_image_add_endpoint(img, (uint32_t)le(e, 4), (uint32_t)le(e + 4, 4), e[8], regs);
@@ -259,10 +268,12 @@ static javm_status slots_root(const jv_img_slot *s, uint32_t n, jv_hash32 *out) 
 }
 
 javm_status jv_image_hash(const jv_image *img, jv_hash32 *out) {
-    uint8_t top[6 * 32];
+    uint8_t top[8 * 32];
     jv_hash32 *t = (jv_hash32 *)top;
     jv_ssz_htr_uint(JV_IMG_VERSION, &t[0]);
-    javm_status st = jv_ssz_htr_bytelist(img->blob, img->blob_len, JV_IMG_MAX_BLOB, &t[1]);
+    jv_ssz_htr_uint((uint64_t)img->prog->isa, &t[1]);
+    jv_ssz_htr_uint((uint64_t)img->prog->gas_model, &t[2]);
+    javm_status st = jv_ssz_htr_bytelist(img->blob, img->blob_len, JV_IMG_MAX_BLOB, &t[3]);
     uint8_t *leaves = malloc((size_t)(JV_IMG_MAX_MAPPINGS > JV_IMG_MAX_ENDPOINTS
                                           ? JV_IMG_MAX_MAPPINGS
                                           : JV_IMG_MAX_ENDPOINTS) * 32);
@@ -278,9 +289,9 @@ javm_status jv_image_hash(const jv_image *img, jv_hash32 *out) {
                                   (jv_hash32 *)(f + 64));
         if (!st) st = jv_ssz_merkleize(f, 3, 3, (jv_hash32 *)(leaves + 32 * i));
     }
-    if (!st) st = list_root(leaves, img->nmaps, JV_IMG_MAX_MAPPINGS, &t[2]);
-    if (!st) st = slots_root(img->pinned, img->npinned, &t[3]);
-    if (!st) st = slots_root(img->initial, img->ninitial, &t[4]);
+    if (!st) st = list_root(leaves, img->nmaps, JV_IMG_MAX_MAPPINGS, &t[4]);
+    if (!st) st = slots_root(img->pinned, img->npinned, &t[5]);
+    if (!st) st = slots_root(img->initial, img->ninitial, &t[6]);
     for (uint32_t i = 0; i < img->neps && !st; i++) {
         const jv_img_endpoint *e = &img->eps[i];
         uint8_t f[4 * 32], regs[8 * JV_PVM_NUM_REGS];
@@ -292,8 +303,8 @@ javm_status jv_image_hash(const jv_image *img, jv_hash32 *out) {
         st = jv_ssz_htr_bytevector(regs, sizeof regs, (jv_hash32 *)(f + 96));
         if (!st) st = jv_ssz_merkleize(f, 4, 4, (jv_hash32 *)(leaves + 32 * i));
     }
-    if (!st) st = list_root(leaves, img->neps, JV_IMG_MAX_ENDPOINTS, &t[5]);
+    if (!st) st = list_root(leaves, img->neps, JV_IMG_MAX_ENDPOINTS, &t[7]);
     free(leaves);
-    if (!st) st = jv_ssz_merkleize(top, 6, 6, out);
+    if (!st) st = jv_ssz_merkleize(top, 8, 8, out);
     return st;
 }
