@@ -295,7 +295,7 @@ int main(void) {
     {
         javm_program *p = assemble(HALT);
         printf("instantiation (instance_new + map initial data + free), microseconds\n");
-        printf("  %-8s %14s %14s %14s\n", "snapshot", "snapshot (CoW)", "copy (soft)", "copy (paged)");
+        printf("  %-8s %14s %14s %14s\n", "data", "snapshot (CoW)", "copy (soft)", "copy (paged)");
         const unsigned sizes[] = {1, 16, 256};
         for (unsigned si = 0; si < 3; si++) {
             size_t len = (size_t)sizes[si] << 20;

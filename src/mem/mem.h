@@ -209,8 +209,8 @@ javm_status jv_mem_reset(jv_mem *m);
 javm_status jv_mem_new_frame(jv_mem *m);
 
 /* Reset for reuse (the paged engine's ENG-8): every page written by the guest since the last
- * reset (dirty bit) gets its backing bytes back — a page mapped privately from a file (an
- * engine image) its file bytes, any other page zero — in one madvise(MADV_DONTNEED) per run
+ * reset (dirty bit) gets its backing bytes back — a page mapped privately from a file (a
+ * memory snapshot) its file bytes, any other page zero — in one madvise(MADV_DONTNEED) per run
  * of dirty pages; then dirty bits are cleared and a new frame starts (states NotPresent,
  * units closed, protections re-armed). Clean pages are not touched, so bytes the host wrote
  * to them stay. Stores the number of pages restored; JAVM_ERR_OS if the kernel refused a
