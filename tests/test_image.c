@@ -478,6 +478,94 @@ static void mgmt_move_evicts(void **state) {
     javm_image_free(img);
 }
 
+/* DROP of a mapped slot re-sources its mapping as zeros; COPY into it leaves the source alone. */
+static void mgmt_drop_and_copy(void **state) {
+    javm_image *img = std_image("store_imm_u8 0x10000010, 0x77\n"
+                                "load_imm r7, 1\necalli 3\nmove_reg r9, r7\n"       /* DROP 1 */
+                                "load_u8 r10, 0x10000000\nstore_imm_u8 0x10000020, 0x11\n"
+                                "ecalli 40\n"                                      /* host look */
+                                "load_imm r7, 9\nload_imm r8, 1\necalli 1\n"        /* COPY 9->1 */
+                                "load_u8 r11, 0x10000000\nload_u8 r12, 0x10000020" H);
+    uint8_t fresh[4096];
+    memset(fresh, 0xCD, sizeof fresh);
+    for (unsigned e = 0; e < nengines; e++) {
+        javm_image_instance *in = instance(img, engines[e]);
+        javm_datacap *d = cap(fresh, sizeof fresh, 0);
+        assert_int_equal(javm_image_instance_set_slot(in, 9, d), JAVM_OK);
+        javm_datacap_free(d);
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+        assert_int_equal(javm_image_call(in, 0, 100000, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_HOST_CALL);
+        uint8_t b[2];
+        assert_int_equal(javm_image_mem_read(in, MAP_A + 0x10, b, 1), JAVM_OK);
+        assert_int_equal(b[0], 0); /* the write before the DROP did not survive it */
+        assert_int_equal(javm_image_resume(in, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_HALT);
+        uint64_t r9, r10, r11, r12;
+        javm_image_reg_get(in, 9, &r9);
+        javm_image_reg_get(in, 10, &r10);
+        javm_image_reg_get(in, 11, &r11);
+        javm_image_reg_get(in, 12, &r12);
+        assert_int_equal(r9, JAVM_IMAGE_OK);
+        assert_int_equal(r10, 0);    /* dropped: zeros */
+        assert_int_equal(r11, 0xCD); /* copied in */
+        assert_int_equal(r12, 0xCD); /* the write after the DROP was evicted by the COPY */
+        /* two CoWs (before and after the DROP); 13 instructions, DROP 100, the host call's
+         * floor 100, COPY 100 + 64 for the cap it maps */
+        assert_int_equal(mat_gas(in), 512);
+        assert_int_equal(javm_image_gas_get(in), 100000 - 13 - 100 - 100 - 164 - 512);
+        javm_datacap *src;
+        assert_int_equal(javm_image_instance_slot(in, 9, &src), JAVM_OK); /* COPY keeps it */
+        javm_datacap_free(src);
+        uint8_t want[0x10000] = {0};
+        memcpy(want, fresh, sizeof fresh);
+        assert_slot_root(in, 1, want, 0x10000);
+        javm_image_instance_free(in);
+    }
+    javm_image_free(img);
+}
+
+/* 11: two pinned caps in one 2 MiB cluster are two units for the CALL cost (by size); reading
+ * both charges nothing and the same gas on every engine, whatever the fault-around did. */
+static void two_caps_one_cluster(void **state) {
+    size_t len;
+    uint8_t *blob = assemble("load_u8 r7, 0x10000000\nload_u8 r8, 0x10001000\n"
+                             "load_u8 r9, 0x10001FFF" H, &len);
+    javm_image *img;
+    assert_int_equal(javm_image_new(blob, len, NULL, &img), JAVM_OK);
+    free(blob);
+    javm_datacap *a = cap("A", 1, 0), *b = cap("B", 1, 0);
+    assert_int_equal(javm_image_add_slot(img, 1, 1, a), JAVM_OK);
+    assert_int_equal(javm_image_add_slot(img, 1, 2, b), JAVM_OK);
+    javm_datacap_free(a);
+    javm_datacap_free(b);
+    uint32_t k1 = 1, k2 = 2;
+    assert_int_equal(javm_image_add_mapping(img, DATA, 4096, &k1, 1), JAVM_OK);
+    assert_int_equal(javm_image_add_mapping(img, DATA + 4096, 4096, &k2, 1), JAVM_OK);
+    uint64_t regs[JAVM_NUM_REGS] = {HALT_ADDR};
+    assert_int_equal(javm_image_add_endpoint(img, 0, 0, 0, regs), JAVM_OK);
+    assert_int_equal(javm_image_seal(img), JAVM_OK);
+    jv_img_cost c = jv_image_cost(&img->img);
+    assert_int_equal(c.pinned_units, 2);
+    assert_int_equal(c.ro_units, 3);
+    assert_int_equal(javm_image_call_frame_cost(img), 1024 + 512 + 3 * 64);
+    for (unsigned e = 0; e < nengines; e++) {
+        javm_image_instance *in = instance(img, engines[e]);
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+        assert_int_equal(javm_image_call(in, 0, 1000, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_HALT);
+        assert_int_equal(javm_image_gas_get(in), 1000 - 4);
+        assert_int_equal(mat_gas(in), 0);
+        uint64_t r7, r8;
+        javm_image_reg_get(in, 7, &r7);
+        javm_image_reg_get(in, 8, &r8);
+        assert_int_equal(r7, 'A');
+        assert_int_equal(r8, 'B');
+        javm_image_instance_free(in);
+    }
+    javm_image_free(img);
+}
+
 /* Management ops that are refused: pinned slots, oversized caps, empty sources. */
 static void mgmt_refusals(void **state) {
     javm_image *img = std_image("load_imm r7, 2\necalli 3\nmove_reg r9, r7\n"     /* DROP pinned */
@@ -713,6 +801,8 @@ int main(void) {
         cmocka_unit_test(halt_rearm_flush),
         cmocka_unit_test(rebuild_no_recharge),
         cmocka_unit_test(mgmt_move_evicts),
+        cmocka_unit_test(mgmt_drop_and_copy),
+        cmocka_unit_test(two_caps_one_cluster),
         cmocka_unit_test(mgmt_refusals),
         cmocka_unit_test(kernel_writes),
         cmocka_unit_test(classification),
