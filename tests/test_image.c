@@ -386,6 +386,39 @@ static void nested_calls(void **state) {
     javm_image_free(callee);
 }
 
+/* The continuation gate: a store after a CALL in the same block needs its reserve again after
+ * the callee spent gas; short of it, out of gas at the store with nothing changed, and a top-up
+ * resumes there. Gas never goes below zero. */
+static void continuation_gate(void **state) {
+    javm_image *callee = std_image("jump_ind r0, 0");
+    javm_image *caller = std_image("load_imm r7, 3\nload_imm r8, 0\necalli 26\n"
+                                   "store_imm_u8 0x10000000, 1" H);
+    for (unsigned e = 0; e < nengines; e++) {
+        javm_image_instance *ci = instance(callee, engines[e]), *in = instance(caller, engines[e]);
+        assert_int_equal(javm_image_instance_set_child(in, 3, ci), JAVM_OK);
+        javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+        /* entry: 5 + 512 reserve; the CALL 1764; the callee 1; 200 left < 512 */
+        assert_int_equal(javm_image_call(in, 0, 5 + 1764 + 1 + 200, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_OUT_OF_GAS);
+        assert_int_equal(javm_image_gas_get(in), 200);
+        uint8_t b = 9;
+        assert_int_equal(javm_image_mem_read(in, MAP_A, &b, 1), JAVM_OK);
+        assert_int_equal(b, pattern[0]); /* the store did not happen */
+        assert_int_equal(javm_image_resume(in, &ex), JAVM_OK); /* still short */
+        assert_int_equal(ex.kind, JAVM_EXIT_OUT_OF_GAS);
+        uint32_t store_pc = ex.pc;
+        javm_image_gas_set(in, 512);
+        assert_int_equal(javm_image_resume(in, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_HALT);
+        assert_true(ex.pc > store_pc);
+        assert_int_equal(javm_image_gas_get(in), 512 - 256);
+        javm_image_instance_free(in);
+        javm_image_instance_free(ci);
+    }
+    javm_image_free(caller);
+    javm_image_free(callee);
+}
+
 /* 15 + flush: HALT then CALL again; the first write after re-entry pays again; the written
  * bytes persist and the slot's flushed root matches the reference. */
 static void halt_rearm_flush(void **state) {
@@ -798,6 +831,7 @@ int main(void) {
         cmocka_unit_test(block_gate),
         cmocka_unit_test(call_charge),
         cmocka_unit_test(nested_calls),
+        cmocka_unit_test(continuation_gate),
         cmocka_unit_test(halt_rearm_flush),
         cmocka_unit_test(rebuild_no_recharge),
         cmocka_unit_test(mgmt_move_evicts),
