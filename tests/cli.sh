@@ -173,6 +173,11 @@ for cmd in "run" "test" "disasm" "cap root"; do
     check "$cmd /dev/zero: not a regular file" grep -q "/dev/zero: not a regular file" "$T/err"
 done
 usage_error "asm /dev/zero" asm /dev/zero -o "$T/zero.bin"
+mkfifo "$T/fifo"
+timeout 10 "$JAVM" run "$T/fifo" >"$T/out" 2>"$T/err"
+st=$?
+check "run of a FIFO is refused at once, not read (status $st)" bash -c "[ $st = 2 ] && grep -q 'fifo: not a regular file' '$T/err'"
+rm -f "$T/fifo"
 truncate -s $((128 * 1024 * 1024 + 1)) "$T/huge.bin"
 usage_error "run of a file past the input cap" run "$T/huge.bin"
 check "the input cap is named" grep -q "huge.bin: 134217729 bytes is larger than the 134217728-byte input limit" "$T/err"

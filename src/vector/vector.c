@@ -19,7 +19,9 @@ javm_status jv_vec_read_input(const char *path, uint8_t **out, size_t *len) {
     *out = NULL;
     *len = 0;
     bool is_stdin = !strcmp(path, "-");
-    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer before it is refused below (it
+     * changes nothing for a regular file) */
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return jv_set_error(JAVM_ERR_OS, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     javm_status s = JAVM_OK;
