@@ -199,7 +199,7 @@ static void null_and_out_of_range_arguments(void **state) {
 
 /* javm_instance_init_standard lays the standard layout out afresh on every call: arguments of
  * an earlier call do not show through after shorter new ones, the stack is zero again, and pages
- * sbrk added are gone with the heap top back at its start (pvm-program-format.md §3.4). */
+ * sbrk added are gone with the heap top back at its start (docs/PROGRAM.md §3). */
 static const uint8_t std_container[] = {
     0x00, 0x00, 0x00,       /* |o| = 0 */
     0x00, 0x00, 0x00,       /* |w| = 0 */

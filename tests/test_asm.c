@@ -193,7 +193,7 @@ static void encodes_minimal(void **state) {
     (void)state;
     /* inst_add_32 */
     expect_blob("add_32 r9, r7, r8\n", (const uint8_t[]){0, 0, 3, 190, 135, 9, 1}, 7);
-    /* load_imm r7, 2 ; jump_ind r7, 1 ; trap ; load_imm_64 r8, 0xdeadbeef (pvm-program-format §2.2) */
+    /* load_imm r7, 2 ; jump_ind r7, 1 ; trap ; load_imm_64 r8, 0xdeadbeef (docs/PROGRAM.md §2) */
     expect_blob(".jumptable target\n"
                 "load_imm r7, 2\n jump_ind r7, 1\n trap\n"
                 "target: load_imm_64 r8, 0xDEADBEEF\n",
@@ -207,7 +207,7 @@ static void encodes_minimal(void **state) {
     expect_blob("load_imm r1, 0xffffffffff800000\n", (const uint8_t[]){0, 0, 5, 51, 1, 0, 0, 0x80, 1}, 9);
     /* explicit width */
     expect_blob("load_imm r1, 2:4\n", (const uint8_t[]){0, 0, 6, 51, 1, 2, 0, 0, 0, 1}, 10);
-    /* store_imm_ind_u16 r7, 1, 0x1234 (pvm-isa.md §4) */
+    /* store_imm_ind_u16 r7, 1, 0x1234 (class A6, docs/ISA.md §4) */
     expect_blob("store_imm_ind_u16 r7, 1, 0x1234\n", (const uint8_t[]){0, 0, 5, 71, 0x17, 1, 0x34, 0x12, 1}, 9);
     /* store_imm_u8 0x20000, 0x12 */
     expect_blob("store_imm_u8 0x20000, 0x12\n", (const uint8_t[]){0, 0, 6, 30, 3, 0, 0, 2, 0x12, 1}, 10);
@@ -224,7 +224,7 @@ static void encodes_minimal(void **state) {
 
 static void labels_resolve(void **state) {
     (void)state;
-    /* backward branch: branch_ne_imm r7, 0, L0 at pc 6 (pvm-isa.md §4 constructed example) */
+    /* backward branch: branch_ne_imm r7, 0, L0 at pc 6 (a constructed example) */
     expect_blob("top: load_imm r7, 1\n load_imm r8, 2\n branch_ne_imm r7, 0, top\n",
                 (const uint8_t[]){0, 0, 9, 51, 7, 1, 51, 8, 2, 82, 7, 0xfa, 0x49, 0x00}, 14);
     /* forward jump over a fallthrough, and a label at the end of the code */

@@ -1,5 +1,5 @@
-/* pvm decoding: varints (every worked example of pvm-program-format.md §1.3, non-canonical
- * rejection), skip, every operand class incl. the worked decodings of pvm-isa.md §4, blob
+/* pvm decoding: varints (the worked examples of docs/PROGRAM.md §1 and more, non-canonical
+ * rejection), skip, every operand class (docs/ISA.md §4) with decodings of real vector programs, blob
  * validation errors (PVM-D1), the blob encoder, the op stream and block costs (PVM-D3/G1). */
 #include <setjmp.h>
 #include <stdarg.h>

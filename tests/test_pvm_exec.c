@@ -1,4 +1,4 @@
-/* pvm execution through the public API: per-opcode edge cases of pvm-isa.md §5 (division and
+/* pvm execution through the public API: per-opcode edge cases of docs/ISA.md §5 (division and
  * remainder table, shifts, 32-bit sign extension, djump rules, load_imm_jump_ind with equal
  * registers, cmov_nz_imm), exits and resumes (ecalli with no re-charge, page-fault retry,
  * out-of-gas at the block gate, PVM-G2/G3), sbrk (PVM-S1), #3 gating (PVM-G4), the standard

@@ -1,4 +1,4 @@
-/* Standard-container instances (pvm-program-format.md §3): javm_instance_init_standard lays out
+/* Standard-container instances (docs/PROGRAM.md §3): javm_instance_init_standard lays out
  * exactly the spec's memory and registers on both engines, now that the read-only and
  * read-write data come from the program's shared copy-on-write images instead of copies:
  *   - the §3.7 worked example, page by page and byte by byte, on both engines;

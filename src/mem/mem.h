@@ -1,4 +1,4 @@
-/* mem — the guest address space of one instance (docs/MEMORY.md; spec/pvm-isa.md §5.7).
+/* mem — the guest address space of one instance (docs/MEMORY.md; docs/ISA.md §5, memory accesses).
  *
  * What it owns
  *   - a 4 GiB guest window of host virtual memory (plus a guard), reserved PROT_NONE +

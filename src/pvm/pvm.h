@@ -1,6 +1,6 @@
 /* pvm — programs and execution: blob decoding and validation, basic blocks, the pre-decoded
  * executable form, the opcode table, instruction semantics, block gas, the interpreter and its
- * exits, the standard program container (specs: pvm-isa.md, pvm-program-format.md).
+ * exits, the standard program container (docs/ISA.md, docs/PROGRAM.md, docs/GAS.md).
  *
  * What it owns
  *   - the opcode metadata derived from opcodes.def (the single source of truth): the byte enum
@@ -43,9 +43,10 @@
  *           in ϖ, else to JV_PVM_NONE (the branch panics when taken, pc = the branch). Jump
  *           table entries are resolved the same way.
  *   PVM-G1  a GAS op precedes the first op and every op that follows a terminator op (trap,
- *           invalid opcode, fallthrough, jumps, branches). Its cost (model gp07) is the number
- *           of instruction ops from it to the first terminator op inclusive (the implicit trap
- *           counts).
+ *           invalid opcode, fallthrough, jumps, branches). Its cost is, in the gp07 model,
+ *           the number of instruction ops from it to the first terminator op inclusive (the
+ *           implicit trap counts), in the gp08 model the pipeline simulation of docs/GAS.md §4
+ *           (src/pvm/gas.c); rest = that instruction count in both.
  *   PVM-G2  executing a GAS op: if gas < cost (or, with #3 on, gas - cost < stores × 2 ×
  *           cow_cost) -> out-of-gas, pc = the block start, gas/registers/memory unchanged,
  *           and the next run retries the same gate. Otherwise gas -= cost. There is no
@@ -53,7 +54,7 @@
  *   PVM-G3  a run starts at st->resume when set (a host-call resume at the op after the
  *           ecalli, a page-fault retry at the faulting op): no charge. Otherwise it is a fresh
  *           start at st->pc: a block start runs its GAS op; an instruction in the middle of a
- *           block pays the ops from pc to the block's end (pvm-program-format.md §6.2; with
+ *           block pays the ops from pc to the block's end (docs/GAS.md GAS-4; with
  *           st->entry_whole_block it pays the containing block's cost instead); any other pc
  *           panics there after paying 1.
  *   PVM-G4  #3 charges returned by memory accesses are debited at the access (after the gate
@@ -163,7 +164,7 @@ int jv_pvm_opcode_by_name(javm_isa isa, const char *name, size_t len);
 /* The byte of a dispatch id in a dialect (-1: none). */
 int jv_pvm_byte_of_iop(javm_isa isa, unsigned iop);
 
-/* ---- Varints (pvm-program-format.md §1) ---------------------------------------------------- */
+/* ---- Varints (docs/PROGRAM.md §1) ---------------------------------------------------- */
 #define JV_VARINT_MAX 9
 /* Writes the canonical encoding of x to out; returns its length (1..9). */
 size_t jv_pvm_varint_encode(uint64_t x, uint8_t out[JV_VARINT_MAX]);
@@ -176,7 +177,7 @@ typedef enum jv_varint_status {
  * (the value is still stored in *out). */
 jv_varint_status jv_pvm_varint_decode(const uint8_t *p, size_t n, uint64_t *out, size_t *used);
 
-/* ---- Blob codec (pvm-program-format.md §2) ------------------------------------------------- */
+/* ---- Blob codec (docs/PROGRAM.md §2) ------------------------------------------------- */
 #define JV_PVM_MAX_CODE (1u << 30)    /* code bytes accepted by the loader */
 #define JV_PVM_MAX_JUMPS (1u << 24)   /* jump-table entries accepted by the loader */
 #define JV_PVM_CODE_PAD 32u           /* zero bytes kept after the code (ζ) */
@@ -267,7 +268,7 @@ static inline bool jv_pvm_op_is_mem(const jv_pvm_op *op) {
     return (jv_pvm_iop_flags[op->iop] & (JV_OP_LOAD | JV_OP_STORE)) != 0;
 }
 
-/* The standard-container parts of a program (pvm-program-format.md §3). The data bytes are
+/* The standard-container parts of a program (docs/PROGRAM.md §3). The data bytes are
  * not kept here: the layer that loads the container (api, javm_program_load_standard) lays
  * them out once as memory snapshots (mem.h, MEM-6; NULL for an empty section), owned by the
  * program and destroyed by jv_pvm_program_destroy. Instances map the snapshots instead of
@@ -354,7 +355,7 @@ static inline bool jv_pvm_is_block_start(const javm_program *p, uint32_t pc) {
     return pc < p->code_len && jv_bit_get(p->block_starts, pc);
 }
 
-/* Standard layout constants (pvm-program-format.md §3). */
+/* Standard layout constants (docs/PROGRAM.md §3). */
 #define JV_ZP 4096u
 #define JV_ZZ 65536u
 #define JV_ZI (1u << 24)

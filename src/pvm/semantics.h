@@ -1,4 +1,4 @@
-/* pvm — instruction semantics shared by every engine (pvm-isa.md §5). Private to pvm and
+/* pvm — instruction semantics shared by every engine (docs/ISA.md §5). Private to pvm and
  * engine. Each helper implements one row of the spec's tables; the division helpers test the
  * divide-by-zero and MIN / -1 cases before dividing (C undefined behaviour otherwise). */
 #ifndef JV_PVM_SEMANTICS_H
