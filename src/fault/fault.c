@@ -245,6 +245,10 @@ static __thread int t_stack_mode;
 static __thread void *t_stack_mem; /* ours, if allocated */
 static __thread stack_t t_app_stack; /* the application's, while ours is swapped in */
 static __thread int t_swapped, t_segv_blocked;
+/* Whether the thread's mask let SIGSEGV through when last looked at: a thread found with it
+ * unblocked is not asked again (a system call per run costs about as much as a host call's
+ * whole round trip), one found with it blocked is unblocked and re-blocked around every run. */
+static __thread int t_segv_known_open;
 
 static void jv_altstack_free(void *mem) {
     if (!mem) return;
@@ -297,11 +301,14 @@ javm_status jv_fault_thread_prepare(void) {
 }
 
 void jv_fault_thread_enter(void) {
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGSEGV);
-    pthread_sigmask(SIG_UNBLOCK, &set, &old);
-    t_segv_blocked = sigismember(&old, SIGSEGV) == 1;
+    if (!t_segv_known_open) {
+        sigset_t set, old;
+        sigemptyset(&set);
+        sigaddset(&set, SIGSEGV);
+        pthread_sigmask(SIG_UNBLOCK, &set, &old);
+        t_segv_blocked = sigismember(&old, SIGSEGV) == 1;
+        t_segv_known_open = !t_segv_blocked;
+    }
     if (t_stack_mode == T_SWAP && !t_swapped) {
         stack_t ss = our_stack();
         if (sigaltstack(&ss, &t_app_stack) == 0) t_swapped = 1;

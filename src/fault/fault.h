@@ -34,7 +34,10 @@
  *          the kernel never ignores), behaves as SIG_DFL.
  *   FLT-7  the thread's state is the application's outside guest code: its alternate signal
  *          stack (kept; ours only swapped in while guest code runs if its own is too small) and
- *          its signal mask (SIGSEGV is unblocked only while guest code runs).
+ *          its signal mask (a thread that blocks SIGSEGV has it unblocked only while guest code
+ *          runs). The mask is looked at on each run until it is once found with SIGSEGV
+ *          unblocked; after that a run makes no system call for it, so a thread must not block
+ *          SIGSEGV later while it still runs guest code.
  */
 #ifndef JV_FAULT_H
 #define JV_FAULT_H
@@ -89,7 +92,7 @@ void jv_fault_unblock(void);
 javm_status jv_fault_thread_prepare(void);
 /* FLT-7. Around each stretch of guest code on the thread (after jv_fault_thread_prepare):
  * enter unblocks SIGSEGV (a thread that blocks it would otherwise be killed by the first
- * fault) and swaps in our stack where needed; leave restores the application's stack and
+ * fault; see FLT-7 for when it looks) and swaps in our stack where needed; leave restores the application's stack and
  * signal mask. Neither fails. */
 void jv_fault_thread_enter(void);
 void jv_fault_thread_leave(void);
