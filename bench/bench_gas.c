@@ -4,7 +4,10 @@
  *      difference is the time of the simulation, and `javm gas` needs load + listing;
  *   2. execution speed under gp08 (dialect and model) against gp07 on the bench workloads
  *      (bench/workloads/NAME.s) on every available engine: the costs live in the GAS ops, so the
- *      ratio should be 1 within noise. */
+ *      ratio should be 1 within noise;
+ *   3. load memory: the peak resident memory added by loading a program of 9.4 MB of traps (the
+ *      worst case: every byte an instruction and a block) and the generated program, per input
+ *      byte. Runs first, before the other parts raise the process's peak. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,12 +134,64 @@ static double run_ms(const javm_program *p, javm_engine e, uint64_t maddr, uint6
     return t;
 }
 
+static long status_kib(const char *field) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n)) v = strtol(line + n, NULL, 10);
+    if (f) fclose(f);
+    return v;
+}
+
+/* The peak RSS added while loading blob (KiB), or -1 if /proc is unavailable. */
+static long load_peak_kib(const uint8_t *blob, size_t len, javm_gas_model gas) {
+    FILE *cr = fopen("/proc/self/clear_refs", "w"); /* "5" resets the peak (VmHWM) to now */
+    if (cr) {
+        fputs("5", cr);
+        fclose(cr);
+    }
+    long before = status_kib("VmRSS:");
+    javm_load_options o;
+    javm_load_options_init(&o);
+    o.isa = JAVM_ISA_GP08;
+    o.gas_model = gas;
+    javm_program *p = NULL;
+    if (javm_program_load_ex(blob, len, &o, &p) != JAVM_OK) {
+        fprintf(stderr, "bench: load: %s\n", javm_last_error());
+        exit(1);
+    }
+    long peak = status_kib("VmHWM:");
+    javm_program_free(p);
+    return before < 0 || peak < 0 ? -1 : peak - before;
+}
+
 int main(void) {
     printf("bench_gas: the gp08 gas model at load and at run time (ratios from one run)\n\n");
-    /* 1 */
     size_t len = 0;
     uint32_t gen_blocks = 0, blocks = 0;
     uint8_t *blob = gen_program(2u << 20, &len, &gen_blocks);
+    /* 3, first: the process's peak is still low */
+    {
+        size_t tn = 9400000, tl = 0;
+        uint8_t *code = calloc(tn, 1), *mask = malloc(tn / 8 + 1);
+        memset(mask, 0xFF, tn / 8 + 1);
+        if (tn % 8) mask[tn / 8] = (uint8_t)((1u << (tn % 8)) - 1);
+        uint8_t *traps = jv_pvm_blob_encode(NULL, 0, 0, code, (uint32_t)tn, mask, &tl);
+        free(code);
+        free(mask);
+        long kt = load_peak_kib(traps, tl, JAVM_GAS_GP08);
+        long kg = load_peak_kib(blob, len, JAVM_GAS_GP08);
+        printf("load memory: peak resident memory added by loading, per input byte\n");
+        printf("  %-34s %8zu bytes  %8.1f MiB  %6.1fx\n", "9.4 MB of traps (worst case)", tl,
+               kt / 1024.0, kt * 1024.0 / (double)tl);
+        printf("  %-34s %8zu bytes  %8.1f MiB  %6.1fx\n\n", "the generated program", len,
+               kg / 1024.0, kg * 1024.0 / (double)len);
+        free(traps);
+        fflush(stdout);
+    }
+    /* 1 */
     double t7 = load_ms(blob, len, JAVM_ISA_GP08, JAVM_GAS_GP07, NULL);
     double t8 = load_ms(blob, len, JAVM_ISA_GP08, JAVM_GAS_GP08, &blocks);
     printf("block costs of a generated program: %zu bytes, %u blocks (median of %d loads)\n", len,

@@ -50,87 +50,108 @@ static bool listed_block(const javm_program *p, const jv_pvm_op *ops, size_t g) 
 }
 
 /* Builds the op stream from the validated parts held in p. */
-static javm_status build_ops(javm_program *p) {
-    const uint32_t n = p->code_len;
-    /* 1. instruction ops (no GAS yet), in pc order */
-    size_t cap = (size_t)n + 2;
-    jv_pvm_op *tmp = calloc(cap, sizeof *tmp);
-    p->block_starts = calloc(((size_t)n + 7) / 8 + 8, 1);
-    p->pc_ops = malloc(((size_t)n + 1) * sizeof *p->pc_ops);
-    if (!tmp || !p->block_starts || !p->pc_ops) {
-        free(tmp);
-        return oom();
+/* Appends op o to the stream (a GAS op first when it starts a block); with ops NULL it only
+ * counts. Returns the next index. */
+static size_t put_op(javm_program *p, jv_pvm_op *ops, size_t k, bool *block_ends,
+                     const jv_pvm_op *o) {
+    if (*block_ends) {
+        if (ops) {
+            memset(&ops[k], 0, sizeof ops[k]);
+            ops[k].iop = JV_I_GAS;
+            ops[k].pc = o->pc;
+        }
+        k++;
     }
-    size_t nt = 0;
+    if (ops) {
+        ops[k] = *o;
+        p->pc_ops[o->pc] = (uint32_t)k;
+    }
+    *block_ends = op_is_term(o->iop);
+    return k + 1;
+}
+
+/* Walks the code in pc order and produces the op stream (PVM-D3, G1): every instruction start,
+ * a trap op at each next pc whose bitmask bit is 0, the implicit trap at |c|, and a GAS op
+ * before the first op and after every terminator op. Run twice: to count (ops NULL: opcode
+ * bytes only, no operand decoding, no copy of the stream kept), then to fill the exact-size
+ * array, so loading never holds a second, temporary op stream. */
+static size_t walk_ops(javm_program *p, jv_pvm_op *ops) {
+    const uint32_t n = p->code_len;
+    size_t k = 0;
+    bool block_ends = true;
     for (uint32_t pc = 0; pc < n; pc++) {
         if (!jv_bit_get(p->bitmask, pc)) continue;
-        jv_insn in;
-        jv_pvm_decode_insn(p->isa, p->code, n, p->bitmask, pc, &in);
-        const jv_pvm_opinfo *info = in.valid ? jv_pvm_opinfo_of_iop(in.iop) : NULL;
-        jv_pvm_op *o = &tmp[nt++];
-        o->pc = pc;
-        o->iop = in.iop;
-        o->a = in.ra;
-        o->b = in.rb;
-        o->d = in.rd;
-        o->x = in.imm_x;
-        o->y = in.imm_y;
-        /* a branch keeps its target pc in y until pass 4 resolves it into t */
-        if (info && (info->flags & JV_OP_BRANCH)) o->y = (uint64_t)in.target;
-        if (info && (info->flags & (JV_OP_LOAD | JV_OP_STORE))) {
-            /* the memory-op shape of pvm.h: base in b (ZERO for absolute forms), data in a */
-            if (info->cls == JV_CLASS_A3 || info->cls == JV_CLASS_A5) {
-                o->b = JV_PVM_REG_ZERO;
-            } else if (info->cls == JV_CLASS_A6) {
-                o->b = in.ra;
-                o->a = 0;
+        jv_pvm_op o;
+        memset(&o, 0, sizeof o);
+        o.pc = pc;
+        uint64_t next;
+        if (!ops) {
+            int iop = jv_pvm_iop_of_byte(p->isa, p->code[pc]);
+            o.iop = iop < 0 ? (uint8_t)JV_I_trap : (uint8_t)iop;
+            next = (uint64_t)pc + 1 + jv_pvm_skip(p->bitmask, n, pc);
+        } else {
+            jv_insn in;
+            jv_pvm_decode_insn(p->isa, p->code, n, p->bitmask, pc, &in);
+            const jv_pvm_opinfo *info = in.valid ? jv_pvm_opinfo_of_iop(in.iop) : NULL;
+            o.iop = in.iop;
+            o.a = in.ra;
+            o.b = in.rb;
+            o.d = in.rd;
+            o.x = in.imm_x;
+            o.y = in.imm_y;
+            /* a branch keeps its target pc in y until pass 4 resolves it into t */
+            if (info && (info->flags & JV_OP_BRANCH)) o.y = (uint64_t)in.target;
+            if (info && (info->flags & (JV_OP_LOAD | JV_OP_STORE))) {
+                /* the memory-op shape of pvm.h: base in b (ZERO for absolute forms), data in a */
+                if (info->cls == JV_CLASS_A3 || info->cls == JV_CLASS_A5) {
+                    o.b = JV_PVM_REG_ZERO;
+                } else if (info->cls == JV_CLASS_A6) {
+                    o.b = in.ra;
+                    o.a = 0;
+                }
             }
+            next = (uint64_t)pc + in.len;
+            if (in.iop == JV_I_ecalli) o.t = (uint32_t)next;
+            /* ϖ: the instruction after a (valid) terminator */
+            if (info && (info->flags & JV_OP_TERM) && next < n && jv_bit_get(p->bitmask, next) &&
+                jv_pvm_opinfo_of(p->isa, p->code[next]))
+                jv_bit_set(p->block_starts, next);
         }
-        uint64_t next = (uint64_t)pc + in.len;
-        if (in.iop == JV_I_ecalli) o->t = (uint32_t)next;
-        /* ϖ: the instruction after a (valid) terminator */
-        if (info && (info->flags & JV_OP_TERM) && next < n && jv_bit_get(p->bitmask, next) &&
-            jv_pvm_opinfo_of(p->isa, p->code[next]))
-            jv_bit_set(p->block_starts, next);
+        k = put_op(p, ops, k, &block_ends, &o);
         /* PVM-D3: a next pc whose bitmask bit is 0 executes as trap */
         if (next < n && !jv_bit_get(p->bitmask, next)) {
-            if (nt + 1 >= cap) { /* cannot happen: orphans sit between distinct starts */
-                free(tmp);
-                return oom();
-            }
-            jv_pvm_op *t = &tmp[nt++];
-            t->pc = (uint32_t)next;
-            t->iop = JV_I_trap;
+            jv_pvm_op t;
+            memset(&t, 0, sizeof t);
+            t.pc = (uint32_t)next;
+            t.iop = JV_I_trap;
+            k = put_op(p, ops, k, &block_ends, &t);
         }
+    }
+    jv_pvm_op end; /* the implicit trap at |c| */
+    memset(&end, 0, sizeof end);
+    end.pc = n;
+    end.iop = JV_I_trap;
+    return put_op(p, ops, k, &block_ends, &end);
+}
+
+/* Builds the op stream from the validated parts held in p. */
+static javm_status build_ops(javm_program *p) {
+    const uint32_t n = p->code_len;
+    p->block_starts = calloc(((size_t)n + 7) / 8 + 8, 1);
+    p->pc_ops = malloc(((size_t)n + 1) * sizeof *p->pc_ops);
+    if (!p->block_starts || !p->pc_ops) return oom();
+    /* 1, 2. count, then fill the instruction and GAS ops in pc order */
+    size_t total = walk_ops(p, NULL);
+    jv_pvm_op *ops = malloc(total * sizeof *ops);
+    if (!ops) return oom();
+    for (uint32_t i = 0; i <= n; i++) p->pc_ops[i] = JV_PVM_NONE;
+    size_t filled = walk_ops(p, ops);
+    if (filled != total) { /* the two walks see the same code */
+        free(ops);
+        return jv_set_error(JAVM_ERR_BAD_PROGRAM, "program: internal error building the op stream");
     }
     if (n > 0 && jv_bit_get(p->bitmask, 0) && jv_pvm_opinfo_of(p->isa, p->code[0]))
         jv_bit_set(p->block_starts, 0);
-    tmp[nt].pc = n; /* the implicit trap at |c| */
-    tmp[nt].iop = JV_I_trap;
-    nt++;
-
-    /* 2. GAS ops before the first op and after every terminator op */
-    size_t ngas = 1;
-    for (size_t i = 0; i + 1 < nt; i++) ngas += op_is_term(tmp[i].iop);
-    size_t total = nt + ngas;
-    jv_pvm_op *ops = calloc(total, sizeof *ops);
-    if (!ops) {
-        free(tmp);
-        return oom();
-    }
-    for (uint32_t i = 0; i <= n; i++) p->pc_ops[i] = JV_PVM_NONE;
-    size_t k = 0;
-    for (size_t i = 0; i < nt; i++) {
-        if (i == 0 || op_is_term(tmp[i - 1].iop)) {
-            ops[k].iop = JV_I_GAS;
-            ops[k].pc = tmp[i].pc;
-            k++;
-        }
-        ops[k] = tmp[i];
-        p->pc_ops[tmp[i].pc] = (uint32_t)k;
-        k++;
-    }
-    free(tmp);
     p->ops = ops;
     p->nops = (uint32_t)total;
 
