@@ -19,6 +19,7 @@ for dir in "$obj"/src/*/; do
     [ -e "$o" ] || continue
     f=$(basename "$o" .o)
     while read -r sym; do
+      case $sym in __*) continue ;; esac # reserved: made by the compiler or a sanitizer (__odr_asan.*)
       ok=0
       for p in javm_ "jv_${l}_" "jv_${f}_" ${extra[$l]:-}; do
         case $sym in "$p"*) ok=1; break ;; esac

@@ -56,7 +56,7 @@ static void ref_tree(const uint8_t *chunks, size_t n, uint8_t out[32]) { /* n a 
 }
 static void ref_page_hash(const uint8_t *page, uint8_t out[32]) { ref_tree(page, 128, out); }
 
-/* §9.1 row 5 from first principles: size 12288, pages [P, zero page, "hello" page]. */
+/* PAGESTORE §5, row 5, from first principles: size 12288, pages [P, zero page, "hello" page]. */
 static void root_from_first_principles(void **st) {
     (void)st;
     uint8_t content[3 * 4096] = {0};
@@ -89,7 +89,7 @@ static void root_from_first_principles(void **st) {
     jv_cap_data_destroy(d);
 }
 
-/* §9.1 rows 1-4. */
+/* PAGESTORE §5, rows 1-4. */
 static void derived_datacap_values(void **st) {
     (void)st;
     jv_datacap *d;

@@ -386,7 +386,7 @@ static void unions_and_lists(void **st) {
     assert_int_equal(n, 0);
 }
 
-/* §10: byte-exact PageSlot / PageBytes encodings and strict decoding. */
+/* PAGESTORE §6: byte-exact PageSlot / PageBytes encodings and strict decoding. */
 static void pageslot_encodings(void **st) {
     (void)st;
     jv_ssz_buf b = {0};

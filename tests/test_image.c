@@ -1,6 +1,6 @@
 /* The Image layer (docs/IMAGE.md): validation, classification, encoding and content hash;
- * instances on every engine with identical exits, registers, memory and gas (the §20.2 list of
- * docs/IMAGE.md "Tests"), CALL charges and gates, HALT flush roots checked against an independent
+ * instances on every engine with identical exits, registers, memory and gas (the catalogue of
+ * docs/MEMORY.md §15), CALL charges and gates, HALT flush roots checked against an independent
  * SHA-256 reference, MGMT eviction, kernel writes. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -137,7 +137,7 @@ static uint64_t mat_gas(const javm_image_instance *in) {
     return st.mat_gas;
 }
 
-/* ---- The §20.2 table: one program each, every engine ---------------------------------------- */
+/* ---- The MEMORY §15 table: one program each, every engine ---------------------------------------- */
 typedef struct mcase {
     const char *name;
     const char *src;
@@ -278,7 +278,7 @@ static javm_image *callee_image(void) {
     return img;
 }
 
-/* 14: the ecall gate and the CALL charge (§11.3 worked example: 2752, gate 2852). */
+/* 14: the ecall gate and the CALL charge (docs/IMAGE.md worked example: 2752, gate 2852). */
 static void call_charge(void **state) {
     javm_image *callee = callee_image();
     assert_int_equal(javm_image_call_frame_cost(callee), 2752);

@@ -1,5 +1,5 @@
 /* meta: side metadata (docs/MEMORY.md §14). Address arithmetic against the check
- * values (META-1, §4, §10.3), layout and overlap check (META-2, META-3, §10.2), every operation
+ * values (META-1, docs/MEMORY.md §14), layout and overlap check (META-2, META-3), every operation
  * at every width (META-6, META-7), bulk ops, find and scan against a naive per-region reference
  * (META-8), lazy commit (META-5), accounting (META-9), reservation at a requested address. */
 #include <setjmp.h>
@@ -108,7 +108,7 @@ static void meta1_round_trips(void **st) {
     }
 }
 
-/* ---- META-2 / §10: the PVM layout and worked computations ------------------------------------ */
+/* ---- META-2: the PVM layout and worked computations ------------------------------------ */
 static jv_meta_spec pvm_specs[5] = {
     {"PVM_PERM", true, 0, 1, 12},     {"PVM_MAT_STATE", true, 0, 1, 12},
     {"PVM_DIRTY", true, 0, 0, 12},    {"PVM_KIND", false, 0, 1, 12},

@@ -104,7 +104,7 @@ void jv_cap_slot_root(const jv_cap_slot *s, jv_hash32 *out) {
     }
 }
 
-/* ---- Wire encodings (§10) ---------------------------------------------------------------- */
+/* ---- Wire encodings (PAGESTORE §6) ------------------------------------------------------ */
 static const jv_ssz_field pagebytes_fields[2] = {{"hash", 32}, {"bytes", 0}};
 
 void jv_cap_pagebytes_encode(jv_ssz_buf *b, const jv_cap_page *p) {

@@ -164,7 +164,7 @@ int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) 
         return -1;
     }
     if (o.r.charge) {
-        *p->gas -= (int64_t)o.r.charge; /* the block reserve guarantees this fits (§11.1) */
+        *p->gas -= (int64_t)o.r.charge; /* the block reserve guarantees this fits (MEMORY §9) */
         p->stats.mat_gas += o.r.charge;
     }
     p->stats.first_touch_faults += o.r.first_touch;

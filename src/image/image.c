@@ -300,7 +300,7 @@ static javm_status check_endpoints(const jv_image *img) {
     return JAVM_OK;
 }
 
-/* The §13.1 mem of an instance: an all-Empty cap of the extent with every sourced mapping's cap
+/* The mem of an instance (docs/IMAGE.md, Instances): an all-Empty cap of the extent with every sourced mapping's cap
  * placed at its offset (page references shared, no bytes copied). */
 static javm_status build_mem(const jv_image *img, bool root, jv_datacap **out) {
     javm_status s = jv_cap_data_create_empty(img->extent, out);

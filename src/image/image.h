@@ -97,7 +97,7 @@ typedef struct jv_image {
     /* derived by jv_image_validate */
     bool valid;
     uint64_t extent;       /* bytes from DATA_BASE */
-    jv_datacap *mem_root;  /* §13.1 mem of a root instance (pinned + initial sources) */
+    jv_datacap *mem_root;  /* mem of a root instance (pinned + initial sources) */
     jv_datacap *mem_sub;   /* mem of a non-root instance (pinned sources only) */
     jv_mem_snapshot *snap; /* code + sourced mappings laid out once for mapping (MEM-6) */
     uint64_t *snap_off;    /* per mapping: offset of its source's bytes in snap */

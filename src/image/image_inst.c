@@ -1,6 +1,6 @@
 /* image — instances of Images (javm_image_instance_*, javm_image_call/resume, frame access):
- * building the memory (§13), the frame stack, the ecalli personality (CALL, REPLY, management
- * ops, host calls with their dynamic gates), HALT flush into slots, eviction (§18), kernel
+ * building the memory (docs/IMAGE.md, Instances), the frame stack, the ecalli personality (CALL, REPLY, management
+ * ops, host calls with their dynamic gates), HALT flush into slots, eviction (docs/IMAGE.md), kernel
  * writes. docs/IMAGE.md describes the rules and the readings chosen where the spec is open. */
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +75,7 @@ static int mapped_by(const jv_image *img, uint32_t key) {
     return -1;
 }
 
-/* ---- Building memory (§13) ------------------------------------------------------------------ */
+/* ---- Building memory (docs/IMAGE.md, Instances) --------------------------------------------------------------- */
 /* Mapping i's range from src's bytes: [start, start + N) from the Image's snapshot (shared,
  * copy-on-write) and the zero tail [start + N, start + S) as fresh pages. */
 static javm_status map_mapping(javm_image_instance *in, uint32_t i) {
@@ -218,7 +218,7 @@ javm_status javm_image_instance_slot(const javm_image_instance *in, uint32_t key
 }
 
 /* ---- Frames --------------------------------------------------------------------------------- */
-/* A fresh frame of `in` at endpoint e (§17): every page NotPresent (write permission re-armed),
+/* A fresh frame of `in` at endpoint e (MEMORY §10): every page NotPresent (write permission re-armed),
  * the endpoint's registers, pc at its entry. */
 static javm_status frame_start(javm_image_instance *in, const jv_img_endpoint *e) {
     javm_status s = jv_mem_new_frame(&in->vm->mem);
@@ -276,7 +276,7 @@ static javm_status frame_flush(javm_image_instance *in) {
     return JAVM_OK;
 }
 
-/* ---- Eviction (§18) ------------------------------------------------------------------------- */
+/* ---- Eviction (docs/IMAGE.md, MGMT eviction) ---------------------------------------------------------------------- */
 /* The one function behind the §18 readings (docs/IMAGE.md "Eviction"): mapping i's pages go
  * back to NotPresent (so later writes CoW and pay again), the frame's uncommitted writes to
  * the range are dropped, and the range is re-sourced from bytes (the new cap's content, n
@@ -314,7 +314,7 @@ static bool gate(javm_image_instance *f, uint64_t cost) {
     return true;
 }
 
-/* COPY / MOVE / DROP (§18): all checks and the whole charge before anything changes. */
+/* COPY / MOVE / DROP (docs/IMAGE.md, MGMT eviction): all checks and the whole charge before anything changes. */
 static step mgmt(javm_image_instance *f, unsigned op, const javm_exit_info *e, javm_exit_info *ex,
                  javm_status *err) {
     uint64_t *R = f->vm->st.regs;
@@ -389,7 +389,7 @@ static step mgmt(javm_image_instance *f, unsigned op, const javm_exit_info *e, j
     return STEP_CONTINUE;
 }
 
-/* CALL (§11.2, §11.3): peek at the callee, gate MGMT_OP_COST + call_frame_cost, then push. */
+/* CALL (docs/IMAGE.md, call_frame_cost and Frames): peek at the callee, gate MGMT_OP_COST + call_frame_cost, then push. */
 static step call(javm_image_instance *top, javm_image_instance *f, const javm_exit_info *e,
                  javm_exit_info *ex, javm_status *err) {
     uint64_t *R = f->vm->st.regs;
@@ -587,7 +587,7 @@ javm_status javm_image_mem_read(const javm_image_instance *in, uint32_t addr, vo
     return javm_mem_read(cur(in)->vm, addr, dst, n);
 }
 
-/* §18 kernel-authored writes: charge COW_COST per page not yet PresentRw, before any change. */
+/* Kernel-authored writes (docs/IMAGE.md, MGMT eviction): charge COW_COST per page not yet PresentRw, before any change. */
 javm_status javm_image_mem_write(javm_image_instance *in, uint32_t addr, const void *src,
                                  size_t n) {
     if (!in || (!src && n))

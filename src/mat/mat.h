@@ -167,7 +167,7 @@ static inline bool jv_charge_for(jv_page_state st, jv_page_kind kind, bool is_wr
     return true;
 }
 
-/* call_frame_cost (§11.3), saturating; clamps to 2^63 - 1. */
+/* call_frame_cost (IMG-4, docs/IMAGE.md), saturating; clamps to 2^63 - 1. */
 uint64_t jv_mat_call_frame_cost(uint64_t code_len, uint64_t ro_units);
 
 /* ---- The touch contract -------------------------------------------------------------------- */
