@@ -293,15 +293,17 @@ static inline void dg_drive(javm_instance *vm, dg_trace *t) {
 
 /* Runs a case on both engines, #3 off and on. Returns 0 if they agree, else 1 (why says how);
  * -1 if the case could not be built (the assembler rejected it; a generator bug). */
+static const javm_load_options *dg_opts; /* the dialect and gas model of the cases; NULL: gp07 */
 static inline int dg_check(const dg_case *c, char *why, size_t n) {
     uint8_t *blob = NULL;
     size_t blen = 0;
-    if (jv_asm_assemble(c->src, c->len, &blob, &blen) != JAVM_OK) {
+    if (jv_asm_assemble_isa(dg_opts ? dg_opts->isa : JAVM_ISA_GP07, c->src, c->len, &blob,
+                            &blen, NULL) != JAVM_OK) {
         snprintf(why, n, "assembler: %s", javm_last_error());
         return -1;
     }
     javm_program *p = NULL;
-    javm_status s = javm_program_load(blob, blen, &p);
+    javm_status s = javm_program_load_ex(blob, blen, dg_opts, &p);
     free(blob);
     if (s != JAVM_OK) {
         snprintf(why, n, "load: %s", javm_last_error());
