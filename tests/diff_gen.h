@@ -59,6 +59,7 @@ typedef struct dg_case {
     uint64_t init_seed;        /* initial bytes of mapped pages */
     uint64_t regs[JAVM_NUM_REGS];
     int64_t gas;
+    uint32_t start; /* 0: run from pc 0; else start at pc (start - 1) mod (code size + 3) */
     char src[DG_MAX_SRC];
     size_t len;
 } dg_case;
@@ -219,6 +220,10 @@ static inline javm_instance *dg_instance(const dg_case *c, const javm_program *p
     }
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) javm_reg_set(vm, i, c->regs[i]);
     javm_gas_set(vm, c->gas);
+    if (c->start && javm_pc_set(vm, (c->start - 1) % (javm_program_code_size(p) + 3)) != JAVM_OK) {
+        javm_instance_free(vm);
+        return NULL;
+    }
     return vm;
 }
 

@@ -6,7 +6,8 @@
  * of every condition (both directions), cmov, djumps through the jump table (valid, misaligned,
  * out of range, the halt address) and load_imm_jump_ind with equal registers. Each case runs on
  * soft vs paged vs jit with #3 off and on through dg_check, so exits, gas and registers must
- * agree exactly, in GP 0.7 and again as GP 0.8 code under the gp08 gas model (with `unlikely`).
+ * agree exactly (a third of the cases start at a random pc: mid-block, mid-instruction, past the
+ * end), in GP 0.7 and again as GP 0.8 code under the gp08 gas model (with `unlikely`).
  * JAVM_DIFF_ALU_RUNS (default 1500 per dialect) sets the count, JAVM_DIFF_ALU_BASE the first
  * seed; JAVM_DIFF_ALU_SEED=<n> replays one case and prints its program. */
 #include <setjmp.h>
@@ -71,6 +72,7 @@ static void gen_alu(uint64_t seed, dg_case *c) {
     c->access[0] = JAVM_ACCESS_NONE;
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) c->regs[i] = corner(&r);
     c->gas = dg_below(&r, 5) == 0 ? (int64_t)dg_below(&r, 60) : 100000;
+    if (dg_below(&r, 3) == 0) c->start = 1 + dg_below(&r, 1u << 16); /* any pc, mid-block too */
     unsigned blocks = 2 + dg_below(&r, 6);
     dg_emit(c, ".jumptable");
     for (unsigned b = 0; b < blocks; b++) dg_emit(c, "%s b%u", b ? "," : "", b);
