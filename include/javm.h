@@ -196,6 +196,9 @@ typedef struct javm_load_options {
     uint32_t size;            /* sizeof(javm_load_options): javm_load_options_init */
     javm_isa isa;             /* default (0) JAVM_ISA_GP07 */
     javm_gas_model gas_model; /* default (0) JAVM_GAS_GP07 */
+    int compile_jit;          /* 1 = compile the program for the jit engine at load (the load
+                                 fails if it cannot be compiled); default (0): on first use by
+                                 a jit instance. Ignored where the jit is not available. */
 } javm_load_options;
 
 #define JAVM_LOAD_OPTIONS_SIZE_V1 \

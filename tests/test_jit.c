@@ -510,6 +510,30 @@ static void threads_share_code(void **state) {
     }
 }
 
+/* javm_load_options.compile_jit: the code is attached at load; without it, at the first jit
+ * instance. */
+static void compile_at_load(void **state) {
+    (void)state;
+    const char *src = "  load_imm r7, 1\n  trap\n";
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    assert_int_equal(jv_asm_assemble(src, strlen(src), &blob, &len), JAVM_OK);
+    javm_load_options lo;
+    javm_load_options_init(&lo);
+    javm_program *p = NULL;
+    assert_int_equal(javm_program_load_ex(blob, len, &lo, &p), JAVM_OK);
+    assert_null(p->jit);
+    javm_program_free(p);
+    lo.compile_jit = 1;
+    assert_int_equal(javm_program_load_ex(blob, len, &lo, &p), JAVM_OK);
+    assert_non_null(p->jit);
+    const jv_jit_code *k = NULL;
+    assert_int_equal(jv_jit_code_of(p, &k), JAVM_OK);
+    assert_ptr_equal(k, (const jv_jit_code *)p->jit);
+    javm_program_free(p);
+    free(blob);
+}
+
 static void summary(void **state) {
     (void)state;
     print_message("%u differential runs\n", g_runs);
@@ -530,6 +554,7 @@ int main(void) {
         cmocka_unit_test(random_programs),
         cmocka_unit_test(code_is_shared_and_not_writable),
         cmocka_unit_test(threads_share_code),
+        cmocka_unit_test(compile_at_load),
         cmocka_unit_test(summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,13 +96,27 @@ static javm_status load_options(const javm_load_options *o, javm_load_options *o
     return struct_in(o, sizeof *out, JAVM_LOAD_OPTIONS_SIZE_V1, out, "load options");
 }
 
+/* javm_load_options.compile_jit: the program's jit code now instead of at the first jit
+ * instance (a program that cannot be compiled is then not loaded). */
+static javm_status compile_at_load(const javm_load_options *lo, javm_program **p) {
+    if (!lo->compile_jit || !javm_engine_available(JAVM_ENGINE_JIT)) return JAVM_OK;
+    const jv_jit_code *k = NULL;
+    javm_status s = jv_jit_code_of(*p, &k);
+    if (s) {
+        javm_program_free(*p);
+        *p = NULL;
+    }
+    return s;
+}
+
 javm_status javm_program_load_ex(const uint8_t *blob, size_t len, const javm_load_options *o,
                                  javm_program **out) {
     if (out) *out = NULL;
     javm_load_options lo;
     javm_status s = load_options(o, &lo);
     if (s) return s;
-    return jv_pvm_program_create_ex(blob, len, lo.isa, lo.gas_model, out);
+    if ((s = jv_pvm_program_create_ex(blob, len, lo.isa, lo.gas_model, out))) return s;
+    return compile_at_load(&lo, out);
 }
 
 javm_status javm_program_load(const uint8_t *blob, size_t len, javm_program **out) {
@@ -151,7 +165,7 @@ javm_status javm_program_load_standard_ex(const uint8_t *blob, size_t len,
     if (c.ro_len && (s = jv_mem_snapshot_create(c.ro, c.ro_len, &p->std.ro_snap))) goto fail;
     if (c.rw_len && (s = jv_mem_snapshot_create(c.rw, c.rw_len, &p->std.rw_snap))) goto fail;
     *out = p;
-    return JAVM_OK;
+    return compile_at_load(&lo, out);
 fail:
     jv_pvm_program_destroy(p);
     return s;
