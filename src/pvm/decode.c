@@ -97,40 +97,40 @@ int jv_pvm_opcode_by_name(javm_isa isa, const char *name, size_t len) {
 }
 
 /* ---- Dialect and gas-model names (public: javm.h) -------------------------------------------- */
+/* Both enums name their values after the GP version: index = value. */
+static const char *const gp_names[2] = {"gp07", "gp08"};
+
+static javm_status parse_gp(const char *what, const char *name, int *out) {
+    if (!name || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "%s: NULL argument", what);
+    for (int i = 0; i < 2; i++)
+        if (!strcmp(name, gp_names[i])) {
+            *out = i;
+            return JAVM_OK;
+        }
+    return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "unknown %s '%s' (expected gp07 or gp08)",
+                        what, name);
+}
+
 JAVM_API const char *javm_isa_name(javm_isa isa) {
-    switch (isa) {
-    case JAVM_ISA_GP07: return "gp07";
-    case JAVM_ISA_GP08: return "gp08";
-    }
-    return "unknown";
+    return (unsigned)isa < 2 ? gp_names[isa] : "unknown";
 }
 
 JAVM_API javm_status javm_isa_parse(const char *name, javm_isa *out) {
-    if (!name || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "isa: NULL argument");
-    if (!strcmp(name, "gp07")) *out = JAVM_ISA_GP07;
-    else if (!strcmp(name, "gp08")) *out = JAVM_ISA_GP08;
-    else
-        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
-                            "isa: unknown instruction set '%s' (expected gp07 or gp08)", name);
-    return JAVM_OK;
+    int v = 0;
+    javm_status s = parse_gp("instruction set", name, out ? &v : NULL);
+    if (s == JAVM_OK) *out = (javm_isa)v;
+    return s;
 }
 
 JAVM_API const char *javm_gas_model_name(javm_gas_model m) {
-    switch (m) {
-    case JAVM_GAS_GP07: return "gp07";
-    case JAVM_GAS_GP08: return "gp08";
-    }
-    return "unknown";
+    return (unsigned)m < 2 ? gp_names[m] : "unknown";
 }
 
 JAVM_API javm_status javm_gas_model_parse(const char *name, javm_gas_model *out) {
-    if (!name || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "gas model: NULL argument");
-    if (!strcmp(name, "gp07")) *out = JAVM_GAS_GP07;
-    else if (!strcmp(name, "gp08")) *out = JAVM_GAS_GP08;
-    else
-        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT,
-                            "gas model: unknown gas model '%s' (expected gp07 or gp08)", name);
-    return JAVM_OK;
+    int v = 0;
+    javm_status s = parse_gp("gas model", name, out ? &v : NULL);
+    if (s == JAVM_OK) *out = (javm_gas_model)v;
+    return s;
 }
 
 /* ---- Varints -------------------------------------------------------------------------------- */
