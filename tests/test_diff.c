@@ -1,9 +1,10 @@
 /* engine: the differential fuzzer, bounded. Runs JAVM_DIFF_RUNS random cases (default 2000) on
- * the soft and the paged engine with #3 off and on (tests/diff_gen.h) and requires complete
- * agreement. JAVM_DIFF_SEED=<n> replays one case and prints its program. JAVM_DIFF_RUNS=0 runs
- * without bound and writes every disagreement to diff-failures/<seed>.s (with the seed and the
- * reason in a comment) instead of stopping; `make fuzz` does the same coverage-guided through
- * fuzz/fuzz_diff.c. */
+ * the soft, the paged and the jit engine with #3 off and on (tests/diff_gen.h) and requires
+ * complete agreement. JAVM_DIFF_SEED=<n> replays one case and prints its program;
+ * JAVM_DIFF_ISA=gp08 runs the cases as GP 0.8 code under the gp08 gas model. JAVM_DIFF_RUNS=0
+ * runs without bound and writes every disagreement to diff-failures/<seed>.s (with the seed and
+ * the reason in a comment) instead of stopping; `make fuzz` does the same coverage-guided
+ * through fuzz/fuzz_diff.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,11 @@ static void save_failure(const dg_case *c, const char *why) {
 static void differential_cases(void **state) {
     (void)state;
     assert_int_equal(jv_fault_reinstall(), JAVM_OK); /* cmocka replaced it for this test */
+    static javm_load_options opts; /* JAVM_DIFF_ISA=gp08: GP 0.8 code, gp08 gas model */
+    javm_load_options_init(&opts);
+    const char *isa_env = getenv("JAVM_DIFF_ISA");
+    if (isa_env && !strcmp(isa_env, "gp08")) opts.isa = JAVM_ISA_GP08, opts.gas_model = JAVM_GAS_GP08;
+    dg_opts = &opts;
     const char *seed_env = getenv("JAVM_DIFF_SEED");
     const char *runs_env = getenv("JAVM_DIFF_RUNS");
     char why[512];

@@ -3,13 +3,14 @@
  * opcodes.def (classes A8, A9 without loads/stores, A12) with operands from a set of corner
  * values (0, ±1, INT64_MIN/MAX, INT32_MIN/MAX and their zero-extended forms, shift counts
  * around 31/32/63/64, huge immediates), the same register as source and destination, branches
- * of every condition (both directions), cmov, djumps through the jump table (valid, misaligned,
- * out of range, the halt address) and load_imm_jump_ind with equal registers. Each case runs on
- * soft vs paged vs jit with #3 off and on through dg_check, so exits, gas and registers must
- * agree exactly (a third of the cases start at a random pc: mid-block, mid-instruction, past the
- * end), in GP 0.7 and again as GP 0.8 code under the gp08 gas model (with `unlikely`).
- * JAVM_DIFF_ALU_RUNS (default 1500 per dialect) sets the count, JAVM_DIFF_ALU_BASE the first
- * seed; JAVM_DIFF_ALU_SEED=<n> replays one case and prints its program. */
+ * of every condition (both directions) to block starts and into blocks, cmov, djumps through
+ * the jump table (valid, misaligned, out of range, entries inside a block, the halt address)
+ * and load_imm_jump_ind with equal registers. Each case runs on soft vs paged vs jit with #3
+ * off and on through dg_check, so exits, gas and registers must agree exactly (a third of the
+ * cases start at a random pc: mid-block, mid-instruction, past the end), in GP 0.7 and again
+ * as GP 0.8 code under the gp08 gas model (with `unlikely`). JAVM_DIFF_ALU_RUNS (default 1500
+ * per dialect) sets the count, JAVM_DIFF_ALU_BASE the first seed; JAVM_DIFF_ALU_SEED=<n>
+ * replays one case and prints its program. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,10 +76,13 @@ static void gen_alu(uint64_t seed, dg_case *c) {
     if (dg_below(&r, 3) == 0) c->start = 1 + dg_below(&r, 1u << 16); /* any pc, mid-block too */
     unsigned blocks = 2 + dg_below(&r, 6);
     dg_emit(c, ".jumptable");
-    for (unsigned b = 0; b < blocks; b++) dg_emit(c, "%s b%u", b ? "," : "", b);
+    /* entries: block starts, or (one in six) m<b>, a label inside block b: such djumps panic */
+    for (unsigned b = 0; b < blocks; b++)
+        dg_emit(c, "%s %c%u", b ? "," : "", dg_below(&r, 6) ? 'b' : 'm', b);
     dg_emit(c, "\n");
     for (unsigned b = 0; b < blocks; b++) {
-        dg_emit(c, "b%u:\n", b);
+        dg_emit(c, "b%u:\n  add_imm_64 r%u, r%u, 1\nm%u:\n", b, dg_below(&r, 13),
+                dg_below(&r, 13), b);
         unsigned n = dg_below(&r, 12);
         for (unsigned i = 0; i < n; i++) {
             unsigned d = dg_below(&r, 13), a = dg_below(&r, 13), s = dg_below(&r, 13);
@@ -102,7 +106,7 @@ static void gen_alu(uint64_t seed, dg_case *c) {
         unsigned later = b + 1 + dg_below(&r, blocks - b);
         char tgt[16];
         if (later >= blocks) snprintf(tgt, sizeof tgt, "end");
-        else snprintf(tgt, sizeof tgt, "b%u", later);
+        else snprintf(tgt, sizeof tgt, "%c%u", dg_below(&r, 8) ? 'b' : 'm', later);
         unsigned ra = dg_below(&r, 13), rb = dg_below(&r, 13);
         switch (dg_below(&r, 8)) {
         case 0: dg_emit(c, "  %s r%u, %d, %s\n", pick_op(&r, "A7"), ra, imm(&r), tgt); break;
