@@ -173,9 +173,107 @@ static void embedder_fault_on_another_thread_reaches_embedder(void **st) {
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Nested runs: a trace callback of a running paged instance runs another instance (jit where
+ * available, else paged) on the same thread, which first-touches pages. On a thread that blocks
+ * SIGSEGV and has a small alternate stack of its own, both runs complete, and after the outer
+ * run the thread's mask blocks SIGSEGV again and its own stack is back (FLT-7 holds for the
+ * outermost run, not only for the innermost). */
+static const char k_touch[] = "  load_imm r10, 0x20000\n"
+                              "  load_imm r1, 8\n"
+                              "  fallthrough\n"
+                              "loop:\n"
+                              "  store_ind_u64 r1, r10, 0\n"
+                              "  add_imm_64 r10, r10, 4096\n"
+                              "  add_imm_64 r1, r1, -1\n"
+                              "  branch_ne_imm r1, 0, loop\n"
+                              "  load_imm r0, -65536\n"
+                              "  jump_ind r0, 0\n";
+
+typedef struct nest {
+    javm_program *inner_p;
+    int rc, ran;
+} nest;
+
+static void nest_trace(void *user, const javm_instance *outer, uint32_t pc) {
+    (void)outer, (void)pc;
+    nest *n = user;
+    if (n->ran++) return;
+    javm_engine e = javm_engine_available(JAVM_ENGINE_JIT) ? JAVM_ENGINE_JIT : JAVM_ENGINE_PAGED;
+    javm_instance *vm = instance(n->inner_p, e);
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+    if (!vm || javm_run(vm, &ex) != JAVM_OK || ex.kind != JAVM_EXIT_HALT) n->rc = 1;
+    uint64_t v = 0;
+    if (!n->rc && (javm_mem_read(vm, 0x27000, &v, 8) != JAVM_OK || v != 1)) n->rc = 2;
+    javm_instance_free(vm);
+}
+
+static void *nest_thread(void *arg) {
+    int *rc = arg;
+    *rc = 0;
+    static __thread uint8_t mine[16384];
+    stack_t ss = {.ss_sp = mine, .ss_size = sizeof mine, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        *rc = 1;
+        return NULL;
+    }
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    nest n = {0};
+    javm_program *outer_p = NULL;
+    if (jv_asm_assemble(k_touch, strlen(k_touch), &blob, &len) != JAVM_OK ||
+        javm_program_load(blob, len, &n.inner_p) != JAVM_OK ||
+        javm_program_load(blob, len, &outer_p) != JAVM_OK) {
+        *rc = 2;
+        return NULL;
+    }
+    free(blob);
+    javm_instance *outer = instance(outer_p, JAVM_ENGINE_PAGED);
+    if (!outer) {
+        *rc = 3;
+        return NULL;
+    }
+    javm_set_trace(outer, nest_trace, &n);
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+    if (javm_run(outer, &ex) != JAVM_OK || ex.kind != JAVM_EXIT_HALT) *rc = 4;
+    else if (n.rc) *rc = 10 + n.rc;
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    stack_t cur;
+    if (!*rc && sigismember(&now, SIGSEGV) != 1) *rc = 5; /* the mask is not restored */
+    if (!*rc && (sigaltstack(NULL, &cur) != 0 || cur.ss_sp != mine)) *rc = 6;
+    javm_instance_free(outer);
+    javm_program_free(outer_p);
+    javm_program_free(n.inner_p);
+    return NULL;
+}
+
+static int child_nested(void) {
+    if (!javm_engine_available(JAVM_ENGINE_PAGED)) return 0;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    pthread_t t;
+    int rc = -1;
+    if (pthread_create(&t, NULL, nest_thread, &rc) != 0) return 20;
+    pthread_join(t, NULL);
+    return rc;
+}
+
+static void nested_run_restores_mask_and_stack(void **st) {
+    (void)st;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) _exit(child_nested());
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) fail_msg("child killed by signal %d", WTERMSIG(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(embedder_fault_on_another_thread_reaches_embedder),
+        cmocka_unit_test(nested_run_restores_mask_and_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
