@@ -300,7 +300,12 @@ javm_status jv_fault_thread_prepare(void) {
     return JAVM_OK;
 }
 
+/* Only the outermost run of a thread saves and restores: an inner run (started from a trace
+ * callback) finds SIGSEGV unblocked and our stack in place, and must leave them so. */
+static __thread unsigned t_depth;
+
 void jv_fault_thread_enter(void) {
+    if (t_depth++ > 0) return;
     if (!t_segv_known_open) {
         sigset_t set, old;
         sigemptyset(&set);
@@ -316,6 +321,7 @@ void jv_fault_thread_enter(void) {
 }
 
 void jv_fault_thread_leave(void) {
+    if (t_depth == 0 || --t_depth > 0) return;
     if (t_swapped) {
         t_app_stack.ss_flags &= ~SS_ONSTACK;
         sigaltstack(&t_app_stack, NULL);
