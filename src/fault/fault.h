@@ -93,7 +93,8 @@ javm_status jv_fault_thread_prepare(void);
 /* FLT-7. Around each stretch of guest code on the thread (after jv_fault_thread_prepare):
  * enter unblocks SIGSEGV (a thread that blocks it would otherwise be killed by the first
  * fault; see FLT-7 for when it looks) and swaps in our stack where needed; leave restores the application's stack and
- * signal mask. Neither fails. */
+ * signal mask. Neither fails. They nest (a run started from a trace callback): only the
+ * outermost pair saves and restores. */
 void jv_fault_thread_enter(void);
 void jv_fault_thread_leave(void);
 
