@@ -24,7 +24,10 @@
 #include "diff_gen.h"
 #include "engine/engine.h"
 
-/* Register-only instructions by class, from opcodes.def (no loads, stores, sbrk). */
+/* Register-only instructions by class, from opcodes.def (no loads or stores; sbrk only in gp07,
+ * where it exists). */
+static bool g_gp08; /* the cases are GP 0.8 code with the gp08 gas model */
+
 typedef struct op_row {
     const char *name, *cls;
     int width;
@@ -39,7 +42,7 @@ static const op_row rows[] = {
 static const char *pick_op(dg_rng *r, const char *cls) {
     for (;;) {
         const op_row *o = &rows[dg_below(r, NROWS)];
-        if (!strcmp(o->cls, cls) && o->width == 0 && strcmp(o->name, "sbrk") &&
+        if (!strcmp(o->cls, cls) && o->width == 0 && (!g_gp08 || strcmp(o->name, "sbrk")) &&
             strcmp(o->name, "load_imm_jump"))
             return o->name;
     }
@@ -64,7 +67,6 @@ static int32_t imm(dg_rng *r) {
 
 /* One block: `n` register instructions then a terminator that goes to a later block (or
  * djumps / halts), so every program terminates. */
-static bool g_gp08; /* the cases are GP 0.8 code with the gp08 gas model */
 
 static void gen_alu(uint64_t seed, dg_case *c) {
     dg_rng r = {seed};
