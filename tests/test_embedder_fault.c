@@ -244,6 +244,8 @@ static void *nest_thread(void *arg) {
     javm_instance_free(outer);
     javm_program_free(outer_p);
     javm_program_free(n.inner_p);
+    stack_t off = {.ss_flags = SS_DISABLE}; /* not ours to unmap at thread exit (ASan would) */
+    sigaltstack(&off, NULL);
     return NULL;
 }
 
