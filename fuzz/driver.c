@@ -5,7 +5,7 @@
  * random bytes (random lengths, mostly short); every input after a fresh one mutates the
  * previous input (a few bytes changed — a digit often to another digit, so text seeds such as
  * JSON vectors and assembly keep parsing while their numbers change — a byte added or removed).
- * Usage: fuzz-smoke/<target> [-runs=N] [-seed=S] [-seeds=DIR]. Coverage-guided runs: `make fuzz`. */
+ * Usage: fuzz-smoke/<target> [-runs=N] [-seed=S] [-seeds=DIR, repeatable]. Coverage-guided runs: `make fuzz`. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,15 +37,15 @@ static int name_cmp(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Reads the regular files of dir (at most MAX_SEEDS of at most MAX_SEED bytes each, sorted by
+/* Reads the regular files of dir (at most room <= MAX_SEEDS of at most MAX_SEED bytes each, sorted by
  * name so a run is reproducible). Returns the number read. */
-static size_t load_seeds(const char *dir, seed *out) {
+static size_t load_seeds(const char *dir, seed *out, size_t room) {
     DIR *d = opendir(dir);
     if (!d) return 0;
     static char *names[MAX_SEEDS];
     size_t n = 0;
     struct dirent *e;
-    while (n < MAX_SEEDS && (e = readdir(d)))
+    while (n < room && (e = readdir(d)))
         if (e->d_name[0] != '.' && (names[n] = strdup(e->d_name))) n++;
     closedir(d);
     qsort(names, n, sizeof *names, name_cmp);
@@ -72,13 +72,18 @@ int main(int argc, char **argv) {
     char dir[4096];
     const char *name = strrchr(argv[0], '/');
     snprintf(dir, sizeof dir, "fuzz/seeds/%s", name ? name + 1 : argv[0]);
+    static seed seeds[MAX_SEEDS];
+    size_t nseeds = 0;
+    int given = 0; /* -seeds= may repeat: the seeds of every directory named */
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "-runs=", 6)) runs = strtol(argv[i] + 6, NULL, 10);
         else if (!strncmp(argv[i], "-seed=", 6)) seed_value = strtoull(argv[i] + 6, NULL, 10);
-        else if (!strncmp(argv[i], "-seeds=", 7)) snprintf(dir, sizeof dir, "%s", argv[i] + 7);
+        else if (!strncmp(argv[i], "-seeds=", 7)) {
+            given = 1;
+            nseeds += load_seeds(argv[i] + 7, seeds + nseeds, MAX_SEEDS - nseeds);
+        }
     }
-    static seed seeds[MAX_SEEDS];
-    size_t nseeds = load_seeds(dir, seeds);
+    if (!given) nseeds = load_seeds(dir, seeds, MAX_SEEDS);
     jv_fuzz_all_inputs = 1;
     for (size_t i = 0; i < nseeds; i++) LLVMFuzzerTestOneInput(seeds[i].bytes, seeds[i].len);
     jv_fuzz_all_inputs = 0;

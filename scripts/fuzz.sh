@@ -18,6 +18,5 @@ for f in fuzz/fuzz_*.c; do
   args="-artifact_prefix=fuzz/crashes/$t/"
   [ "$secs" != 0 ] && args="$args -max_total_time=$secs"
   echo "fuzz: $t"
-  seeds=; [ -d fuzz/seeds/$t ] && seeds=fuzz/seeds/$t   # kept inputs, read-only
-  $B/$t $args fuzz/corpus/$t $seeds
+  $B/$t $args fuzz/corpus/$t $(./scripts/fuzz-seeds.sh $t)   # seed directories, read-only
 done

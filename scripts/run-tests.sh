@@ -44,8 +44,9 @@ for t in tests/*.sh; do
 done
 for t in "$B"/fuzz-smoke/*; do
   [ -x "$t" ] || continue
-  # each target starts from its seed corpus in the repository (fuzz/seeds/<target>/)
-  "$t" -runs="${FUZZ_SMOKE_RUNS:-20000}" -seeds="fuzz/seeds/$(basename "$t")" >"$log" 2>&1
+  # each target starts from its seed directories in the repository (scripts/fuzz-seeds.sh)
+  seeds=(); for d in $(./scripts/fuzz-seeds.sh "$(basename "$t")"); do seeds+=("-seeds=$d"); done
+  "$t" -runs="${FUZZ_SMOKE_RUNS:-20000}" "${seeds[@]}" >"$log" 2>&1
   add_counts "fuzz-smoke/$(basename "$t")" $? "$log"
 done
 # the 307 gp07 vectors (v0.4) and the 356 gp08 vectors (steps, GP 0.8 dialect and gas model,
