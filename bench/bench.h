@@ -1,9 +1,18 @@
-/* Shared helpers of the benchmark programs: a monotonic clock and order statistics. */
+/* Shared helpers of the benchmark programs: a monotonic clock, order statistics, assembling a
+ * program and the raw SIGSEGV + mprotect first-touch baseline. */
 #ifndef JV_BENCH_H
 #define JV_BENCH_H
 
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+
+#include "javm.h"
+#include "pvm/asm.h"
 
 static inline double now_ns(void) {
     struct timespec t;
@@ -20,6 +29,54 @@ static inline int bench_cmp_double(const void *a, const void *b) {
 static inline double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return v[n / 2];
+}
+
+/* Assembles src (len bytes) and loads it as a program blob; exits with a message on failure. */
+static inline javm_program *bench_assemble(const char *src, size_t len) {
+    uint8_t *blob = NULL;
+    size_t blen = 0;
+    javm_program *p = NULL;
+    if (jv_asm_assemble(src, len, &blob, &blen) != JAVM_OK ||
+        javm_program_load(blob, blen, &p) != JAVM_OK) {
+        fprintf(stderr, "bench: %s\n", javm_last_error());
+        exit(1);
+    }
+    free(blob);
+    return p;
+}
+
+/* ---- raw first-touch baseline: SIGSEGV + mprotect, before javm installs its handler -------- */
+static int bench_raw_prot;
+static inline void bench_raw_segv(int sig, siginfo_t *si, void *uc) {
+    (void)sig, (void)uc;
+    uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)4095;
+    mprotect((void *)a, 4096, bench_raw_prot);
+}
+
+/* Median over reps (<= 16) runs of the ns per page of a first store (write) or load touching
+ * `pages` PROT_NONE pages, each fault opened by a plain handler. */
+static inline double bench_raw_round_trip(int write, size_t pages, int reps) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = bench_raw_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, &old);
+    double r[16];
+    if (reps > 16) reps = 16;
+    for (int k = 0; k < reps; k++) {
+        volatile uint8_t *m = mmap(NULL, pages * 4096, PROT_NONE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        bench_raw_prot = write ? PROT_READ | PROT_WRITE : PROT_READ;
+        double t0 = now_ns();
+        for (size_t i = 0; i < pages; i++) {
+            if (write) m[i * 4096 + 8] = 1;
+            else (void)m[i * 4096 + 8];
+        }
+        r[k] = (now_ns() - t0) / (double)pages;
+        munmap((void *)m, pages * 4096);
+    }
+    sigaction(SIGSEGV, &old, NULL);
+    return median(r, reps);
 }
 
 #endif

@@ -29,35 +29,7 @@
 #define REPS 5
 
 
-/* ---- 1a. raw SIGSEGV + mprotect ---------------------------------------------------------- */
-static int g_raw_prot;
-static void raw_segv(int sig, siginfo_t *si, void *uc) {
-    (void)sig, (void)uc;
-    uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)4095;
-    mprotect((void *)a, 4096, g_raw_prot);
-}
-static double raw_segv_round_trip(int write) {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = raw_segv;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGSEGV, &sa, &old);
-    double r[REPS];
-    for (int k = 0; k < REPS; k++) {
-        volatile uint8_t *m = mmap(NULL, (size_t)PAGES * 4096, PROT_NONE,
-                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        g_raw_prot = write ? PROT_READ | PROT_WRITE : PROT_READ;
-        double t0 = now_ns();
-        for (size_t i = 0; i < PAGES; i++) {
-            if (write) m[i * 4096 + 8] = 1;
-            else (void)m[i * 4096 + 8];
-        }
-        r[k] = (now_ns() - t0) / PAGES;
-        munmap((void *)m, (size_t)PAGES * 4096);
-    }
-    sigaction(SIGSEGV, &old, NULL);
-    return median(r, REPS);
-}
+/* ---- 1a. raw SIGSEGV + mprotect: bench_raw_round_trip (bench.h) ------------------------ */
 
 /* ---- 1b. raw userfaultfd, SIGBUS mode on the faulting thread ------------------------------- */
 static int g_uffd = -1;
@@ -129,18 +101,6 @@ static double engine_first_touch(int write, int straddle_free) {
 }
 
 /* ---- PVM programs ------------------------------------------------------------------------ */
-static javm_program *assemble(const char *src) {
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    javm_program *p = NULL;
-    if (jv_asm_assemble(src, strlen(src), &blob, &len) != JAVM_OK ||
-        javm_program_load(blob, len, &p) != JAVM_OK) {
-        fprintf(stderr, "bench: %s\n", javm_last_error());
-        exit(1);
-    }
-    free(blob);
-    return p;
-}
 
 /* Runs p to halt on a fresh instance with `pages` RW pages at 0x20000 (pre-touched by a first
  * run when warm = 1); returns ns per run and the instruction count. */
@@ -186,7 +146,7 @@ int main(void) {
            " docs/BENCHMARKS.md)\n\n");
 
     /* 1. first touch */
-    double raw_w = raw_segv_round_trip(1), raw_r = raw_segv_round_trip(0);
+    double raw_w = bench_raw_round_trip(1, PAGES, REPS), raw_r = bench_raw_round_trip(0, PAGES, REPS);
     double uffd = raw_uffd_round_trip();
     double eng_w = engine_first_touch(1, 0), eng_r = engine_first_touch(0, 0);
     printf("first touch, ns per 4 KiB page (median of %d x %d pages)\n", REPS, PAGES);
@@ -209,7 +169,7 @@ int main(void) {
                  "  fallthrough\nl: store_ind_u8 r3, r2, 8\n  add_imm_64 r2, r2, 4096\n  add_imm_64 r3, r3, -1\n"
                  "  branch_ne_imm r3, 0, l\n" HALT,
                  PAGES);
-        javm_program *p = assemble(src);
+        javm_program *p = bench_assemble(src, strlen(src));
         uint64_t n;
         double cold[REPS];
         for (int k = 0; k < REPS; k++) cold[k] = run_prog(p, JAVM_ENGINE_PAGED, PAGES, 0, &n);
@@ -236,7 +196,7 @@ int main(void) {
                  "  branch_lt_u_imm r2, 0x30000, i\n"
                  "  add_imm_64 r3, r3, -1\n  branch_ne_imm r3, 0, o\n" HALT,
                  outer);
-        javm_program *ld = assemble(src);
+        javm_program *ld = bench_assemble(src, strlen(src));
         snprintf(src, sizeof src,
                  "  load_imm r3, %u\n"
                  "  fallthrough\no: load_imm r2, 0x20000\n"
@@ -244,12 +204,12 @@ int main(void) {
                  "  add_imm_64 r2, r2, 8\n  branch_lt_u_imm r2, 0x30000, i\n"
                  "  add_imm_64 r3, r3, -1\n  branch_ne_imm r3, 0, o\n" HALT,
                  outer);
-        javm_program *rmw = assemble(src);
+        javm_program *rmw = bench_assemble(src, strlen(src));
         snprintf(src, sizeof src,
                  "  load_imm r3, 2000000\n"
                  "  fallthrough\nl: add_64 r4, r4, r3\n  xor r5, r5, r4\n  mul_64 r6, r5, r3\n  add_imm_64 r3, r3, -1\n"
                  "  branch_ne_imm r3, 0, l\n" HALT);
-        javm_program *alu = assemble(src);
+        javm_program *alu = bench_assemble(src, strlen(src));
         uint64_t n_ld, n_rmw, n_alu;
         double s_ld = run_prog(ld, JAVM_ENGINE_SOFT, 16, 1, &n_ld);
         double p_ld = run_prog(ld, JAVM_ENGINE_PAGED, 16, 1, &n_ld);
@@ -293,7 +253,7 @@ int main(void) {
 
     /* 4. instantiation vs snapshot size */
     {
-        javm_program *p = assemble(HALT);
+        javm_program *p = bench_assemble(HALT, strlen(HALT));
         printf("instantiation (instance_new + map initial data + free), microseconds\n");
         printf("  %-8s %14s %14s %14s\n", "data", "snapshot (CoW)", "copy (soft)", "copy (paged)");
         const unsigned sizes[] = {1, 16, 256};
@@ -336,7 +296,7 @@ int main(void) {
                          "  load_imm r2, 0x100000\n  load_imm r3, 16\n  fallthrough\n"
                          "l: store_ind_u8 r3, r2, 8\n  add_imm_64 r2, r2, 65536\n"
                          "  add_imm_64 r3, r3, -1\n  branch_ne_imm r3, 0, l\n" HALT);
-                javm_program *w = assemble(src);
+                javm_program *w = bench_assemble(src, strlen(src));
                 for (int e = 0; e < 2; e++) {
                     javm_config cfg;
                     javm_config_init(&cfg);

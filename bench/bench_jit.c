@@ -23,18 +23,6 @@
 #define PAGES 16384
 #define REPS 5
 
-static javm_program *assemble(const char *src, size_t len) {
-    uint8_t *blob = NULL;
-    size_t blen = 0;
-    javm_program *p = NULL;
-    if (jv_asm_assemble(src, len, &blob, &blen) != JAVM_OK ||
-        javm_program_load(blob, blen, &p) != JAVM_OK) {
-        fprintf(stderr, "bench_jit: %s\n", javm_last_error());
-        exit(1);
-    }
-    free(blob);
-    return p;
-}
 
 /* ---- 1. compile speed ---------------------------------------------------------------------- */
 static uint64_t g_rng = 0x6a69742d62656e63ull;
@@ -103,35 +91,7 @@ static double compile_ms(const javm_program *p, size_t *code_bytes, double *cpu_
     return r[0]; /* the best: compile time is deterministic work, the rest is machine noise */
 }
 
-/* ---- 3. raw first-touch round trip (before javm installs its handler) ---------------------- */
-static int g_raw_prot;
-static void raw_segv(int sig, siginfo_t *si, void *uc) {
-    (void)sig, (void)uc;
-    uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)4095;
-    mprotect((void *)a, 4096, g_raw_prot);
-}
-static double raw_round_trip(int write) {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = raw_segv;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGSEGV, &sa, &old);
-    double r[REPS];
-    for (int k = 0; k < REPS; k++) {
-        volatile uint8_t *m = mmap(NULL, (size_t)PAGES * 4096, PROT_NONE,
-                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        g_raw_prot = write ? PROT_READ | PROT_WRITE : PROT_READ;
-        double t0 = now_ns();
-        for (size_t i = 0; i < PAGES; i++) {
-            if (write) m[i * 4096 + 8] = 1;
-            else (void)m[i * 4096 + 8];
-        }
-        r[k] = (now_ns() - t0) / PAGES;
-        munmap((void *)m, (size_t)PAGES * 4096);
-    }
-    sigaction(SIGSEGV, &old, NULL);
-    return median(r, REPS);
-}
+/* ---- 3. raw first-touch round trip: bench_raw_round_trip (bench.h) --------------------- */
 
 /* ns per page of a guest loop touching PAGES pages (store or load), minus the same loop over
  * pages already open (the loop itself). */
@@ -142,7 +102,7 @@ static double guest_touch(javm_engine e, int write) {
                      "l:\n  %s r4, r2, 8\n  add_imm_64 r2, r2, 4096\n  add_imm_64 r3, r3, -1\n"
                      "  branch_ne_imm r3, 0, l\n  load_imm r0, -65536\n  jump_ind r0, 0\n",
                      PAGES, write ? "store_ind_u8" : "load_ind_u8");
-    javm_program *p = assemble(src, (size_t)n);
+    javm_program *p = bench_assemble(src, (size_t)n);
     double cold[REPS], warm[REPS];
     for (int k = 0; k < REPS; k++) {
         javm_config cfg;
@@ -197,13 +157,13 @@ int main(void) {
         printf("bench_jit: the jit engine is not available here\n");
         return 0;
     }
-    double raw_w = raw_round_trip(1), raw_r = raw_round_trip(0);
+    double raw_w = bench_raw_round_trip(1, PAGES, REPS), raw_r = bench_raw_round_trip(0, PAGES, REPS);
 
     printf("bench_jit: the recompiler's compile, instantiation and first-touch costs, one run\n");
     /* 1. */
     size_t len = 0;
     char *src = gen_program(35000, &len);
-    javm_program *big = assemble(src, len);
+    javm_program *big = bench_assemble(src, len);
     free(src);
     size_t code = 0;
     double big_cpu = 0, small_cpu = 0;
@@ -215,7 +175,7 @@ int main(void) {
            code / 1048576.0, (double)code / big_len);
     g_rng = 7;
     src = gen_program(500, &len);
-    javm_program *small = assemble(src, len);
+    javm_program *small = bench_assemble(src, len);
     free(src);
     double small_ms = compile_ms(small, &code, &small_cpu);
     printf("compile: %u bytes of PVM code, 500 blocks: %.3f ms wall, %.3f ms CPU (%.2f us CPU "

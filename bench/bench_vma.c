@@ -15,18 +15,6 @@
 #include "javm.h"
 #include "pvm/asm.h"
 
-static javm_program *assemble(const char *src) {
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    javm_program *p = NULL;
-    if (jv_asm_assemble(src, strlen(src), &blob, &len) != JAVM_OK ||
-        javm_program_load(blob, len, &p) != JAVM_OK) {
-        fprintf(stderr, "bench_vma: %s\n", javm_last_error());
-        exit(1);
-    }
-    free(blob);
-    return p;
-}
 
 /* Returns the run time in ns, or a negative value on failure; *degrades from the instance. */
 static double run_once(const javm_program *p, javm_engine e, uint64_t size, uint64_t *degrades,
@@ -73,7 +61,7 @@ int main(void) {
     static const javm_engine engines[] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
     printf("first writes of 131,072 pages, instance run time (median of 3), one run\n");
     for (unsigned i = 0; i < 2; i++) {
-        javm_program *p = assemble(pats[i].src);
+        javm_program *p = bench_assemble(pats[i].src, strlen(pats[i].src));
         printf("  %s\n", pats[i].name);
         double soft_ms = 0;
         int64_t soft_gas = 0;
