@@ -1,5 +1,5 @@
 /* Shared helpers of the benchmark programs: a monotonic clock, order statistics, assembling a
- * program and the raw SIGSEGV + mprotect first-touch baseline. */
+ * program, building a standard container and the raw SIGSEGV + mprotect first-touch baseline. */
 #ifndef JV_BENCH_H
 #define JV_BENCH_H
 
@@ -43,6 +43,29 @@ static inline javm_program *bench_assemble(const char *src, size_t len) {
     }
     free(blob);
     return p;
+}
+
+static inline void bench_put_le(uint8_t *p, uint64_t v, unsigned n) {
+    for (unsigned i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A standard container (malloc'd, *len bytes) with ro_len / rw_len bytes of (non-zero) data,
+ * `heap` heap pages, a 64 KiB stack and the code `trap` (blob: |j|=0, z=0, |c|=1, code 0x00,
+ * bitmask 0x01); NULL when out of memory. */
+static inline uint8_t *bench_container(uint32_t ro_len, uint32_t rw_len, uint32_t heap, size_t *len) {
+    static const uint8_t code[] = {0, 0, 1, 0, 1};
+    size_t n = 11 + (size_t)ro_len + rw_len + 4 + sizeof code;
+    uint8_t *c = malloc(n);
+    if (!c) return NULL;
+    bench_put_le(c, ro_len, 3);
+    bench_put_le(c + 3, rw_len, 3);
+    bench_put_le(c + 6, heap, 2);
+    bench_put_le(c + 8, 65536, 3);
+    for (size_t i = 0; i < (size_t)ro_len + rw_len; i++) c[11 + i] = (uint8_t)(i * 131 + 7);
+    bench_put_le(c + 11 + ro_len + rw_len, sizeof code, 4);
+    memcpy(c + 15 + ro_len + rw_len, code, sizeof code);
+    *len = n;
+    return c;
 }
 
 /* ---- raw first-touch baseline: SIGSEGV + mprotect, before javm installs its handler -------- */

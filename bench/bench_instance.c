@@ -18,23 +18,15 @@
 #define ROUNDS 21
 #define BATCH 200
 
-static void put_le(uint8_t *p, uint64_t v, unsigned n) {
-    for (unsigned i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* A container: ro / rw bytes of data, heap pages, a 64 KiB stack, code `trap`. */
 static javm_program *container(uint32_t ro, uint32_t rw, uint32_t heap) {
-    static const uint8_t code[] = {0, 0, 1, 0, 1};
-    size_t n = 11 + (size_t)ro + rw + 4 + sizeof code;
-    uint8_t *c = malloc(n);
-    if (!c) return NULL;
-    put_le(c, ro, 3);
-    put_le(c + 3, rw, 3);
-    put_le(c + 6, heap, 2);
-    put_le(c + 8, 65536, 3);
-    for (size_t i = 0; i < (size_t)ro + rw; i++) c[11 + i] = (uint8_t)(i * 131 + 7);
-    put_le(c + 11 + ro + rw, sizeof code, 4);
-    memcpy(c + 15 + ro + rw, code, sizeof code);
+    size_t n;
+    uint8_t *c = bench_container(ro, rw, heap, &n);
+    if (!c) {
+        fprintf(stderr, "bench_instance: out of memory\n");
+        exit(1);
+    }
     javm_program *p = NULL;
     if (javm_program_load_standard(c, n, &p) != JAVM_OK) {
         fprintf(stderr, "bench_instance: load: %s\n", javm_last_error());

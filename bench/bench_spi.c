@@ -18,32 +18,9 @@
 
 #define REPS 7
 
-
-static void put_le(uint8_t *p, uint64_t v, unsigned n) {
-    for (unsigned i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* A container with ro_len / rw_len bytes of (non-zero) data, `heap` heap pages, a 64 KiB stack and
- * the code `trap` (blob: |j|=0, z=0, |c|=1, code 0x00, bitmask 0x01). */
-static uint8_t *make_container(uint32_t ro_len, uint32_t rw_len, uint32_t heap, size_t *len) {
-    static const uint8_t code[] = {0, 0, 1, 0, 1};
-    size_t n = 11 + (size_t)ro_len + rw_len + 4 + sizeof code;
-    uint8_t *c = malloc(n);
-    if (!c) return NULL;
-    put_le(c, ro_len, 3);
-    put_le(c + 3, rw_len, 3);
-    put_le(c + 6, heap, 2);
-    put_le(c + 8, 65536, 3);
-    for (size_t i = 0; i < (size_t)ro_len + rw_len; i++) c[11 + i] = (uint8_t)(i * 131 + 7);
-    put_le(c + 11 + ro_len + rw_len, sizeof code, 4);
-    memcpy(c + 15 + ro_len + rw_len, code, sizeof code);
-    *len = n;
-    return c;
-}
-
 static void run(javm_engine e, int rw, uint32_t bytes, uint32_t heap, const char *label) {
     size_t len;
-    uint8_t *c = make_container(rw ? 0 : bytes, rw ? bytes : 0, heap, &len);
+    uint8_t *c = bench_container(rw ? 0 : bytes, rw ? bytes : 0, heap, &len);
     if (!c) {
         fprintf(stderr, "bench_spi: out of memory\n");
         exit(1);
