@@ -1,5 +1,5 @@
-/* Shared helpers of the benchmark programs: a monotonic clock, order statistics, assembling a
- * program, building a standard container and the raw SIGSEGV + mprotect first-touch baseline. */
+/* Shared helpers of the benchmark programs: a monotonic clock, order statistics, reading a workload
+ * file, assembling a program, running one to halt, building a standard container and the raw SIGSEGV + mprotect first-touch baseline. */
 #ifndef JV_BENCH_H
 #define JV_BENCH_H
 
@@ -29,6 +29,59 @@ static inline int bench_cmp_double(const void *a, const void *b) {
 static inline double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return v[n / 2];
+}
+
+/* The text of the file at path (malloc'd, NUL-terminated), or NULL with a message on stderr. */
+static inline char *bench_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "bench: cannot open %s (run from the repository root)\n", path);
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!s || fread(s, 1, (size_t)n, f) != (size_t)n) {
+        fprintf(stderr, "bench: cannot read %s\n", path);
+        fclose(f);
+        free(s);
+        return NULL;
+    }
+    fclose(f);
+    s[n] = 0;
+    return s;
+}
+
+/* A fresh instance of p on engine e with mlen RW bytes mapped at maddr (none if mlen is 0) and
+ * unlimited gas; exits with a message naming `what` on failure. */
+static inline javm_instance *bench_new_instance(const javm_program *p, javm_engine e, uint32_t maddr,
+                                                uint64_t mlen, const char *what) {
+    javm_config cfg;
+    javm_config_init(&cfg);
+    cfg.engine = e;
+    javm_instance *vm = NULL;
+    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK ||
+        (mlen && javm_map(vm, maddr, mlen, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK)) {
+        fprintf(stderr, "bench: %s on %s: %s\n", what, javm_engine_name(e), javm_last_error());
+        exit(1);
+    }
+    javm_gas_set(vm, INT64_MAX);
+    return vm;
+}
+
+/* The ns of javm_run on vm (first touches included); exits unless the guest halts. */
+static inline double bench_run_to_halt(javm_instance *vm, javm_engine e, const char *what) {
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+    double t0 = now_ns();
+    javm_status s = javm_run(vm, &ex);
+    double t = now_ns() - t0;
+    if (s != JAVM_OK || ex.kind != JAVM_EXIT_HALT) {
+        fprintf(stderr, "bench: %s on %s did not halt (%s)\n", what, javm_engine_name(e),
+                s != JAVM_OK ? javm_last_error() : javm_exit_str(ex.kind));
+        exit(1);
+    }
+    return t;
 }
 
 /* Assembles src (len bytes) and loads it as a program blob; exits with a message on failure. */

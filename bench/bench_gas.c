@@ -99,36 +99,10 @@ static double load_ms(const uint8_t *blob, size_t len, javm_isa isa, javm_gas_mo
 }
 
 /* ---- 2. workloads --------------------------------------------------------------------------- */
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strdup(buf);
-}
-
 static double run_ms(const javm_program *p, javm_engine e, uint64_t maddr, uint64_t mlen,
                      uint64_t *r7) {
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = e;
-    javm_instance *vm = NULL;
-    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
-    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK ||
-        (mlen && javm_map(vm, (uint32_t)maddr, mlen, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK)) {
-        fprintf(stderr, "bench: %s\n", javm_last_error());
-        exit(1);
-    }
-    javm_gas_set(vm, INT64_MAX);
-    double t0 = now_ns();
-    javm_status s = javm_run(vm, &ex);
-    double t = (now_ns() - t0) / 1e6;
-    if (s != JAVM_OK || ex.kind != JAVM_EXIT_HALT) {
-        fprintf(stderr, "bench: workload did not halt\n");
-        exit(1);
-    }
+    javm_instance *vm = bench_new_instance(p, e, (uint32_t)maddr, mlen, "workload");
+    double t = bench_run_to_halt(vm, e, "workload") / 1e6;
     (void)javm_reg_get(vm, 7, r7);
     javm_instance_free(vm);
     return t;
@@ -211,11 +185,8 @@ int main(void) {
     for (unsigned w = 0; w < 4; w++) {
         char path[256];
         snprintf(path, sizeof path, "bench/workloads/%s.s", names[w]);
-        char *src = read_text(path);
-        if (!src) {
-            fprintf(stderr, "bench: cannot read %s (run from the repository root)\n", path);
-            return 1;
-        }
+        char *src = bench_read_file(path);
+        if (!src) return 1;
         unsigned long long maddr = 0, mlen = 0;
         const char *m = strstr(src, "bench-map:");
         if (m) sscanf(m + 10, " %llx:%llx", &maddr, &mlen);

@@ -223,49 +223,11 @@ static const workload g_workloads[] = {
 static const char *const g_engine_names[] = {"soft", "paged", "jit"};
 #define MAX_ENGINES (sizeof g_engine_names / sizeof g_engine_names[0])
 
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "bench: cannot open %s (run from the repository root)\n", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!s || fread(s, 1, (size_t)n, f) != (size_t)n) {
-        fprintf(stderr, "bench: cannot read %s\n", path);
-        fclose(f);
-        free(s);
-        return NULL;
-    }
-    fclose(f);
-    s[n] = 0;
-    return s;
-}
-
 /* One guest run on a fresh instance: the ns of javm_run (first touches included). */
 static double guest_run(const javm_program *p, javm_engine e, uint32_t maddr, uint64_t mlen,
                         const workload *w, uint64_t *res, uint64_t *insns) {
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = e;
-    javm_instance *vm = NULL;
-    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
-    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK ||
-        (mlen && javm_map(vm, maddr, mlen, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK)) {
-        fprintf(stderr, "bench: %s on %s: %s\n", w->name, javm_engine_name(e), javm_last_error());
-        exit(1);
-    }
-    javm_gas_set(vm, INT64_MAX);
-    double t0 = now_ns();
-    javm_status s = javm_run(vm, &ex);
-    double t = now_ns() - t0;
-    if (s != JAVM_OK || ex.kind != JAVM_EXIT_HALT) {
-        fprintf(stderr, "bench: %s on %s did not halt (%s)\n", w->name, javm_engine_name(e),
-                s != JAVM_OK ? javm_last_error() : javm_exit_str(ex.kind));
-        exit(1);
-    }
+    javm_instance *vm = bench_new_instance(p, e, maddr, mlen, w->name);
+    double t = bench_run_to_halt(vm, e, w->name);
     for (unsigned i = 0; i < w->nregs; i++) (void)javm_reg_get(vm, w->regs[i], &res[i]);
     javm_stats st = JAVM_STATS_INIT;
     javm_stats_get(vm, &st);
@@ -294,7 +256,7 @@ int main(void) {
     unsigned counted = 0;
     for (unsigned wi = 0; wi < NWORK; wi++) {
         const workload *w = &g_workloads[wi];
-        char *src = read_file(w->path);
+        char *src = bench_read_file(w->path);
         if (!src) return 1;
         unsigned long long maddr = 0, mlen = 0;
         const char *m = strstr(src, "bench-map:");
