@@ -199,6 +199,11 @@ typedef struct javm_load_options {
     int compile_jit;          /* 1 = compile the program for the jit engine at load (the load
                                  fails if it cannot be compiled); default (0): on first use by
                                  a jit instance. Ignored where the jit is not available. */
+    int ecall_blocks;         /* 1 = every ecalli is its own block for gas (docs/GAS.md "Ecall
+                                 blocks"): the block before it ends there, the ecalli itself
+                                 costs 0 (its handler charges it), the instructions after it
+                                 form a new block charged when javm_run resumes there. Jump
+                                 targets stay as in the default (0): the usual GP blocks. */
 } javm_load_options;
 
 #define JAVM_LOAD_OPTIONS_SIZE_V1 \

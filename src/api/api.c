@@ -115,7 +115,9 @@ javm_status javm_program_load_ex(const uint8_t *blob, size_t len, const javm_loa
     javm_load_options lo;
     javm_status s = load_options(o, &lo);
     if (s) return s;
-    if ((s = jv_pvm_program_create_ex(blob, len, lo.isa, lo.gas_model, out))) return s;
+    if ((s = jv_pvm_program_create_ex(blob, len, lo.isa, lo.gas_model, lo.ecall_blocks != 0,
+                                      out)))
+        return s;
     return compile_at_load(&lo, out);
 }
 
@@ -161,7 +163,9 @@ javm_status javm_program_load_standard_ex(const uint8_t *blob, size_t len,
     s = jv_pvm_container_parse(blob, len, &c);
     if (s) return s;
     javm_program *p = NULL;
-    if ((s = jv_pvm_program_create_container(&c, lo.isa, lo.gas_model, &p))) return s;
+    if ((s = jv_pvm_program_create_container(&c, lo.isa, lo.gas_model, lo.ecall_blocks != 0,
+                                             &p)))
+        return s;
     if (c.ro_len && (s = jv_mem_snapshot_create(c.ro, c.ro_len, &p->std.ro_snap))) goto fail;
     if (c.rw_len && (s = jv_mem_snapshot_create(c.rw, c.rw_len, &p->std.rw_snap))) goto fail;
     *out = p;

@@ -96,7 +96,8 @@ static void g8_decode(const javm_program *p, const jv_pvm_op *o, g8_ins *ins) {
     const g8_info *gi = &g8[o->iop];
     g8_regs(o, &ins->src, &ins->dst);
     ins->move = o->iop == JV_I_move_reg;
-    ins->term = (jv_pvm_iop_flags[o->iop] & JV_OP_TERM) != 0;
+    /* PVM-G5 blocks also end before and at an ecalli (rest 0 marks a block's last op) */
+    ins->term = (jv_pvm_iop_flags[o->iop] & JV_OP_TERM) != 0 || (p->ecall_blocks && o->rest == 0);
     ins->units = gi->units;
     /* GAS-4: latency */
     if (gi->lat == -1) {
@@ -295,7 +296,8 @@ char *jv_pvm_gas08_chart(const javm_program *p, uint32_t gas_op, uint64_t *cost)
     uint32_t first = gas_op + 1;
     uint64_t cycles = g8_simulate(p, first, NULL);
     uint32_t rows = p->ops[gas_op].rest;
-    if (cost) *cost = g8_cost_of_cycles(cycles);
+    if (cost) /* an ecall block (PVM-G5) has no static cost: the chart is its ecalli alone */
+        *cost = p->ecall_blocks && p->ops[first].iop == JV_I_ecalli ? 0 : g8_cost_of_cycles(cycles);
     g8_chart c = {NULL, rows, cycles};
     if ((uint64_t)rows * cycles > (1u << 28)) return NULL; /* 256 MiB of cells: refuse */
     c.cells = malloc((size_t)rows * cycles + 1);

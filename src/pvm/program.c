@@ -11,6 +11,12 @@ static bool op_is_term(uint8_t iop) {
     return iop == JV_I_trap || (iop_flags(iop) & JV_OP_TERM) != 0;
 }
 
+/* PVM-G5: with ecall_blocks an ecalli is its own block, so it also ends the block before it
+ * and the one it forms. ϖ is not affected (only terminators add to it). */
+static bool ends_block(const javm_program *p, uint8_t iop) {
+    return op_is_term(iop) || (p->ecall_blocks && iop == JV_I_ecalli);
+}
+
 void jv_pvm_program_destroy(javm_program *p) {
     if (!p) return;
     if (p->jit) p->jit->release(p->jit);
@@ -54,6 +60,7 @@ static bool listed_block(const javm_program *p, const jv_pvm_op *ops, size_t g) 
  * counts. Returns the next index. */
 static size_t put_op(javm_program *p, jv_pvm_op *ops, size_t k, bool *block_ends,
                      const jv_pvm_op *o) {
+    if (p->ecall_blocks && o->iop == JV_I_ecalli) *block_ends = true;
     if (*block_ends) {
         if (ops) {
             memset(&ops[k], 0, sizeof ops[k]);
@@ -66,7 +73,7 @@ static size_t put_op(javm_program *p, jv_pvm_op *ops, size_t k, bool *block_ends
         ops[k] = *o;
         p->pc_ops[o->pc] = (uint32_t)k;
     }
-    *block_ends = op_is_term(o->iop);
+    *block_ends = ends_block(p, o->iop);
     return k + 1;
 }
 
@@ -159,15 +166,23 @@ static javm_status build_ops(javm_program *p) {
     for (size_t i = total; i-- > 0;) {
         jv_pvm_op *o = &ops[i];
         if (o->iop == JV_I_GAS) continue;
-        o->rest = (op_is_term(o->iop) || i + 1 >= total) ? 0 : ops[i + 1].rest + 1;
+        o->rest = (ends_block(p, o->iop) || i + 1 >= total || ops[i + 1].iop == JV_I_GAS)
+                      ? 0
+                      : ops[i + 1].rest + 1;
     }
     size_t nb = 0;
     for (size_t i = 0; i < total; i++) {
         if (ops[i].iop != JV_I_GAS) continue;
         uint64_t count = (uint64_t)ops[i + 1].rest + 1;
         ops[i].rest = (uint32_t)count;
-        ops[i].y = jv_pvm_count_stores(ops + i + 1, count);
-        ops[i].x = p->gas_model == JAVM_GAS_GP08 ? jv_pvm_gas08_cost(p, (uint32_t)i + 1) : count;
+        if (p->ecall_blocks && ops[i + 1].iop == JV_I_ecalli) {
+            /* PVM-G5: no static gate: the ecall's owner charges it dynamically */
+            ops[i].x = ops[i].y = 0;
+        } else {
+            ops[i].y = jv_pvm_count_stores(ops + i + 1, count);
+            ops[i].x = p->gas_model == JAVM_GAS_GP08 ? jv_pvm_gas08_cost(p, (uint32_t)i + 1)
+                                                     : count;
+        }
         nb += listed_block(p, ops, i);
     }
     /* the listed blocks (javm_program_block) */
@@ -195,7 +210,8 @@ static javm_status build_ops(javm_program *p) {
 }
 
 static javm_status program_from_blob(const uint8_t *blob, size_t len, javm_isa isa,
-                                     javm_gas_model gas, javm_program **out) {
+                                     javm_gas_model gas, bool ecall_blocks,
+                                     javm_program **out) {
     if ((unsigned)isa >= JV_ISA_COUNT)
         return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "program: unknown instruction set %d",
                             (int)isa);
@@ -209,6 +225,7 @@ static javm_status program_from_blob(const uint8_t *blob, size_t len, javm_isa i
     if (!p) return oom();
     p->isa = isa;
     p->gas_model = gas;
+    p->ecall_blocks = ecall_blocks;
     p->code_len = b.code_len;
     p->jump_count = b.jump_count;
     p->jump_width = b.z;
@@ -233,14 +250,14 @@ static javm_status program_from_blob(const uint8_t *blob, size_t len, javm_isa i
 }
 
 javm_status jv_pvm_program_create_ex(const uint8_t *blob, size_t len, javm_isa isa,
-                                     javm_gas_model gas, javm_program **out) {
+                                     javm_gas_model gas, bool ecall_blocks, javm_program **out) {
     if (!out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "program: output is NULL");
     *out = NULL;
-    return program_from_blob(blob, len, isa, gas, out);
+    return program_from_blob(blob, len, isa, gas, ecall_blocks, out);
 }
 
 javm_status jv_pvm_program_create(const uint8_t *blob, size_t len, javm_program **out) {
-    return jv_pvm_program_create_ex(blob, len, JAVM_ISA_GP07, JAVM_GAS_GP07, out);
+    return jv_pvm_program_create_ex(blob, len, JAVM_ISA_GP07, JAVM_GAS_GP07, false, out);
 }
 
 static uint64_t zone(uint64_t x) { return (x + JV_ZZ - 1) / JV_ZZ * JV_ZZ; }
@@ -340,11 +357,12 @@ javm_status jv_pvm_container_parse(const uint8_t *blob, size_t len, jv_pvm_conta
 }
 
 javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_isa isa,
-                                            javm_gas_model gas, javm_program **out) {
+                                            javm_gas_model gas, bool ecall_blocks,
+                                            javm_program **out) {
     if (!c || !out) return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "container: NULL argument");
     *out = NULL;
     javm_program *p = NULL;
-    javm_status st = program_from_blob(c->code, c->code_len, isa, gas, &p);
+    javm_status st = program_from_blob(c->code, c->code_len, isa, gas, ecall_blocks, &p);
     if (st) return st;
     p->standard = true;
     p->std.ro_len = c->ro_len;

@@ -52,11 +52,20 @@
  *           and the next run retries the same gate. Otherwise gas -= cost. There is no
  *           per-instruction gas check.
  *   PVM-G3  a run starts at st->resume when set (a host-call resume at the op after the
- *           ecalli, a page-fault retry at the faulting op): no charge. Otherwise it is a fresh
+ *           ecalli, a page-fault retry at the faulting op): no charge (with PVM-G5 the op
+ *           after an ecalli is the next block's GAS op, which gates as usual). Otherwise it is a fresh
  *           start at st->pc: a block start runs its GAS op; an instruction in the middle of a
  *           block pays the ops from pc to the block's end (docs/GAS.md GAS-4; with
  *           st->entry_whole_block it pays the containing block's cost instead); any other pc
  *           panics there after paying 1.
+ *   PVM-G5  ecall blocks (a load option, javm_load_options.ecall_blocks; the Image layer uses
+ *           it): every ecalli is its own block. A GAS op with cost 0 and stores 0 (the ecall's
+ *           owner gates and charges it dynamically) precedes it, so the block before it ends
+ *           there, and a GAS op follows it: the instructions after it form a new block (costed
+ *           by PVM-G1, ending at the next terminator or ecalli), charged and gated when a
+ *           host-call resume enters it. ϖ is unchanged: the op after an ecalli is not a branch
+ *           or djump target (nor a listed block) unless plain mode makes it one. Off (default)
+ *           the op stream is exactly PVM-G1's.
  *   PVM-G4  #3 charges returned by memory accesses are debited at the access (after the gate
  *           reserved for them), and never make gas negative when the gate held.
  *   PVM-E1  exit pcs are the exiting instruction's pc (vector convention): panic (trap, bad
@@ -305,14 +314,16 @@ struct javm_program {
     uint32_t nblocks;
     javm_isa isa;            /* the dialect the code was decoded in */
     javm_gas_model gas_model;/* the model of the GAS ops' costs */
+    bool ecall_blocks;       /* PVM-G5: every ecalli is its own block (javm_load_options) */
     bool standard;
     jv_pvm_standard std;
     jv_pvm_attachment *jit;  /* NULL until compiled; set once (atomically), read with acquire */
 };
 
-/* Loads a raw blob (PVM-D1..D4) in a dialect, with block costs in a gas model. */
+/* Loads a raw blob (PVM-D1..D4) in a dialect, with block costs in a gas model; ecall_blocks
+ * selects PVM-G5. */
 javm_status jv_pvm_program_create_ex(const uint8_t *blob, size_t len, javm_isa isa,
-                                     javm_gas_model gas, javm_program **out);
+                                     javm_gas_model gas, bool ecall_blocks, javm_program **out);
 /* The same in GP 0.7 with the gp07 gas model. */
 javm_status jv_pvm_program_create(const uint8_t *blob, size_t len, javm_program **out);
 /* The parts of a standard container, pointing into the container's bytes. */
@@ -334,7 +345,8 @@ javm_status jv_pvm_service_split(const uint8_t *blob, size_t len, const uint8_t 
  * size and 5ZZ + Z(|o|) + Z(|w| + z·ZP) + Z(s) + ZI <= 2^32. The program records the layout
  * (std); the data bytes are left to the caller (c->ro, c->rw; see jv_pvm_standard). */
 javm_status jv_pvm_program_create_container(const jv_pvm_container *c, javm_isa isa,
-                                            javm_gas_model gas, javm_program **out);
+                                            javm_gas_model gas, bool ecall_blocks,
+                                            javm_program **out);
 void jv_pvm_program_destroy(javm_program *p);
 
 /* Accessors (for the disassembler and tools). */
