@@ -286,14 +286,16 @@ static void call_charge(void **state) {
     for (unsigned e = 0; e < nengines; e++) {
         javm_image_instance *ci = instance(callee, engines[e]), *in = instance(caller, engines[e]);
         assert_int_equal(javm_image_instance_set_child(in, 3, ci), JAVM_OK);
-        /* the caller's block is 4 instructions; the gate needs 2852 more */
+        /* the caller's first block is 2 instructions (the ecalli is its own block of cost 0);
+         * the gate needs 2852 more */
         javm_exit_info ex = JAVM_EXIT_INFO_INIT;
-        assert_int_equal(javm_image_call(in, 0, 4 + 2852 - 1, &ex), JAVM_OK);
+        assert_int_equal(javm_image_call(in, 0, 2 + 2852 - 1, &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_OUT_OF_GAS);
         uint32_t ecall_pc = ex.pc;
         assert_true(ecall_pc > 0);
         assert_int_equal(javm_image_gas_get(in), 2851); /* nothing charged at the gate */
-        javm_image_gas_set(in, 2852 + 1);                 /* exactly: gate + callee's block */
+        /* exactly: gate + callee's block + the caller's block after the ecalli */
+        javm_image_gas_set(in, 2852 + 1 + 1);
         assert_int_equal(javm_image_resume(in, &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_HALT);
         assert_int_equal(javm_image_gas_get(in), 0);
@@ -303,7 +305,7 @@ static void call_charge(void **state) {
         /* a CALL to a slot without an instance costs MGMT_OP_COST and reports it */
         assert_int_equal(javm_image_call(in, 0, 10000, &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_HALT);
-        assert_int_equal(javm_image_gas_get(in), 10000 - 4 - 2852 - 1);
+        assert_int_equal(javm_image_gas_get(in), 10000 - 3 - 2852 - 1);
         javm_image_instance_free(in);
         javm_image_instance_free(ci);
     }
@@ -345,8 +347,9 @@ static void nested_calls(void **state) {
         assert_int_equal(r12, JAVM_IMAGE_OK);
         assert_int_equal(r7, p + 17);
         assert_int_equal(r8, JAVM_IMAGE_OK);
-        /* caller block 11; per CALL: 100 + 1664, callee block 6, its CoW 256, host floor 100 */
-        assert_int_equal(javm_image_gas_get(in), 100000 - 11 - 2 * (1764 + 6 + 256 + 100));
+        /* caller 9 instructions (its two ecallis are blocks of cost 0); per CALL: 100 + 1664,
+         * callee 5 instructions, its CoW 256, host floor 100 */
+        assert_int_equal(javm_image_gas_get(in), 100000 - 9 - 2 * (1764 + 5 + 256 + 100));
         assert_int_equal(mat_gas(ci), 512);
         assert_int_equal(mat_gas(in), 0);
         uint8_t want[0x10000] = {0};
@@ -386,32 +389,50 @@ static void nested_calls(void **state) {
     javm_image_free(callee);
 }
 
-/* The continuation gate: a store after a CALL in the same block needs its reserve again after
- * the callee spent gas; short of it, out of gas at the store with nothing changed, and a top-up
- * resumes there. Gas never goes below zero. */
-static void continuation_gate(void **state) {
+/* An ecalli is its own block (docs/IMAGE.md "Ecalls are blocks"): the store after a CALL in
+ * the same source block is gated by the new block that starts after the ecalli, so its #3
+ * reserve is checked after the callee spent gas. Short of it: out of gas at the new block's
+ * start (the store), nothing charged or changed, and a top-up resumes there. Entering the
+ * caller needs only its first block (2), not the store's reserve. */
+static void ecall_block_gate(void **state) {
     javm_image *callee = std_image("jump_ind r0, 0");
     javm_image *caller = std_image("load_imm r7, 3\nload_imm r8, 0\necalli 26\n"
                                    "store_imm_u8 0x10000000, 1" H);
+    const javm_program *prog = caller->img.prog;
+    uint32_t ecall_pc = UINT32_MAX, store_pc = UINT32_MAX;
+    for (uint32_t i = 0; i < prog->nops; i++) {
+        if (prog->ops[i].iop == JV_I_ecalli) ecall_pc = prog->ops[i].pc;
+        if (prog->ops[i].iop == JV_I_store_imm_u8) store_pc = prog->ops[i].pc;
+    }
+    assert_true(ecall_pc < store_pc && store_pc < prog->code_len);
     for (unsigned e = 0; e < nengines; e++) {
         javm_image_instance *ci = instance(callee, engines[e]), *in = instance(caller, engines[e]);
         assert_int_equal(javm_image_instance_set_child(in, 3, ci), JAVM_OK);
         javm_exit_info ex = JAVM_EXIT_INFO_INIT;
-        /* entry: 5 + 512 reserve; the CALL 1764; the callee 1; 200 left < 512 */
-        assert_int_equal(javm_image_call(in, 0, 5 + 1764 + 1 + 200, &ex), JAVM_OK);
+        /* the ecall's own gate first: 2 + 1764 - 1 stops at the ecalli with 1763 left */
+        assert_int_equal(javm_image_call(in, 0, 2 + 1764 - 1, &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_OUT_OF_GAS);
+        assert_int_equal(ex.pc, ecall_pc);
+        assert_int_equal(javm_image_gas_get(in), 1763);
+        /* then the CALL 1764, the callee 1, and 200 left < the store block's 2 + 512 */
+        javm_image_gas_set(in, 1764 + 1 + 200);
+        assert_int_equal(javm_image_resume(in, &ex), JAVM_OK);
+        assert_int_equal(ex.kind, JAVM_EXIT_OUT_OF_GAS);
+        assert_int_equal(ex.pc, store_pc);
         assert_int_equal(javm_image_gas_get(in), 200);
         uint8_t b = 9;
         assert_int_equal(javm_image_mem_read(in, MAP_A, &b, 1), JAVM_OK);
         assert_int_equal(b, pattern[0]); /* the store did not happen */
         assert_int_equal(javm_image_resume(in, &ex), JAVM_OK); /* still short */
         assert_int_equal(ex.kind, JAVM_EXIT_OUT_OF_GAS);
-        uint32_t store_pc = ex.pc;
-        javm_image_gas_set(in, 512);
+        assert_int_equal(ex.pc, store_pc);
+        assert_int_equal(javm_image_gas_get(in), 200);
+        javm_image_gas_set(in, 514);
         assert_int_equal(javm_image_resume(in, &ex), JAVM_OK);
         assert_int_equal(ex.kind, JAVM_EXIT_HALT);
-        assert_true(ex.pc > store_pc);
-        assert_int_equal(javm_image_gas_get(in), 512 - 256);
+        assert_int_equal(javm_image_gas_get(in), 514 - 2 - 256); /* block cost + the CoW */
+        assert_int_equal(javm_image_mem_read(in, MAP_A, &b, 1), JAVM_OK);
+        assert_int_equal(b, 1);
         javm_image_instance_free(in);
         javm_image_instance_free(ci);
     }
@@ -498,8 +519,8 @@ static void mgmt_move_evicts(void **state) {
         assert_int_equal(r10, 0xAB); /* the guest's earlier write did not follow */
         assert_int_equal(r11, 0xAB);
         assert_int_equal(mat_gas(in), 256 + 256); /* CoW before and again after the eviction */
-        /* gas: 9 instructions, 100 + 64 for the op, two CoWs */
-        assert_int_equal(javm_image_gas_get(in), 100000 - 9 - 164 - 512);
+        /* gas: 8 instructions (the ecalli is a block of cost 0), 100 + 64 for the op, two CoWs */
+        assert_int_equal(javm_image_gas_get(in), 100000 - 8 - 164 - 512);
         javm_datacap *none;
         assert_int_equal(javm_image_instance_slot(in, 9, &none), JAVM_ERR_INVALID_ARGUMENT);
         uint8_t want[0x10000] = {0};
@@ -543,10 +564,10 @@ static void mgmt_drop_and_copy(void **state) {
         assert_int_equal(r10, 0);    /* dropped: zeros */
         assert_int_equal(r11, 0xCD); /* copied in */
         assert_int_equal(r12, 0xCD); /* the write after the DROP was evicted by the COPY */
-        /* two CoWs (before and after the DROP); 13 instructions, DROP 100, the host call's
-         * floor 100, COPY 100 + 64 for the cap it maps */
+        /* two CoWs (before and after the DROP); 10 instructions (the three ecallis are blocks
+         * of cost 0), DROP 100, the host call's floor 100, COPY 100 + 64 for the cap it maps */
         assert_int_equal(mat_gas(in), 512);
-        assert_int_equal(javm_image_gas_get(in), 100000 - 13 - 100 - 100 - 164 - 512);
+        assert_int_equal(javm_image_gas_get(in), 100000 - 10 - 100 - 100 - 164 - 512);
         javm_datacap *src;
         assert_int_equal(javm_image_instance_slot(in, 9, &src), JAVM_OK); /* COPY keeps it */
         javm_datacap_free(src);
@@ -619,7 +640,8 @@ static void mgmt_refusals(void **state) {
         assert_int_equal(r[1], JAVM_IMAGE_TOO_LARGE);
         assert_int_equal(r[2], JAVM_IMAGE_NO_SLOT);
         assert_int_equal(r[3], JAVM_IMAGE_UNSUPPORTED);
-        assert_int_equal(javm_image_gas_get(in), 100000 - 14 - 4 * 100);
+        /* 10 instructions (the four ecallis are blocks of cost 0), four ops of 100 */
+        assert_int_equal(javm_image_gas_get(in), 100000 - 10 - 4 * 100);
         javm_image_instance_free(in);
     }
     javm_image_free(img);
@@ -831,7 +853,7 @@ int main(void) {
         cmocka_unit_test(block_gate),
         cmocka_unit_test(call_charge),
         cmocka_unit_test(nested_calls),
-        cmocka_unit_test(continuation_gate),
+        cmocka_unit_test(ecall_block_gate),
         cmocka_unit_test(halt_rearm_flush),
         cmocka_unit_test(rebuild_no_recharge),
         cmocka_unit_test(mgmt_move_evicts),

@@ -31,7 +31,7 @@ javm_status jv_image_create(const uint8_t *blob, size_t len, javm_isa isa, javm_
     }
     if (len) memcpy(img->blob, blob, len);
     img->blob_len = len;
-    javm_status s = jv_pvm_program_create_ex(blob, len, isa, gas, false, &img->prog);
+    javm_status s = jv_pvm_program_create_ex(blob, len, isa, gas, true, &img->prog);
     if (s) {
         jv_image_destroy(img);
         return jv_set_error(JAVM_ERR_BAD_IMAGE, "image: code: %s", javm_last_error());

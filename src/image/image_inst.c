@@ -299,7 +299,10 @@ static step gate_fail(javm_image_instance *f, const javm_exit_info *e, javm_exit
     jv_pvm_state *st = &f->vm->st;
     st->exit_kind = JV_EXIT_OOG;
     st->pc = e->pc;
+    /* the retry starts at the ecalli itself (its own block, cost 0: PVM-G5), and it counts as
+     * one executed instruction once it passes the gate, not at every failed attempt */
     st->resume = f->img->prog->pc_ops[e->pc];
+    if (st->instructions) st->instructions--;
     *ex = *e;
     ex->kind = JAVM_EXIT_OUT_OF_GAS;
     ex->next_pc = e->pc;
@@ -443,36 +446,10 @@ static bool frame_pop(javm_image_instance *top, javm_image_instance *f, javm_ima
     return false;
 }
 
-/* The continuation gate. ecalli does not end a block in the pvm layer, so the stores after it in
- * its block were covered by the #3 reserve taken at block entry — before the ecall-class
- * operation (and a callee) spent gas. Before the frame continues after an ecalli, its gas must
- * again cover the reserve of the rest of the block (what the spec's own block after the ecall
- * would gate), or it exits out of gas at the next instruction with nothing changed; resuming
- * after a top-up checks again. So #3 charges never drive gas below zero. */
-static bool continuation_blocked(javm_image_instance *f, javm_exit_info *ex) {
-    jv_pvm_state *st = &f->vm->st;
-    const javm_program *prog = f->img->prog;
-    if (st->resume == JV_PVM_FRESH || st->resume == JV_PVM_DONE || st->resume == 0 ||
-        st->resume >= prog->nops)
-        return false;
-    const jv_pvm_op *prev = &prog->ops[st->resume - 1];
-    if (prev->iop != JV_I_ecalli || prev->rest == 0) return false;
-    uint64_t stores = jv_pvm_count_stores(prev + 1, prev->rest);
-    if (jv_pvm_mat_gate(st->gas, stores, st->mat_reserve)) return false;
-    st->exit_kind = JV_EXIT_OOG;
-    st->pc = prog->ops[st->resume].pc;
-    javm_exit_info e = JAVM_EXIT_INFO_INIT;
-    e.kind = JAVM_EXIT_OUT_OF_GAS;
-    e.pc = e.next_pc = st->pc;
-    *ex = e;
-    return true;
-}
-
 /* Runs the call stack of top until an exit the host must see. */
 static javm_status drive(javm_image_instance *top, javm_exit_info *ex) {
     for (;;) {
         javm_image_instance *f = top->inner;
-        if (continuation_blocked(f, ex)) return JAVM_OK;
         javm_exit_info e = JAVM_EXIT_INFO_INIT;
         javm_status s = javm_run(f->vm, &e);
         if (s) return s;
