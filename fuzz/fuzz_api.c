@@ -14,18 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "sample.h"
 #include "../tests/diff_gen.h"
-
-static unsigned g_sample = 16;
-
-extern int jv_fuzz_all_inputs __attribute__((weak)); /* fuzz/driver.c: seed files */
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc, (void)argv;
-    g_sample = 1;
-    return 0;
-}
 
 static dg_case g_case;
 static char g_log[4096];
@@ -64,10 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 8 || !javm_engine_available(JAVM_ENGINE_PAGED)) return 0;
     uint64_t seed = 0;
     for (int i = 0; i < 8; i++) seed = seed << 8 | data[i];
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: which inputs the smoke run samples */
-    for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 0x100000001b3ull;
-    bool all = &jv_fuzz_all_inputs && jv_fuzz_all_inputs;
-    if (!all && (h >> 32) % g_sample) return 0;
+    uint64_t h = fuzz_hash(data, size);
+    if (!fuzz_sampled(h >> 32, 16)) return 0;
     dg_generate(seed, &g_case);
     uint8_t *blob = NULL;
     size_t blen = 0;

@@ -13,18 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "sample.h"
 #include "../tests/diff_gen.h"
-
-static unsigned g_sample = 8;
-
-extern int jv_fuzz_all_inputs __attribute__((weak)); /* fuzz/driver.c: seed files */
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc, (void)argv;
-    g_sample = 1;
-    return 0;
-}
 
 static dg_case g_case;
 
@@ -87,10 +77,8 @@ static void same_traces(const dg_trace *a, const dg_trace *b, const char *phase)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1 || !javm_engine_available(JAVM_ENGINE_PAGED)) return 0;
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: which inputs the smoke run samples */
-    for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 0x100000001b3ull;
-    bool all = &jv_fuzz_all_inputs && jv_fuzz_all_inputs;
-    if (!all && (h >> 32) % g_sample) return 0;
+    uint64_t h = fuzz_hash(data, size);
+    if (!fuzz_sampled(h >> 32, 8)) return 0;
     uint8_t args[256];
     size_t args_len = 0;
     javm_program *p = NULL;

@@ -16,16 +16,7 @@
 #include "../tests/engine_diff.h"
 #include "javm.h"
 #include "pvm/pvm.h"
-
-static unsigned g_sample = 8;
-extern int jv_fuzz_all_inputs __attribute__((weak)); /* fuzz/driver.c: seed files */
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc, (void)argv;
-    g_sample = 1;
-    return 0;
-}
+#include "sample.h"
 
 static javm_instance *instance(const javm_program *p, javm_engine e, const uint64_t *regs,
                                int mat) {
@@ -46,10 +37,8 @@ static javm_instance *instance(const javm_program *p, javm_engine e, const uint6
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 4 || size > 4096) return 0;
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: sampling and derived bits */
-    for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 0x100000001b3ull;
-    bool all = &jv_fuzz_all_inputs && jv_fuzz_all_inputs;
-    if (!all && (h >> 40) % g_sample) return 0;
+    uint64_t h = fuzz_hash(data, size);
+    if (!fuzz_sampled(h >> 40, 8)) return 0;
     if (!javm_engine_available(JAVM_ENGINE_JIT)) return 0;
     /* byte 0: jump-table size; bytes 1..: code; bitmask bit i set when code byte i is odd or
      * i = 0, so about half the bytes start instructions */
