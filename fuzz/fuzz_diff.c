@@ -6,29 +6,21 @@
  *
  * Cost: a case creates four instances (a 4 GiB window each) and takes about a millisecond. The
  * bounded smoke run of `make test` (fuzz/driver.c, which does not call LLVMFuzzerInitialize)
- * therefore checks one input in ten; libFuzzer proper (`make fuzz`) calls LLVMFuzzerInitialize
- * and checks every input. The fixed 2000-case differential run is tests/test_diff.c. */
+ * therefore checks one input in ten besides every seed file (fuzz/sample.h); libFuzzer proper
+ * (`make fuzz`) checks every input. The fixed 2000-case differential run is tests/test_diff.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "sample.h"
 #include "../tests/diff_gen.h"
 
 static dg_case g_case;
-static unsigned g_sample = 10; /* check inputs whose hash is 0 mod g_sample */
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc, (void)argv;
-    g_sample = 1;
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    uint64_t seed = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (size_t i = 0; i < size; i++) seed = (seed ^ data[i]) * 0x100000001b3ull;
-    if ((seed >> 32) % g_sample) return 0;
+    uint64_t seed = fuzz_hash(data, size);
+    if (!fuzz_sampled(seed >> 32, 10)) return 0;
     dg_generate(seed, &g_case);
     char why[512];
     int rc = dg_check(&g_case, why, sizeof why);
