@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "api_helpers.h"
 #include "engine/engine.h"
 #include "engine_diff.h"
 #include "pvm/asm.h"
@@ -122,12 +123,7 @@ static javm_program *assemble(const char *name, const char *src) {
 }
 
 static javm_instance *build(const scenario *c, javm_program *p, javm_engine e) {
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = e;
-    cfg.mat = 1;
-    javm_instance *vm = NULL;
-    assert_int_equal(javm_instance_new(p, &cfg, &vm), JAVM_OK);
+    javm_instance *vm = test_instance(p, e, 1);
     for (unsigned i = 0; i < 4 && c->maps[i].pages; i++)
         assert_int_equal(javm_map(vm, c->maps[i].addr, (uint64_t)c->maps[i].pages * JV_PAGE_SIZE,
                                   c->maps[i].access, NULL, 0),

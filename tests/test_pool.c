@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "api_helpers.h"
 #include "api/api.h"
 #include "fault/fault.h"
 #include "javm.h"
@@ -98,20 +99,10 @@ static void assert_same(const outcome *a, const outcome *b) {
     }
 }
 
-static javm_instance *make(const javm_program *p, javm_engine e, int mat) {
-    javm_config c;
-    javm_config_init(&c);
-    c.engine = e;
-    c.mat = mat;
-    javm_instance *vm = NULL;
-    assert_int_equal(javm_instance_new(p, &c, &vm), JAVM_OK);
-    return vm;
-}
-
 /* A run on an instance of p from init_standard(args), observed, then freed. */
 static void run_once(const javm_program *p, javm_engine e, int mat, const uint8_t *args,
                      size_t args_len, outcome *o) {
-    javm_instance *vm = make(p, e, mat);
+    javm_instance *vm = test_instance(p, e, mat);
     assert_int_equal(javm_instance_init_standard(vm, args, args_len), JAVM_OK);
     javm_gas_set(vm, 100000);
     javm_exit_info ex = JAVM_EXIT_INFO_INIT;
@@ -206,7 +197,7 @@ static void host_changes_are_not_pooled(void **st) {
     assert_int_equal(jv_fault_reinstall(), JAVM_OK); /* cmocka replaced it for this test */
     javm_program *p = guest(0);
     for (int how = 0; how < 3; how++) {
-        javm_instance *vm = make(p, JAVM_ENGINE_SOFT, 0);
+        javm_instance *vm = test_instance(p, JAVM_ENGINE_SOFT, 0);
         assert_int_equal(javm_instance_init_standard(vm, args_a, 8), JAVM_OK);
         javm_gas_set(vm, 1000);
         javm_exit_info ex = JAVM_EXIT_INFO_INIT;
@@ -236,7 +227,7 @@ static void latent_layout_is_invisible(void **st) {
                 run_once(p, engines[k], 0, args_a, 8, &o);
                 assert_int_equal(jv_api_pool_count(), 1);
             }
-            javm_instance *vm = make(p, engines[k], 0);
+            javm_instance *vm = test_instance(p, engines[k], 0);
             assert_int_equal(jv_api_pool_count(), 0);
             uint32_t pg;
             assert_false(jv_api_next_mapped(vm, 0, &pg));
@@ -316,7 +307,7 @@ static void pool_is_bounded(void **st) {
     javm_program *p = guest(0);
     javm_instance *vm[JAVM_INSTANCE_POOL_SIZE + 4];
     for (unsigned i = 0; i < JAVM_INSTANCE_POOL_SIZE + 4; i++) {
-        vm[i] = make(p, JAVM_ENGINE_SOFT, 0);
+        vm[i] = test_instance(p, JAVM_ENGINE_SOFT, 0);
         assert_int_equal(javm_instance_init_standard(vm[i], NULL, 0), JAVM_OK);
     }
     for (unsigned i = 0; i < JAVM_INSTANCE_POOL_SIZE + 4; i++) javm_instance_free(vm[i]);

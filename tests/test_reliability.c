@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "api_helpers.h"
 #include "engine/engine.h"
 #include "engine_diff.h"
 #include "pvm/asm.h"
@@ -36,26 +37,6 @@ static const javm_engine k_hw[] = {JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
 #define FOR_HW(e)                                                                              \
     for (unsigned e##_i = 0; e##_i < 2; e##_i++)                                               \
         for (javm_engine e = k_hw[e##_i]; javm_engine_available(e); e = (javm_engine)-1)
-
-static javm_program *assemble(const char *src) {
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    assert_int_equal(jv_asm_assemble(src, strlen(src), &blob, &len), JAVM_OK);
-    javm_program *p = NULL;
-    assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
-    free(blob);
-    return p;
-}
-
-static javm_instance *instance(const javm_program *p, javm_engine e) {
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = e;
-    cfg.mat = 1;
-    javm_instance *vm = NULL;
-    assert_int_equal(javm_instance_new(p, &cfg, &vm), JAVM_OK);
-    return vm;
-}
 
 static void same(const javm_instance *a, const javm_instance *b) {
     char why[256];
@@ -72,25 +53,31 @@ static void run_ok(javm_instance *vm, javm_exit_kind kind) {
     assert_int_equal(ex.kind, kind);
 }
 
+/* A soft and a hardware-window instance (vm[0], vm[1]) of p with `pages` RW pages at 0x20000,
+ * r0 the halt address, r4 = r4 and 10000 gas. */
+static void soft_and_hw(const javm_program *p, javm_engine hw, unsigned pages, uint64_t r4,
+                        javm_instance *vm[2]) {
+    for (int k = 0; k < 2; k++) {
+        vm[k] = test_instance(p, k ? hw : JAVM_ENGINE_SOFT, 1);
+        assert_int_equal(javm_map(vm[k], 0x20000, pages * PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+        assert_int_equal(javm_reg_set(vm[k], 0, JV_HALT_ADDRESS), JAVM_OK);
+        assert_int_equal(javm_reg_set(vm[k], 4, r4), JAVM_OK);
+        javm_gas_set(vm[k], 10000);
+    }
+}
+
 /* Defect 1: the protection of the first page (or, for the straddle, of the second page and
  * then of the first page's rollback) fails while resolving; the run reports JAVM_ERR_OS, host
  * reads and writes of the pages then work, nothing of the access was recorded, and the next run
  * ends exactly as the soft engine's run. */
 static void failed_open_records_nothing(void **st) {
     static const long fails[][2] = {{0, 1}, {1, 1}, {1, 2}}; /* {skip, fail} */
-    javm_program *p = assemble(k_straddle);
+    javm_program *p = test_assemble(k_straddle);
     FOR_HW(hw)
     for (unsigned f = 0; f < 3; f++) {
         assert_int_equal(jv_fault_reinstall(), JAVM_OK);
         javm_instance *vm[2];
-        for (int k = 0; k < 2; k++) {
-            vm[k] = instance(p, k ? hw : JAVM_ENGINE_SOFT);
-            assert_int_equal(javm_map(vm[k], 0x20000, 2 * PAGE, JAVM_ACCESS_RW, NULL, 0),
-                             JAVM_OK);
-            assert_int_equal(javm_reg_set(vm[k], 0, JV_HALT_ADDRESS), JAVM_OK);
-            assert_int_equal(javm_reg_set(vm[k], 4, 0x1122334455667788ull), JAVM_OK);
-            javm_gas_set(vm[k], 10000);
-        }
+        soft_and_hw(p, hw, 2, 0x1122334455667788ull, vm);
         run_ok(vm[0], JAVM_EXIT_HALT);
         int64_t gas0 = javm_gas_get(vm[1]);
         jv_mem_inject_mprotect_failures(fails[f][0], fails[f][1]);
@@ -126,19 +113,14 @@ static void failed_open_records_nothing(void **st) {
  * leaves the old permission in the metadata and a guest store behaves by it, on both engines:
  * metadata and host protection never disagree. */
 static void failed_protect_keeps_metadata_and_host_in_step(void **st) {
-    javm_program *p = assemble("  load_imm r2, 0x20000\n  store_ind_u64 r4, r2, 0\n"
-                               "  jump_ind r0, 0\n");
+    javm_program *p = test_assemble("  load_imm r2, 0x20000\n  store_ind_u64 r4, r2, 0\n"
+                                    "  jump_ind r0, 0\n");
     FOR_HW(hw)
     for (int fail = 1; fail <= 2; fail++) {
         assert_int_equal(jv_fault_reinstall(), JAVM_OK);
         javm_instance *vm[2];
+        soft_and_hw(p, hw, 4, 7, vm);
         for (int k = 0; k < 2; k++) {
-            vm[k] = instance(p, k ? hw : JAVM_ENGINE_SOFT);
-            assert_int_equal(javm_map(vm[k], 0x20000, 4 * PAGE, JAVM_ACCESS_RW, NULL, 0),
-                             JAVM_OK);
-            assert_int_equal(javm_reg_set(vm[k], 0, JV_HALT_ADDRESS), JAVM_OK);
-            assert_int_equal(javm_reg_set(vm[k], 4, 7), JAVM_OK);
-            javm_gas_set(vm[k], 10000);
             run_ok(vm[k], JAVM_EXIT_HALT); /* the page is written: host read-write (paged) */
             /* a mixed range (written page and untouched pages): several protection runs */
             jv_mem_inject_mprotect_failures(0, fail);
@@ -295,16 +277,16 @@ static const char *k_worst = "  load_imm r2, 0x10000000\n  load_imm r3, 131072\n
 
 static void worst_vma_pattern_matches_soft(void **st) {
     assert_int_equal(jv_fault_reinstall(), JAVM_OK);
-    javm_program *p = assemble(k_worst);
-    javm_program *small = assemble(k_touches);
+    javm_program *p = test_assemble(k_worst);
+    javm_program *small = test_assemble(k_touches);
     /* a bystander instance created before, run after the hostile one */
-    javm_instance *other = instance(small, JAVM_ENGINE_PAGED);
+    javm_instance *other = test_instance(small, JAVM_ENGINE_PAGED, 1);
     assert_int_equal(javm_map(other, 0x20000, 8 * PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
     javm_gas_set(other, 100000);
     javm_instance *vm[3] = {NULL, NULL, NULL};
     int n = 1 + javm_engine_available(JAVM_ENGINE_JIT);
     for (int k = 0; k <= n; k++) {
-        vm[k] = instance(p, k == 0 ? JAVM_ENGINE_SOFT : k_hw[k - 1]);
+        vm[k] = test_instance(p, k == 0 ? JAVM_ENGINE_SOFT : k_hw[k - 1], 1);
         assert_int_equal(javm_map(vm[k], WORST_BASE, WORST_SIZE, JAVM_ACCESS_RW, NULL, 0),
                          JAVM_OK);
     }
@@ -341,12 +323,12 @@ static void worst_vma_pattern_matches_soft(void **st) {
  * fault exits of a run, and the results stay the soft engine's. */
 static void degrading_mid_run_is_exact(void **st) {
     assert_int_equal(jv_fault_reinstall(), JAVM_OK);
-    javm_program *p = assemble(k_touches);
+    javm_program *p = test_assemble(k_touches);
     FOR_HW(hw)
     for (int64_t budget = 0; budget <= 12; budget++) {
         javm_instance *vm[2];
         for (int k = 0; k < 2; k++) {
-            vm[k] = instance(p, k ? hw : JAVM_ENGINE_SOFT);
+            vm[k] = test_instance(p, k ? hw : JAVM_ENGINE_SOFT, 1);
             vm[k]->mem.vma_budget = budget;
             assert_int_equal(javm_map(vm[k], 0x20000, 8 * PAGE, JAVM_ACCESS_RW, NULL, 0),
                              JAVM_OK);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "api_helpers.h"
 #include "engine/engine.h"
 #include "javm.h"
 #include "pvm/asm.h"
@@ -54,16 +55,6 @@ static expect_kind expected(uint32_t addr, unsigned w, bool store, layout l, boo
     return E_OK;
 }
 
-static javm_program *assemble(const char *src) {
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    assert_int_equal(jv_asm_assemble(src, strlen(src), &blob, &len), JAVM_OK);
-    javm_program *p = NULL;
-    assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
-    free(blob);
-    return p;
-}
-
 #define STORE_VAL 0x8877665544332211ull
 #define IMM_VAL 0x5Au
 #define SENTINEL 0xDEADBEEFCAFEF00Dull
@@ -82,7 +73,7 @@ static javm_program *access_program(int form, unsigned w, uint32_t addr, uint32_
     default: snprintf(op, sizeof op, "store_imm_%s %d, %u", sz, (int32_t)addr, IMM_VAL); break;
     }
     snprintf(src, sizeof src, "  load_imm r2, %d\n  %s\n  trap\n", (int32_t)addr, op);
-    javm_program *p = assemble(src);
+    javm_program *p = test_assemble(src);
     char buf[64];
     size_t l0 = javm_program_disasm(p, 0, buf, sizeof buf);
     assert_true(l0 > 0);
