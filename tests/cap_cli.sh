@@ -2,31 +2,8 @@
 # Shell test of `javm cap root` / `javm cap page-hash` against the worked values of
 # docs/PAGESTORE.md §4 and §5. Needs $JAVM_BIN (the built tool).
 set -u
-[ -x "${JAVM_BIN:-}" ] || { echo "cap_cli.sh: JAVM_BIN '${JAVM_BIN:-}' is not an executable"; exit 1; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect_out NAME WANT ARGS...: exit 0, stdout exactly WANT, stderr empty
-expect_out() {
-  local name=$1 want=$2; shift 2
-  local out err st
-  out=$("$JAVM_BIN" "$@" 2>"$tmp/err"); st=$?; err=$(cat "$tmp/err")
-  if [ $st -ne 0 ] || [ "$out" != "$want" ] || [ -n "$err" ]; then
-    bad "$name: status $st, stdout '$out', stderr '$err' (want '$want')"
-  else ok; fi
-}
-# expect_err NAME STATUS ARGS...: exit STATUS, nothing on stdout, one "javm cap: " line on stderr
-expect_err() {
-  local name=$1 want=$2; shift 2
-  local out st lines
-  out=$("$JAVM_BIN" "$@" 2>"$tmp/err"); st=$?
-  lines=$(wc -l <"$tmp/err")
-  if [ $st -ne "$want" ] || [ -n "$out" ] || [ "$lines" -ne 1 ] || ! grep -q '^javm cap: ' "$tmp/err"; then
-    bad "$name: status $st (want $want), stdout '$out', stderr '$(cat "$tmp/err")'"
-  else ok; fi
-}
+ERR_PREFIX="javm cap: "
+. "$(dirname "$0")/cli_harness.bash"
 
 pat=""; for i in $(seq 0 255); do pat+=$(printf '\\%03o' "$i"); done
 printf "$pat" >"$tmp/256.bin"
@@ -83,5 +60,4 @@ if [ $st -eq 0 ] && grep -q 'javm cap root' <<<"$out"; then ok; else bad "cap --
 out=$("$JAVM_BIN" cap root --help 2>/dev/null); st=$?
 if [ $st -eq 0 ] && grep -q 'page-hash' <<<"$out"; then ok; else bad "cap root --help: status $st"; fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

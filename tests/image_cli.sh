@@ -4,21 +4,8 @@
 # `javm cap root` of the expected bytes, and one-line usage errors for bad input. Needs
 # $JAVM_BIN (the built tool) and python3.
 set -u
-[ -x "${JAVM_BIN:-}" ] || { echo "image_cli.sh: JAVM_BIN '${JAVM_BIN:-}' is not an executable"; exit 1; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect_err NAME STATUS ARGS...: exit STATUS, nothing on stdout, one "javm image: " line on stderr
-expect_err() {
-  local name=$1 want=$2; shift 2
-  local out st lines
-  out=$("$JAVM_BIN" "$@" 2>"$tmp/err"); st=$?
-  lines=$(wc -l <"$tmp/err")
-  if [ $st -ne "$want" ] || [ -n "$out" ] || [ "$lines" -ne 1 ] || ! grep -q '^javm image: ' "$tmp/err"; then
-    bad "$name: status $st (want $want), stdout '$out', stderr '$(cat "$tmp/err")'"
-  else ok; fi
-}
+ERR_PREFIX="javm image: "
+. "$(dirname "$0")/cli_harness.bash"
 
 cd "$tmp"
 cat > p.s <<'ASM'
@@ -103,5 +90,4 @@ expect_err "run: bad engine" 2 image run --engine warp p.img
 expect_err "run: bad gas" 2 image run --gas -1 p.img
 "$JAVM_BIN" image --help | grep -q '^usage: javm image build' && ok || bad "--help"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
