@@ -2,16 +2,13 @@
 available engine: status, pc, all 13 registers, gas, the page-fault address, and memory (the
 non-zero bytes of every mapped page must be exactly the expected chunks' non-zero bytes)."""
 import json
-from pathlib import Path
 
 import pytest
 
 import javm
+from vectors_common import STATUS, nonzero_chunks, nonzero_mapped, vector_files
 
-VECTORS = sorted((Path(__file__).resolve().parents[3] / "tests" / "vectors" / "gp07").glob("*.json"))
-STATUS = {"halt": javm.ExitKind.HALT, "panic": javm.ExitKind.PANIC,
-          "out-of-gas": javm.ExitKind.OUT_OF_GAS, "page-fault": javm.ExitKind.PAGE_FAULT,
-          "host-call": javm.ExitKind.HOST_CALL}
+VECTORS = vector_files("gp07")
 
 
 def test_the_vectors_are_there():
@@ -26,8 +23,7 @@ def run_vector(v, engine):
         # a program that does not decode panics at the initial pc with nothing changed
         assert e.status_name == "malformed program blob"
         return (javm.ExitKind.PANIC, v["initial-pc"], v["initial-regs"], v["initial-gas"], None,
-                {c["address"] + i: b for c in v["initial-memory"]
-                 for i, b in enumerate(c["contents"]) if b})
+                nonzero_chunks(v["initial-memory"]))
     with prog, javm.Instance(prog, engine=engine) as vm:
         for r in v["initial-page-map"]:
             vm.map(r["address"], r["length"], javm.Access.RW if r["is-writable"] else javm.Access.RO)
@@ -37,10 +33,7 @@ def run_vector(v, engine):
         vm.gas = v["initial-gas"]
         vm.pc = v["initial-pc"]
         ex = vm.run()
-        mem = {}
-        for r in v["initial-page-map"]:
-            data = vm.read(r["address"], r["length"])
-            mem.update({r["address"] + i: b for i, b in enumerate(data) if b})
+        mem = nonzero_mapped(vm, [(r["address"], r["length"]) for r in v["initial-page-map"]])
         return ex.kind, ex.pc, list(vm.registers), vm.gas, ex.address, mem
 
 
@@ -55,5 +48,4 @@ def test_vector(path, engine):
     assert gas == v["expected-gas"]
     if status == javm.ExitKind.PAGE_FAULT:
         assert fault == v["expected-page-fault-address"]
-    want = {c["address"] + i: b for c in v["expected-memory"] for i, b in enumerate(c["contents"]) if b}
-    assert mem == want
+    assert mem == nonzero_chunks(v["expected-memory"])

@@ -4,16 +4,13 @@ steps set registers, map pages, write memory, run, and assert status, pc, regist
 page-fault address and memory (the non-zero bytes of every mapped page must be exactly the
 expected chunks' non-zero bytes)."""
 import json
-from pathlib import Path
 
 import pytest
 
 import javm
+from vectors_common import STATUS, nonzero_chunks, nonzero_mapped, vector_files
 
-VECTORS = sorted((Path(__file__).resolve().parents[3] / "tests" / "vectors" / "gp08").glob("*.json"))
-STATUS = {"halt": javm.ExitKind.HALT, "panic": javm.ExitKind.PANIC,
-          "out-of-gas": javm.ExitKind.OUT_OF_GAS, "page-fault": javm.ExitKind.PAGE_FAULT,
-          "host-call": javm.ExitKind.HOST_CALL}
+VECTORS = vector_files("gp08")
 
 
 def test_the_vectors_are_there():
@@ -51,12 +48,6 @@ def test_vector(path, engine):
                 assert vm.gas == step["gas"]
                 if "page_fault_address" in step:
                     assert ex.address == step["page_fault_address"]
-                mem = {}
-                for a, n in regions:
-                    data = vm.read(a, n)
-                    mem.update({a + i: b for i, b in enumerate(data) if b})
-                want = {c["address"] + i: b for c in step["memory"]
-                        for i, b in enumerate(c["contents"]) if b}
-                assert mem == want
+                assert nonzero_mapped(vm, regions) == nonzero_chunks(step["memory"])
             else:
                 pytest.fail(f"unknown step kind {kind!r}")
