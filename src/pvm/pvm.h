@@ -53,9 +53,9 @@
  *           per-instruction gas check.
  *   PVM-G3  a run starts at st->resume when set (a host-call resume at the op after the
  *           ecalli, a page-fault retry at the faulting op): no charge (with PVM-G5 the op
- *           after an ecalli is the next block's GAS op, which gates as usual). Otherwise it is a fresh
- *           start at st->pc: a block start runs its GAS op; an instruction in the middle of a
- *           block pays the ops from pc to the block's end (docs/GAS.md GAS-4; with
+ *           after an ecalli is the next block's GAS op, which gates as usual). Otherwise it is
+ *           a fresh start at st->pc: a block start runs its GAS op; an instruction in the
+ *           middle of a block pays the ops from pc to the block's end (docs/GAS.md GAS-4; with
  *           st->entry_whole_block it pays the containing block's cost instead); any other pc
  *           panics there after paying 1.
  *   PVM-G5  ecall blocks (a load option, javm_load_options.ecall_blocks; the Image layer uses
