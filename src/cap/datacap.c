@@ -170,16 +170,25 @@ javm_status jv_cap_data_create_empty(uint64_t size, jv_datacap **out) {
     return wrap(b, out);
 }
 
-javm_status jv_cap_data_create_sized(const uint8_t *content, size_t len, uint64_t target,
-                                     jv_datacap **out) {
-    *out = NULL;
+/* The size of a DataCap of len content bytes grown to target (the larger, rounded up to whole
+ * pages, at least one page) and the number of pages the content fills. */
+static javm_status sized(size_t len, uint64_t target, uint64_t *size, uint64_t *npages) {
     uint64_t want = target > len ? target : len;
     if (want > JV_CAP_MAX_SIZE)
         return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "datacap: size %llu exceeds 2^44 bytes",
                             (unsigned long long)want);
-    uint64_t size = (want + JV_CAP_PAGE_SIZE - 1) & ~(uint64_t)(JV_CAP_PAGE_SIZE - 1);
-    if (size == 0) size = JV_CAP_PAGE_SIZE;
-    uint64_t npages = (len + JV_CAP_PAGE_SIZE - 1) / JV_CAP_PAGE_SIZE;
+    *size = (want + JV_CAP_PAGE_SIZE - 1) & ~(uint64_t)(JV_CAP_PAGE_SIZE - 1);
+    if (*size == 0) *size = JV_CAP_PAGE_SIZE;
+    *npages = (len + JV_CAP_PAGE_SIZE - 1) / JV_CAP_PAGE_SIZE;
+    return JAVM_OK;
+}
+
+javm_status jv_cap_data_create_sized(const uint8_t *content, size_t len, uint64_t target,
+                                     jv_datacap **out) {
+    *out = NULL;
+    uint64_t size = 0, npages = 0;
+    javm_status bad = sized(len, target, &size, &npages);
+    if (bad != JAVM_OK) return bad;
     jv_cap_backing *b = backing_new(size);
     if (!b) return jv_set_error(JAVM_ERR_NO_MEMORY, "datacap: out of memory");
     for (uint64_t i = 0; i < npages; i++) {
@@ -559,13 +568,9 @@ static void *leaf_roots(void *arg) {
 
 javm_status jv_cap_data_root_of_bytes(const uint8_t *content, size_t len, uint64_t target,
                                       unsigned threads, jv_hash32 *out) {
-    uint64_t want = target > len ? target : len;
-    if (want > JV_CAP_MAX_SIZE)
-        return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "datacap: size %llu exceeds 2^44 bytes",
-                            (unsigned long long)want);
-    uint64_t size = (want + JV_CAP_PAGE_SIZE - 1) & ~(uint64_t)(JV_CAP_PAGE_SIZE - 1);
-    if (size == 0) size = JV_CAP_PAGE_SIZE;
-    uint64_t npages = (len + JV_CAP_PAGE_SIZE - 1) / JV_CAP_PAGE_SIZE;
+    uint64_t size = 0, npages = 0;
+    javm_status bad = sized(len, target, &size, &npages);
+    if (bad != JAVM_OK) return bad;
     uint8_t *leaves = NULL;
     if (npages) {
         leaves = malloc((size_t)npages * 32);
