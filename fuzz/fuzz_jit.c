@@ -14,18 +14,15 @@
 #include <string.h>
 
 #include "../tests/engine_diff.h"
+#include "../tests/instance.h"
 #include "javm.h"
 #include "pvm/pvm.h"
 #include "sample.h"
 
 static javm_instance *instance(const javm_program *p, javm_engine e, const uint64_t *regs,
                                int mat) {
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = e;
-    cfg.mat = mat;
-    javm_instance *vm = NULL;
-    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK) return NULL;
+    javm_instance *vm = try_instance(p, e, mat);
+    if (!vm) return NULL;
     javm_map(vm, 0x10000, 0x2000, JAVM_ACCESS_RW, NULL, 0);
     javm_map(vm, 0x20000, 0x1000, JAVM_ACCESS_RO, "ro", 2);
     javm_map(vm, 0xFFFFF000u, 0x1000, JAVM_ACCESS_RW, NULL, 0);

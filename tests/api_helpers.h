@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "instance.h"
 #include "javm.h"
 #include "pvm/asm.h"
 
@@ -28,12 +29,8 @@ static inline javm_program *test_assemble(const char *src) {
 
 /* A fresh instance of p on engine e, with #3 accounting (mat) as given. */
 static inline javm_instance *test_instance(const javm_program *p, javm_engine e, int mat) {
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = e;
-    cfg.mat = mat;
-    javm_instance *vm = NULL;
-    assert_int_equal(javm_instance_new(p, &cfg, &vm), JAVM_OK);
+    javm_instance *vm = try_instance(p, e, mat);
+    if (!vm) fail_msg("javm_instance_new: %s", javm_last_error());
     return vm;
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "engine_diff.h"
+#include "instance.h"
 #include "javm.h"
 #include "regs.h"
 #include "pvm/asm.h"
@@ -191,12 +192,8 @@ static inline const javm_snapshot *dg_snapshot(void) {
 /* Instance set-up: page map, initial bytes, registers, gas. */
 static inline javm_instance *dg_instance(const dg_case *c, const javm_program *p,
                                          javm_engine engine, int mat) {
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = engine;
-    cfg.mat = mat;
-    javm_instance *vm = NULL;
-    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK) return NULL;
+    javm_instance *vm = try_instance(p, engine, mat);
+    if (!vm) return NULL;
     dg_rng r = {c->init_seed};
     static uint8_t page[JV_PAGE_SIZE];
     for (unsigned i = 0; i < DG_NPAGES; i++) {

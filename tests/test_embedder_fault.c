@@ -24,6 +24,7 @@
 
 #include "engine/engine.h"
 #include "engine_diff.h"
+#include "instance.h"
 #include "pvm/asm.h"
 
 /* An outer loop of host calls around an inner loop of 20000 iterations that touches one page;
@@ -88,12 +89,8 @@ static void *embedder_thread(void *arg) {
 }
 
 static javm_instance *instance(const javm_program *p, javm_engine e) {
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = e;
-    cfg.mat = 1;
-    javm_instance *vm = NULL;
-    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK) return NULL;
+    javm_instance *vm = try_instance(p, e, 1);
+    if (!vm) return NULL;
     if (javm_map(vm, 0x20000, 8 * 4096, JAVM_ACCESS_RW, "\x03", 1) != JAVM_OK) return NULL;
     javm_gas_set(vm, INT64_C(1) << 40);
     return vm;

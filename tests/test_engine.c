@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "engine/engine.h"
+#include "instance.h"
 #include "pvm/asm.h"
 
 #define PAGE JV_PAGE_SIZE
@@ -100,12 +101,8 @@ static int child_app_handler_after_javm(void) {
     if (jv_asm_assemble(src, strlen(src), &blob, &len) != JAVM_OK) return 20;
     if (javm_program_load(blob, len, &p) != JAVM_OK) return 21;
     free(blob);
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = JAVM_ENGINE_PAGED;
-    cfg.mat = 1;
-    javm_instance *vm = NULL;
-    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK) return 22; /* javm's handler now in */
+    javm_instance *vm = try_instance(p, JAVM_ENGINE_PAGED, 1);
+    if (!vm) return 22; /* javm's handler now in */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = app_handler;
@@ -420,12 +417,8 @@ static javm_program *g_thr_prog;
 static void *api_thread_main(void *a_) {
     thr_arg *a = a_;
     a->ok = 0;
-    javm_config cfg;
-    javm_config_init(&cfg);
-    cfg.engine = JAVM_ENGINE_PAGED;
-    cfg.mat = 1;
-    javm_instance *vm = NULL;
-    if (javm_instance_new(g_thr_prog, &cfg, &vm) != JAVM_OK) return NULL;
+    javm_instance *vm = try_instance(g_thr_prog, JAVM_ENGINE_PAGED, 1);
+    if (!vm) return NULL;
     if (javm_map(vm, 0x20000, 32 * PAGE, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK) return NULL;
     int ok = 1;
     for (int round = 0; round < 20; round++) {
