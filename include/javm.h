@@ -447,7 +447,10 @@ typedef struct javm_image javm_image;
 #define JAVM_IMAGE_CODE_BASE 0x00400000u
 #define JAVM_IMAGE_DATA_BASE 0x10000000u
 
-/* opts: the code's dialect and gas model (NULL = gp07, gp07), recorded in the Image. */
+/* opts: the code's dialect and gas model (NULL = gp07, gp07), recorded in the Image. Its other
+ * fields do not apply: Image code always has ecall blocks (every ecalli its own block, as the
+ * Image personality requires; docs/IMAGE.md) whatever opts->ecall_blocks says, and
+ * opts->compile_jit is not read (a jit instance compiles the code on first use). */
 JAVM_API javm_status javm_image_new(const uint8_t *blob, size_t len, const javm_load_options *opts,
                                     javm_image **out);
 /* source: a slot path of source_len (0 = no source: zeros; 1 = a slot key) steps. */
