@@ -183,6 +183,7 @@ static void call_round_trip(const javm_engine *eng, unsigned ne) {
     double a = now_ns();
     volatile uint64_t sink = 0;
     for (int i = 0; i < 1000000; i++) sink += javm_image_call_frame_cost(img);
+    (void)sink;
     printf("  call_frame_cost computation: %.1f ns\n", (now_ns() - a) / 1e6);
     javm_image_free(img);
 }
