@@ -1,5 +1,6 @@
-/* Shared helpers of the benchmark programs: a monotonic clock, order statistics, reading a workload
- * file, assembling a program, running one to halt, building a standard container and the raw SIGSEGV + mprotect first-touch baseline. */
+/* Shared helpers of the benchmark programs: a monotonic clock, order statistics, reading a
+ * workload file, assembling a program, running one to halt, building a standard container and
+ * the raw SIGSEGV + mprotect first-touch baseline. */
 #ifndef JV_BENCH_H
 #define JV_BENCH_H
 
@@ -55,8 +56,8 @@ static inline char *bench_read_file(const char *path) {
 
 /* A fresh instance of p on engine e with mlen RW bytes mapped at maddr (none if mlen is 0) and
  * unlimited gas; exits with a message naming `what` on failure. */
-static inline javm_instance *bench_new_instance(const javm_program *p, javm_engine e, uint32_t maddr,
-                                                uint64_t mlen, const char *what) {
+static inline javm_instance *bench_new_instance(const javm_program *p, javm_engine e,
+                                                uint32_t maddr, uint64_t mlen, const char *what) {
     javm_config cfg;
     javm_config_init(&cfg);
     cfg.engine = e;
@@ -105,7 +106,8 @@ static inline void bench_put_le(uint8_t *p, uint64_t v, unsigned n) {
 /* A standard container (malloc'd, *len bytes) with ro_len / rw_len bytes of (non-zero) data,
  * `heap` heap pages, a 64 KiB stack and the code `trap` (blob: |j|=0, z=0, |c|=1, code 0x00,
  * bitmask 0x01); NULL when out of memory. */
-static inline uint8_t *bench_container(uint32_t ro_len, uint32_t rw_len, uint32_t heap, size_t *len) {
+static inline uint8_t *bench_container(uint32_t ro_len, uint32_t rw_len, uint32_t heap,
+                                       size_t *len) {
     static const uint8_t code[] = {0, 0, 1, 0, 1};
     size_t n = 11 + (size_t)ro_len + rw_len + 4 + sizeof code;
     uint8_t *c = malloc(n);

@@ -1,11 +1,13 @@
 /* Bounded fuzz driver used by `make test`: feeds a libFuzzer target every file of its seed
- * directory (fuzz/seeds/<target>/, if there is one: kept inputs from the vectors and examples,
- * and every crash ever found), then seeded pseudo-random inputs without needing clang's
- * libFuzzer: half the fresh inputs start from a seed (when there are seeds), the others are
- * random bytes (random lengths, mostly short); every input after a fresh one mutates the
- * previous input (a few bytes changed — a digit often to another digit, so text seeds such as
- * JSON vectors and assembly keep parsing while their numbers change — a byte added or removed).
- * Usage: fuzz-smoke/<target> [-runs=N] [-seed=S] [-seeds=DIR, repeatable]. Coverage-guided runs: `make fuzz`. */
+ * directories (default fuzz/seeds/<target>/, if there is one: kept inputs from the vectors and
+ * examples, and every crash ever found; `make test` passes those of scripts/fuzz-seeds.sh),
+ * then seeded pseudo-random inputs without needing clang's libFuzzer: half the fresh inputs
+ * start from a seed (when there are seeds), the others are random bytes (random lengths, mostly
+ * short); every input after a fresh one mutates the previous input (a few bytes changed — a
+ * digit often to another digit, so text seeds such as JSON vectors and assembly keep parsing
+ * while their numbers change — a byte added or removed).
+ * Usage: fuzz-smoke/<target> [-runs=N] [-seed=S] [-seeds=DIR]... (every DIR named).
+ * Coverage-guided runs: `make fuzz`. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #                          (a program that dies without a summary counts as one failure)
 #  - tests/*.sh          : shell tests of the tool; one that prints "N passed, N failed" counts those,
 #                          otherwise it counts as one test by its exit status
-#  - build/fuzz-smoke/*  : bounded fuzz runs from the seeds in fuzz/seeds/<target>/; one test each
+#  - build/fuzz-smoke/*  : bounded fuzz runs from the seeds of scripts/fuzz-seeds.sh; one test each
 #  - the conformance vectors (gp07 and gp08) through `javm test` on every engine, #3 off and on
 #    (counted per vector)
 #  - the Python binding (bindings/python/tests, pytest) against $B/libjavm.so; its conftest prints

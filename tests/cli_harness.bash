@@ -1,7 +1,8 @@
 # Harness shared by the shell tests of one javm command (sourced, not run: the test runner runs
 # tests/*.sh only). Set ERR_PREFIX (e.g. "javm cap: ") before sourcing. Provides $tmp (removed at
 # exit), ok / bad counting, expect_out, expect_err and finish (the summary line and the status).
-[ -x "${JAVM_BIN:-}" ] || { echo "$(basename "$0"): JAVM_BIN '${JAVM_BIN:-}' is not an executable"; exit 1; }
+[ -x "${JAVM_BIN:-}" ] ||
+  { echo "$(basename "$0"): JAVM_BIN '${JAVM_BIN:-}' is not an executable"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0; fail=0
 ok() { pass=$((pass + 1)); }
@@ -22,7 +23,8 @@ expect_err() {
   local out st lines
   out=$("$JAVM_BIN" "$@" 2>"$tmp/err"); st=$?
   lines=$(wc -l <"$tmp/err")
-  if [ $st -ne "$want" ] || [ -n "$out" ] || [ "$lines" -ne 1 ] || ! grep -q "^$ERR_PREFIX" "$tmp/err"; then
+  if [ $st -ne "$want" ] || [ -n "$out" ] || [ "$lines" -ne 1 ] ||
+     ! grep -q "^$ERR_PREFIX" "$tmp/err"; then
     bad "$name: status $st (want $want), stdout '$out', stderr '$(cat "$tmp/err")'"
   else ok; fi
 }

@@ -170,8 +170,8 @@ javm_status jv_cap_data_create_empty(uint64_t size, jv_datacap **out) {
     return wrap(b, out);
 }
 
-/* The size of a DataCap of len content bytes grown to target (the larger, rounded up to whole
- * pages, at least one page) and the number of pages the content fills. */
+/* The size of a DataCap of len content bytes grown to target (the larger, rounded up to
+ * whole pages, at least one page) and the number of pages the content fills. */
 static javm_status sized(size_t len, uint64_t target, uint64_t *size, uint64_t *npages) {
     uint64_t want = target > len ? target : len;
     if (want > JV_CAP_MAX_SIZE)

@@ -12,7 +12,8 @@ STATUS = {"halt": javm.ExitKind.HALT, "panic": javm.ExitKind.PANIC,
 
 def vector_files(dialect):
     """The JSON files of tests/vectors/<dialect>, sorted."""
-    return sorted((Path(__file__).resolve().parents[3] / "tests" / "vectors" / dialect).glob("*.json"))
+    root = Path(__file__).resolve().parents[3]
+    return sorted((root / "tests" / "vectors" / dialect).glob("*.json"))
 
 
 def nonzero_chunks(chunks):
