@@ -94,6 +94,7 @@ static const char *emit_case(xbuf *b, int i) {
     case 68: x_jmp_rm(b, R(RCX)); return "jmp rcx";
     case 69: x_call_rm(b, R(RAX)); return "call rax";
     case 70: x_ret(b); return "ret";
+    case 71: x_push_rm(b, M(RSP, 0x80)); return "push QWORD PTR [rsp+0x80]";
     default: return NULL;
     }
 }

@@ -45,7 +45,7 @@ typedef struct jc {
     bool oom;
     const javm_program *p;
     jv_jit_code *code;
-    uint32_t x_exit, x_synced, x_panic, x_halt, x_host, x_oog, x_slow; /* main offsets */
+    uint32_t x_exit, x_synced, x_panic, x_halt, x_host, x_oog, x_slow, x_wrap; /* main offsets */
     uint32_t panic_stub;     /* cold offset of the current op's panic stub, or UINT32_MAX */
     int8_t map[JV_PVM_NUM_REGS]; /* guest register -> host register, -1 = in the frame */
     uint32_t cur;            /* current op index */
@@ -214,6 +214,13 @@ static void emit_stubs(jc *c) {
     x_patch8(b, j);
     x_alu_rm_i(b, XW, ALU_ADD, R(RSP), 8); /* drop the return address */
     jmp_to(c, SEC_MAIN, T_MAIN, c->x_synced);
+    /* wrap: where the fault callback sends an access that wraps at 2^32 (JIT-2), with eax = the
+     * guest address, ecx = the op index and frame.wrap_ret = the end of the op: a call of the
+     * slow path that returns there (push [rsp + d] reads the frame before rsp moves) */
+    c->x_wrap = (uint32_t)b->len;
+    c->code->off_wrap = c->x_wrap;
+    x_push_rm(b, M(RSP, FR(wrap_ret)));
+    jmp_to(c, SEC_MAIN, T_MAIN, c->x_slow);
 }
 
 /* ---- Operand helpers ---------------------------------------------------------------------------- */
@@ -395,9 +402,10 @@ static void minmax(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b) {
 }
 
 /* ---- Memory accesses ---------------------------------------------------------------------------- */
-/* eax = the guest address; for a dynamic address emit the wrap check (JIT-2) to the cold slow
- * path. Returns false when the access must go to the slow path unconditionally (a constant
- * address that may wrap), which has then been emitted. */
+/* eax = the guest address (JIT-2). A dynamic address has no inline wrap check: an access that
+ * wraps at 2^32 runs into the guard beyond the window and the fault callback sends it to the slow
+ * path (run.c). Returns false when the access must go to the slow path unconditionally (a
+ * constant address that may wrap), which has then been emitted. */
 static bool mem_addr(jc *c, int basereg, uint64_t x) {
     uint32_t disp = (uint32_t)x;
     if (basereg < 0) {
@@ -415,19 +423,7 @@ static bool mem_addr(jc *c, int basereg, uint64_t x) {
         x_mov_r_rm(MB, 0, RAX, G_(c, g));
         if (disp) x_alu_rm_i(MB, 0, ALU_ADD, R(RAX), (int32_t)disp);
     }
-    x_alu_rm_i(MB, 0, ALU_CMP, R(RAX), (int32_t)JV_PAGED_WRAP_LIMIT);
-    size_t site = x_jcc32(MB, CC_A);
-    uint32_t stub = (uint32_t)CB->len;
-    x_mov_r_imm64(CB, RCX, c->cur);
-    fix(c, SEC_COLD, x_call32(CB), T_MAIN, c->x_slow);
-    /* the stub returns past the access (fixed below by mem_done) */
-    fix(c, SEC_MAIN, site, T_COLD, stub);
     return true;
-}
-/* After the access instruction: the cold stub of a dynamic access jumps back here. */
-static void mem_done(jc *c, int basereg) {
-    if (basereg < 0) return;
-    jmp_to(c, SEC_COLD, T_MAIN, (uint32_t)MB->len);
 }
 
 static void emit_load(jc *c, unsigned iop, unsigned dst, int basereg, uint64_t x) {
@@ -444,7 +440,6 @@ static void emit_load(jc *c, unsigned iop, unsigned dst, int basereg, uint64_t x
     default: x_mov_r_rm(MB, XW, r, m); break;
     }
     if (!host_(c, dst)) stg(c, dst, RCX);
-    mem_done(c, basereg);
 }
 
 /* Store of guest register src (src >= 0) or the constant y. */
@@ -470,7 +465,6 @@ static void emit_store(jc *c, unsigned width, int src, uint64_t y, int basereg, 
         default: x_mov_rm_i(MB, XW, m, (int32_t)(int64_t)y); break;
         }
     }
-    mem_done(c, basereg);
 }
 
 /* ---- Dynamic jumps (PVM-E2) ----------------------------------------------------------------- */

@@ -14,9 +14,12 @@
  *   JIT-1  exits equal the interpreter's in status, pc, registers, memory, gas, #3 statistics,
  *          instruction count and resume point; the interpreter body (pvm/interp_body.h) is the
  *          reference for every op.
- *   JIT-2  every guest access is [window base + zero-extended 32-bit address]; an access that
- *          may wrap (address > 0xFFFFFFF8) takes the slow path (resolve, then the access modulo
- *          2^32), so no access leaves the window and its guard.
+ *   JIT-2  every guest access is [window base + zero-extended 32-bit address in eax], so no
+ *          access leaves the window and its guard (at most 7 bytes past 2^32, well inside it).
+ *          An access that wraps at 2^32 (address + width > 2^32) takes the slow path (resolve,
+ *          then the access modulo 2^32): a constant address at compile time; a computed one
+ *          has no inline check, it faults (guard or top page) and the fault callback redirects
+ *          it to the slow path with the op's registers as they were.
  *   JIT-3  control transfers go only to the native start of an op of the same program or to an
  *          exit stub: static targets are resolved at compile time (invalid ones to a panic
  *          stub), dynamic ones through the native jump table after the GP validity checks.

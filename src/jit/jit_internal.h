@@ -34,7 +34,7 @@ typedef struct jv_jit_frame {
     uint32_t exit_kind, exit_op;  /* JV_JX_*, op index */
     struct jv_jit_frame *self;    /* where the exit copies the frame back */
     uint8_t *base;                /* the guest window */
-    uint64_t pad;
+    uint64_t wrap_ret;            /* the fault callback's return address for the wrap stub */
 } jv_jit_frame;
 _Static_assert(sizeof(jv_jit_frame) % 16 == 8, "frame size must be 8 mod 16");
 #define JV_JIT_FRAME_QWORDS (sizeof(jv_jit_frame) / 8)
@@ -53,11 +53,12 @@ struct jv_jit_code {
     uint64_t *jt;           /* jump-table entry -> absolute native address, 0 = invalid */
     uint32_t off_entry;     /* void entry(jv_jit_frame *frame, const void *target) */
     uint32_t off_exit;      /* exit with frame.exit_kind/op set, host registers live */
+    uint32_t off_wrap;      /* slow path of a wrapping access (JIT-2), entered by the callback */
 };
 
 typedef void (*jv_jit_entry_fn)(jv_jit_frame *frame, const void *target);
 
-/* Called by generated code (through the slow stub) for accesses that may wrap and for sbrk:
+/* Called by generated code (through the slow stub) for accesses that wrap and for sbrk:
  * returns 0 to continue (registers reloaded from the frame), 1 to exit (exit fields set). */
 int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr);
 

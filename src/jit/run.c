@@ -77,6 +77,16 @@ static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
     uintptr_t start = (uintptr_t)ji->pg.mem->base + addr;
     if (fi->addr < start || fi->addr >= start + width) return JV_FAULT_NOT_MINE;
     jv_jit_frame *f = (jv_jit_frame *)(uintptr_t)gr[REG_RSP];
+    if ((uint64_t)addr + width > (uint64_t)1 << 32) {
+        /* JIT-2: the access wraps at 2^32 (it ran into the guard beyond the window, or into
+         * the top page first): on to the slow path, which performs it and returns to the end
+         * of the op (after the access an op only moves the loaded value, which the slow path
+         * writes itself) */
+        f->wrap_ret = (uint64_t)(uintptr_t)(k->code + k->op_off[i + 1]);
+        gr[REG_RCX] = (greg_t)i;
+        gr[REG_RIP] = (greg_t)(uintptr_t)(k->code + k->off_wrap);
+        return JV_FAULT_HANDLED;
+    }
     int64_t gas = (int64_t)gr[REG_RDX]; /* generated code keeps the gas counter in rdx */
     ji->pg.gas = &gas;
     ji->pg.stats.host_faults++;
@@ -104,7 +114,7 @@ int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr) {
         f->regs[op->d] = jv_pvm_sbrk(ji->st, ji->pg.mem, f->regs[op->a]);
         return 0;
     }
-    /* an access that may wrap (JIT-2): resolve like a fault, then access modulo 2^32 */
+    /* an access that wraps (JIT-2): resolve like a fault, then access modulo 2^32 */
     unsigned width = jv_pvm_op_width(op);
     bool is_write = jv_pvm_op_is_store(op);
     ji->pg.gas = &f->gas;
@@ -140,6 +150,8 @@ javm_status jv_jit_create(const javm_program *prog, jv_mem *m, void **ctx) {
     if (!jv_jit_available())
         return jv_set_error(JAVM_ERR_UNSUPPORTED,
                             "jit: needs Linux x86-64 with 4 KiB pages, POPCNT, LZCNT and TZCNT");
+    if (m->window_size < ((size_t)1 << 32) + 8) /* JIT-2: a wrapping access needs the guard */
+        return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: the guest window has no guard past 4 GiB");
     const jv_jit_code *k = NULL;
     javm_status s = jv_jit_code_of(prog, &k); /* compiled once per program */
     if (s != JAVM_OK) return s;

@@ -218,6 +218,7 @@ static inline void x_pop(xbuf *b, unsigned r) {
     if (r & 8) xb_u8(b, 0x41);
     xb_u8(b, (uint8_t)(0x58 + (r & 7)));
 }
+static inline void x_push_rm(xbuf *b, xrm m) { x_enc(b, 0, 0xFF, 1, 6, m); }
 static inline void x_ret(xbuf *b) { xb_u8(b, 0xC3); }
 static inline void x_rep_movsq(xbuf *b) { xb_u8(b, 0xF3); xb_u8(b, 0x48); xb_u8(b, 0xA5); }
 static inline void x_jmp_rm(xbuf *b, xrm m) { x_enc(b, 0, 0xFF, 1, 4, m); }
