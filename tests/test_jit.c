@@ -20,6 +20,7 @@
 #include "engine_diff.h"
 #include "fault/fault.h"
 #include "jit/jit.h"
+#include "jit/jit_internal.h"
 #include "pvm/asm.h"
 
 static const uint64_t E[] = {
@@ -38,8 +39,9 @@ typedef struct pair {
     javm_instance *s, *j;
 } pair;
 
-/* A soft and a jit instance of src in dialect isa (with its gas model), #3 on or off. */
-static bool make_pair_isa(pair *pp, const char *src, int mat, javm_isa isa) {
+/* A soft and a jit instance of src in dialect isa (with its gas model), #3 on or off, the
+ * given cost of a copy-on-write (0 = the default). */
+static bool make_pair_cfg(pair *pp, const char *src, int mat, javm_isa isa, uint64_t cow_cost) {
     uint8_t *blob = NULL;
     size_t len = 0;
     memset(pp, 0, sizeof *pp);
@@ -55,11 +57,15 @@ static bool make_pair_isa(pair *pp, const char *src, int mat, javm_isa isa) {
     javm_config_init(&cfg);
     cfg.engine = JAVM_ENGINE_SOFT;
     cfg.mat = mat;
+    cfg.cow_cost = cow_cost;
     assert_int_equal(javm_instance_new(pp->p, &cfg, &pp->s), JAVM_OK);
     cfg.engine = JAVM_ENGINE_JIT;
     javm_status st = javm_instance_new(pp->p, &cfg, &pp->j);
     if (st != JAVM_OK) fail_msg("jit instance: %s\n%s", javm_last_error(), src);
     return true;
+}
+static bool make_pair_isa(pair *pp, const char *src, int mat, javm_isa isa) {
+    return make_pair_cfg(pp, src, mat, isa, 0);
 }
 static bool make_pair_mat(pair *pp, const char *src, int mat) {
     return make_pair_isa(pp, src, mat, JAVM_ISA_GP07);
@@ -371,6 +377,62 @@ static void wrapping_accesses(void **state) {
     g_runs += wrapped;
 }
 
+/* JIT-5, the biased gas counter: blocks with 0, 1, 2 and 3 stores (the bias is the program's
+ * largest reserve, 3 x reserve) whose stores copy-on-write fresh pages, run from every gas
+ * value between 0 and past what the whole run needs, on fresh instances: every block gate at
+ * gas = cost + stores x reserve - 1 and exactly that, a CoW charge when the gas is exactly
+ * enough, out of gas in a later block after CoWs charged the gas down, with #3 off and on, two
+ * CoW costs, both dialects. Then the same with the gas set beyond every bias (no bias) and with
+ * a large negative gas. */
+static void gas_bias_boundaries(void **state) {
+    (void)state;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    static const char src[] =
+        "  add_imm_64 r7, r7, 1\n  jump b1\n"
+        "b1:\n  store_ind_u8 r9, r10, 0\n  jump b2\n"
+        "b2:\n  store_ind_u8 r9, r10, 4096\n  store_ind_u8 r9, r10, 8192\n  jump b3\n"
+        "b3:\n  store_ind_u8 r9, r10, 12288\n  store_ind_u16 r9, r10, 16384\n"
+        "  store_ind_u32 r9, r10, 20480\n  add_imm_64 r7, r7, 1\n  trap\n";
+    static const uint64_t cows[] = {3, 256};
+    unsigned runs = 0;
+    for (int isa = 0; isa < 2; isa++)
+        for (int mat = 0; mat < 2; mat++)
+            for (unsigned ci = 0; ci < 2; ci++) {
+                uint64_t reserve = mat ? 2 * cows[ci] : 0;
+                /* what the whole run needs and a margin past every gate */
+                int64_t top = 40 + 6 * (int64_t)cows[ci] + 4 * (int64_t)reserve;
+                for (int64_t g = -2; g <= top; g++) {
+                    int64_t gas = g == -2 ? INT64_MIN + 5 : g == -1 ? INT64_MAX : g;
+                    pair pp;
+                    make_pair_cfg(&pp, src, mat, (javm_isa)isa, cows[ci]);
+                    javm_instance *v[2] = {pp.s, pp.j};
+                    for (int k = 0; k < 2; k++)
+                        assert_int_equal(javm_map(v[k], 0x20000, 0x6000, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+                    uint64_t r[13];
+                    fill_regs(r, 5);
+                    r[9] = 0x20000;
+                    r[10] = 0;
+                    char what[120];
+                    snprintf(what, sizeof what, "gp0%d mat %d cow %llu gas %lld", isa ? 8 : 7, mat,
+                             (unsigned long long)cows[ci], (long long)gas);
+                    run_both(&pp, r, 0, gas, what);
+                    free_pair(&pp);
+                    runs++;
+                }
+            }
+    /* the bias itself: the program's largest reserve; gas + 1 when that is more than the gas;
+     * none without stores, without #3, for negative gas */
+    assert_int_equal(jv_jit_gas_bias(1000, 6, 3), 18);
+    assert_int_equal(jv_jit_gas_bias(18, 6, 3), 18);
+    assert_int_equal(jv_jit_gas_bias(17, 6, 3), 18);
+    assert_int_equal(jv_jit_gas_bias(5, 6, 3), 6);
+    assert_int_equal(jv_jit_gas_bias(INT64_MAX, UINT64_MAX / 2, 3), (uint64_t)INT64_MAX + 1);
+    assert_int_equal(jv_jit_gas_bias(1000, 0, 3), 0);
+    assert_int_equal(jv_jit_gas_bias(1000, 6, 0), 0);
+    assert_int_equal(jv_jit_gas_bias(-1, 6, 3), 0);
+    g_runs += runs;
+}
+
 /* Random valid programs: random code bytes and bitmask (every opcode byte, valid or not, odd
  * offsets, branches anywhere, random jump tables), run with a few mapped pages. Whatever the
  * program does, the jit must agree with the interpreter and stay inside its window. */
@@ -613,6 +675,7 @@ int main(void) {
         cmocka_unit_test(dynamic_jumps),
         cmocka_unit_test(memory_edges),
         cmocka_unit_test(wrapping_accesses),
+        cmocka_unit_test(gas_bias_boundaries),
         cmocka_unit_test(random_programs),
         cmocka_unit_test(code_is_shared_and_not_writable),
         cmocka_unit_test(threads_share_code),

@@ -492,6 +492,15 @@ static void djump(jc *c) {
     x_jmp_rm(m, R(RCX));
 }
 
+/* op gas, cost (add or sub of the block cost; rcx holds a cost beyond 32 bits) */
+static void gas_imm(xbuf *b, xalu op, int64_t cost) {
+    if (fits32(cost)) x_alu_rm_i(b, XW, op, R(GAS), (int32_t)cost);
+    else {
+        x_mov_r_imm64(b, RCX, (uint64_t)cost);
+        x_alu_r_rm(b, XW, op, GAS, R(RCX));
+    }
+}
+
 /* ---- One op --------------------------------------------------------------------------------- */
 static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     xbuf *m = MB;
@@ -510,35 +519,42 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     }
     switch ((enum jv_pvm_iop)o->iop) {
     case JV_I_GAS: {
-        /* sub gas, cost; jl oog. The instruction count is derived from the gas charged
-         * (jv_jit_run). */
+        /* sub gas, cost; jl gate: the whole check on the hot path. rdx is biased (rdx = gas -
+         * frame.bias, jv_jit_run) by at least the largest #3 block reserve of the program, so
+         * passing it passes the reserve gate too; the out-of-line gate decides exactly, as the
+         * interpreter does, whenever the biased counter goes negative. The instruction count
+         * is derived from the gas charged (jv_jit_run). */
         int64_t cost = (int64_t)x;
-        if (fits32(cost)) x_alu_rm_i(m, XW, ALU_SUB, R(GAS), (int32_t)cost);
+        if (y > INT32_MAX) return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: block too large");
+        gas_imm(m, ALU_SUB, cost);
+        jcc_to(c, SEC_MAIN, CC_L, T_COLD, (uint32_t)CB->len);
+        /* cold: the counter before the block, the real gas in rax */
+        gas_imm(CB, ALU_ADD, cost);
+        x_mov_r_rm(CB, XW, RAX, M(RSP, FR(bias)));
+        x_alu_r_rm(CB, XW, ALU_ADD, RAX, R(GAS));
+        /* PVM-G1: gas >= cost; PVM-G2 (#3): gas - cost >= stores x reserve, no overflow */
+        if (fits32(cost)) x_alu_rm_i(CB, XW, ALU_SUB, R(RAX), (int32_t)cost);
         else {
-            x_mov_r_imm64(m, RAX, x);
-            x_alu_r_rm(m, XW, ALU_SUB, GAS, R(RAX));
+            x_mov_r_imm64(CB, RCX, x);
+            x_alu_r_rm(CB, XW, ALU_SUB, RAX, R(RCX));
         }
-        uint32_t oog = (uint32_t)CB->len; /* restore the gas, exit out-of-gas at this op */
-        if (fits32(cost)) x_alu_rm_i(CB, XW, ALU_ADD, R(GAS), (int32_t)cost);
-        else {
-            x_mov_r_imm64(CB, RAX, x);
-            x_alu_r_rm(CB, XW, ALU_ADD, GAS, R(RAX));
+        size_t j_short = x_jcc8(CB, CC_L), j_over = 0, j_rsv = 0;
+        if (y) {
+            x_imul_r_rm_i(CB, XW, RCX, M(RSP, FR(reserve)), (int32_t)y);
+            j_over = x_jcc8(CB, CC_O);
+            x_alu_r_rm(CB, XW, ALU_CMP, RAX, R(RCX));
+            j_rsv = x_jcc8(CB, CC_L);
+        }
+        gas_imm(CB, ALU_SUB, cost); /* the gate passes: charge the cost, on with the block */
+        jmp_to(c, SEC_COLD, T_MAIN, (uint32_t)MB->len);
+        /* out of gas: the counter as before the block */
+        x_patch8(CB, j_short);
+        if (y) {
+            x_patch8(CB, j_over);
+            x_patch8(CB, j_rsv);
         }
         x_mov_r_imm64(CB, RAX, c->cur);
         jmp_to(c, SEC_COLD, T_MAIN, c->x_oog);
-        jcc_to(c, SEC_MAIN, CC_L, T_COLD, oog);
-        if (y) { /* #3 block reserve (PVM-G2): gas left >= stores x reserve, no overflow;
-                  * checked out of line when #3 is on (reserve != 0) */
-            if (y > INT32_MAX) return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: block too large");
-            uint32_t gate = (uint32_t)CB->len;
-            x_imul_r_rm_i(CB, XW, RAX, M(RSP, FR(reserve)), (int32_t)y);
-            jcc_to(c, SEC_COLD, CC_O, T_COLD, oog);
-            x_alu_r_rm(CB, XW, ALU_CMP, GAS, R(RAX));
-            jcc_to(c, SEC_COLD, CC_L, T_COLD, oog);
-            x_alu_rm_i(m, XW, ALU_CMP, M(RSP, FR(reserve)), 0);
-            jcc_to(c, SEC_MAIN, CC_NE, T_COLD, gate);
-            jmp_to(c, SEC_COLD, T_MAIN, (uint32_t)MB->len);
-        }
         /* statistics: the block's instruction count (rest) is its cost under gp07; a block
          * whose cost differs (gp08) records the difference, subtracted at the exit */
         if ((int64_t)o->rest != cost) {
@@ -860,6 +876,7 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     emit_stubs(c);
     k->body_lo = MB->len;
     for (uint32_t i = 0; i < p->nops; i++) {
+        if (p->ops[i].iop == JV_I_GAS && p->ops[i].y > k->max_stores) k->max_stores = p->ops[i].y;
         c->cur = i;
         c->panic_stub = UINT32_MAX;
         k->op_off[i] = (uint32_t)MB->len;

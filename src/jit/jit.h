@@ -27,6 +27,10 @@
  *          thread, at an access instruction of its program's code, inside that access; it is
  *          resolved by the same touch as the paged engine and the instruction retried, or it
  *          ends the run with the PVM-level exit (the ucontext is redirected to an exit stub).
+ *   JIT-5  generated code keeps the gas biased (rdx = gas - bias, bias >= the program's largest
+ *          #3 block reserve or the counter negative), so `sub rdx, cost; jl` is a block's whole
+ *          gate on the hot path; the out-of-line gate decides exactly (PVM-G1, PVM-G2), and
+ *          every reader and writer of the gas (exit, fault charge, slow path) un-biases it.
  */
 #ifndef JV_JIT_H
 #define JV_JIT_H

@@ -27,14 +27,16 @@ struct jv_jit_inst;
  * (after the return address and six callee-saved pushes). */
 typedef struct jv_jit_frame {
     uint64_t regs[JV_PVM_NUM_REGS];
-    int64_t gas;                  /* in rdx while generated code runs */
+    int64_t gas;                  /* biased: gas - bias (in rdx while generated code runs) */
     int64_t uncounted;            /* block gas that is not instruction count (gp08 costs) */
     uint64_t reserve;             /* #3 block reserve (st->mat_reserve) */
+    uint64_t bias;                /* real gas = gas + bias (mod 2^64; jv_jit_gas_bias) */
     struct jv_jit_inst *inst;
     uint32_t exit_kind, exit_op;  /* JV_JX_*, op index */
     struct jv_jit_frame *self;    /* where the exit copies the frame back */
     uint8_t *base;                /* the guest window */
     uint64_t wrap_ret;            /* the fault callback's return address for the wrap stub */
+    uint64_t pad;
 } jv_jit_frame;
 _Static_assert(sizeof(jv_jit_frame) % 16 == 8, "frame size must be 8 mod 16");
 #define JV_JIT_FRAME_QWORDS (sizeof(jv_jit_frame) / 8)
@@ -50,11 +52,18 @@ struct jv_jit_code {
     size_t body_lo, body_hi; /* [lo, hi): the op bodies (the only code that accesses guest memory) */
     uint32_t *op_off;       /* native offset of every op (prog->nops entries, nondecreasing) */
     uint32_t nops;
+    uint64_t max_stores;    /* the largest store count of a block (#3 gate) */
     uint64_t *jt;           /* jump-table entry -> absolute native address, 0 = invalid */
     uint32_t off_entry;     /* void entry(jv_jit_frame *frame, const void *target) */
     uint32_t off_exit;      /* exit with frame.exit_kind/op set, host registers live */
     uint32_t off_wrap;      /* slow path of a wrapping access (JIT-2), entered by the callback */
 };
+
+/* The bias of the gas counter for a run (JIT-5): the largest block reserve of the program
+ * (max_stores x reserve), so that a non-negative biased counter after a block's cost passes
+ * every gate; gas + 1 when that is more than the gas (every gate then goes out of line); 0 for
+ * negative gas or no reserve (the counter is then the gas). */
+uint64_t jv_jit_gas_bias(int64_t gas, uint64_t reserve, uint64_t max_stores);
 
 typedef void (*jv_jit_entry_fn)(jv_jit_frame *frame, const void *target);
 

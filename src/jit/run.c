@@ -87,11 +87,12 @@ static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
         gr[REG_RIP] = (greg_t)(uintptr_t)(k->code + k->off_wrap);
         return JV_FAULT_HANDLED;
     }
-    int64_t gas = (int64_t)gr[REG_RDX]; /* generated code keeps the gas counter in rdx */
+    /* generated code keeps the biased gas counter in rdx (JIT-5) */
+    int64_t gas = (int64_t)((uint64_t)gr[REG_RDX] + f->bias);
     ji->pg.gas = &gas;
     ji->pg.stats.host_faults++;
     int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
-    gr[REG_RDX] = (greg_t)gas;
+    gr[REG_RDX] = (greg_t)((uint64_t)gas - f->bias);
     if (rc == 0) return JV_FAULT_HANDLED; /* the instruction is retried */
     /* Leave through the exit stub with the host registers as they are (the guest state
      * before the instruction). */
@@ -117,8 +118,10 @@ int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr) {
     /* an access that wraps (JIT-2): resolve like a fault, then access modulo 2^32 */
     unsigned width = jv_pvm_op_width(op);
     bool is_write = jv_pvm_op_is_store(op);
-    ji->pg.gas = &f->gas;
+    int64_t gas = (int64_t)((uint64_t)f->gas + f->bias); /* JIT-5 */
+    ji->pg.gas = &gas;
     int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
+    f->gas = (int64_t)((uint64_t)gas - f->bias);
     if (rc != 0) {
         f->exit_kind = rc > 0 ? JV_JX_MEM : JV_JX_OS;
         f->exit_op = op_index;
@@ -188,6 +191,14 @@ uint64_t jv_jit_ro_units(const void *ctx) {
 }
 
 /* ---- Running ------------------------------------------------------------------------------------- */
+uint64_t jv_jit_gas_bias(int64_t gas, uint64_t reserve, uint64_t max_stores) {
+    if (gas < 0 || reserve == 0 || max_stores == 0) return 0;
+    uint64_t b;
+    if (__builtin_mul_overflow(reserve, max_stores, &b) || b > (uint64_t)gas)
+        return (uint64_t)gas + 1;
+    return b;
+}
+
 javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, uint32_t start) {
     jv_jit_inst *ji = ctx;
     if (ji->pg.mem->mode == JV_MEM_SOFT) /* degraded by the VMA budget this frame (MEM-7) */
@@ -196,15 +207,16 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     jv_jit_frame f;
     memset(&f, 0, sizeof f);
     memcpy(f.regs, st->regs, sizeof f.regs);
-    f.gas = st->gas;
     f.reserve = st->mat_reserve;
+    f.bias = jv_jit_gas_bias(st->gas, f.reserve, k->max_stores);
+    f.gas = (int64_t)((uint64_t)st->gas - f.bias);
     f.inst = ji;
     f.self = &f;
     f.base = ji->pg.mem->base;
     ji->st = st;
     ji->pg.os_errno = 0;
     ji->pg.degrade = 0;
-    ji->pg.gas = &f.gas;
+    ji->pg.gas = NULL; /* set around each resolve: the counter in the frame is biased */
     jv_paged_stats before = ji->pg.stats;
     ji->thread = pthread_self();
     jv_fault_thread_enter(); /* FLT-7: SIGSEGV unblocked, our stack if the thread's is small */
@@ -213,6 +225,7 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     __atomic_store_n(&ji->running, 0, __ATOMIC_RELEASE);
     jv_fault_thread_leave();
     memcpy(st->regs, f.regs, sizeof f.regs);
+    f.gas = (int64_t)((uint64_t)f.gas + f.bias);
     /* Gas left the counter only as block costs and #3 charges; a block's instruction count
      * is its cost less what it recorded in uncounted. */
     uint64_t mat = ji->pg.stats.mat_gas - before.mat_gas;
