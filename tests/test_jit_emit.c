@@ -95,6 +95,10 @@ static const char *emit_case(xbuf *b, int i) {
     case 69: x_call_rm(b, R(RAX)); return "call rax";
     case 70: x_ret(b); return "ret";
     case 71: x_push_rm(b, M(RSP, 0x80)); return "push QWORD PTR [rsp+0x80]";
+    case 72: x_lea(b, XW, R9, MX(RSI, R8, 0, 0)); return "lea r9,[rsi+r8*1]";
+    case 73: x_lea(b, XW, RBX, MX(RBP, R13, 0, 0)); return "lea rbx,[rbp+r13*1+0x0]";
+    case 74: x_lea(b, XW, R9, MX(R13, R12, 0, 0)); return "lea r9,[r13+r12*1+0x0]";
+    case 75: x_lea(b, XW, R14, M(R12, -1)); return "lea r14,[r12-0x1]";
     default: return NULL;
     }
 }

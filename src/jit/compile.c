@@ -277,6 +277,14 @@ static unsigned work(const jc *c, unsigned d, int other) {
 
 /* φD = φA op φB (64-bit add/sub/and/or/xor) */
 static void alu3(jc *c, xalu op, unsigned d, unsigned a, unsigned b) {
+    if (op != ALU_SUB && d == b && d != a) { /* commutative: φD = φD op φA */
+        b = a;
+        a = d;
+    }
+    if (op == ALU_ADD && host_(c, d) && host_(c, a) && host_(c, b) && d != a && d != b) {
+        x_lea(MB, XW, H_(c, d), MX(H_(c, a), H_(c, b), 0, 0)); /* three operands, one op */
+        return;
+    }
     if (host_(c, d) && d != b) {
         ldg(c, XW, H_(c, d), a);
         x_alu_r_rm(MB, XW, op, H_(c, d), G_(c, b));
@@ -293,6 +301,8 @@ static void alui(jc *c, xalu op, unsigned a, unsigned b, uint64_t x) {
         x_mov_r_imm64(MB, RCX, x);
         ldg(c, XW, r, b);
         x_alu_r_rm(MB, XW, op, r, R(RCX));
+    } else if (op == ALU_ADD && x != 0 && host_(c, a) && host_(c, b) && a != b) {
+        x_lea(MB, XW, r, M(H_(c, b), (int32_t)(int64_t)x)); /* three operands, one op */
     } else {
         ldg(c, XW, r, b);
         if (!(x == 0 && (op == ALU_ADD || op == ALU_OR || op == ALU_XOR)))
@@ -468,26 +478,24 @@ static void emit_store(jc *c, unsigned width, int src, uint64_t y, int basereg, 
 }
 
 /* ---- Dynamic jumps (PVM-E2) ----------------------------------------------------------------- */
+/* eax = the address a. The native table is indexed by a itself (entries 0 .. 2 x jump count:
+ * entry 2(i + 1) is jump-table entry i, the odd ones and 0 are 0), so one bound check and one
+ * zero check cover 0, odd, out of range and not a block start. */
 static void djump(jc *c) {
     xbuf *m = MB;
-    uint32_t njt = c->p->jump_count;
     uint32_t panic = panic_stub(c);
-    /* cold: eax = a/2 - 1 beyond the table: halt for a = 0xFFFF0000, else panic */
+    /* cold: a beyond the table: halt for a = 0xFFFF0000, else panic */
     uint32_t beyond = (uint32_t)CB->len;
-    x_alu_rm_i(CB, 0, ALU_CMP, R(RAX), (int32_t)(JV_HALT_ADDRESS / 2 - 1));
+    x_alu_rm_i(CB, 0, ALU_CMP, R(RAX), (int32_t)JV_HALT_ADDRESS);
     jcc_to(c, SEC_COLD, CC_NE, T_COLD, panic);
     x_mov_r_imm64(CB, RAX, c->cur);
     jmp_to(c, SEC_COLD, T_MAIN, c->x_halt);
 
-    x_test8_rm_i(m, R(RAX), 1); /* odd: panic */
-    jcc_to(c, SEC_MAIN, CC_NE, T_COLD, panic);
-    x_sh_i(m, 0, SH_SHR, R(RAX), 1);
-    x_alu_rm_i(m, 0, ALU_SUB, R(RAX), 1); /* a = 0 becomes 0xFFFFFFFF: beyond */
-    x_alu_rm_i(m, 0, ALU_CMP, R(RAX), (int32_t)njt);
-    jcc_to(c, SEC_MAIN, CC_AE, T_COLD, beyond);
+    x_alu_rm_i(m, 0, ALU_CMP, R(RAX), (int32_t)(2 * c->p->jump_count));
+    jcc_to(c, SEC_MAIN, CC_A, T_COLD, beyond);
     x_mov_r_imm64(m, RCX, (uint64_t)(uintptr_t)c->code->jt);
     x_mov_r_rm(m, XW, RCX, MX(RCX, RAX, 3, 0));
-    x_test_rm_r(m, XW, R(RCX), RCX); /* not a block start: panic */
+    x_test_rm_r(m, XW, R(RCX), RCX); /* 0, odd, not a block start: panic */
     jcc_to(c, SEC_MAIN, CC_E, T_COLD, panic);
     x_jmp_rm(m, R(RCX));
 }
@@ -721,6 +729,10 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_add_64: alu3(c, ALU_ADD, d, a, b); break;
     case JV_I_sub_64: alu3(c, ALU_SUB, d, a, b); break;
     case JV_I_mul_64:
+        if (d == b && d != a) { /* commutative: φD = φD × φA */
+            b = a;
+            a = d;
+        }
         if (host_(c, d) && d != b) {
             ldg(c, XW, H_(c, d), a);
             x_imul_r_rm(m, XW, H_(c, d), G_(c, b));
@@ -817,9 +829,9 @@ static javm_status finish(jc *c) {
     jv_jit_code *k = c->code;
     for (size_t i = 0; i < c->nfx; i++)
         patch(c, c->fx[i].sec, c->fx[i].site, c->fx[i].kind, c->fx[i].target);
-    for (uint32_t j = 0; j < c->p->jump_count; j++) {
+    for (uint32_t j = 0; j < c->p->jump_count; j++) { /* entry i at address 2(i + 1) */
         uint32_t t = c->p->jump_ops[j];
-        k->jt[j] = t == JV_PVM_NONE ? 0 : (uint64_t)(uintptr_t)(k->code + k->op_off[t]);
+        k->jt[2 * (size_t)j + 2] = t == JV_PVM_NONE ? 0 : (uint64_t)(uintptr_t)(k->code + k->op_off[t]);
     }
     /* give back what the sections did not use; int3 in the partial pages */
     size_t main_end = (MB->len + 4095) & ~(size_t)4095;
@@ -844,13 +856,16 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     if (!jv_jit_available())
         return jv_set_error(JAVM_ERR_UNSUPPORTED,
                             "jit: needs Linux x86-64 with 4 KiB pages, POPCNT, LZCNT and TZCNT");
+    if (p->jump_count >= JV_HALT_ADDRESS / 2) /* the halt address must lie beyond the table */
+        return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: jump table of %u entries too large",
+                            p->jump_count);
     jv_jit_code *k = calloc(1, sizeof *k);
     if (!k) return jv_set_error(JAVM_ERR_NO_MEMORY, "jit: out of memory");
     k->att.release = code_release;
     k->prog = p;
     k->nops = p->nops;
     k->op_off = malloc(((size_t)p->nops + 1) * sizeof *k->op_off);
-    k->jt = calloc(p->jump_count ? p->jump_count : 1, sizeof *k->jt);
+    k->jt = calloc(2 * (size_t)p->jump_count + 1, sizeof *k->jt);
     jc cs, *c = &cs;
     memset(c, 0, sizeof *c);
     c->p = p;
