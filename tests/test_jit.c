@@ -330,6 +330,11 @@ static void memory_edges(void **state) {
  * (0xFFFFFFF9..0xFFFFFFFF), through a host and a frame-resident base register, with the top
  * page unmapped, read-only or read-write and page 0 unmapped or read-write; each run twice (the
  * top page's host protection closed, then open), in both dialects, #3 off and on. */
+static void map_top_and_zero(javm_instance *vm, int top, int zero) {
+    javm_access top_access = top == 2 ? JAVM_ACCESS_RW : JAVM_ACCESS_RO;
+    if (top) assert_int_equal(javm_map(vm, 0xFFFFF000, 0x1000, top_access, "\x11\x22\x33", 3), 0);
+    if (zero) assert_int_equal(javm_map(vm, 0, 0x1000, JAVM_ACCESS_RW, "\x44\x55\x66\x77", 4), 0);
+}
 static void wrapping_accesses(void **state) {
     (void)state;
     assert_int_equal(jv_fault_reinstall(), JAVM_OK);
@@ -340,23 +345,18 @@ static void wrapping_accesses(void **state) {
     for (int isa = 0; isa < 2; isa++)
         for (unsigned f = 0; f < 3; f++)
             for (unsigned w = 1; w <= 8; w *= 2)
-                for (unsigned breg = 0; breg < 2; breg++) {
-                    unsigned rb = breg ? 2 : 9, ra = breg ? 1 : 7;
-                    char ins[64], src[96];
-                    if (f < 2) snprintf(ins, sizeof ins, forms[f], w * 8, ra, rb);
-                    else snprintf(ins, sizeof ins, forms[f], w * 8, rb);
-                    snprintf(src, sizeof src, "  %s\n  trap\n", ins);
+                for (unsigned breg = 0; breg < 2; breg++)
                     for (int mat = 0; mat < 2; mat++)
                         for (unsigned l = 0; l < sizeof layouts / sizeof layouts[0]; l++) {
+                            unsigned rb = breg ? 2 : 9, ra = breg ? 1 : 7;
+                            char ins[64], src[96];
+                            if (f < 2) snprintf(ins, sizeof ins, forms[f], w * 8, ra, rb);
+                            else snprintf(ins, sizeof ins, forms[f], w * 8, rb);
+                            snprintf(src, sizeof src, "  %s\n  trap\n", ins);
                             pair pp;
                             make_pair_isa(&pp, src, mat, (javm_isa)isa);
-                            javm_instance *v[2] = {pp.s, pp.j};
-                            for (int k = 0; k < 2; k++) {
-                                if (layouts[l][0])
-                                    assert_int_equal(javm_map(v[k], 0xFFFFF000, 0x1000, layouts[l][0] == 2 ? JAVM_ACCESS_RW : JAVM_ACCESS_RO, "\x11\x22\x33", 3), JAVM_OK);
-                                if (layouts[l][1])
-                                    assert_int_equal(javm_map(v[k], 0x0, 0x1000, JAVM_ACCESS_RW, "\x44\x55\x66\x77\x88\x99\xAA", 7), JAVM_OK);
-                            }
+                            map_top_and_zero(pp.s, layouts[l][0], layouts[l][1]);
+                            map_top_and_zero(pp.j, layouts[l][0], layouts[l][1]);
                             for (uint32_t addr = 0xFFFFFFF9u; addr != 0; addr++) {
                                 if ((uint64_t)addr + w <= (uint64_t)1 << 32) continue;
                                 for (int again = 0; again < 2; again++) {
@@ -364,15 +364,15 @@ static void wrapping_accesses(void **state) {
                                     fill_regs(r, addr);
                                     r[rb] = 0xABCD000000000000ull | addr;
                                     char what[200];
-                                    snprintf(what, sizeof what, "%s gp0%d mat %d layout %u addr 0x%x run %d",
-                                             ins, isa ? 8 : 7, mat, l, addr, again);
+                                    snprintf(what, sizeof what,
+                                             "%s gp0%d mat %d layout %u addr 0x%x run %d", ins,
+                                             isa ? 8 : 7, mat, l, addr, again);
                                     run_both(&pp, r, 0, 1000000, what);
                                     wrapped++;
                                 }
                             }
                             free_pair(&pp);
                         }
-                }
     assert_true(wrapped > 0);
     g_runs += wrapped;
 }
@@ -407,7 +407,8 @@ static void gas_bias_boundaries(void **state) {
                     make_pair_cfg(&pp, src, mat, (javm_isa)isa, cows[ci]);
                     javm_instance *v[2] = {pp.s, pp.j};
                     for (int k = 0; k < 2; k++)
-                        assert_int_equal(javm_map(v[k], 0x20000, 0x6000, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+                        assert_int_equal(javm_map(v[k], 0x20000, 0x6000, JAVM_ACCESS_RW, NULL, 0),
+                                         JAVM_OK);
                     uint64_t r[13];
                     fill_regs(r, 5);
                     r[9] = 0x20000;

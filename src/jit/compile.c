@@ -831,7 +831,8 @@ static javm_status finish(jc *c) {
         patch(c, c->fx[i].sec, c->fx[i].site, c->fx[i].kind, c->fx[i].target);
     for (uint32_t j = 0; j < c->p->jump_count; j++) { /* entry i at address 2(i + 1) */
         uint32_t t = c->p->jump_ops[j];
-        k->jt[2 * (size_t)j + 2] = t == JV_PVM_NONE ? 0 : (uint64_t)(uintptr_t)(k->code + k->op_off[t]);
+        uint64_t at = t == JV_PVM_NONE ? 0 : (uint64_t)(uintptr_t)(k->code + k->op_off[t]);
+        k->jt[2 * (size_t)j + 2] = at;
     }
     /* give back what the sections did not use; int3 in the partial pages */
     size_t main_end = (MB->len + 4095) & ~(size_t)4095;

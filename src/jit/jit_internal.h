@@ -53,7 +53,7 @@ struct jv_jit_code {
     uint32_t *op_off;       /* native offset of every op (prog->nops entries, nondecreasing) */
     uint32_t nops;
     uint64_t max_stores;    /* the largest store count of a block (#3 gate) */
-    uint64_t *jt;           /* djump address a (0 .. 2 x jump count) -> native address, 0 = invalid */
+    uint64_t *jt;           /* djump address a (0 .. 2 x count) -> native address, 0 = invalid */
     uint32_t off_entry;     /* void entry(jv_jit_frame *frame, const void *target) */
     uint32_t off_exit;      /* exit with frame.exit_kind/op set, host registers live */
     uint32_t off_wrap;      /* slow path of a wrapping access (JIT-2), entered by the callback */
