@@ -411,6 +411,15 @@ static void minmax(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b) {
     stg(c, d, r);
 }
 
+/* eax = (φg + disp) mod 2^32: one 32-bit lea from a host register */
+static void addr32(jc *c, unsigned g, uint32_t disp) {
+    if (host_(c, g)) x_lea(MB, 0, RAX, M(H_(c, g), (int32_t)disp));
+    else {
+        x_mov_r_rm(MB, 0, RAX, G_(c, g));
+        if (disp) x_alu_rm_i(MB, 0, ALU_ADD, R(RAX), (int32_t)disp);
+    }
+}
+
 /* ---- Memory accesses ---------------------------------------------------------------------------- */
 /* eax = the guest address (JIT-2). A dynamic address has no inline wrap check: an access that
  * wraps at 2^32 runs into the guard beyond the window and the fault callback sends it to the slow
@@ -427,12 +436,7 @@ static bool mem_addr(jc *c, int basereg, uint64_t x) {
         }
         return true;
     }
-    unsigned g = (unsigned)basereg;
-    if (host_(c, g)) x_lea(MB, 0, RAX, M(H_(c, g), (int32_t)disp));
-    else {
-        x_mov_r_rm(MB, 0, RAX, G_(c, g));
-        if (disp) x_alu_rm_i(MB, 0, ALU_ADD, R(RAX), (int32_t)disp);
-    }
+    addr32(c, (unsigned)basereg, disp);
     return true;
 }
 
@@ -589,8 +593,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_load_imm: set_imm(c, a, x); break;
     case JV_I_jump: branch(c, -1, o->t); break;
     case JV_I_jump_ind:
-        x_mov_r_rm(m, 0, RAX, G_(c, a));
-        if ((uint32_t)x) x_alu_rm_i(m, 0, ALU_ADD, R(RAX), (int32_t)(uint32_t)x);
+        addr32(c, a, (uint32_t)x);
         djump(c);
         break;
         break;
@@ -702,8 +705,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_branch_ge_u: cmp_gg(c, a, b); branch(c, CC_AE, o->t); break;
     case JV_I_branch_ge_s: cmp_gg(c, a, b); branch(c, CC_GE, o->t); break;
     case JV_I_load_imm_jump_ind: /* the target comes from the old φB; φA is written first */
-        x_mov_r_rm(m, 0, RAX, G_(c, b));
-        if ((uint32_t)y) x_alu_rm_i(m, 0, ALU_ADD, R(RAX), (int32_t)(uint32_t)y);
+        addr32(c, b, (uint32_t)y);
         if (host_(c, a)) x_mov_r_imm64(m, H_(c, a), x);
         else if (fits32((int64_t)x)) x_mov_rm_i(m, XW, G_(c, a), (int32_t)(int64_t)x);
         else {
