@@ -372,10 +372,12 @@ JAVM_API javm_status javm_stats_get(const javm_instance *vm, javm_stats *out);
 typedef void (*javm_trace_fn)(void *user, const javm_instance *vm, uint32_t pc);
 JAVM_API void javm_set_trace(javm_instance *vm, javm_trace_fn fn, void *user);
 
-/* Paged engine and host signal handlers. The paged engine installs a SIGSEGV handler (once, on
- * first use) that resolves faults inside guest windows and chains every other SIGSEGV to the
- * handler that was installed before it. An application that installs its own SIGSEGV handler
- * AFTER javm must call this first from that handler, passing its arguments: it returns 1 if the
+/* Paged engine and host signal handlers. The paged engines install a SIGSEGV and a SIGBUS
+ * handler (once, on first use) that resolve faults inside guest windows and chain every other
+ * SIGSEGV / SIGBUS to the handler that was installed before it (SIGBUS is how the first touch of
+ * a fresh zero page arrives where userfaultfd is available). An application that installs its
+ * own SIGSEGV or SIGBUS handler AFTER javm must call this first from that handler (forward
+ * both signals), passing its arguments: it returns 1 if the
  * fault was a javm guest fault and has been resolved (return from your handler), 0 if it is
  * not javm's; for a fault that ends the guest run it does not return. See docs/ENGINE.md. */
 JAVM_API int javm_handle_fault(int sig, void *siginfo, void *ucontext);

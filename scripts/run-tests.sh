@@ -7,6 +7,7 @@
 #  - build/fuzz-smoke/*  : bounded fuzz runs from the seeds of scripts/fuzz-seeds.sh; one test each
 #  - the conformance vectors (gp07 and gp08) through `javm test` on every engine, #3 off and on
 #    (counted per vector)
+#  - the hardware-paged engines' tests, fuzzers and gp07 vectors again with JAVM_UFFD=0
 #  - the Python binding (bindings/python/tests, pytest) against $B/libjavm.so; its conftest prints
 #    "python: N passed, N failed". Under SAN=1 the sanitizer runtime is preloaded into python.
 set -u
@@ -60,6 +61,23 @@ for engine in $("$JAVM_BIN" test --list-engines); do
     "$JAVM_BIN" test --engine "$engine" --mat "${isa[@]}" "tests/vectors/$set" >"$log" 2>&1
     add_counts "vectors $set ($engine, #3 on)" $? "$log"
   done
+done
+# the hardware-paged engines again with armed pages off (JAVM_UFFD=0: the mprotect path of every
+# first touch, docs/MEMORY.md MEM-11); where the kernel has no userfaultfd both runs are the same
+for t in test_engine test_engine_scenarios test_jit test_diff test_reliability test_pool; do
+  [ -x "$B/tests/$t" ] || continue
+  JAVM_UFFD=0 "$B/tests/$t" >"$log" 2>&1; add_counts "$t (JAVM_UFFD=0)" $? "$log"
+done
+for t in fuzz_diff fuzz_api fuzz_jit; do
+  [ -x "$B/fuzz-smoke/$t" ] || continue
+  seeds=(); for d in $(./scripts/fuzz-seeds.sh "$t"); do seeds+=("-seeds=$d"); done
+  JAVM_UFFD=0 "$B/fuzz-smoke/$t" -runs="${FUZZ_SMOKE_RUNS:-20000}" "${seeds[@]}" >"$log" 2>&1
+  add_counts "fuzz-smoke/$t (JAVM_UFFD=0)" $? "$log"
+done
+for engine in paged jit; do
+  "$JAVM_BIN" test --list-engines | grep -qx "$engine" || continue
+  JAVM_UFFD=0 "$JAVM_BIN" test --engine "$engine" --mat tests/vectors/gp07 >"$log" 2>&1
+  add_counts "vectors gp07 ($engine, #3 on, JAVM_UFFD=0)" $? "$log"
 done
 # the first of python3, /usr/bin/python3 that has pytest (scripts/deps.sh installs python3-pytest)
 py=""

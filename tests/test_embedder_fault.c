@@ -141,6 +141,8 @@ static int child(void) {
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGSEGV, &sa, NULL) != 0) return 90;
+    /* an untouched guest page may be armed (MEM-11): the embedder's access to it is a SIGBUS */
+    if (sigaction(SIGBUS, &sa, NULL) != 0) return 90;
     if (jv_fault_reinstall() != JAVM_OK) return 91; /* javm on top, chaining to ours */
     uint8_t *blob = NULL;
     size_t len = 0;

@@ -73,6 +73,7 @@ static void soft_and_hw(const javm_program *p, javm_engine hw, unsigned pages, u
 static void failed_open_records_nothing(void **st) {
     static const long fails[][2] = {{0, 1}, {1, 1}, {1, 2}}; /* {skip, fail} */
     javm_program *p = test_assemble(k_straddle);
+    jv_uffd_force_off(true); /* the injected failures are of mprotect: the classic path */
     FOR_HW(hw)
     for (unsigned f = 0; f < 3; f++) {
         assert_int_equal(jv_fault_reinstall(), JAVM_OK);
@@ -106,6 +107,7 @@ static void failed_open_records_nothing(void **st) {
         javm_instance_free(vm[0]);
         javm_instance_free(vm[1]);
     }
+    jv_uffd_force_off(false);
     javm_program_free(p);
 }
 
@@ -290,8 +292,12 @@ static void worst_vma_pattern_matches_soft(void **st) {
         assert_int_equal(javm_map(vm[k], WORST_BASE, WORST_SIZE, JAVM_ACCESS_RW, NULL, 0),
                          JAVM_OK);
     }
+    uint64_t want_degrades[3] = {0, 0, 0};
     for (int round = 0; round < 2; round++) { /* and again after a reset */
         for (int k = 0; k <= n; k++) {
+            /* MEM-11: first writes to armed pages change no VMA, so a live space never needs
+             * the switch to soft checks for this pattern */
+            want_degrades[k] += !vm[k]->mem.uffd_live;
             javm_gas_set(vm[k], 1ll << 40);
             assert_int_equal(javm_reg_set(vm[k], 0, JV_HALT_ADDRESS), JAVM_OK);
             run_ok(vm[k], JAVM_EXIT_HALT);
@@ -302,7 +308,7 @@ static void worst_vma_pattern_matches_soft(void **st) {
             javm_stats_get(vm[k], &s);
             assert_int_equal(s.cow_pages, 131072ull * (round + 1)); /* statistics accumulate */
             assert_int_equal(test_reg(vm[k], 5), 1);
-            assert_int_equal(vm[k]->mem.degrades, (uint64_t)round + 1); /* it did go soft */
+            assert_int_equal(vm[k]->mem.degrades, want_degrades[k]); /* went soft if not armed */
         }
         for (int k = 0; k <= n; k++)
             assert_int_equal(javm_instance_reset(vm[k], NULL), JAVM_OK);

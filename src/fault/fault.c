@@ -1,4 +1,4 @@
-/* fault — the process-wide SIGSEGV handler, the window registry, chaining and alternate signal
+/* fault — the process-wide SIGSEGV and SIGBUS handler, the window registry, chaining and alternate signal
  * stacks (FLT-1..FLT-6). */
 #include "fault/fault.h"
 
@@ -89,22 +89,33 @@ static bool jv_fault_lookup(uintptr_t a, jv_fault_fn *fn, void **ctx) {
     return false;
 }
 
+/* The signals guest faults arrive as: SIGSEGV (a protection or unmapped-page fault) and SIGBUS
+ * (a first touch of an armed page, docs/MEMORY.md MEM-11). */
+static void fault_sigset(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGSEGV);
+    sigaddset(set, SIGBUS);
+}
+
 void jv_fault_unblock(void) {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGSEGV);
+    fault_sigset(&set);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* ---- Chaining (FLT-6) ------------------------------------------------------------------------
- * The SIGSEGV action found at installation (or at the last reinstall). Two slots and an index
- * so a reinstall never tears the action a concurrent handler is reading. */
-static struct sigaction g_prev_slot[2];
-static _Atomic int g_prev_idx;
+ * The SIGSEGV and SIGBUS actions found at installation (or at the last reinstall), one pair
+ * per signal ([0] SIGSEGV, [1] SIGBUS). Two slots and an index so a reinstall never tears the
+ * action a concurrent handler is reading. */
+#define NSIG_OURS 2
+static const int g_sigs[NSIG_OURS] = {SIGSEGV, SIGBUS};
+static struct sigaction g_prev_slot[NSIG_OURS][2];
+static _Atomic int g_prev_idx[NSIG_OURS];
 
 static void jv_fault_chain(int sig, siginfo_t *si, void *uc) {
+    int k = sig == SIGBUS;
     const struct sigaction *prev =
-        &g_prev_slot[atomic_load_explicit(&g_prev_idx, memory_order_acquire)];
+        &g_prev_slot[k][atomic_load_explicit(&g_prev_idx[k], memory_order_acquire)];
     if (prev->sa_flags & SA_SIGINFO) {
         if (prev->sa_sigaction) {
             prev->sa_sigaction(sig, si, uc);
@@ -167,7 +178,7 @@ static void jv_fault_handler(int sig, siginfo_t *si, void *uc) {
  * first; it returns 0 for faults that are not javm's (and does not return for javm's guest
  * faults that end a run, which leave through the engine's exit path). */
 JAVM_API int javm_handle_fault(int sig, void *siginfo, void *ucontext) {
-    if (sig != SIGSEGV || !siginfo || !ucontext) return 0;
+    if ((sig != SIGSEGV && sig != SIGBUS) || !siginfo || !ucontext) return 0;
     return jv_fault_dispatch(siginfo, ucontext);
 }
 
@@ -176,7 +187,7 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static javm_status g_install_status = JAVM_ERR_OS;
 static int g_install_errno;
 
-/* Our SIGSEGV action: on the alternate stack, other signals left unblocked. */
+/* Our action (SIGSEGV and SIGBUS): on the alternate stack, other signals left unblocked. */
 static void jv_fault_action(struct sigaction *sa) {
     memset(sa, 0, sizeof *sa);
     sa->sa_sigaction = jv_fault_handler;
@@ -187,9 +198,11 @@ static void jv_fault_action(struct sigaction *sa) {
 static void jv_fault_do_install(void) {
     struct sigaction sa;
     jv_fault_action(&sa);
-    if (sigaction(SIGSEGV, &sa, &g_prev_slot[0]) != 0) {
-        g_install_errno = errno;
-        return;
+    for (int k = 0; k < NSIG_OURS; k++) {
+        if (sigaction(g_sigs[k], &sa, &g_prev_slot[k][0]) != 0) {
+            g_install_errno = errno;
+            return;
+        }
     }
     g_install_status = JAVM_OK;
 }
@@ -197,7 +210,7 @@ static void jv_fault_do_install(void) {
 javm_status jv_fault_install(void) {
     pthread_once(&g_once, jv_fault_do_install);
     if (g_install_status != JAVM_OK)
-        return jv_set_error(JAVM_ERR_OS, "fault: installing the SIGSEGV handler failed: %s",
+        return jv_set_error(JAVM_ERR_OS, "fault: installing the SIGSEGV/SIGBUS handler failed: %s",
                             strerror(g_install_errno));
     return JAVM_OK;
 }
@@ -209,21 +222,24 @@ javm_status jv_fault_reinstall(void) {
     javm_status st = jv_fault_install();
     if (st != JAVM_OK) return st;
     pthread_mutex_lock(&g_lock);
-    struct sigaction cur;
-    int rc = sigaction(SIGSEGV, NULL, &cur);
-    if (rc == 0 && !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == jv_fault_handler)) {
+    int rc = 0;
+    for (int k = 0; k < NSIG_OURS && rc == 0; k++) {
+        struct sigaction cur;
+        rc = sigaction(g_sigs[k], NULL, &cur);
+        if (rc != 0 || ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == jv_fault_handler))
+            continue;
         struct sigaction sa;
         jv_fault_action(&sa);
         if ((void *)cur.sa_handler != (void *)jv_fault_handler) { /* not a mangled copy of ours */
-            int next = 1 - atomic_load_explicit(&g_prev_idx, memory_order_relaxed);
-            g_prev_slot[next] = cur;
-            atomic_store_explicit(&g_prev_idx, next, memory_order_release);
+            int next = 1 - atomic_load_explicit(&g_prev_idx[k], memory_order_relaxed);
+            g_prev_slot[k][next] = cur;
+            atomic_store_explicit(&g_prev_idx[k], next, memory_order_release);
         }
-        rc = sigaction(SIGSEGV, &sa, NULL);
+        rc = sigaction(g_sigs[k], &sa, NULL);
     }
     pthread_mutex_unlock(&g_lock);
     if (rc != 0)
-        return jv_set_error(JAVM_ERR_OS, "fault: installing the SIGSEGV handler failed: %s",
+        return jv_set_error(JAVM_ERR_OS, "fault: installing the SIGSEGV/SIGBUS handler failed: %s",
                             strerror(errno));
     return JAVM_OK;
 }
@@ -245,6 +261,7 @@ static __thread int t_stack_mode;
 static __thread void *t_stack_mem; /* ours, if allocated */
 static __thread stack_t t_app_stack; /* the application's, while ours is swapped in */
 static __thread int t_swapped, t_segv_blocked;
+static __thread sigset_t t_app_mask; /* while t_segv_blocked: the mask found at enter */
 /* Whether the thread's mask let SIGSEGV through when last looked at: a thread found with it
  * unblocked is not asked again (a system call per run costs about as much as a host call's
  * whole round trip), one found with it blocked is unblocked and re-blocked around every run. */
@@ -308,10 +325,10 @@ void jv_fault_thread_enter(void) {
     if (t_depth++ > 0) return;
     if (!t_segv_known_open) {
         sigset_t set, old;
-        sigemptyset(&set);
-        sigaddset(&set, SIGSEGV);
+        fault_sigset(&set);
         pthread_sigmask(SIG_UNBLOCK, &set, &old);
-        t_segv_blocked = sigismember(&old, SIGSEGV) == 1;
+        t_segv_blocked = sigismember(&old, SIGSEGV) == 1 || sigismember(&old, SIGBUS) == 1;
+        t_app_mask = old;
         t_segv_known_open = !t_segv_blocked;
     }
     if (t_stack_mode == T_SWAP && !t_swapped) {
@@ -328,10 +345,11 @@ void jv_fault_thread_leave(void) {
         t_swapped = 0;
         t_stack_mode = T_UNKNOWN; /* looked at again before the next run */
     }
-    if (t_segv_blocked) {
+    if (t_segv_blocked) { /* block again exactly those of the two that were blocked */
         sigset_t set;
         sigemptyset(&set);
-        sigaddset(&set, SIGSEGV);
+        if (sigismember(&t_app_mask, SIGSEGV) == 1) sigaddset(&set, SIGSEGV);
+        if (sigismember(&t_app_mask, SIGBUS) == 1) sigaddset(&set, SIGBUS);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         t_segv_blocked = 0;
     }

@@ -1,8 +1,8 @@
-/* fault — the process-wide SIGSEGV mechanism: one handler for every engine that runs guest
+/* fault — the process-wide SIGSEGV and SIGBUS mechanism: one handler for every engine that runs guest
  * code on host-protected memory (the paged engine, the recompiler).
  *
  * What it owns
- *   - the SIGSEGV action (installed once per process, chained to the action found before it,
+ *   - the SIGSEGV and SIGBUS actions (installed once per process, each chained to the action found before it,
  *     re-installed on request), the per-thread alternate signal stacks, and the registry of
  *     address windows with the callback that owns each;
  *   - nothing about the PVM: which faults an engine resolves, how it decodes the access and
@@ -10,9 +10,10 @@
  *     layer, never the reverse).
  *
  * The callback contract (FLT-n, cited by tests)
- *   FLT-1  a SIGSEGV raised by the hardware (si_code > 0) whose address lies in a registered
- *          window [lo, hi) calls that window's callback, on the faulting thread, in the signal
- *          handler (on the alternate stack), with SIGSEGV blocked. Sent signals (kill, raise,
+ *   FLT-1  a SIGSEGV or SIGBUS raised by the hardware (si_code > 0) whose address lies in a
+ *          registered window [lo, hi) calls that window's callback, on the faulting thread, in
+ *          the signal handler (on the alternate stack), with that signal blocked. (SIGBUS is how
+ *          the first touch of an armed page arrives, MEM-11 in mem/mem.h.) Sent signals (kill, raise,
  *          sigqueue: si_code <= 0) and addresses outside every window never reach a callback.
  *   FLT-2  the callback receives its ctx and a jv_fault_info: the fault address, the access
  *          kind (read / write from bit 1 of the x86-64 page-fault error code, when the trap is
@@ -23,7 +24,7 @@
  *          window had matched (a callback must return it for faults of a thread that is not
  *          running its guest, or outside the access it expects).
  *   FLT-4  a callback may leave with siglongjmp to a point on the same thread; it must call
- *          jv_fault_unblock() first (the kernel's mask for the handler stays otherwise).
+ *          jv_fault_unblock() first (it unblocks both signals) (the kernel's mask for the handler stays otherwise).
  *   FLT-5  the callback must be async-signal-safe. It runs while its window is registered;
  *          unregistering a window waits for nothing, so an owner unregisters only while none of
  *          its threads can fault in it (no guest code running on it).
@@ -34,8 +35,8 @@
  *          the kernel never ignores), behaves as SIG_DFL.
  *   FLT-7  the thread's state is the application's outside guest code: its alternate signal
  *          stack (kept; ours only swapped in while guest code runs if its own is too small) and
- *          its signal mask (a thread that blocks SIGSEGV has it unblocked only while guest code
- *          runs). The mask is looked at on each run until it is once found with SIGSEGV
+ *          its signal mask (a thread that blocks SIGSEGV or SIGBUS has them unblocked only while
+ *          guest code runs). The mask is looked at on each run until it is once found with SIGSEGV
  *          unblocked; after that a run makes no system call for it, so a thread must not block
  *          SIGSEGV later while it still runs guest code.
  */
@@ -68,8 +69,8 @@ typedef enum jv_fault_verdict {
 
 typedef jv_fault_verdict (*jv_fault_fn)(void *ctx, const jv_fault_info *fi);
 
-/* Installs the SIGSEGV handler once per process (pthread_once); returns the status of that
- * one installation. Chains to the action found at installation time. */
+/* Installs the SIGSEGV and SIGBUS handler once per process (pthread_once); returns the status of that
+ * one installation. Chains each signal to the action found at installation time. */
 javm_status jv_fault_install(void);
 /* Installs the handler again if another one replaced it (which then becomes the chained one). */
 javm_status jv_fault_reinstall(void);
@@ -81,7 +82,7 @@ javm_status jv_fault_reinstall(void);
 int jv_fault_register(uintptr_t lo, uintptr_t hi, jv_fault_fn fn, void *ctx);
 void jv_fault_unregister(int slot);
 
-/* FLT-4: unblock SIGSEGV before leaving a callback with siglongjmp. */
+/* FLT-4: unblock SIGSEGV and SIGBUS before leaving a callback with siglongjmp. */
 void jv_fault_unblock(void);
 
 /* FLT-7. Prepares the calling thread to take guest faults: its alternate signal stack — the

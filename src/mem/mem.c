@@ -20,10 +20,12 @@ static jv_meta_spec mem_specs[] = {
     {.name = "pvm:page", .is_global = true, .log_bits = 3, .log_region = JV_PAGE_SHIFT},
     {.name = "pvm:dirty", .is_global = true, .log_bits = 0, .log_region = JV_PAGE_SHIFT},
     {.name = "pvm:ro-unit", .is_global = false, .log_bits = 0, .log_region = JV_PAGE_SHIFT},
+    {.name = "pvm:armed", .is_global = false, .log_bits = 0, .log_region = JV_PAGE_SHIFT},
 };
 const jv_meta_spec *const jv_mem_spec_page = &mem_specs[0];
 const jv_meta_spec *const jv_mem_spec_dirty = &mem_specs[1];
 const jv_meta_spec *const jv_mem_spec_ro_unit = &mem_specs[2];
+const jv_meta_spec *const jv_mem_spec_armed = &mem_specs[3];
 #define NUM_SPECS (sizeof mem_specs / sizeof mem_specs[0])
 
 static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
@@ -77,6 +79,17 @@ static void vma_pool_init(void) {
     g_vma_pool_limit = max / 4;
 }
 
+/* MEM-11: register the whole window (one registration, so it never splits a VMA); live if the
+ * descriptor is there and the kernel accepted it. */
+static void uffd_setup(jv_mem *m) {
+    m->uffd_reg = m->uffd_live = false;
+    m->armed_resolved = 0;
+    m->uffd_epoch = jv_uffd_epoch();
+    if (!m->paged || jv_uffd_fd() < 0) return;
+    if (jv_uffd_register(m->base, m->window_size) != 0) return;
+    m->uffd_reg = m->uffd_live = true;
+}
+
 javm_status jv_mem_init(jv_mem *m, jv_mem_mode mode, uint64_t cow_cost, bool ro_write_faults) {
     memset(m, 0, sizeof *m);
     pthread_once(&layout_once, layout_specs);
@@ -105,6 +118,8 @@ javm_status jv_mem_init(jv_mem *m, jv_mem_mode mode, uint64_t cow_cost, bool ro_
     m->pages = jv_meta_byte_addr(&m->meta, jv_mem_spec_page, 0);
     m->dirty = jv_meta_byte_addr(&m->meta, jv_mem_spec_dirty, 0);
     m->ro_unit = jv_meta_byte_addr(&m->meta, jv_mem_spec_ro_unit, 0);
+    m->armed = jv_meta_byte_addr(&m->meta, jv_mem_spec_armed, 0);
+    uffd_setup(m);
     return JAVM_OK;
 }
 
@@ -127,6 +142,47 @@ static inline void mark_spans(jv_mem *m, uint32_t first, uint32_t count) {
 
 static inline bool span_used(const jv_mem *m, uint32_t c) {
     return (m->used_spans[c >> 6] >> (c & 63)) & 1;
+}
+
+/* MEM-11: page pn (mapped) is armed. */
+static inline bool page_armed(const jv_mem *m, uint32_t pn) {
+    return m->uffd_live && jv_pg_perm(m->pages[pn]) == JV_PG_PERM_RW && jv_bit_get(m->armed, pn);
+}
+
+/* MEM-11: stop arming. The window is unregistered (a child of fork has nothing registered), the
+ * armed bits cleared, and the pages they covered get their plain protection at the next heal
+ * (prot_stale). If the kernel refuses to unregister, the window stays registered (uffd_reg):
+ * opens then zero-fill what is still unpopulated. */
+static void uffd_go_classic(jv_mem *m) {
+    if (m->uffd_reg && m->uffd_epoch == jv_uffd_epoch() &&
+        jv_uffd_unregister(m->base, m->window_size) == 0)
+        m->uffd_reg = false;
+    if (m->uffd_epoch != jv_uffd_epoch()) m->uffd_reg = false;
+    bool was_live = m->uffd_live;
+    m->uffd_live = false;
+    m->armed_resolved = 0;
+    if (!was_live) return;
+    for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
+        if (!span_used(m, c)) continue;
+        uint8_t *bits = m->armed + (uint64_t)c * SPAN_PAGES / 8;
+        for (uint32_t w = 0; w < SPAN_PAGES / 64; w++) {
+            uint64_t x;
+            memcpy(&x, bits + 8 * w, 8);
+            if (!x) continue;
+            memset(bits + 8 * w, 0, 8);
+            m->prot_stale = true;
+        }
+    }
+}
+
+uint64_t jv_mem_armed_pages(const jv_mem *m) {
+    uint64_t n = 0;
+    if (!m->uffd_live) return 0;
+    for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
+        if (!span_used(m, c)) continue;
+        for (uint32_t pn = c * SPAN_PAGES; pn < (c + 1) * SPAN_PAGES; pn++) n += page_armed(m, pn);
+    }
+    return n;
 }
 
 static javm_status check_range(const char *what, uint64_t start, uint64_t size) {
@@ -168,14 +224,20 @@ static uint8_t with_mode_fast_bits(const jv_mem *m, uint8_t b) {
     return jv_pg_with_fast_bits(b);
 }
 
-int jv_mem_page_prot(const jv_mem *m, uint32_t pn) { return host_prot(m, m->pages[pn]); }
+/* The host protection page pn has: an armed page is open (MEM-11), any other as host_prot. */
+static int page_prot(const jv_mem *m, uint32_t pn) {
+    if (m->mode == JV_MEM_PAGED && page_armed(m, pn)) return PROT_READ | PROT_WRITE;
+    return host_prot(m, m->pages[pn]);
+}
+
+int jv_mem_page_prot(const jv_mem *m, uint32_t pn) { return page_prot(m, pn); }
 
 int jv_mem_sync_protection(jv_mem *m, uint32_t first_page, uint32_t count) {
     uint32_t end = first_page + count, run = first_page;
     while (run < end) {
-        int prot = host_prot(m, m->pages[run]);
+        int prot = page_prot(m, run);
         uint32_t p = run + 1;
-        while (p < end && host_prot(m, m->pages[p]) == prot) p++;
+        while (p < end && page_prot(m, p) == prot) p++;
         if (guest_mprotect(m->base + ((uint64_t)run << JV_PAGE_SHIFT),
                            (uint64_t)(p - run) << JV_PAGE_SHIFT, prot) != 0)
             return -errno;
@@ -195,6 +257,12 @@ int jv_mem_open_ro_unit(jv_mem *m, uint32_t pn, bool *opened) {
         if (guest_mprotect(m->base + ((size_t)lo << JV_PAGE_SHIFT),
                            (size_t)(hi - lo) << JV_PAGE_SHIFT, PROT_READ) != 0)
             return -errno;
+        /* MEM-11: in a registered window the unit's unpopulated pages read as zero pages */
+        if (m->uffd_reg) {
+            int rc = jv_uffd_fill_zero_range(m->base + ((size_t)lo << JV_PAGE_SHIFT),
+                                             (size_t)(hi - lo) << JV_PAGE_SHIFT);
+            if (rc) return rc;
+        }
         jv_bit_set(m->ro_unit, lo);
         *opened = true;
         return 0;
@@ -211,24 +279,61 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
     if (size == 0) return JAVM_OK;
     uint32_t first = (uint32_t)(start >> JV_PAGE_SHIFT), count = (uint32_t)(size >> JV_PAGE_SHIFT);
     if (jv_meta_ensure_mapped(&m->meta, jv_mem_spec_dirty, start, size) ||
-        jv_meta_ensure_mapped(&m->meta, jv_mem_spec_ro_unit, start, size))
+        jv_meta_ensure_mapped(&m->meta, jv_mem_spec_ro_unit, start, size) ||
+        jv_meta_ensure_mapped(&m->meta, jv_mem_spec_armed, start, size))
         return jv_set_error(JAVM_ERR_OS, "map: committing side metadata failed");
+    if (m->uffd_reg && m->uffd_epoch != jv_uffd_epoch()) uffd_go_classic(m); /* a fork child */
     m->changes++;
     uint8_t pb = with_mode_fast_bits(m, declared_page(access));
+    /* MEM-11: pages armed by an earlier map are filled with zeros first (a remap keeps their
+     * bytes, and the range gets one plain protection below). */
+    for (uint32_t i = 0; i < count; i++) {
+        if (!page_armed(m, first + i)) continue;
+        int rc = jv_uffd_fill_zero(m->base + ((uint64_t)(first + i) << JV_PAGE_SHIFT), false);
+        if (rc)
+            return jv_set_error(JAVM_ERR_OS, "map: filling an armed page failed: %s", strerror(-rc));
+        jv_bit_clear(m->armed, first + i);
+        m->prot_stale = true; /* open more than its (plain) protection until the mprotect below */
+    }
     /* Every page of the range gets the same page byte, hence one host protection: set it
      * first, so that a failure leaves the metadata untouched. */
     if (guest_mprotect(m->base + start, size, host_prot(m, pb)) != 0)
         return jv_set_error(JAVM_ERR_OS, "map: mprotect failed: %s", strerror(errno));
     mark_spans(m, first, count);
+    /* MEM-11: pages that were unmapped (never populated since) and lie past the init bytes are
+     * armed, in a live paged space. */
+    size_t init_n = init && init_len ? (init_len < size ? init_len : (size_t)size) : 0;
+    uint32_t arm_from = first + (uint32_t)((init_n + JV_PAGE_SIZE - 1) >> JV_PAGE_SHIFT);
+    bool arm = m->uffd_live && m->mode == JV_MEM_PAGED && access == JAVM_ACCESS_RW;
+    bool armed_any = false;
     for (uint32_t i = 0; i < count; i++) {
-        if (!jv_pg_perm(m->pages[first + i])) m->mapped_pages++;
+        bool fresh = !jv_pg_perm(m->pages[first + i]);
+        if (fresh) m->mapped_pages++;
         m->pages[first + i] = pb;
+        if (arm && fresh && first + i >= arm_from) {
+            jv_bit_set(m->armed, first + i);
+            armed_any = true;
+        }
     }
-    if (init && init_len) {
-        size_t n = init_len < size ? init_len : (size_t)size;
-        return jv_mem_host_write(m, (uint32_t)start, init, n);
+    if (init_n) {
+        javm_status ws = jv_mem_host_write(m, (uint32_t)start, init, init_n);
+        if (ws) return ws;
     }
-    return JAVM_OK;
+    if (armed_any) { /* one mprotect per run of armed pages; a refusal just leaves them plain */
+        for (uint32_t i = arm_from - first; i < count;) {
+            if (!jv_bit_get(m->armed, first + i)) {
+                i++;
+                continue;
+            }
+            uint32_t j = i;
+            while (j < count && jv_bit_get(m->armed, first + j)) j++;
+            if (guest_mprotect(m->base + ((uint64_t)(first + i) << JV_PAGE_SHIFT),
+                               (uint64_t)(j - i) << JV_PAGE_SHIFT, PROT_READ | PROT_WRITE) != 0)
+                for (uint32_t k = i; k < j; k++) jv_bit_clear(m->armed, first + k);
+            i = j;
+        }
+    }
+    return m->prot_stale ? jv_mem_heal(m) : JAVM_OK;
 }
 
 javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
@@ -246,10 +351,15 @@ javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
             m->mapped_pages--;
             jv_bit_clear(m->dirty, pn);
             jv_bit_clear(m->ro_unit, pn);
+            jv_bit_clear(m->armed, pn);
         }
         m->pages[pn] = 0;
     }
-    return JAVM_OK;
+    /* MEM-11: the fresh memory lost the registration; without it the window is not uniform */
+    if (m->uffd_reg && (m->uffd_epoch != jv_uffd_epoch() ||
+                        jv_uffd_register(m->base + start, (size_t)size) != 0))
+        uffd_go_classic(m);
+    return m->prot_stale ? jv_mem_heal(m) : JAVM_OK;
 }
 
 javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access access) {
@@ -272,6 +382,10 @@ javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access
     if (!old) return jv_set_error(JAVM_ERR_NO_MEMORY, "protect: out of memory");
     memcpy(old, m->pages + first, count);
     uint8_t decl = declared_page(access);
+    /* MEM-11: a page made read-only is no longer armed (still unpopulated: the open that makes
+     * it readable zero-fills it) */
+    if (access == JAVM_ACCESS_RO && m->uffd_live)
+        for (uint32_t i = 0; i < count; i++) jv_bit_clear(m->armed, first + i);
     for (uint32_t i = 0; i < count; i++) {
         uint8_t nb = decl;
         /* a read-write page keeps its materialization state (pinned pages are untracked) */
@@ -310,7 +424,28 @@ static javm_status host_copy(jv_mem *m, uint32_t addr, void *buf, size_t n, bool
         size_t part = JV_PAGE_SIZE - (a & (JV_PAGE_SIZE - 1));
         if (part > n - off) part = n - off;
         uint8_t *host = m->base + a;
-        bool reopen = m->mode == JV_MEM_PAGED && host_prot(m, m->pages[pn]) != (PROT_READ | PROT_WRITE);
+        if (m->mode == JV_MEM_PAGED && page_armed(m, pn)) { /* MEM-11 */
+            if (!to_guest) { /* reads zero; the page stays armed */
+                memset(p + off, 0, part);
+                off += part;
+                continue;
+            }
+            int rc = jv_uffd_fill_zero(m->base + ((uint64_t)pn << JV_PAGE_SHIFT), false);
+            if (rc)
+                return jv_set_error(JAVM_ERR_OS, "%s: filling an armed page failed: %s", what,
+                                    strerror(-rc));
+            jv_bit_clear(m->armed, pn);
+            m->prot_stale = true; /* open until the sync below closes it */
+        }
+        bool reopen = m->mode == JV_MEM_PAGED && page_prot(m, pn) != (PROT_READ | PROT_WRITE);
+        /* MEM-11: a page not yet open for writing may still be unpopulated in a registered
+         * window: fill it before the copy touches it (a present page is left as it is) */
+        if (m->uffd_reg && reopen) {
+            int rc = jv_uffd_fill_zero(m->base + ((uint64_t)pn << JV_PAGE_SHIFT), false);
+            if (rc)
+                return jv_set_error(JAVM_ERR_OS, "%s: filling a page failed: %s", what,
+                                    strerror(-rc));
+        }
         if (reopen && guest_mprotect(m->base + ((uint64_t)pn << JV_PAGE_SHIFT), JV_PAGE_SIZE,
                                      PROT_READ | PROT_WRITE) != 0)
             return jv_set_error(JAVM_ERR_OS, "%s: mprotect failed: %s", what, strerror(errno));
@@ -320,6 +455,7 @@ static javm_status host_copy(jv_mem *m, uint32_t addr, void *buf, size_t n, bool
             m->prot_stale = true; /* left open: MEM-8, closed again by the next heal */
             return jv_set_error(JAVM_ERR_OS, "%s: mprotect failed: %s", what, strerror(errno));
         }
+        if (reopen) m->prot_stale = false; /* (the heal above found them in agreement) */
         off += part;
     }
     return JAVM_OK;
@@ -425,8 +561,10 @@ javm_status jv_mem_reset(jv_mem *m) {
         memset(m->pages + (uint64_t)c * SPAN_PAGES, 0, SPAN_PAGES);
         memset(m->dirty + (uint64_t)c * SPAN_PAGES / 8, 0, SPAN_PAGES / 8);
         memset(m->ro_unit + (uint64_t)c * SPAN_PAGES / 8, 0, SPAN_PAGES / 8);
+        memset(m->armed + (uint64_t)c * SPAN_PAGES / 8, 0, SPAN_PAGES / 8);
     }
     memset(m->used_spans, 0, sizeof m->used_spans);
+    uffd_setup(m); /* MEM-11: the fresh window is registered again */
     m->mapped_pages = 0;
     m->prot_stale = false;
     vma_release(m);
@@ -467,6 +605,8 @@ javm_status jv_mem_new_frame(jv_mem *m) {
      * page is closed again below, which merges what the guest split). After soft checks
      * (degraded: every mapped page was rewritten and opened) or a failure that left
      * protections unknown (MEM-8), every span is made fresh and re-synced whole. */
+    /* MEM-11: the pages the guest resolved from armed close now, so arming ends here. */
+    if (m->armed_resolved || (m->uffd_reg && m->uffd_epoch != jv_uffd_epoch())) uffd_go_classic(m);
     bool all = (m->paged && m->mode != JV_MEM_PAGED) || m->prot_stale;
     vma_release(m);
     if (m->paged) m->mode = JV_MEM_PAGED;
@@ -558,6 +698,9 @@ javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
 
 /* ---- MEM-8: host protection agrees with the metadata after any failure -------------------- */
 javm_status jv_mem_heal(jv_mem *m) {
+    /* MEM-11: in a fork child nothing is registered: armed pages would take writes unnoticed */
+    if (JV_UNLIKELY((m->uffd_reg || m->uffd_live) && m->uffd_epoch != jv_uffd_epoch()))
+        uffd_go_classic(m);
     if (!m->prot_stale) return JAVM_OK;
     for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
         if (!span_used(m, c)) continue;
@@ -583,7 +726,7 @@ static int acct_prot(const jv_mem *m, int64_t pn) {
         while (lo > cl_lo && jv_pg_perm(m->pages[lo - 1]) == JV_PG_PERM_RO) lo--;
         return jv_bit_get(m->ro_unit, lo) ? PROT_READ : PROT_NONE;
     }
-    return host_prot(m, b);
+    return page_prot(m, (uint32_t)pn);
 }
 
 /* The page-pair edges around an access's pages (a VMA boundary may sit at each). */
@@ -622,11 +765,12 @@ int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, j
     if (!vma_room(m, 2 * (int64_t)ps.len)) return JV_MEM_OPEN_BUDGET;
     uint32_t pn[2];
     uint8_t old_b[2];
-    bool old_d[2];
+    bool old_d[2], was_armed[2];
     edge_set e = {.n = 0};
     for (unsigned i = 0; i < ps.len; i++) {
         pn[i] = ps.pages[i] >> JV_PAGE_SHIFT;
         old_b[i] = m->pages[pn[i]];
+        was_armed[i] = page_armed(m, pn[i]);
         old_d[i] = jv_pg_perm(old_b[i]) && jv_bit_get(m->dirty, pn[i]);
         edges_add(&e, (int64_t)pn[i] - 1);
         edges_add(&e, (int64_t)pn[i]);
@@ -638,9 +782,23 @@ int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, j
      * its whole unit. */
     for (unsigned i = 0; i < ps.len; i++) {
         bool unit_opened = false;
-        int rc = jv_pg_perm(m->pages[pn[i]]) == JV_PG_PERM_RO
+        uint8_t *page = m->base + ((uint64_t)pn[i] << JV_PAGE_SHIFT);
+        bool w = (m->pages[pn[i]] & JV_PG_FAST_W) != 0;
+        int rc;
+        if (was_armed[i]) { /* MEM-11: a write is done with the fill; a read also protects */
+            rc = jv_uffd_fill_zero(page, w);
+            if (rc == 0) {
+                jv_bit_clear(m->armed, pn[i]);
+                m->armed_resolved++;
+                if (!w) rc = jv_mem_sync_protection(m, pn[i], 1);
+            }
+        } else {
+            rc = jv_pg_perm(m->pages[pn[i]]) == JV_PG_PERM_RO
                      ? jv_mem_open_ro_unit(m, pn[i], &unit_opened)
                      : jv_mem_sync_protection(m, pn[i], 1);
+            /* MEM-11: an opened page of a registered window must not be left unpopulated */
+            if (rc == 0 && m->uffd_reg) rc = jv_uffd_fill_zero(page, w);
+        }
         o->ro_units += unit_opened;
         if (rc == 0) continue;
         /* MEM-8: the touch is undone (page bytes and dirty bits as before, nothing charged) and
@@ -652,9 +810,12 @@ int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, j
             if (old_d[j]) jv_bit_set(m->dirty, pn[j]);
             else jv_bit_clear(m->dirty, pn[j]);
         }
-        for (unsigned j = 0; j < i; j++)
-            if (jv_pg_perm(old_b[j]) != JV_PG_PERM_RO && jv_mem_sync_protection(m, pn[j], 1))
+        for (unsigned j = 0; j <= i; j++) {
+            bool opened = j < i || (was_armed[j] && !jv_bit_get(m->armed, pn[j]));
+            if (opened && jv_pg_perm(old_b[j]) != JV_PG_PERM_RO &&
+                jv_mem_sync_protection(m, pn[j], 1))
                 m->prot_stale = true;
+        }
         o->r = (jv_mem_result){0};
         vma_account(m, 2 * (int64_t)o->ro_units);
         return rc;
@@ -665,6 +826,7 @@ int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, j
 
 javm_status jv_mem_degrade(jv_mem *m) {
     if (m->mode == JV_MEM_SOFT) return JAVM_OK;
+    uffd_go_classic(m); /* MEM-11: host code reads and writes the pages now */
     m->mode = JV_MEM_SOFT;
     m->degrades++;
     for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {

@@ -58,6 +58,25 @@
  *          (MEM-7); map, protect and unmap write fresh forms. So a new frame (reset) rewrites
  *          only marked groups and the spans holding a read-only unit opened by fault-around,
  *          unless the space was degraded or its protections are stale (MEM-8): then all.
+ *   MEM-11 armed pages (paged mode, where userfaultfd is available; docs/MEMORY.md §12): a paged
+ *          space registers its whole window with the process's userfaultfd (missing-page mode,
+ *          SIGBUS delivery). A page is armed (pvm:armed bit) when it is read-write, NotPresent,
+ *          never populated since it was last unmapped, and host READ|WRITE: any access raises
+ *          SIGBUS. Only jv_mem_map arms, and only pages that were unmapped before, beyond the
+ *          init bytes, in a live space. The paged touch resolves an armed page after the touch
+ *          (same charge, same states): a write fills it with a writable zero page (UFFDIO_COPY:
+ *          no protection change, no VMA change); a read fills it with the read-only zero page
+ *          and protects it PROT_READ (a later write takes the SIGSEGV path). Host reads of an
+ *          armed page read zero without touching it; a host write disarms the page (zero-fill,
+ *          then its plain protection). Every other page of a registered space that an open
+ *          makes accessible is zero-filled if it is still unpopulated (EEXIST: it was not).
+ *          A space stops arming (goes classic: unregistered, no armed bit, plain protections)
+ *          at the first new frame after the guest resolved an armed page (the pages it touched
+ *          must close again, which would split the armed VMA: the budget of MEM-7 counts the
+ *          guest's boundaries per frame only), on degrade (MEM-7), when a registration or fill
+ *          fails, and in a fork child (registrations are not inherited); jv_mem_reset makes it
+ *          live again. JAVM_UFFD=0 in the environment (read when the descriptor is first
+ *          opened) or jv_uffd_force_off turn arming off for spaces created after it.
  */
 #ifndef JV_MEM_H
 #define JV_MEM_H
@@ -80,6 +99,7 @@
 extern const jv_meta_spec *const jv_mem_spec_page;    /* 8 bits per page: the page byte   */
 extern const jv_meta_spec *const jv_mem_spec_dirty;   /* 1 bit per page: written since reset */
 extern const jv_meta_spec *const jv_mem_spec_ro_unit; /* 1 bit per page: unit base mapped  */
+extern const jv_meta_spec *const jv_mem_spec_armed;   /* 1 bit per page: armed (MEM-11)   */
 
 typedef enum jv_mem_mode {
     JV_MEM_SOFT = 0,  /* mapped pages are host-accessible; accesses checked in software */
@@ -91,6 +111,7 @@ typedef struct jv_mem {
     uint8_t *pages; /* page-byte table, indexed by PVM page number; always readable (hot) */
     uint8_t *dirty; /* dirty bits, LSB-first, indexed by PVM page number */
     uint8_t *ro_unit;
+    uint8_t *armed;       /* MEM-11 bits, indexed by PVM page number */
     uint64_t cow_cost;    /* #3 cost charged per CoW; 0 when #3 accounting is off */
     jv_mem_mode mode;
     bool ro_write_faults; /* MEM-3 policy */
@@ -104,6 +125,12 @@ typedef struct jv_mem {
     uint64_t degrades;     /* MEM-7: times the space went to soft checks (statistics) */
     uint64_t used_spans[4]; /* page-table spans (4096 pages each) that ever held a mapping */
     uint64_t changes; /* MEM-9: count of map/unmap/protect/host writes/full resets */
+    /* MEM-11: the window is registered with the process's userfaultfd (uffd_reg), map arms
+     * (uffd_live), the process epoch of the registration (a fork child has another), and the
+     * armed pages the guest resolved in this frame. */
+    bool uffd_reg, uffd_live;
+    unsigned uffd_epoch;
+    uint64_t armed_resolved;
     /* Groups of 64 pages touched (jv_mem_touch) since the last frame, and which words of
      * that bitmap are non-zero: jv_mem_new_frame visits only those pages (MEM-10). */
     uint64_t frame_groups[JV_NUM_PAGES / 64 / 64];
@@ -216,6 +243,26 @@ javm_status jv_mem_new_frame(jv_mem *m);
  * to them stay. Stores the number of pages restored; JAVM_ERR_OS if the kernel refused a
  * discard or a re-protection (the reset still completes). */
 javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored);
+
+/* ---- userfaultfd (MEM-11; src/mem/uffd.c) --------------------------------------------------- */
+/* The process-wide descriptor, opened on first use (-1: unavailable, refused, JAVM_UFFD=0, or
+ * switched off). */
+int jv_uffd_fd(void);
+/* Changes in a fork child (registrations are not inherited). */
+unsigned jv_uffd_epoch(void);
+/* Test switch: spaces created (or reset) while it is on do not arm. */
+void jv_uffd_force_off(bool off);
+/* Register / unregister [addr, addr + len) in missing-page mode. 0 or -errno. */
+int jv_uffd_register(void *addr, size_t len);
+int jv_uffd_unregister(void *addr, size_t len);
+/* Fill one unpopulated registered page with zeros: writable (UFFDIO_COPY) or the read-only
+ * zero page. A page present already, or not registered, is left as it is (0). Returns 0 or
+ * -errno; async-signal-safe. */
+int jv_uffd_fill_zero(void *page, bool writable);
+/* The same for every page of a range, with the read-only zero page (present pages are skipped). */
+int jv_uffd_fill_zero_range(void *addr, size_t len);
+/* Pages of the space that are armed now (tests). */
+uint64_t jv_mem_armed_pages(const jv_mem *m);
 
 /* ---- Memory snapshots (MEM-6) --------------------------------------------------------------- */
 typedef struct jv_mem_snapshot jv_mem_snapshot;

@@ -82,9 +82,15 @@ javm_status jv_mem_map_snapshot(jv_mem *m, uint64_t start, uint64_t size, javm_a
     /* The part the snapshot covers comes from the memfd, private: the kernel copies a page on its
      * first write. The rest (N < S, docs/MEMORY.md §11) stays anonymous zero memory. The fresh pages share
      * one page byte, hence one protection (none in paged mode, read-write in soft mode). */
-    int prot = jv_mem_page_prot(m, (uint32_t)(start >> JV_PAGE_SHIFT));
+    /* MEM-11: the file's pages are not zero-backed: none of them stays armed (the file mapping
+     * is not registered either; only the anonymous tail may be armed). */
+    uint32_t fp = (uint32_t)(start >> JV_PAGE_SHIFT);
+    for (uint64_t i = 0; i < (n + JV_PAGE_SIZE - 1) / JV_PAGE_SIZE; i++) jv_bit_clear(m->armed, fp + i);
+    int prot = jv_mem_page_prot(m, fp);
     if (n && mmap(m->base + start, n, prot, MAP_PRIVATE | MAP_FIXED, snap->fd, (off_t)offset) ==
-                 MAP_FAILED)
+                 MAP_FAILED) {
+        m->prot_stale = true; /* the pages may keep the armed protection: MEM-8 */
         return jv_set_error(JAVM_ERR_OS, "map snapshot: mmap failed: %s", strerror(errno));
+    }
     return JAVM_OK;
 }
