@@ -17,6 +17,7 @@
 #include "bench.h"
 #include "javm.h"
 #include "jit/jit.h"
+#include "mem/mem.h"
 #include "pvm/asm.h"
 #include "pvm/pvm.h"
 
@@ -207,5 +208,16 @@ int main(void) {
            jr, jr / raw_r);
     printf("  paged first write %.0f (%.2fx raw)  first read %.0f (%.2fx raw)\n", pw, pw / raw_w,
            pr, pr / raw_r);
+    if (jv_uffd_fd() >= 0) { /* the same with armed pages off: the mprotect path (MEM-11) */
+        jv_uffd_force_off(true);
+        double ow = guest_touch(JAVM_ENGINE_JIT, 1), or_ = guest_touch(JAVM_ENGINE_JIT, 0);
+        double qw = guest_touch(JAVM_ENGINE_PAGED, 1), qr = guest_touch(JAVM_ENGINE_PAGED, 0);
+        jv_uffd_force_off(false);
+        printf("  armed pages off: jit write %.0f read %.0f, paged write %.0f read %.0f;"
+               " armed/off write jit %.2f paged %.2f, read jit %.2f paged %.2f\n",
+               ow, or_, qw, qr, jw / ow, pw / qw, jr / or_, pr / qr);
+    } else {
+        printf("  (userfaultfd unavailable: armed pages off, the mprotect path above)\n");
+    }
     return 0;
 }
