@@ -58,15 +58,20 @@ int main(void) {
          "  branch_ne_imm r3, 0, l\n  jump_ind r0, 0\n",
          1ull << 29},
     };
-    static const javm_engine engines[] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
+    /* the hardware-paged engines with armed pages (MEM-11, where userfaultfd is available) and
+     * with them off (the mprotect path) */
+    static const javm_engine engines[] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT,
+                                          JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
+    bool have_uffd = jv_uffd_fd() >= 0;
     printf("first writes of 131,072 pages, instance run time (median of 3), one run\n");
     for (unsigned i = 0; i < 2; i++) {
         javm_program *p = bench_assemble(pats[i].src, strlen(pats[i].src));
         printf("  %s\n", pats[i].name);
         double soft_ms = 0;
         int64_t soft_gas = 0;
-        for (int e = 0; e < 3; e++) {
-            if (!javm_engine_available(engines[e])) continue;
+        for (int e = 0; e < 5; e++) {
+            if (!javm_engine_available(engines[e]) || (e >= 3 && !have_uffd)) continue;
+            jv_uffd_force_off(e >= 3);
             double t[3];
             uint64_t deg = 0;
             int64_t gas = 0;
@@ -74,14 +79,16 @@ int main(void) {
                 t[r] = run_once(p, engines[e], pats[i].size, &deg, &gas);
                 if (t[r] < 0) return 1;
             }
+            jv_uffd_force_off(false);
             double ms = median(t, 3) / 1e6;
             if (e == 0) {
                 soft_ms = ms;
                 soft_gas = gas;
             }
-            printf("    %-6s %8.1f ms  /soft %.2f  degraded: %-3s  gas as soft: %s\n",
-                   javm_engine_name(engines[e]), ms, ms / soft_ms, deg ? "yes" : "no",
-                   gas == soft_gas ? "yes" : "NO");
+            printf("    %-6s %-9s %8.1f ms  /soft %.2f  degraded: %-3s  gas as soft: %s\n",
+                   javm_engine_name(engines[e]),
+                   e == 0 ? "" : e < 3 ? (have_uffd ? "armed" : "mprotect") : "mprotect", ms,
+                   ms / soft_ms, deg ? "yes" : "no", gas == soft_gas ? "yes" : "NO");
         }
         javm_program_free(p);
     }
