@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -277,6 +278,29 @@ static void sigbus_outside_window_dies(void **st_) {
     assert_int_equal(WTERMSIG(status), SIGBUS);
 }
 
+/* A hardware SIGBUS outside every window (a read past the end of a file mapping) dies with the
+ * default action, as it would without javm. */
+static void hardware_sigbus_outside_window_dies(void **st_) {
+    (void)st_;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGBUS, SIG_DFL);
+        fx f;
+        fx_open(&f, true);
+        int fd = memfd_create("empty", MFD_CLOEXEC);
+        if (fd < 0) _exit(10);
+        volatile uint8_t *p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) _exit(11);
+        (void)*p; /* past the (empty) file: SIGBUS, BUS_ADRERR */
+        _exit(12);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGBUS);
+}
+
 static int g_app_bus;
 static void app_bus(int sig) { (void)sig, g_app_bus++; }
 static void sigbus_outside_window_chains(void **st_) {
@@ -315,6 +339,7 @@ int main(void) {
         cmocka_unit_test(fork_child_still_charges),
         cmocka_unit_test(sigbus_outside_window_dies),
         cmocka_unit_test(sigbus_outside_window_chains),
+        cmocka_unit_test(hardware_sigbus_outside_window_dies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

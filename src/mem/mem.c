@@ -282,6 +282,7 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
         jv_meta_ensure_mapped(&m->meta, jv_mem_spec_ro_unit, start, size) ||
         jv_meta_ensure_mapped(&m->meta, jv_mem_spec_armed, start, size))
         return jv_set_error(JAVM_ERR_OS, "map: committing side metadata failed");
+    bool was_stale = m->prot_stale;
     if (m->uffd_reg && m->uffd_epoch != jv_uffd_epoch()) uffd_go_classic(m); /* a fork child */
     m->changes++;
     uint8_t pb = with_mode_fast_bits(m, declared_page(access));
@@ -317,7 +318,11 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
     }
     if (init_n) {
         javm_status ws = jv_mem_host_write(m, (uint32_t)start, init, init_n);
-        if (ws) return ws;
+        if (ws) { /* the pages past the init bytes keep their plain (closed) protection */
+            for (uint32_t i = arm_from - first; armed_any && i < count; i++)
+                jv_bit_clear(m->armed, first + i);
+            return ws;
+        }
     }
     if (armed_any) { /* one mprotect per run of armed pages; a refusal just leaves them plain */
         for (uint32_t i = arm_from - first; i < count;) {
@@ -333,7 +338,7 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
             i = j;
         }
     }
-    return m->prot_stale ? jv_mem_heal(m) : JAVM_OK;
+    return m->prot_stale && !was_stale ? jv_mem_heal(m) : JAVM_OK; /* what this map left */
 }
 
 javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
@@ -341,6 +346,7 @@ javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
     if (s || size == 0) return s;
     m->changes++;
     uint32_t first = (uint32_t)(start >> JV_PAGE_SHIFT), count = (uint32_t)(size >> JV_PAGE_SHIFT);
+    bool was_stale = m->prot_stale;
     /* Replacing the range with fresh reserved memory drops its contents (later maps read zero). */
     if (mmap(m->base + start, size, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
@@ -359,7 +365,7 @@ javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
     if (m->uffd_reg && (m->uffd_epoch != jv_uffd_epoch() ||
                         jv_uffd_register(m->base + start, (size_t)size) != 0))
         uffd_go_classic(m);
-    return m->prot_stale ? jv_mem_heal(m) : JAVM_OK;
+    return m->prot_stale && !was_stale ? jv_mem_heal(m) : JAVM_OK; /* what this unmap left */
 }
 
 javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access access) {
