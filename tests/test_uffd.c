@@ -184,8 +184,8 @@ static void host_write_then_guest_write(void **st_) { (void)st_, both_ways(s_hos
 static void new_frame_charges_again(void **st_) { (void)st_, both_ways(s_new_frame); }
 static void unmap_remap_rearms(void **st_) { (void)st_, both_ways(s_remap); }
 
-/* A full reset makes the space live again (an instance pool's reuse of a changed layout); a
- * dirty reset after the guest resolved armed pages leaves it classic, and correct. */
+/* A dirty reset (an instance pool's reuse) arms the pages the guest resolved again, unless the
+ * host wrote one of them (then the space goes classic); a full reset makes it live again. */
 static void resets(void **st_) {
     (void)st_;
     fx f;
@@ -199,9 +199,20 @@ static void resets(void **st_) {
         uint64_t n = 0;
         assert_int_equal(jv_mem_reset_dirty(&f.m, &n), JAVM_OK);
         assert_int_equal(n, 2);
+        /* the resolved pages are armed again: the pool's next frame is live too */
+        assert_int_equal(f.m.uffd_live, g_have_uffd);
+        if (g_have_uffd) assert_int_equal(jv_mem_armed_pages(&f.m), 4);
         assert_int_equal(ld(&f, BASE, 8), 0); /* the guest's write undone */
         st(&f, BASE + PAGE, 8, 0x77);
         assert_int_equal(f.gas, g0 - 3 * JV_COW_COST);
+        /* a page the guest read (resolved, clean) and the host then wrote: not armed again */
+        assert_int_equal(jv_mem_host_write(&f.m, BASE + 64, "h", 1), JAVM_OK);
+        assert_int_equal(jv_mem_reset_dirty(&f.m, &n), JAVM_OK);
+        assert_false(f.m.uffd_live);
+        st(&f, BASE + PAGE, 1, 1);
+        st(&f, BASE + 3 * PAGE, 1, 1);
+        assert_int_equal(f.gas, g0 - 5 * JV_COW_COST);
+        assert_int_equal(ld(&f, BASE + 64, 1), (uint64_t)'h'); /* a clean page keeps it */
         assert_int_equal(jv_mem_reset(&f.m), JAVM_OK);
         assert_int_equal(f.m.uffd_live, g_have_uffd);
     }

@@ -21,11 +21,13 @@ static jv_meta_spec mem_specs[] = {
     {.name = "pvm:dirty", .is_global = true, .log_bits = 0, .log_region = JV_PAGE_SHIFT},
     {.name = "pvm:ro-unit", .is_global = false, .log_bits = 0, .log_region = JV_PAGE_SHIFT},
     {.name = "pvm:armed", .is_global = false, .log_bits = 0, .log_region = JV_PAGE_SHIFT},
+    {.name = "pvm:rearm", .is_global = false, .log_bits = 0, .log_region = JV_PAGE_SHIFT},
 };
 const jv_meta_spec *const jv_mem_spec_page = &mem_specs[0];
 const jv_meta_spec *const jv_mem_spec_dirty = &mem_specs[1];
 const jv_meta_spec *const jv_mem_spec_ro_unit = &mem_specs[2];
 const jv_meta_spec *const jv_mem_spec_armed = &mem_specs[3];
+const jv_meta_spec *const jv_mem_spec_rearm = &mem_specs[4];
 #define NUM_SPECS (sizeof mem_specs / sizeof mem_specs[0])
 
 static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
@@ -119,6 +121,7 @@ javm_status jv_mem_init(jv_mem *m, jv_mem_mode mode, uint64_t cow_cost, bool ro_
     m->dirty = jv_meta_byte_addr(&m->meta, jv_mem_spec_dirty, 0);
     m->ro_unit = jv_meta_byte_addr(&m->meta, jv_mem_spec_ro_unit, 0);
     m->armed = jv_meta_byte_addr(&m->meta, jv_mem_spec_armed, 0);
+    m->rearm = jv_meta_byte_addr(&m->meta, jv_mem_spec_rearm, 0);
     uffd_setup(m);
     return JAVM_OK;
 }
@@ -164,6 +167,7 @@ static void uffd_go_classic(jv_mem *m) {
     if (!was_live) return;
     for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
         if (!span_used(m, c)) continue;
+        memset(m->rearm + (uint64_t)c * SPAN_PAGES / 8, 0, SPAN_PAGES / 8);
         uint8_t *bits = m->armed + (uint64_t)c * SPAN_PAGES / 8;
         for (uint32_t w = 0; w < SPAN_PAGES / 64; w++) {
             uint64_t x;
@@ -280,7 +284,8 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
     uint32_t first = (uint32_t)(start >> JV_PAGE_SHIFT), count = (uint32_t)(size >> JV_PAGE_SHIFT);
     if (jv_meta_ensure_mapped(&m->meta, jv_mem_spec_dirty, start, size) ||
         jv_meta_ensure_mapped(&m->meta, jv_mem_spec_ro_unit, start, size) ||
-        jv_meta_ensure_mapped(&m->meta, jv_mem_spec_armed, start, size))
+        jv_meta_ensure_mapped(&m->meta, jv_mem_spec_armed, start, size) ||
+        jv_meta_ensure_mapped(&m->meta, jv_mem_spec_rearm, start, size))
         return jv_set_error(JAVM_ERR_OS, "map: committing side metadata failed");
     bool was_stale = m->prot_stale;
     if (m->uffd_reg && m->uffd_epoch != jv_uffd_epoch()) uffd_go_classic(m); /* a fork child */
@@ -289,6 +294,7 @@ javm_status jv_mem_map(jv_mem *m, uint64_t start, uint64_t size, javm_access acc
     /* MEM-11: pages armed by an earlier map are filled with zeros first (a remap keeps their
      * bytes, and the range gets one plain protection below). */
     for (uint32_t i = 0; i < count; i++) {
+        jv_bit_clear(m->rearm, first + i);
         if (!page_armed(m, first + i)) continue;
         int rc = jv_uffd_fill_zero(m->base + ((uint64_t)(first + i) << JV_PAGE_SHIFT), false);
         if (rc)
@@ -358,6 +364,7 @@ javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
             jv_bit_clear(m->dirty, pn);
             jv_bit_clear(m->ro_unit, pn);
             jv_bit_clear(m->armed, pn);
+            jv_bit_clear(m->rearm, pn);
         }
         m->pages[pn] = 0;
     }
@@ -390,8 +397,11 @@ javm_status jv_mem_protect(jv_mem *m, uint64_t start, uint64_t size, javm_access
     uint8_t decl = declared_page(access);
     /* MEM-11: a page made read-only is no longer armed (still unpopulated: the open that makes
      * it readable zero-fills it) */
-    if (access == JAVM_ACCESS_RO && m->uffd_live)
-        for (uint32_t i = 0; i < count; i++) jv_bit_clear(m->armed, first + i);
+    if (m->uffd_live)
+        for (uint32_t i = 0; i < count; i++) {
+            jv_bit_clear(m->rearm, first + i);
+            if (access == JAVM_ACCESS_RO) jv_bit_clear(m->armed, first + i);
+        }
     for (uint32_t i = 0; i < count; i++) {
         uint8_t nb = decl;
         /* a read-write page keeps its materialization state (pinned pages are untracked) */
@@ -430,6 +440,7 @@ static javm_status host_copy(jv_mem *m, uint32_t addr, void *buf, size_t n, bool
         size_t part = JV_PAGE_SIZE - (a & (JV_PAGE_SIZE - 1));
         if (part > n - off) part = n - off;
         uint8_t *host = m->base + a;
+        if (to_guest && m->uffd_live) jv_bit_clear(m->rearm, pn); /* its bytes are the host's */
         if (m->mode == JV_MEM_PAGED && page_armed(m, pn)) { /* MEM-11 */
             if (!to_guest) { /* reads zero; the page stays armed */
                 memset(p + off, 0, part);
@@ -664,6 +675,42 @@ javm_status jv_mem_new_frame(jv_mem *m) {
     return st;
 }
 
+/* MEM-11: after the dirty pages were discarded, the pages the guest resolved from armed in this
+ * frame (rearm bit; their bytes are zero or discarded, the host wrote none of them) are
+ * discarded too and armed again: the frame's new first touches find the layout it started with,
+ * and the space stays live if every resolved page came back (else new_frame goes classic). */
+static void rearm(jv_mem *m) {
+    uint64_t back = 0;
+    for (uint32_t c = 0; c < JV_NUM_PAGES / SPAN_PAGES; c++) {
+        if (!span_used(m, c)) continue;
+        uint8_t *bits = m->rearm + (uint64_t)c * SPAN_PAGES / 8;
+        uint32_t first = c * SPAN_PAGES, run = UINT32_MAX;
+        for (uint32_t i = 0; i <= SPAN_PAGES; i++) {
+            if (run == UINT32_MAX && (i & 63) == 0 && i < SPAN_PAGES) {
+                uint64_t w;
+                memcpy(&w, bits + (i >> 3), 8);
+                if (!w) {
+                    i += 63;
+                    continue;
+                }
+            }
+            bool r = i < SPAN_PAGES && jv_bit_get(bits, i) &&
+                     jv_pg_perm(m->pages[first + i]) == JV_PG_PERM_RW;
+            if (r && run == UINT32_MAX) run = i;
+            if (!r && run != UINT32_MAX) {
+                if (madvise(m->base + ((size_t)(first + run) << JV_PAGE_SHIFT),
+                            (size_t)(i - run) << JV_PAGE_SHIFT, MADV_DONTNEED) == 0) {
+                    for (uint32_t k = run; k < i; k++) jv_bit_set(m->armed, first + k);
+                    back += i - run;
+                }
+                run = UINT32_MAX;
+            }
+        }
+        memset(bits, 0, SPAN_PAGES / 8);
+    }
+    if (back == m->armed_resolved) m->armed_resolved = 0;
+}
+
 /* Only pages whose dirty bit is set are touched; spans that never held a mapping are skipped
  * without reading their (uncommitted) dirty bits. */
 javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
@@ -697,6 +744,7 @@ javm_status jv_mem_reset_dirty(jv_mem *m, uint64_t *pages_restored) {
         }
         memset(bits, 0, SPAN_PAGES / 8);
     }
+    if (st == JAVM_OK && m->uffd_live && m->armed_resolved) rearm(m);
     javm_status fs = jv_mem_new_frame(m);
     if (pages_restored) *pages_restored = restored;
     return st ? st : fs;
@@ -795,6 +843,7 @@ int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, j
             rc = jv_uffd_fill_zero(page, w);
             if (rc == 0) {
                 jv_bit_clear(m->armed, pn[i]);
+                jv_bit_set(m->rearm, pn[i]);
                 m->armed_resolved++;
                 if (!w) rc = jv_mem_sync_protection(m, pn[i], 1);
             }

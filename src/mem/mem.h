@@ -70,12 +70,15 @@
  *          armed page read zero without touching it; a host write disarms the page (zero-fill,
  *          then its plain protection). Every other page of a registered space that an open
  *          makes accessible is zero-filled if it is still unpopulated (EEXIST: it was not).
- *          A space stops arming (goes classic: unregistered, no armed bit, plain protections)
- *          at the first new frame after the guest resolved an armed page (the pages it touched
- *          must close again, which would split the armed VMA: the budget of MEM-7 counts the
- *          guest's boundaries per frame only), on degrade (MEM-7), when a registration or fill
- *          fails, and in a fork child (registrations are not inherited); jv_mem_reset makes it
- *          live again. JAVM_UFFD=0 in the environment (read when the descriptor is first
+ *          A dirty reset (jv_mem_reset_dirty) arms again every page the guest resolved in the
+ *          frame (pvm:rearm bit), discarding it (its bytes are zero, or the guest's, which the
+ *          reset drops anyway), unless the host wrote it since. A space stops arming (goes
+ *          classic: unregistered, no armed bit, plain protections) at a new frame after the
+ *          guest resolved a page that did not come back so (the pages it touched must close
+ *          again, which would split the armed VMA: the budget of MEM-7 counts the guest's
+ *          boundaries per frame only), on degrade (MEM-7), when a registration or fill fails,
+ *          and in a fork child (registrations are not inherited); jv_mem_reset makes it live
+ *          again. JAVM_UFFD=0 in the environment (read when the descriptor is first
  *          opened) or jv_uffd_force_off turn arming off for spaces created after it.
  */
 #ifndef JV_MEM_H
@@ -100,6 +103,7 @@ extern const jv_meta_spec *const jv_mem_spec_page;    /* 8 bits per page: the pa
 extern const jv_meta_spec *const jv_mem_spec_dirty;   /* 1 bit per page: written since reset */
 extern const jv_meta_spec *const jv_mem_spec_ro_unit; /* 1 bit per page: unit base mapped  */
 extern const jv_meta_spec *const jv_mem_spec_armed;   /* 1 bit per page: armed (MEM-11)   */
+extern const jv_meta_spec *const jv_mem_spec_rearm;   /* 1 bit per page: re-armable        */
 
 typedef enum jv_mem_mode {
     JV_MEM_SOFT = 0,  /* mapped pages are host-accessible; accesses checked in software */
@@ -112,6 +116,7 @@ typedef struct jv_mem {
     uint8_t *dirty; /* dirty bits, LSB-first, indexed by PVM page number */
     uint8_t *ro_unit;
     uint8_t *armed;       /* MEM-11 bits, indexed by PVM page number */
+    uint8_t *rearm;       /* MEM-11: resolved from armed in this frame, bytes not the host's */
     uint64_t cow_cost;    /* #3 cost charged per CoW; 0 when #3 accounting is off */
     jv_mem_mode mode;
     bool ro_write_faults; /* MEM-3 policy */
