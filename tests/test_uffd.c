@@ -1,6 +1,7 @@
 /* mem: armed pages (MEM-11) — the first touch of a fresh zero page through userfaultfd charges
  * and records exactly what the mprotect path does. Each case runs with arming on (where the
  * kernel allows it) and forced off, and compares gas, states, dirty bits and bytes. */
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -219,6 +220,41 @@ static void resets(void **st_) {
     fx_close(&f);
 }
 
+/* MEM-8 with armed pages: a fill the kernel refuses (the first page's, or the second's of a
+ * straddle after the first was filled) records nothing and leaves protection and metadata in
+ * agreement; the retry then charges exactly as a first try. */
+static void refused_fill_records_nothing(void **st_) {
+    (void)st_;
+    if (!g_have_uffd) skip();
+    for (long skip_n = 0; skip_n < 2; skip_n++) {
+        fx f;
+        fx_open(&f, true);
+        assert_int_equal(jv_mem_map(&f.m, BASE, 2 * PAGE, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+        jv_uffd_inject_fill_failures(skip_n, 1);
+        uint64_t v = 0x1122334455667788ull;
+        jv_mem_result r = jv_paged_access(&f.p, BASE + PAGE - 4, 8, true, &v);
+        jv_uffd_inject_fill_failures(0, 0);
+        assert_int_equal(r.kind, JV_MEM_PANIC); /* jv_paged_access's report of an OS error */
+        assert_int_equal(f.p.os_errno, ENOMEM);
+        assert_int_equal(f.gas, 1000000);
+        for (uint32_t pn = BASE >> 12; pn < (BASE >> 12) + 2; pn++) {
+            assert_int_equal(jv_pg_state(f.m.pages[pn]), JV_STATE_NOT_PRESENT);
+            assert_false(jv_bit_get(f.m.dirty, pn));
+            /* an unfilled page is still armed; a filled one has its plain protection */
+            assert_int_equal(jv_mem_page_prot(&f.m, pn),
+                             jv_bit_get(f.m.armed, pn) ? PROT_READ | PROT_WRITE : PROT_NONE);
+        }
+        assert_int_equal(jv_bit_get(f.m.armed, BASE >> 12), skip_n == 0);
+        uint8_t b[8];
+        assert_int_equal(jv_mem_host_read(&f.m, BASE + PAGE - 4, b, 8), JAVM_OK);
+        assert_memory_equal(b, "\0\0\0\0\0\0\0\0", 8);
+        st(&f, BASE + PAGE - 4, 8, 0x1122334455667788ull);
+        assert_int_equal(f.gas, 1000000 - 2 * JV_COW_COST);
+        assert_int_equal(ld(&f, BASE + PAGE - 4, 8), 0x1122334455667788ull);
+        fx_close(&f);
+    }
+}
+
 /* JAVM_UFFD=0 turns arming off (read when the descriptor is first opened: a child process). */
 static void env_turns_it_off(void **st_) {
     (void)st_;
@@ -346,6 +382,7 @@ int main(void) {
         cmocka_unit_test(new_frame_charges_again),
         cmocka_unit_test(unmap_remap_rearms),
         cmocka_unit_test(resets),
+        cmocka_unit_test(refused_fill_records_nothing),
         cmocka_unit_test(env_turns_it_off),
         cmocka_unit_test(fork_child_still_charges),
         cmocka_unit_test(sigbus_outside_window_dies),

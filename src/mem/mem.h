@@ -264,6 +264,9 @@ int jv_uffd_unregister(void *addr, size_t len);
  * zero page. A page present already, or not registered, is left as it is (0). Returns 0 or
  * -errno; async-signal-safe. */
 int jv_uffd_fill_zero(void *page, bool writable);
+/* Fault injection for tests: after `skip` more single-page fills, the next `fail` ones fail
+ * with ENOMEM. (0, 0) turns it off. */
+void jv_uffd_inject_fill_failures(long skip, long fail);
 /* The same for every page of a range, with the read-only zero page (present pages are skipped). */
 int jv_uffd_fill_zero_range(void *addr, size_t len);
 /* Pages of the space that are armed now (tests). */

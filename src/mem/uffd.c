@@ -107,9 +107,24 @@ static int fill_result(int rc) {
     return (e == EEXIST || e == ENOENT || e == EINVAL) ? 0 : -e;
 }
 
+static _Atomic long g_inject_skip, g_inject_fail;
+
+void jv_uffd_inject_fill_failures(long skip, long fail) {
+    atomic_store(&g_inject_skip, skip);
+    atomic_store(&g_inject_fail, fail);
+}
+
 int jv_uffd_fill_zero(void *page, bool writable) {
     int fd = atomic_load_explicit(&g_fd, memory_order_relaxed);
     if (fd < 0) return -ENOSYS;
+    if (atomic_load_explicit(&g_inject_fail, memory_order_relaxed) > 0) { /* tests (MEM-8) */
+        if (atomic_load(&g_inject_skip) > 0) {
+            atomic_fetch_sub(&g_inject_skip, 1);
+        } else {
+            atomic_fetch_sub(&g_inject_fail, 1);
+            return -ENOMEM;
+        }
+    }
     if (writable) {
         struct uffdio_copy c = {.dst = (uintptr_t)page, .src = (uintptr_t)g_zero_page,
                                 .len = JV_PAGE_SIZE, .mode = 0};
@@ -150,6 +165,10 @@ int jv_uffd_unregister(void *addr, size_t len) {
     (void)addr;
     (void)len;
     return 0;
+}
+void jv_uffd_inject_fill_failures(long skip, long fail) {
+    (void)skip;
+    (void)fail;
 }
 int jv_uffd_fill_zero(void *page, bool writable) {
     (void)page;
