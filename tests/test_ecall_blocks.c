@@ -123,11 +123,11 @@ static void op_stream(void **state) {
         for (uint32_t i = 0; i < plain->nops; i++) {
             const jv_pvm_op *o = &plain->ops[i];
             if (!(jv_pvm_iop_flags[o->iop] & JV_OP_BRANCH) || o->t == JV_PVM_NONE) continue;
-            const jv_pvm_op *q = &eb->ops[eb->pc_ops[o->pc]];
+            const jv_pvm_op *q = &eb->ops[jv_pvm_op_at(eb, o->pc)];
             assert_int_equal(eb->ops[q->t].pc, plain->ops[o->t].pc);
         }
         /* the first loop block: add_64, store_u64 (cost 2 in gp07, one store) */
-        uint32_t g = eb->pc_ops[eb->ops[find(eb, 0, JV_I_add_64)].pc] - 1;
+        uint32_t g = jv_pvm_op_at(eb, eb->ops[find(eb, 0, JV_I_add_64)].pc) - 1;
         assert_int_equal(eb->ops[g].iop, JV_I_GAS);
         assert_int_equal(eb->ops[g].rest, 2);
         assert_int_equal(eb->ops[g].y, 1);
@@ -135,7 +135,7 @@ static void op_stream(void **state) {
         else {
             assert_int_equal(eb->ops[g].x, jv_pvm_gas08_cost(eb, g + 1));
             /* the plain block also holds the ecalli and the rest up to the branch */
-            uint32_t pg = plain->pc_ops[eb->ops[g + 1].pc] - 1;
+            uint32_t pg = jv_pvm_op_at(plain, eb->ops[g + 1].pc) - 1;
             assert_true(eb->ops[g].x >= 1 && eb->ops[g].x < plain->ops[pg].x);
         }
         /* the block after ecalli 1: add_64, store_u64, load_u64 (ends before ecalli 2) */
@@ -151,7 +151,7 @@ static void op_stream(void **state) {
                                  "fallthrough\nadd_imm_64 r7, r7, -1\n"
                                  "branch_ne_imm r7, 0, top\njump_ind r0, 0\n",
                                  model, 0);
-        uint32_t rg = ref->pc_ops[ref->ops[find(ref, 0, JV_I_add_imm_64)].pc] - 1;
+        uint32_t rg = jv_pvm_op_at(ref, ref->ops[find(ref, 0, JV_I_add_imm_64)].pc) - 1;
         assert_int_equal(ref->ops[rg].iop, JV_I_GAS);
         assert_int_equal(eb->ops[e3 + 1].x, ref->ops[rg].x);
         javm_program_free(ref);

@@ -138,7 +138,7 @@ static void vector_charts(void **state) {
                 json_object_put(v);
                 snprintf(cur, sizeof cur, "%s", name);
             }
-            uint32_t r = p->pc_ops[pc];
+            uint32_t r = jv_pvm_op_at(p, pc);
             assert_int_not_equal(r, JV_PVM_NONE);
             uint64_t c = 0;
             chart = at = jv_pvm_gas08_chart(p, r - 1, &c);

@@ -433,7 +433,7 @@ static void program_blocks_and_costs(void **state) {
     assert_false(jv_pvm_is_block_start(p, 3));
     assert_int_equal(p->ops[0].iop, JV_I_GAS);
     assert_true(p->ops[0].x == 2);
-    uint32_t r6 = p->pc_ops[6], r7 = p->pc_ops[7];
+    uint32_t r6 = jv_pvm_op_at(p, 6), r7 = jv_pvm_op_at(p, 7);
     assert_int_equal(p->ops[r6 - 1].iop, JV_I_GAS);
     assert_true(p->ops[r6 - 1].x == 1);
     assert_true(p->ops[r7 - 1].x == 2);
@@ -452,7 +452,7 @@ static void program_blocks_and_costs(void **state) {
     size_t n;
     uint8_t *blob = jv_pvm_blob_encode(NULL, 0, 0, code, 31, mask, &n);
     assert_int_equal(javm_program_load(blob, n, &p), JAVM_OK);
-    uint32_t orphan = p->pc_ops[25];
+    uint32_t orphan = jv_pvm_op_at(p, 25);
     assert_true(orphan != JV_PVM_NONE);
     assert_int_equal(p->ops[orphan].iop, JV_I_trap);
     assert_true(p->ops[0].x == 2); /* load_imm + the orphan trap */
@@ -472,13 +472,13 @@ static void branch_target_validation(void **state) {
     assert_int_equal(javm_program_load(blob, n, &p), JAVM_OK);
     /* target 3 is the instruction after fallthrough -> a block start */
     assert_true(jv_pvm_is_block_start(p, 3));
-    assert_int_equal(p->ops[p->pc_ops[0]].t, p->pc_ops[3] - 1);
+    assert_int_equal(p->ops[jv_pvm_op_at(p, 0)].t, jv_pvm_op_at(p, 3) - 1);
     javm_program_free(p);
     free(blob);
     code[1] = 1; /* target 1: not an instruction start */
     blob = jv_pvm_blob_encode(NULL, 0, 0, code, sizeof code, mask, &n);
     assert_int_equal(javm_program_load(blob, n, &p), JAVM_OK);
-    assert_int_equal(p->ops[p->pc_ops[0]].t, JV_PVM_NONE);
+    assert_int_equal(p->ops[jv_pvm_op_at(p, 0)].t, JV_PVM_NONE);
     javm_program_free(p);
     free(blob);
 }
@@ -575,7 +575,7 @@ static void op_stream_properties(void **state) {
             }
             assert_true(k > 0);
             if (p->ops[k - 1].iop != JV_I_GAS) assert_false(is_term_op(p->ops[k - 1].iop));
-            assert_int_equal(p->pc_ops[o->pc], k);
+            assert_int_equal(jv_pvm_op_at(p, o->pc), k);
             if (o->pc == len) { /* the implicit trap is last */
                 assert_int_equal(k, p->nops - 1);
                 assert_int_equal(o->iop, JV_I_trap);
@@ -635,8 +635,46 @@ static void op_stream_properties(void **state) {
                 assert_int_equal(p->ops[nx].pc, o->pc + in.len);
             }
         }
+        /* PVM-D5: exactly the pcs of instruction ops map to an op */
+        uint32_t mapped = 0, insn_ops = 0;
+        for (uint32_t pc = 0; pc <= len + 70; pc++) mapped += jv_pvm_op_at(p, pc) != JV_PVM_NONE;
+        for (uint32_t k = 0; k < p->nops; k++) insn_ops += p->ops[k].iop != JV_I_GAS;
+        assert_int_equal(mapped, insn_ops);
         javm_program_free(p);
     }
+}
+
+/* The load-memory bound of docs/BENCHMARKS.md: the worst-case blobs (every code byte an
+ * instruction: traps and fallthroughs are one-op blocks, so two ops per byte; truncated add_64
+ * and 1-byte jumps) hold at most JV_LOAD_BOUND bytes per input byte. Deterministic: the bytes
+ * the program reports (jv_pvm_program_bytes), not the resident memory. */
+#define JV_LOAD_BOUND 63.0
+static void load_memory_bound(void **state) {
+    (void)state;
+    const uint32_t n = 1u << 16;
+    const int bytes[] = {JV_OPC_trap, JV_OPC_fallthrough, JV_OPC_add_64, JV_OPC_jump};
+    uint8_t *code = malloc(n), *mask = malloc(n / 8);
+    assert_non_null(code);
+    assert_non_null(mask);
+    memset(mask, 0xFF, n / 8);
+    for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) {
+        memset(code, bytes[i], n);
+        size_t len;
+        uint8_t *blob = jv_pvm_blob_encode(NULL, 0, 0, code, n, mask, &len);
+        assert_non_null(blob);
+        javm_program *p;
+        assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
+        free(blob);
+        double ratio = (double)jv_pvm_program_bytes(p) / (double)len;
+        print_message("load memory, %u bytes of opcode %d: %.1fx the input\n", n, bytes[i], ratio);
+        if (ratio > JV_LOAD_BOUND)
+            fail_msg("opcode %d: %.1f bytes per input byte, bound %.0f", bytes[i], ratio,
+                     JV_LOAD_BOUND);
+        assert_true(jv_pvm_program_bytes(p) > (size_t)p->nops * sizeof *p->ops);
+        javm_program_free(p);
+    }
+    free(code);
+    free(mask);
 }
 
 int main(void) {
@@ -654,6 +692,7 @@ int main(void) {
         cmocka_unit_test(branch_target_validation),
         cmocka_unit_test(standard_container),
         cmocka_unit_test(op_stream_properties),
+        cmocka_unit_test(load_memory_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

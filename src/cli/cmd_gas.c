@@ -31,7 +31,7 @@ static const char usage_text[] =
 
 /* The chart of the block starting at pc (docs/GAS.md "Charts"). */
 static int print_chart(const char *file, const javm_program *p, uint32_t pc) {
-    uint32_t r = pc <= p->code_len ? p->pc_ops[pc] : JV_PVM_NONE;
+    uint32_t r = jv_pvm_op_at(p, pc);
     if (r == JV_PVM_NONE || r == 0 || p->ops[r - 1].iop != JV_I_GAS) {
         uint32_t g = r == JV_PVM_NONE ? JV_PVM_NONE : r;
         while (g != JV_PVM_NONE && g > 0 && p->ops[g].iop != JV_I_GAS) g--;

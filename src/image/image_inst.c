@@ -301,7 +301,7 @@ static step gate_fail(javm_image_instance *f, const javm_exit_info *e, javm_exit
     st->pc = e->pc;
     /* the retry starts at the ecalli itself (its own block, cost 0: PVM-G5), and it counts as
      * one executed instruction once it passes the gate, not at every failed attempt */
-    st->resume = f->img->prog->pc_ops[e->pc];
+    st->resume = jv_pvm_op_at(f->img->prog, e->pc);
     if (st->instructions) st->instructions--;
     *ex = *e;
     ex->kind = JAVM_EXIT_OUT_OF_GAS;

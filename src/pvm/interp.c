@@ -28,7 +28,7 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
         return true;
     }
     uint32_t pc = st->pc;
-    uint32_t r = pc <= prog->code_len ? prog->pc_ops[pc] : JV_PVM_NONE;
+    uint32_t r = jv_pvm_op_at(prog, pc);
     if (r == JV_PVM_NONE) {
         /* not an instruction: executes as trap (a one-instruction block: 1 in gp07, a lone
          * trap's latency 2 in gp08) */

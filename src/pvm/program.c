@@ -26,11 +26,22 @@ void jv_pvm_program_destroy(javm_program *p) {
     free(p->jump_ops);
     free(p->block_starts);
     free(p->ops);
-    free(p->pc_ops);
+    free(p->pc_words);
     free(p->blocks);
     jv_mem_snapshot_destroy(p->std.ro_snap);
     jv_mem_snapshot_destroy(p->std.rw_snap);
     free(p);
+}
+
+size_t jv_pvm_program_bytes(const javm_program *p) {
+    if (!p) return 0;
+    size_t n = p->code_len, kbytes = (n + 7) / 8;
+    return sizeof *p + (n + JV_PVM_CODE_PAD) + (kbytes + 8) /* code, bitmask */
+           + 2 * ((size_t)p->jump_count + 1) * sizeof(uint32_t) /* jumps, jump_ops */
+           + (kbytes + 8)                                       /* block_starts */
+           + (size_t)p->nops * sizeof *p->ops                   /* the op stream */
+           + (n / 64 + 1) * sizeof *p->pc_words                 /* PVM-D5 */
+           + ((size_t)p->nblocks + 1) * sizeof *p->blocks;
 }
 
 static javm_status oom(void) {
@@ -66,12 +77,13 @@ static size_t put_op(javm_program *p, jv_pvm_op *ops, size_t k, bool *block_ends
             memset(&ops[k], 0, sizeof ops[k]);
             ops[k].iop = JV_I_GAS;
             ops[k].pc = o->pc;
+            p->pc_words[o->pc / 64].gas |= 1ull << (o->pc % 64);
         }
         k++;
     }
     if (ops) {
         ops[k] = *o;
-        p->pc_ops[o->pc] = (uint32_t)k;
+        p->pc_words[o->pc / 64].insn |= 1ull << (o->pc % 64);
     }
     *block_ends = ends_block(p, o->iop);
     return k + 1;
@@ -145,13 +157,13 @@ static size_t walk_ops(javm_program *p, jv_pvm_op *ops) {
 static javm_status build_ops(javm_program *p) {
     const uint32_t n = p->code_len;
     p->block_starts = calloc(((size_t)n + 7) / 8 + 8, 1);
-    p->pc_ops = malloc(((size_t)n + 1) * sizeof *p->pc_ops);
-    if (!p->block_starts || !p->pc_ops) return oom();
+    size_t nwords = (size_t)n / 64 + 1; /* pcs 0..n */
+    p->pc_words = calloc(nwords, sizeof *p->pc_words);
+    if (!p->block_starts || !p->pc_words) return oom();
     /* 1, 2. count, then fill the instruction and GAS ops in pc order */
     size_t total = walk_ops(p, NULL);
     jv_pvm_op *ops = malloc(total * sizeof *ops);
     if (!ops) return oom();
-    for (uint32_t i = 0; i <= n; i++) p->pc_ops[i] = JV_PVM_NONE;
     size_t filled = walk_ops(p, ops);
     if (filled != total) { /* the two walks see the same code */
         free(ops);
@@ -161,6 +173,12 @@ static javm_status build_ops(javm_program *p) {
         jv_bit_set(p->block_starts, 0);
     p->ops = ops;
     p->nops = (uint32_t)total;
+    uint32_t before = 0; /* PVM-D5: the ops at pcs below each word */
+    for (size_t w = 0; w < nwords; w++) {
+        p->pc_words[w].base = before;
+        before += (uint32_t)(__builtin_popcountll(p->pc_words[w].insn) +
+                             __builtin_popcountll(p->pc_words[w].gas));
+    }
 
     /* 3. rest (backwards) and block costs */
     for (size_t i = total; i-- > 0;) {
@@ -198,13 +216,14 @@ static javm_status build_ops(javm_program *p) {
         int64_t tg = (int64_t)o->y;
         o->t = JV_PVM_NONE;
         if (tg >= 0 && tg < (int64_t)n && jv_bit_get(p->block_starts, (uint64_t)tg))
-            o->t = p->pc_ops[tg] - 1;
+            o->t = jv_pvm_op_at(p, (uint32_t)tg) - 1;
     }
     p->jump_ops = malloc(((size_t)p->jump_count + 1) * sizeof *p->jump_ops);
     if (!p->jump_ops) return oom();
     for (uint32_t i = 0; i < p->jump_count; i++) {
         uint32_t e = p->jumps[i];
-        p->jump_ops[i] = (e < n && jv_bit_get(p->block_starts, e)) ? p->pc_ops[e] - 1 : JV_PVM_NONE;
+        p->jump_ops[i] =
+            (e < n && jv_bit_get(p->block_starts, e)) ? jv_pvm_op_at(p, e) - 1 : JV_PVM_NONE;
     }
     return JAVM_OK;
 }

@@ -42,6 +42,8 @@
  *   PVM-D4  branch targets are resolved to the GAS op of the target block when the target is
  *           in ϖ, else to JV_PVM_NONE (the branch panics when taken, pc = the branch). Jump
  *           table entries are resolved the same way.
+ *   PVM-D5  pc -> op: jv_pvm_op_at(p, pc) is the index of the instruction op at pc (0..|c|),
+ *           JV_PVM_NONE where no op starts; O(1) from a rank bitmap (jv_pvm_pcword).
  *   PVM-G1  a GAS op precedes the first op and every op that follows a terminator op (trap,
  *           invalid opcode, fallthrough, jumps, branches). Its cost is, in the gp07 model,
  *           the number of instruction ops from it to the first terminator op inclusive (the
@@ -277,6 +279,16 @@ static inline bool jv_pvm_op_is_mem(const jv_pvm_op *op) {
     return (jv_pvm_iop_flags[op->iop] & (JV_OP_LOAD | JV_OP_STORE)) != 0;
 }
 
+/* PVM-D5: the pc -> op map. Word w covers pcs 64w..64w+63 (0..code_len: the implicit trap
+ * included): bit i of insn marks an instruction op at pc 64w+i, bit i of gas a GAS op just before
+ * it, and base counts the ops (instruction and GAS) at pcs below 64w. The op index of the
+ * instruction at pc is then base + the insn bits below it + the gas bits up to it: O(1), in
+ * 24 bytes per 64 code bytes instead of a 4-byte index per code byte. */
+typedef struct jv_pvm_pcword {
+    uint64_t insn, gas;
+    uint32_t base;
+} jv_pvm_pcword;
+
 /* The standard-container parts of a program (docs/PROGRAM.md §3). The data bytes are
  * not kept here: the layer that loads the container (api, javm_program_load_standard) lays
  * them out once as memory snapshots (mem.h, MEM-6; NULL for an empty section), owned by the
@@ -309,7 +321,7 @@ struct javm_program {
     uint8_t *block_starts;   /* ϖ as a bitmap over code_len bits */
     jv_pvm_op *ops;
     uint32_t nops;
-    uint32_t *pc_ops;        /* code_len + 1 entries: instruction op index at pc, or NONE */
+    jv_pvm_pcword *pc_words; /* the pc -> op map (PVM-D5): one word per 64 pcs, 0..code_len */
     uint32_t *blocks;        /* the GAS op index of every listed block (javm_program_block) */
     uint32_t nblocks;
     javm_isa isa;            /* the dialect the code was decoded in */
@@ -360,6 +372,18 @@ static inline uint8_t jv_pvm_program_jump_width(const javm_program *p) { return 
 static inline uint32_t jv_pvm_program_jump_entry(const javm_program *p, uint32_t i) {
     return i < p->jump_count ? p->jumps[i] : 0;
 }
+/* PVM-D5: the index of the instruction op at pc (0..code_len), or JV_PVM_NONE. */
+static inline uint32_t jv_pvm_op_at(const javm_program *p, uint32_t pc) {
+    if (pc > p->code_len) return JV_PVM_NONE;
+    const jv_pvm_pcword *w = &p->pc_words[pc / 64];
+    uint64_t bit = 1ull << (pc % 64);
+    if (!(w->insn & bit)) return JV_PVM_NONE;
+    return w->base + (uint32_t)__builtin_popcountll(w->insn & (bit - 1)) +
+           (uint32_t)__builtin_popcountll(w->gas & (bit | (bit - 1)));
+}
+/* The bytes a loaded program holds (every allocation of the program, the jit's excluded): the
+ * load-memory figure of docs/BENCHMARKS.md, which test_pvm_decode bounds per input byte. */
+size_t jv_pvm_program_bytes(const javm_program *p);
 static inline bool jv_pvm_is_insn_start(const javm_program *p, uint32_t pc) {
     return pc < p->code_len && jv_bit_get(p->bitmask, pc);
 }
