@@ -141,7 +141,7 @@ javm_status javm_program_block(const javm_program *p, uint32_t i, uint32_t *pc,
                             i, p->nblocks);
     const jv_pvm_op *g = &p->ops[p->blocks[i]];
     if (pc) *pc = g->pc;
-    if (cost) *cost = jv_pvm_gas_cost(g);
+    if (cost) *cost = g->x;
     return JAVM_OK;
 }
 

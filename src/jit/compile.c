@@ -536,8 +536,6 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
          * passing it passes the reserve gate too; the out-of-line gate decides exactly, as the
          * interpreter does, whenever the biased counter goes negative. The instruction count
          * is derived from the gas charged (jv_jit_run). */
-        x = jv_pvm_gas_cost(o);
-        y = jv_pvm_gas_stores(o);
         int64_t cost = (int64_t)x;
         if (y > INT32_MAX) return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: block too large");
         gas_imm(m, ALU_SUB, cost);
@@ -591,7 +589,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         x_mov_r_imm64(m, RAX, c->cur);
         jmp_to(c, SEC_MAIN, T_MAIN, c->x_host);
         break;
-    case JV_I_load_imm_64: set_imm(c, a, jv_pvm_imm64(o)); break;
+    case JV_I_load_imm_64:
     case JV_I_load_imm: set_imm(c, a, x); break;
     case JV_I_jump: branch(c, -1, o->t); break;
     case JV_I_jump_ind:
@@ -896,8 +894,7 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     emit_stubs(c);
     k->body_lo = MB->len;
     for (uint32_t i = 0; i < p->nops; i++) {
-        if (p->ops[i].iop == JV_I_GAS && jv_pvm_gas_stores(&p->ops[i]) > k->max_stores)
-            k->max_stores = jv_pvm_gas_stores(&p->ops[i]);
+        if (p->ops[i].iop == JV_I_GAS && p->ops[i].y > k->max_stores) k->max_stores = p->ops[i].y;
         c->cur = i;
         c->panic_stub = UINT32_MAX;
         k->op_off[i] = (uint32_t)MB->len;

@@ -133,7 +133,7 @@ int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr) {
                    op->iop == JV_I_store_imm_u32 || op->iop == JV_I_store_imm_u64 ||
                    op->iop == JV_I_store_imm_ind_u8 || op->iop == JV_I_store_imm_ind_u16 ||
                    op->iop == JV_I_store_imm_ind_u32 || op->iop == JV_I_store_imm_ind_u64;
-        jv_store_wrap(base, addr, width, imm ? (uint64_t)(int64_t)op->y : f->regs[op->a]);
+        jv_store_wrap(base, addr, width, imm ? op->y : f->regs[op->a]);
         return 0;
     }
     uint64_t v = jv_load_wrap(base, addr, width);

@@ -57,8 +57,8 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
         uint32_t g = r;
         while (g > 0 && prog->ops[g].iop != JV_I_GAS) g--;
         if (prog->ops[g].iop == JV_I_GAS) {
-            cost = jv_pvm_gas_cost(&prog->ops[g]);
-            stores = jv_pvm_gas_stores(&prog->ops[g]);
+            cost = prog->ops[g].x;
+            stores = prog->ops[g].y;
         }
     }
     if (!state_gate(st, cost, stores)) {

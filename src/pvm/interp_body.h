@@ -158,10 +158,9 @@ jv_dispatch:
 #define JV_ID(v) (v)
 
         JV_CASE(GAS) {
-            int64_t cost = (int64_t)jv_pvm_gas_cost(ip);
+            int64_t cost = (int64_t)ip->x;
             if (JV_UNLIKELY(JV_G < cost)) goto jv_x_oog;
-            if (JV_UNLIKELY(jv_rsv != 0) &&
-                !jv_pvm_mat_gate(JV_G - cost, jv_pvm_gas_stores(ip), jv_rsv))
+            if (JV_UNLIKELY(jv_rsv != 0) && !jv_pvm_mat_gate(JV_G - cost, ip->y, jv_rsv))
                 goto jv_x_oog;
             JV_G -= cost;
             st->instructions += ip->rest; /* the block's instruction count */
@@ -172,7 +171,7 @@ jv_dispatch:
         JV_CASE(unlikely) JV_STEP(); /* a gas-model hint only */
         JV_CASE(ecalli) goto jv_x_host;
         JV_CASE(load_imm_64) {
-            R[ip->a] = jv_pvm_imm64(ip);
+            R[ip->a] = ip->x;
             JV_STEP();
         }
         JV_ST(store_imm_u8, ip->y)

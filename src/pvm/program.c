@@ -116,16 +116,10 @@ static size_t walk_ops(javm_program *p, jv_pvm_op *ops) {
             o.a = in.ra;
             o.b = in.rb;
             o.d = in.rd;
-            if (in.iop == JV_I_load_imm_64) { /* the one 64-bit immediate: x:y (jv_pvm_imm64) */
-                o.x = (int32_t)(uint32_t)in.imm_x;
-                o.y = (int32_t)(uint32_t)(in.imm_x >> 32);
-            } else { /* at most 4 bytes, sign-extended (PVM-D2): int32 loses nothing */
-                o.x = (int32_t)in.imm_x;
-                o.y = (int32_t)in.imm_y;
-            }
-            /* a branch keeps its target pc in y (-1 outside the code); pass 4 resolves t */
-            if (info && (info->flags & JV_OP_BRANCH))
-                o.y = in.target >= 0 && in.target < (int64_t)n ? (int32_t)in.target : -1;
+            o.x = in.imm_x;
+            o.y = in.imm_y;
+            /* a branch keeps its target pc in y until pass 4 resolves it into t */
+            if (info && (info->flags & JV_OP_BRANCH)) o.y = (uint64_t)in.target;
             if (info && (info->flags & (JV_OP_LOAD | JV_OP_STORE))) {
                 /* the memory-op shape of pvm.h: base in b (ZERO for absolute forms), data in a */
                 if (info->cls == JV_CLASS_A3 || info->cls == JV_CLASS_A5) {
@@ -202,13 +196,10 @@ static javm_status build_ops(javm_program *p) {
         if (p->ecall_blocks && ops[i + 1].iop == JV_I_ecalli) {
             /* PVM-G5: no static gate: the ecall's owner charges it dynamically */
             ops[i].x = ops[i].y = 0;
-            ops[i].t = 0;
-        } else { /* the layout of jv_pvm_gas_cost / jv_pvm_gas_stores */
-            ops[i].y = (int32_t)(uint32_t)jv_pvm_count_stores(ops + i + 1, count);
-            uint64_t cost = p->gas_model == JAVM_GAS_GP08 ? jv_pvm_gas08_cost(p, (uint32_t)i + 1)
-                                                          : count;
-            ops[i].x = (int32_t)(uint32_t)cost;
-            ops[i].t = (uint32_t)(cost >> 32);
+        } else {
+            ops[i].y = jv_pvm_count_stores(ops + i + 1, count);
+            ops[i].x = p->gas_model == JAVM_GAS_GP08 ? jv_pvm_gas08_cost(p, (uint32_t)i + 1)
+                                                     : count;
         }
         nb += listed_block(p, ops, i);
     }

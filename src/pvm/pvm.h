@@ -21,7 +21,7 @@
  *   ϖ          basic-block starts: 0 and the instruction after every terminator, intersected
  *              with valid instruction starts (bitmask 1 and a valid opcode). Branch and djump
  *              targets must lie in ϖ.
- *   op         one record of the pre-decoded stream (jv_pvm_op, 24 bytes): an instruction with
+ *   op         one record of the pre-decoded stream (jv_pvm_op, 32 bytes): an instruction with
  *              its operands resolved, or a GAS pseudo-op.
  *   GAS op     a pseudo-op placed before the first instruction of every block that can be
  *              entered (PVM-G1). It carries the block's cost and its number of stores.
@@ -235,21 +235,17 @@ void jv_pvm_decode_insn(javm_isa isa, const uint8_t *code, uint32_t code_len,
 /* ---- The pre-decoded executable form ------------------------------------------------------- */
 #define JV_PVM_NONE UINT32_MAX
 
-/* One op (24 bytes). Field use by class:
- *   A1 ecalli   x = id, t = next pc            A2   a, x:y = the raw 64-bit value (jv_pvm_imm64)
+/* One op (32 bytes). Field use by class:
+ *   A1 ecalli   x = id, t = next pc            A2   a, x (raw)
  *   A3          b = ZERO, x = address, y = value
  *   A4          t = target op                  A5   a, x (memory forms: b = ZERO)
  *   A6          b = base, x, y (a unused)      A7   a, x, t = target op
  *   A8          d = destination, a = source    A9   a, b, x
  *   A10         a, b, t = target op            A11  a, b, x, y
  *   A12         a, b, d
- *   GAS         x:t = the block's cost in the program's gas model (jv_pvm_gas_cost), y = stores
- *               in the block (jv_pvm_gas_stores), rest = its instruction count, pc = the block
- *               start
+ *   GAS         x = the block's cost in the program's gas model, y = stores in the block,
+ *               rest = its instruction count, pc = the block start
  * rest (instruction ops) = the number of ops after this one up to the end of its block.
- * Immediates other than load_imm_64's are at most 4 bytes sign-extended (PVM-D2), so x and y
- * are int32: read into a uint64_t they sign-extend to the 64-bit operand. Branches keep their
- * target pc in y (-1 when it is outside the code), for the gp08 model's successor rule.
  *
  * Memory ops (JV_OP_LOAD / JV_OP_STORE) share one operand shape whatever their class, so every
  * consumer (interpreter, fault decoder, recompiler) uses the same formulas below:
@@ -261,20 +257,11 @@ typedef struct jv_pvm_op {
     uint8_t iop; /* enum jv_pvm_iop */
     uint8_t a, b, d;
     uint32_t pc;
-    int32_t x, y;
+    uint64_t x, y;
     uint32_t t;
     uint32_t rest;
 } jv_pvm_op;
-_Static_assert(sizeof(jv_pvm_op) == 24, "jv_pvm_op is 24 bytes");
-
-/* load_imm_64's value; a GAS op's cost and store count (see jv_pvm_op). */
-static inline uint64_t jv_pvm_imm64(const jv_pvm_op *op) {
-    return (uint64_t)(uint32_t)op->x | (uint64_t)(uint32_t)op->y << 32;
-}
-static inline uint64_t jv_pvm_gas_cost(const jv_pvm_op *op) {
-    return (uint64_t)(uint32_t)op->x | (uint64_t)op->t << 32;
-}
-static inline uint32_t jv_pvm_gas_stores(const jv_pvm_op *op) { return (uint32_t)op->y; }
+_Static_assert(sizeof(jv_pvm_op) == 32, "jv_pvm_op is 32 bytes");
 
 /* Per dispatch id (JV_I_*, pseudo-ops included): the opcodes.def flags and width columns. */
 extern const uint8_t jv_pvm_iop_flags[JV_I_COUNT];
