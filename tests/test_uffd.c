@@ -255,6 +255,20 @@ static void refused_fill_records_nothing(void **st_) {
     }
 }
 
+/* Waits for a forked child and asserts how it ended. */
+static void child_exits_cleanly(pid_t pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+static void child_killed_by(pid_t pid, int sig) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), sig);
+}
+
 /* JAVM_UFFD=0 turns arming off (read when the descriptor is first opened: a child process). */
 static void env_turns_it_off(void **st_) {
     (void)st_;
@@ -269,10 +283,7 @@ static void env_turns_it_off(void **st_) {
         jv_mem_fini(&m);
         _exit(rc);
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    child_exits_cleanly(pid);
 }
 
 /* fork: the child's memory is not registered; a space created before the fork goes classic in
@@ -293,10 +304,7 @@ static void fork_child_still_charges(void **st_) {
         if (jv_paged_access(&f.p, BASE, 1, true, &v).kind != JV_MEM_OK) _exit(5);
         _exit(f.gas == 1000000 - JV_COW_COST ? 0 : 6);
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    child_exits_cleanly(pid);
     assert_int_equal(jv_paged_enter(&f.p, &f.gas), JAVM_OK);
     st(&f, BASE, 1, 1); /* the parent's space is still armed and charges as before */
     assert_int_equal(f.gas, 1000000 - JV_COW_COST);
@@ -319,10 +327,7 @@ static void sigbus_outside_window_dies(void **st_) {
         raise(SIGBUS); /* a sent one: re-raised with the default action */
         _exit(8);
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFSIGNALED(status));
-    assert_int_equal(WTERMSIG(status), SIGBUS);
+    child_killed_by(pid, SIGBUS);
 }
 
 /* A hardware SIGBUS outside every window (a read past the end of a file mapping) dies with the
@@ -342,10 +347,7 @@ static void hardware_sigbus_outside_window_dies(void **st_) {
         (void)*p; /* past the (empty) file: SIGBUS, BUS_ADRERR */
         _exit(12);
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFSIGNALED(status));
-    assert_int_equal(WTERMSIG(status), SIGBUS);
+    child_killed_by(pid, SIGBUS);
 }
 
 static int g_app_bus;
@@ -361,10 +363,7 @@ static void sigbus_outside_window_chains(void **st_) {
         raise(SIGBUS);
         _exit(g_app_bus == 1 ? 0 : 9);
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    child_exits_cleanly(pid);
 }
 
 int main(void) {
