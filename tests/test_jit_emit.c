@@ -99,6 +99,13 @@ static const char *emit_case(xbuf *b, int i) {
     case 73: x_lea(b, XW, RBX, MX(RBP, R13, 0, 0)); return "lea rbx,[rbp+r13*1+0x0]";
     case 74: x_lea(b, XW, R9, MX(R13, R12, 0, 0)); return "lea r9,[r13+r12*1+0x0]";
     case 75: x_lea(b, XW, R14, M(R12, -1)); return "lea r14,[r12-0x1]";
+    case 76: x_setcc(b, CC_B, R10); return "setb r10b";
+    case 77: x_setcc(b, CC_L, RDI); return "setl dil";
+    case 78: x_movzx8(b, R10, R(R10)); return "movzx r10d,r10b";
+    case 79: x_movzx8(b, RSI, R(RSI)); return "movzx esi,sil";
+    case 80: x_movzx8(b, RBX, R(RBX)); return "movzx ebx,bl";
+    case 81: x_alu_r_rm(b, 0, ALU_XOR, R9, R(R9)); return "xor r9d,r9d";
+    case 82: x_mov_r_rm(b, 0, RAX, R(R13)); return "mov eax,r13d";
     default: return NULL;
     }
 }

@@ -381,18 +381,18 @@ static void divop(jc *c, unsigned f, bool sgn, bool rem, unsigned d, unsigned a,
     if (f) stg(c, d, RAX);
     else st_sx32(c, d);
 }
-/* φd = [cmp] via setcc */
-static void setcc_gg(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b) {
-    x_alu_r_rm(MB, 0, ALU_XOR, RAX, R(RAX));
-    cmp_gg(c, a, b);
-    x_setcc(MB, cc, RAX);
-    stg(c, d, RAX);
-}
-static void setcc_gi(jc *c, unsigned cc, unsigned a, unsigned b, uint64_t x) {
-    x_alu_r_rm(MB, 0, ALU_XOR, RAX, R(RAX));
-    cmp_gi(c, b, x);
-    x_setcc(MB, cc, RAX);
-    stg(c, a, RAX);
+/* φd = [φa cmp (imm ? x : φb)] via setcc, three instructions when d is a host register:
+ * `xor d, d; cmp; setcc d8` when d is not a compared operand (the xor must come before the cmp),
+ * else `cmp; setcc d8; movzx d, d8`. A frame-resident d goes through eax. */
+static void setcc_to(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b, bool imm, uint64_t x) {
+    bool compared = d == a || (!imm && d == b);
+    unsigned r = host_(c, d) ? H_(c, d) : RAX;
+    if (!(host_(c, d) && compared)) x_alu_r_rm(MB, 0, ALU_XOR, r, R(r));
+    if (imm) cmp_gi(c, a, x);
+    else cmp_gg(c, a, b);
+    x_setcc(MB, cc, r);
+    if (host_(c, d) && compared) x_movzx8(MB, r, R(r));
+    stg(c, d, r);
 }
 /* φd = cc ? src : φd, with flags already set */
 static void cmov_to(jc *c, unsigned cc, unsigned d, xrm src) {
@@ -411,9 +411,11 @@ static void minmax(jc *c, unsigned cc, unsigned d, unsigned a, unsigned b) {
     stg(c, d, r);
 }
 
-/* eax = (φg + disp) mod 2^32: one 32-bit lea from a host register */
+/* eax = (φg + disp) mod 2^32: one 32-bit lea from a host register (a mov for disp 0, which
+ * the processor may eliminate at rename) */
 static void addr32(jc *c, unsigned g, uint32_t disp) {
-    if (host_(c, g)) x_lea(MB, 0, RAX, M(H_(c, g), (int32_t)disp));
+    if (host_(c, g) && !disp) x_mov_r_rm(MB, 0, RAX, R(H_(c, g)));
+    else if (host_(c, g)) x_lea(MB, 0, RAX, M(H_(c, g), (int32_t)disp));
     else {
         x_mov_r_rm(MB, 0, RAX, G_(c, g));
         if (disp) x_alu_rm_i(MB, 0, ALU_ADD, R(RAX), (int32_t)disp);
@@ -653,8 +655,8 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         x_imul_r_rm_i(m, 0, work(c, a, -1), G_(c, b), (int32_t)(uint32_t)x);
         st_sx32r(c, a, work(c, a, -1));
         break;
-    case JV_I_set_lt_u_imm: setcc_gi(c, CC_B, a, b, x); break;
-    case JV_I_set_lt_s_imm: setcc_gi(c, CC_L, a, b, x); break;
+    case JV_I_set_lt_u_imm: setcc_to(c, CC_B, a, b, 0, true, x); break;
+    case JV_I_set_lt_s_imm: setcc_to(c, CC_L, a, b, 0, true, x); break;
     case JV_I_shlo_l_imm_32: shi(c, 0, SH_SHL, a, b, x); break;
     case JV_I_shlo_r_imm_32: shi(c, 0, SH_SHR, a, b, x); break;
     case JV_I_shar_r_imm_32: shi(c, 0, SH_SAR, a, b, x); break;
@@ -663,8 +665,8 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         x_alu_r_rm(m, 0, ALU_SUB, RAX, G_(c, b));
         st_sx32(c, a);
         break;
-    case JV_I_set_gt_u_imm: setcc_gi(c, CC_A, a, b, x); break;
-    case JV_I_set_gt_s_imm: setcc_gi(c, CC_G, a, b, x); break;
+    case JV_I_set_gt_u_imm: setcc_to(c, CC_A, a, b, 0, true, x); break;
+    case JV_I_set_gt_s_imm: setcc_to(c, CC_G, a, b, 0, true, x); break;
     case JV_I_shlo_l_imm_alt_32: shalt(c, 0, SH_SHL, a, b, x); break;
     case JV_I_shlo_r_imm_alt_32: shalt(c, 0, SH_SHR, a, b, x); break;
     case JV_I_shar_r_imm_alt_32: shalt(c, 0, SH_SAR, a, b, x); break;
@@ -776,8 +778,8 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         x_mov_r_rm(m, XW, GAS, M(RSP, FR(gas)));
         stg(c, d, RAX);
         break;
-    case JV_I_set_lt_u: setcc_gg(c, CC_B, d, a, b); break;
-    case JV_I_set_lt_s: setcc_gg(c, CC_L, d, a, b); break;
+    case JV_I_set_lt_u: setcc_to(c, CC_B, d, a, b, false, 0); break;
+    case JV_I_set_lt_s: setcc_to(c, CC_L, d, a, b, false, 0); break;
     case JV_I_cmov_iz:
     case JV_I_cmov_nz:
         x_alu_rm_i(m, XW, ALU_CMP, G_(c, b), 0);
