@@ -230,12 +230,13 @@ static void dynamic_jumps(void **state) {
         "  load_imm_jump_ind r7, r7, 2, 0\n", "  load_imm_jump_ind r1, r1, 4, 0\n",
         "  load_imm_jump_ind r7, r8, 6, 2\n", "  load_imm_jump_ind r2, r1, -1, 0\n",
     };
-    for (unsigned f = 0; f < sizeof forms / sizeof forms[0]; f++) {
-        char src[512];
+    for (unsigned f = 0; f < 2 * (sizeof forms / sizeof forms[0]); f++) {
+        char src[512]; /* with a jump table, then without one (every address halts or panics) */
+        unsigned nf = sizeof forms / sizeof forms[0];
         snprintf(src, sizeof src,
-                 ".jumptable A, B, 1, C\n%s  trap\nA:\n  load_imm r9, 1\n  trap\nB:\n"
+                 "%s%s  trap\nA:\n  load_imm r9, 1\n  trap\nB:\n"
                  "  load_imm r9, 2\n  trap\nC:\n  load_imm r9, 3\n  trap\n",
-                 forms[f]);
+                 f < nf ? ".jumptable A, B, 1, C\n" : "", forms[f % nf]);
         pair pp;
         make_pair(&pp, src);
         uint64_t vals[64];
@@ -252,7 +253,7 @@ static void dynamic_jumps(void **state) {
             r[1] = vals[i];
             r[8] = vals[i] - 2;
             char what[600];
-            snprintf(what, sizeof what, "%s value 0x%llx", forms[f], (unsigned long long)vals[i]);
+            snprintf(what, sizeof what, "%s value 0x%llx", src, (unsigned long long)vals[i]);
             run_both(&pp, r, 0, 100, what);
             g_runs++;
         }

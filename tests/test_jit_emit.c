@@ -106,6 +106,18 @@ static const char *emit_case(xbuf *b, int i) {
     case 80: x_movzx8(b, RBX, R(RBX)); return "movzx ebx,bl";
     case 81: x_alu_r_rm(b, 0, ALU_XOR, R9, R(R9)); return "xor r9d,r9d";
     case 82: x_mov_r_rm(b, 0, RAX, R(R13)); return "mov eax,r13d";
+    case 83: x_jmp_rm(b, MX(RCX, RAX, 3, 0)); return "jmp QWORD PTR [rcx+rax*8]";
+    case 84: x_mov_rm_i(b, 0, M(RSP, 0x94), 10); return "mov DWORD PTR [rsp+0x94],0xa";
+    case 85:
+    case 86: { /* rip-relative: objdump shows the target address after '#' */
+        static char want[2][64];
+        size_t site = x_lea_rip(b, XW, i == 85 ? RCX : R9);
+        int32_t rel = i == 85 ? 0x100 : 0x123456;
+        memcpy(b->p + site, &rel, 4);
+        snprintf(want[i - 85], sizeof want[0], "lea %s,[rip+0x%x] # 0x%zx", i == 85 ? "rcx" : "r9",
+                 (unsigned)rel, b->len + (size_t)rel);
+        return want[i - 85];
+    }
     default: return NULL;
     }
 }

@@ -50,6 +50,8 @@ typedef struct jc {
     int8_t map[JV_PVM_NUM_REGS]; /* guest register -> host register, -1 = in the frame */
     uint32_t cur;            /* current op index */
     size_t cold_off;         /* offset of the cold section in the mapping */
+    size_t tab_off;          /* offset of the djump table in the mapping (before the cold section) */
+    uint32_t x_djump_bad;    /* main offset of the stub of an invalid table entry */
 } jc;
 
 static void patch(jc *c, unsigned sec, size_t site, unsigned kind, uint32_t target) {
@@ -195,6 +197,10 @@ static void emit_stubs(jc *c) {
         x_mov_rm_r(b, 0, M(RSP, FR(exit_op)), RAX);
         jmp_to(c, SEC_MAIN, T_MAIN, c->x_exit);
     }
+    /* djump_bad: where an invalid djump table entry leads; the djump stored its op index */
+    c->x_djump_bad = (uint32_t)b->len;
+    x_mov_r_rm(b, 0, RAX, M(RSP, FR(exit_op)));
+    jmp_to(c, SEC_MAIN, T_MAIN, c->x_panic);
     /* slow: called with eax = guest address, ecx = op index; the frame is at rsp + 8 */
     c->x_slow = (uint32_t)b->len;
     store_host_regs(c, b, 8);
@@ -485,8 +491,11 @@ static void emit_store(jc *c, unsigned width, int src, uint64_t y, int basereg, 
 
 /* ---- Dynamic jumps (PVM-E2) ----------------------------------------------------------------- */
 /* eax = the address a. The native table is indexed by a itself (entries 0 .. 2 x jump count:
- * entry 2(i + 1) is jump-table entry i, the odd ones and 0 are 0), so one bound check and one
- * zero check cover 0, odd, out of range and not a block start. */
+ * entry 2(i + 1) is jump-table entry i) and every entry is a native address: entry 0, the odd
+ * ones and those whose target is not a block start hold the `djump_bad` stub, which panics
+ * with the op index the djump stored in the frame. So one bound check and one indirect jump
+ * through the table cover 0, odd, out of range and not a block start. The table lies in the
+ * code mapping (read-only), within rel32 reach of every op. */
 static void djump(jc *c) {
     xbuf *m = MB;
     uint32_t panic = panic_stub(c);
@@ -497,13 +506,15 @@ static void djump(jc *c) {
     x_mov_r_imm64(CB, RAX, c->cur);
     jmp_to(c, SEC_COLD, T_MAIN, c->x_halt);
 
+    if (c->p->jump_count == 0) { /* no table: every address is beyond it */
+        jmp_to(c, SEC_MAIN, T_COLD, beyond);
+        return;
+    }
     x_alu_rm_i(m, 0, ALU_CMP, R(RAX), (int32_t)(2 * c->p->jump_count));
     jcc_to(c, SEC_MAIN, CC_A, T_COLD, beyond);
-    x_mov_r_imm64(m, RCX, (uint64_t)(uintptr_t)c->code->jt);
-    x_mov_r_rm(m, XW, RCX, MX(RCX, RAX, 3, 0));
-    x_test_rm_r(m, XW, R(RCX), RCX); /* 0, odd, not a block start: panic */
-    jcc_to(c, SEC_MAIN, CC_E, T_COLD, panic);
-    x_jmp_rm(m, R(RCX));
+    fix(c, SEC_MAIN, x_lea_rip(m, XW, RCX), T_MAIN, (uint32_t)c->tab_off);
+    x_mov_rm_i(m, 0, M(RSP, FR(exit_op)), (int32_t)c->cur); /* for djump_bad */
+    x_jmp_rm(m, MX(RCX, RAX, 3, 0));
 }
 
 /* op gas, cost (add or sub of the block cost; rcx holds a cost beyond 32 bits) */
@@ -823,7 +834,6 @@ void jv_jit_code_free(jv_jit_code *c) {
     if (c->code) munmap(c->code, c->map_len);
     if (c->code && c->cold_len) munmap(c->code + c->cold_at, c->cold_len);
     free(c->op_off);
-    free(c->jt);
     free(c);
 }
 
@@ -833,23 +843,27 @@ static javm_status finish(jc *c) {
     jv_jit_code *k = c->code;
     for (size_t i = 0; i < c->nfx; i++)
         patch(c, c->fx[i].sec, c->fx[i].site, c->fx[i].kind, c->fx[i].target);
+    uint64_t bad = (uint64_t)(uintptr_t)(k->code + c->x_djump_bad);
+    size_t nt = 2 * (size_t)c->p->jump_count + 1;
+    for (size_t e = 0; e < nt; e++) k->jt[e] = bad;
     for (uint32_t j = 0; j < c->p->jump_count; j++) { /* entry i at address 2(i + 1) */
         uint32_t t = c->p->jump_ops[j];
-        uint64_t at = t == JV_PVM_NONE ? 0 : (uint64_t)(uintptr_t)(k->code + k->op_off[t]);
-        k->jt[2 * (size_t)j + 2] = at;
+        if (t != JV_PVM_NONE) k->jt[2 * (size_t)j + 2] = (uint64_t)(uintptr_t)(k->code + k->op_off[t]);
     }
     /* give back what the sections did not use; int3 in the partial pages */
     size_t main_end = (MB->len + 4095) & ~(size_t)4095;
     size_t cold_end = (c->cold_off + CB->len + 4095) & ~(size_t)4095;
     memset(MB->p + MB->len, 0xCC, main_end - MB->len);
     memset(CB->p + CB->len, 0xCC, cold_end - (c->cold_off + CB->len));
-    if (c->cold_off > main_end) munmap(k->code + main_end, c->cold_off - main_end);
+    if (c->tab_off > main_end) munmap(k->code + main_end, c->tab_off - main_end);
     if (k->map_len > cold_end) munmap(k->code + cold_end, k->map_len - cold_end);
-    /* from now on only the two sections are ours (something else may map the gap) */
+    /* from now on only the main section and the table + cold section are ours (something else
+     * may map the gap) */
     k->map_len = main_end;
-    k->cold_at = c->cold_off;
-    k->cold_len = cold_end - c->cold_off;
+    k->cold_at = c->tab_off;
+    k->cold_len = cold_end - c->tab_off;
     if (mprotect(k->code, main_end, PROT_READ | PROT_EXEC) != 0 ||
+        mprotect(k->code + c->tab_off, c->cold_off - c->tab_off, PROT_READ) != 0 ||
         mprotect(k->code + c->cold_off, cold_end - c->cold_off, PROT_READ | PROT_EXEC) != 0)
         return jv_set_error(JAVM_ERR_OS, "jit: cannot make the code executable");
     k->code_bytes = MB->len + CB->len;
@@ -870,19 +884,21 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     k->prog = p;
     k->nops = p->nops;
     k->op_off = malloc(((size_t)p->nops + 1) * sizeof *k->op_off);
-    k->jt = calloc(2 * (size_t)p->jump_count + 1, sizeof *k->jt);
     jc cs, *c = &cs;
     memset(c, 0, sizeof *c);
     c->p = p;
     c->code = k;
     javm_status s = JAVM_OK;
-    if (!k->op_off || !k->jt) goto oom;
+    if (!k->op_off) goto oom;
     size_t main_cap = STUB_BYTES + (size_t)p->nops * MAX_MAIN_OP;
     size_t cold_cap = 4096 + (size_t)p->nops * MAX_COLD_OP;
-    c->cold_off = (main_cap + 4095) & ~(size_t)4095;
-    if (c->cold_off + cold_cap > (1u << 31)) {
-        s = jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: program of %u ops too large to compile",
-                         p->nops);
+    size_t tab_bytes = (((2 * (size_t)p->jump_count + 1) * sizeof *k->jt) + 4095) & ~(size_t)4095;
+    c->tab_off = (main_cap + 4095) & ~(size_t)4095;
+    c->cold_off = c->tab_off + tab_bytes;
+    if (c->cold_off + cold_cap > (1u << 31)) { /* everything within rel32 reach */
+        s = jv_set_error(JAVM_ERR_UNSUPPORTED,
+                         "jit: program of %u ops and %u jump-table entries too large to compile",
+                         p->nops, p->jump_count);
         goto fail;
     }
     k->map_len = (c->cold_off + cold_cap + 4095) & ~(size_t)4095;
@@ -890,6 +906,7 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (region == MAP_FAILED) goto oom;
     k->code = region;
+    k->jt = (uint64_t *)(void *)(k->code + c->tab_off);
     *MB = (xbuf){.p = k->code, .cap = main_cap, .fixed = true};
     *CB = (xbuf){.p = k->code + c->cold_off, .cap = cold_cap, .fixed = true};
     assign_registers(c);

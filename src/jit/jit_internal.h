@@ -47,13 +47,14 @@ struct jv_jit_code {
     const javm_program *prog;
     uint8_t *code;          /* the executable mapping (cold section at a fixed offset) */
     size_t map_len;         /* the main section's mapping (the whole reservation until laid out) */
-    size_t cold_at, cold_len; /* the cold section's mapping (0 until laid out) */
+    size_t cold_at, cold_len; /* the djump table + cold section mapping (0 until laid out) */
     size_t code_bytes;      /* machine code emitted (both sections) */
     size_t body_lo, body_hi; /* [lo, hi): the op bodies (the only code that accesses guest memory) */
     uint32_t *op_off;       /* native offset of every op (prog->nops entries, nondecreasing) */
     uint32_t nops;
     uint64_t max_stores;    /* the largest store count of a block (#3 gate) */
-    uint64_t *jt;           /* djump address a (0 .. 2 x count) -> native address, 0 = invalid */
+    uint64_t *jt;           /* djump address a (0 .. 2 x count) -> native address (read-only, in the
+                             * mapping before the cold section; invalid entries: the djump_bad stub) */
     uint32_t off_entry;     /* void entry(jv_jit_frame *frame, const void *target) */
     uint32_t off_exit;      /* exit with frame.exit_kind/op set, host registers live */
     uint32_t off_wrap;      /* slow path of a wrapping access (JIT-2), entered by the callback */

@@ -177,6 +177,16 @@ static inline void x_movsx8(xbuf *b, unsigned dst, xrm src) { x_enc(b, XW | XB8,
 static inline void x_movsx16(xbuf *b, unsigned dst, xrm src) { x_enc(b, XW, 0xBF0F, 2, dst, src); }
 static inline void x_movsxd(xbuf *b, unsigned dst, xrm src) { x_enc(b, XW, 0x63, 1, dst, src); }
 static inline void x_lea(xbuf *b, unsigned f, unsigned dst, xrm src) { x_enc(b, f, 0x8D, 1, dst, src); }
+/* lea dst, [rip + rel32]: the rel32 is left 0 and its position returned for a fixup (it is the
+ * last field, so it counts from its own end like a jump's). */
+static inline size_t x_lea_rip(xbuf *b, unsigned f, unsigned dst) {
+    unsigned rex = 0x40 | ((f & XW) ? 8 : 0) | ((dst & 8) ? 4 : 0);
+    if (rex != 0x40) xb_u8(b, (uint8_t)rex);
+    xb_u8(b, 0x8D);
+    xb_u8(b, (uint8_t)(((dst & 7) << 3) | 5));
+    xb_u32(b, 0);
+    return b->len - 4;
+}
 static inline void x_imul_r_rm(xbuf *b, unsigned f, unsigned dst, xrm src) { x_enc(b, f, 0xAF0F, 2, dst, src); }
 static inline void x_imul_r_rm_i(xbuf *b, unsigned f, unsigned dst, xrm src, int32_t imm) {
     x_enc(b, f, 0x69, 1, dst, src);
