@@ -8,6 +8,7 @@
 #  - the conformance vectors (gp07 and gp08) through `javm test` on every engine, #3 off and on
 #    (counted per vector)
 #  - the hardware-paged engines' tests, fuzzers and gp07 vectors again with JAVM_UFFD=0
+#  - the jit's tests, differential test and gp07 vectors (#3 on) again with JAVM_AHEAD=0
 #  - the Python binding (bindings/python/tests, pytest) against $B/libjavm.so; its conftest prints
 #    "python: N passed, N failed". Under SAN=1 the sanitizer runtime is preloaded into python.
 set -u
@@ -64,7 +65,7 @@ for engine in $("$JAVM_BIN" test --list-engines); do
 done
 # the hardware-paged engines again with armed pages off (JAVM_UFFD=0: the mprotect path of every
 # first touch, docs/MEMORY.md MEM-11); where the kernel has no userfaultfd both runs are the same
-for t in test_engine test_engine_scenarios test_jit test_diff test_reliability test_pool; do
+for t in test_engine test_engine_scenarios test_jit test_diff test_reliability test_pool test_ahead; do
   [ -x "$B/tests/$t" ] || continue
   JAVM_UFFD=0 "$B/tests/$t" >"$log" 2>&1; add_counts "$t (JAVM_UFFD=0)" $? "$log"
 done
@@ -79,6 +80,16 @@ for engine in paged jit; do
   JAVM_UFFD=0 "$JAVM_BIN" test --engine "$engine" --mat tests/vectors/gp07 >"$log" 2>&1
   add_counts "vectors gp07 ($engine, #3 on, JAVM_UFFD=0)" $? "$log"
 done
+# the jit again with write-ahead batches off (JAVM_AHEAD=0, docs/MEMORY.md MEM-12): every first
+# touch through the fault callback
+for t in test_jit test_diff test_ahead; do
+  [ -x "$B/tests/$t" ] || continue
+  JAVM_AHEAD=0 "$B/tests/$t" >"$log" 2>&1; add_counts "$t (JAVM_AHEAD=0)" $? "$log"
+done
+if "$JAVM_BIN" test --list-engines | grep -qx jit; then
+  JAVM_AHEAD=0 "$JAVM_BIN" test --engine jit --mat tests/vectors/gp07 >"$log" 2>&1
+  add_counts "vectors gp07 (jit, #3 on, JAVM_AHEAD=0)" $? "$log"
+fi
 # the first of python3, /usr/bin/python3 that has pytest (scripts/deps.sh installs python3-pytest)
 py=""
 for p in python3 /usr/bin/python3; do

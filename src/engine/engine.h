@@ -126,6 +126,8 @@ typedef struct jv_paged_stats {
     uint64_t ro_units;           /* read-only units opened by fault-around */
     uint64_t mat_gas;            /* #3 gas debited by resolves */
     uint64_t host_faults;        /* SIGSEGVs handled (includes PVM-level faults) */
+    uint64_t ahead_batches;      /* MEM-12 write-ahead batches opened */
+    uint64_t ahead_pages;        /* pages they covered */
 } jv_paged_stats;
 
 typedef struct jv_paged {
@@ -142,6 +144,10 @@ typedef struct jv_paged {
     int degrade;             /* nonzero: the VMA budget is spent (MEM-7; exit_jb taken) */
     jv_paged_stats stats;
     int slot;                /* fault-registry slot (fault.h), -1 if not registered */
+    /* MEM-12 stream detection: the last armed page resolved (UINT32_MAX: none) and the size of
+     * the last batch opened */
+    uint32_t ahead_last, ahead_k;
+    int settle_failed; /* nonzero: os_errno is from a failed settle (jv_paged_settle) */
 } jv_paged;
 
 /* Availability: Linux x86-64 with 4 KiB host pages. */
@@ -162,6 +168,22 @@ void jv_paged_leave(jv_paged *p);
  * -1 when it cannot be resolved in paged mode, nothing changed: opening host protection failed
  * (p->os_errno set) or the VMA budget is spent (p->degrade set, MEM-7). Async-signal-safe. */
 int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write);
+
+/* ---- Write-ahead batches (MEM-12, mem/mem.h) ---------------------------------------------------
+ * Used by the jit (whose out-of-line gas gate settles; the paged engine's gate is the
+ * interpreter's and never sees a pre-charged counter, so it opens none). jv_paged_resolve
+ * settles first when the access touches a page of the open batch.
+ * jv_paged_settle: settles the space's open batch into *p->gas (+ pre-charge − charge) and the
+ * statistics. 0, or -1 with p->os_errno set (mem's settle failed; whatever it applied is
+ * accounted). Async-signal-safe.
+ * jv_paged_ahead: after a resolve of the armed page pn (its last page) succeeded: if the access
+ * streams (pn follows the last armed page resolved, or is the page just past the open batch),
+ * settles the open batch and opens the next one from pn + 1 (8 pages, doubling up to
+ * JV_MEM_AHEAD_MAX while the stream runs on), pre-charging its pages x cow_cost from *p->gas;
+ * only while *p->gas - floor stays at least that pre-charge again afterwards (floor: what the
+ * caller's gates need in reserve, the jit's bias). 0, or -1 when the settle failed. */
+int jv_paged_settle(jv_paged *p);
+int jv_paged_ahead(jv_paged *p, uint32_t pn, uint64_t floor);
 
 /* ENG-5: the slow partner of the paged accessors (wrap-around candidates). On a PVM-level
  * fault returns its classification; on success performs the access modulo 2^32. */

@@ -149,6 +149,12 @@ void jv_paged_leave(jv_paged *p) {
 /* ---- Fault resolution (ENG-1, ENG-3; the mem layer's MEM-7, MEM-8) ----------------------- */
 int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) {
     jv_mem_open o;
+    jv_mem *m = p->mem;
+    if (JV_UNLIKELY(m->ahead_count)) { /* MEM-12: a page of the batch gets its state first */
+        uint32_t lo = addr >> JV_PAGE_SHIFT, hi = (uint32_t)(addr + width - 1) >> JV_PAGE_SHIFT;
+        uint32_t b = m->ahead_first, e = m->ahead_first + m->ahead_count;
+        if (((lo >= b && lo < e) || (hi >= b && hi < e)) && jv_paged_settle(p)) return -1;
+    }
     int rc = jv_mem_touch_open(p->mem, addr, width, is_write, &o);
     p->stats.ro_units += o.ro_units;
     if (rc == JV_MEM_OPEN_PVM) {
@@ -208,4 +214,43 @@ jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool i
     __asm__ volatile("" ::: "memory");
     p->acc = 0;
     return (jv_mem_result){0};
+}
+
+/* ---- Write-ahead batches (MEM-12) -------------------------------------------------------------- */
+#define AHEAD_FIRST 8u
+
+int jv_paged_settle(jv_paged *p) {
+    jv_mem_result r;
+    uint64_t pre;
+    int rc = jv_mem_ahead_settle(p->mem, &r, &pre);
+    /* the counter was a lower bound of the gas by the pre-charge: exact again */
+    *p->gas += (int64_t)pre - (int64_t)r.charge;
+    p->stats.mat_gas += r.charge;
+    p->stats.first_touch_faults += r.first_touch;
+    p->stats.cow_pages += r.cow;
+    if (rc == 0) return 0;
+    p->os_errno = -rc;
+    p->settle_failed = 1;
+    return -1;
+}
+
+int jv_paged_ahead(jv_paged *p, uint32_t pn, uint64_t floor) {
+    jv_mem *m = p->mem;
+    bool at_end = m->ahead_count && pn == m->ahead_first + m->ahead_count;
+    bool stream = at_end || (p->ahead_last != UINT32_MAX && pn == p->ahead_last + 1);
+    p->ahead_last = pn;
+    if (!stream || !jv_mem_ahead_ready()) return 0;
+    uint32_t k = at_end && p->ahead_k ? 2 * p->ahead_k : AHEAD_FIRST;
+    if (k > JV_MEM_AHEAD_MAX) k = JV_MEM_AHEAD_MAX;
+    if (m->ahead_count && jv_paged_settle(p)) return -1;
+    /* ample gas: after the pre-charge the counter keeps at least as much again above floor */
+    uint64_t pre = (uint64_t)k * m->cow_cost;
+    if (*p->gas < 0 || (uint64_t)*p->gas < floor || (uint64_t)*p->gas - floor < 2 * pre) return 0;
+    uint32_t n = jv_mem_ahead_open(m, pn + 1, k);
+    if (!n) return 0;
+    *p->gas -= (int64_t)((uint64_t)n * m->cow_cost);
+    p->ahead_k = k;
+    p->stats.ahead_batches++;
+    p->stats.ahead_pages += n;
+    return 0;
 }

@@ -555,6 +555,13 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         jcc_to(c, SEC_MAIN, CC_L, T_COLD, (uint32_t)CB->len);
         /* cold: the counter before the block, the real gas in rax */
         gas_imm(CB, ALU_ADD, cost);
+        /* MEM-12: while a write-ahead batch is open the counter is a lower bound (its pages
+         * were pre-charged): settle it first (the slow path on this op reloads the counter) */
+        x_alu_rm_i(CB, XW, ALU_CMP, M(RSP, FR(ahead)), 0);
+        size_t j_exact = x_jcc8(CB, CC_E);
+        x_mov_r_imm64(CB, RCX, c->cur);
+        fix(c, SEC_COLD, x_call32(CB), T_MAIN, c->x_slow);
+        x_patch8(CB, j_exact);
         x_mov_r_rm(CB, XW, RAX, M(RSP, FR(bias)));
         x_alu_r_rm(CB, XW, ALU_ADD, RAX, R(GAS));
         /* PVM-G1: gas >= cost; PVM-G2 (#3): gas - cost >= stores x reserve, no overflow */

@@ -69,6 +69,8 @@ extern const jv_engine_ops jv_engine_jit;
 javm_status jv_jit_create(const javm_program *prog, jv_mem *m, void **ctx);
 void jv_jit_destroy(void *ctx);
 uint64_t jv_jit_ro_units(const void *ctx);
+/* MEM-12 statistics of an instance (tests, benchmarks): write-ahead batches opened, their pages. */
+void jv_jit_ahead_stats(const void *ctx, uint64_t *batches, uint64_t *pages);
 
 /* Runs from op `start` (from jv_pvm_enter) until an exit, filling st as jv_pvm_exec_soft does
  * (JIT-1). JAVM_ERR_OS only if opening host protection failed (the state is then a retry of the

@@ -36,7 +36,8 @@ typedef struct jv_jit_frame {
     struct jv_jit_frame *self;    /* where the exit copies the frame back */
     uint8_t *base;                /* the guest window */
     uint64_t wrap_ret;            /* the fault callback's return address for the wrap stub */
-    uint64_t pad;
+    uint64_t ahead;               /* MEM-12: nonzero while a write-ahead batch is open (the
+                                   * counter is then a lower bound: gates settle first) */
 } jv_jit_frame;
 _Static_assert(sizeof(jv_jit_frame) % 16 == 8, "frame size must be 8 mod 16");
 #define JV_JIT_FRAME_QWORDS (sizeof(jv_jit_frame) / 8)
@@ -68,8 +69,9 @@ uint64_t jv_jit_gas_bias(int64_t gas, uint64_t reserve, uint64_t max_stores);
 
 typedef void (*jv_jit_entry_fn)(jv_jit_frame *frame, const void *target);
 
-/* Called by generated code (through the slow stub) for accesses that wrap and for sbrk:
- * returns 0 to continue (registers reloaded from the frame), 1 to exit (exit fields set). */
+/* Called by generated code (through the slow stub) for accesses that wrap, for sbrk, and by a
+ * GAS op's out-of-line gate while a write-ahead batch is open (MEM-12: settle it): returns 0 to
+ * continue (registers and gas reloaded from the frame), 1 to exit (exit fields set). */
 int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr);
 
 #endif /* JV_JIT_INTERNAL_H */

@@ -43,6 +43,7 @@ typedef struct jv_jit_inst {
     volatile int running; /* 1 while this thread runs guest code */
     pthread_t thread;
     int slot;
+    bool ahead;           /* MEM-12 batches in this run (jv_mem_ahead_ready at its start) */
 } jv_jit_inst;
 
 /* ---- Fault callback (JIT-4) ------------------------------------------------------------------ */
@@ -91,7 +92,12 @@ static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
     int64_t gas = (int64_t)((uint64_t)gr[REG_RDX] + f->bias);
     ji->pg.gas = &gas;
     ji->pg.stats.host_faults++;
+    uint32_t last = (uint32_t)(addr + width - 1) >> JV_PAGE_SHIFT;
+    bool armed = ji->ahead && jv_mem_armed(ji->pg.mem, last);
     int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
+    /* MEM-12: a stream of first touches opens the next pages ahead of it */
+    if (rc == 0 && armed) rc = jv_paged_ahead(&ji->pg, last, f->bias);
+    f->ahead = ji->pg.mem->ahead_count != 0;
     gr[REG_RDX] = (greg_t)((uint64_t)gas - f->bias);
     if (rc == 0) return JV_FAULT_HANDLED; /* the instruction is retried */
     /* Leave through the exit stub with the host registers as they are (the guest state
@@ -103,10 +109,29 @@ static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
 }
 
 /* ---- Slow path (called from generated code) ------------------------------------------------ */
+/* MEM-12: settles the open batch into the frame's (biased) counter; 1 (exit set) if it failed. */
+static int settle_frame(jv_jit_inst *ji, jv_jit_frame *f, uint32_t op_index) {
+    if (!ji->pg.mem->ahead_count) return 0;
+    int64_t gas = (int64_t)((uint64_t)f->gas + f->bias);
+    ji->pg.gas = &gas;
+    int rc = jv_paged_settle(&ji->pg);
+    f->gas = (int64_t)((uint64_t)gas - f->bias);
+    f->ahead = ji->pg.mem->ahead_count != 0;
+    if (rc == 0) return 0;
+    if (op_index != UINT32_MAX) {
+        f->exit_kind = JV_JX_OS;
+        f->exit_op = op_index;
+    }
+    return 1;
+}
+
 int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr) {
     jv_jit_inst *ji = f->inst;
     const jv_pvm_op *op = &ji->prog->ops[op_index];
+    /* a gate that found the counter short while a batch is open: settle, the gate decides */
+    if (op->iop == JV_I_GAS) return settle_frame(ji, f, op_index);
     if (op->iop == JV_I_sbrk) {
+        if (settle_frame(ji, f, op_index)) return 1; /* sbrk maps pages: no batch across it */
         if (!ji->st->sbrk_enabled) {
             f->exit_kind = JV_JX_PANIC;
             f->exit_op = op_index;
@@ -122,6 +147,7 @@ int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr) {
     ji->pg.gas = &gas;
     int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
     f->gas = (int64_t)((uint64_t)gas - f->bias);
+    f->ahead = ji->pg.mem->ahead_count != 0;
     if (rc != 0) {
         f->exit_kind = rc > 0 ? JV_JX_MEM : JV_JX_OS;
         f->exit_op = op_index;
@@ -162,6 +188,8 @@ javm_status jv_jit_create(const javm_program *prog, jv_mem *m, void **ctx) {
     if (!ji) return jv_set_error(JAVM_ERR_NO_MEMORY, "jit: out of memory");
     ji->pg.mem = m;
     ji->pg.slot = -1;
+    ji->pg.ahead_last = UINT32_MAX;
+    (void)jv_mem_ahead_enabled(); /* MEM-12: opens the pagemap here, never in a fault */
     ji->code = k;
     ji->prog = prog;
     if ((s = jv_fault_install()) != JAVM_OK) {
@@ -190,6 +218,12 @@ uint64_t jv_jit_ro_units(const void *ctx) {
     return ctx ? ((const jv_jit_inst *)ctx)->pg.stats.ro_units : 0;
 }
 
+void jv_jit_ahead_stats(const void *ctx, uint64_t *batches, uint64_t *pages) {
+    const jv_jit_inst *ji = ctx;
+    *batches = ji ? ji->pg.stats.ahead_batches : 0;
+    *pages = ji ? ji->pg.stats.ahead_pages : 0;
+}
+
 /* ---- Running ------------------------------------------------------------------------------------- */
 uint64_t jv_jit_gas_bias(int64_t gas, uint64_t reserve, uint64_t max_stores) {
     if (gas < 0 || reserve == 0 || max_stores == 0) return 0;
@@ -201,6 +235,18 @@ uint64_t jv_jit_gas_bias(int64_t gas, uint64_t reserve, uint64_t max_stores) {
 
 javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, uint32_t start) {
     jv_jit_inst *ji = ctx;
+    if (ji->pg.mem->ahead_count) { /* MEM-12: a batch whose settle failed in the last run */
+        jv_paged_stats b = ji->pg.stats;
+        ji->pg.gas = &st->gas;
+        int rc = jv_paged_settle(&ji->pg);
+        st->mat_gas += ji->pg.stats.mat_gas - b.mat_gas;
+        st->first_touch += ji->pg.stats.first_touch_faults - b.first_touch_faults;
+        st->cow += ji->pg.stats.cow_pages - b.cow_pages;
+        if (rc)
+            return jv_set_error(JAVM_ERR_OS, "jit: settling a write-ahead batch failed: %s",
+                                strerror(ji->pg.os_errno));
+    }
+    ji->ahead = jv_mem_ahead_ready();
     if (ji->pg.mem->mode == JV_MEM_SOFT) /* degraded by the VMA budget this frame (MEM-7) */
         return jv_engine_run_degraded(st, prog, ji->pg.mem, start, false);
     const jv_jit_code *k = ji->code;
@@ -216,6 +262,7 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     ji->st = st;
     ji->pg.os_errno = 0;
     ji->pg.degrade = 0;
+    ji->pg.settle_failed = 0;
     ji->pg.gas = NULL; /* set around each resolve: the counter in the frame is biased */
     jv_paged_stats before = ji->pg.stats;
     ji->thread = pthread_self();
@@ -224,12 +271,16 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     ((jv_jit_entry_fn)(uintptr_t)(k->code + k->off_entry))(&f, k->code + k->op_off[start]);
     __atomic_store_n(&ji->running, 0, __ATOMIC_RELEASE);
     jv_fault_thread_leave();
+    /* MEM-12: gas, states and statistics are exact again before the exit is reported; a batch
+     * that could not be settled keeps its pre-charge outside the instruction count */
+    bool settle_failed = settle_frame(ji, &f, UINT32_MAX) != 0;
+    uint64_t outstanding = (uint64_t)ji->pg.mem->ahead_count * ji->pg.mem->cow_cost;
     memcpy(st->regs, f.regs, sizeof f.regs);
     f.gas = (int64_t)((uint64_t)f.gas + f.bias);
     /* Gas left the counter only as block costs and #3 charges; a block's instruction count
      * is its cost less what it recorded in uncounted. */
     uint64_t mat = ji->pg.stats.mat_gas - before.mat_gas;
-    st->instructions += (uint64_t)(st->gas - f.gas) - mat - (uint64_t)f.uncounted;
+    st->instructions += (uint64_t)(st->gas - f.gas) - mat - (uint64_t)f.uncounted - outstanding;
     st->gas = f.gas;
     st->mat_gas += mat;
     st->first_touch += ji->pg.stats.first_touch_faults - before.first_touch_faults;
@@ -263,14 +314,20 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     default: /* JV_JX_OS: a retry of the access, as in the paged engine */
         st->pc = op->pc;
         st->resume = f.exit_op;
-        st->instructions -= (uint64_t)op->rest + 1;
+        if (op->iop != JV_I_GAS) /* (a gate whose settle failed: its block is not charged) */
+            st->instructions -= (uint64_t)op->rest + 1;
         if (ji->pg.degrade) /* the VMA budget is spent: on with soft checks (MEM-7) */
             s = jv_engine_degrade_and_continue(st, prog, ji->pg.mem, false);
         else
-            s = jv_set_error(JAVM_ERR_OS, "jit: opening guest pages failed: %s",
+            s = jv_set_error(JAVM_ERR_OS, "jit: %s failed: %s",
+                             ji->pg.settle_failed ? "settling a write-ahead batch"
+                                                  : "opening guest pages",
                              strerror(ji->pg.os_errno));
         break;
     }
+    if (settle_failed && s == JAVM_OK) /* the exit stands; its batch settles at the next run */
+        s = jv_set_error(JAVM_ERR_OS, "jit: settling a write-ahead batch failed: %s",
+                         strerror(ji->pg.os_errno));
     return s;
 }
 

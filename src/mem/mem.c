@@ -81,6 +81,18 @@ static void vma_pool_init(void) {
     g_vma_pool_limit = max / 4;
 }
 
+/* MEM-12: no transparent huge pages in the window: a range taken out of the userfaultfd
+ * registration is plain anonymous memory, and one huge page would make 512 pages look written.
+ * (Every fresh window or range gets the same flag, so VMAs still merge.) */
+static void no_huge_pages(void *addr, size_t len) {
+#ifdef MADV_NOHUGEPAGE
+    (void)madvise(addr, len, MADV_NOHUGEPAGE);
+#else
+    (void)addr;
+    (void)len;
+#endif
+}
+
 /* MEM-11: register the whole window (one registration, so it never splits a VMA); live if the
  * descriptor is there and the kernel accepted it. */
 static void uffd_setup(jv_mem *m) {
@@ -109,6 +121,7 @@ javm_status jv_mem_init(jv_mem *m, jv_mem_mode mode, uint64_t cow_cost, bool ro_
         return jv_set_error(JAVM_ERR_OS, "mem: reserving the 4 GiB guest window failed: %s",
                             strerror(errno));
     m->base = w;
+    no_huge_pages(m->base, m->window_size);
     int rc = jv_meta_space_reserve(&m->meta, mem_specs, NUM_SPECS, NULL);
     if (rc == 0) rc = jv_meta_ensure_mapped_all(&m->meta, jv_mem_spec_page);
     if (rc != 0) {
@@ -357,6 +370,7 @@ javm_status jv_mem_unmap(jv_mem *m, uint64_t start, uint64_t size) {
     if (mmap(m->base + start, size, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
         return jv_set_error(JAVM_ERR_OS, "unmap: mmap failed: %s", strerror(errno));
+    no_huge_pages(m->base + start, size);
     for (uint32_t i = 0; i < count; i++) {
         uint32_t pn = first + i;
         if (jv_pg_perm(m->pages[pn])) {
@@ -581,6 +595,9 @@ javm_status jv_mem_reset(jv_mem *m) {
         memset(m->armed + (uint64_t)c * SPAN_PAGES / 8, 0, SPAN_PAGES / 8);
     }
     memset(m->used_spans, 0, sizeof m->used_spans);
+    m->ahead_count = 0; /* MEM-12: a batch is settled before the host can reset (defensive) */
+    m->ahead_vma = 0;
+    no_huge_pages(m->base, m->window_size);
     uffd_setup(m); /* MEM-11: the fresh window is registered again */
     m->mapped_pages = 0;
     m->prot_stale = false;
@@ -877,6 +894,94 @@ int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, j
     }
     vma_account(m, edges_count(m, &e) - before + 2 * (int64_t)o->ro_units);
     return JV_MEM_OPEN_OK;
+}
+
+/* ---- MEM-12: write-ahead batches ------------------------------------------------------------ */
+bool jv_mem_armed(const jv_mem *m, uint32_t pn) { return pn < JV_NUM_PAGES && page_armed(m, pn); }
+
+/* The VMA boundaries the metadata implies on the edges around pages [first, first + n). */
+static int64_t batch_edges(const jv_mem *m, uint32_t first, uint32_t n) {
+    int64_t b = 0;
+    for (int64_t pn = (int64_t)first - 1; pn < (int64_t)first + n; pn++)
+        b += acct_prot(m, pn) != acct_prot(m, pn + 1);
+    return b;
+}
+
+uint32_t jv_mem_ahead_open(jv_mem *m, uint32_t first, uint32_t count) {
+    if (m->ahead_count || m->mode != JV_MEM_PAGED || !m->uffd_live || !m->uffd_reg ||
+        m->prot_stale || m->uffd_epoch != jv_uffd_epoch() || !jv_mem_ahead_ready())
+        return 0;
+    if (count > JV_MEM_AHEAD_MAX) count = JV_MEM_AHEAD_MAX;
+    if (first >= JV_NUM_PAGES) return 0;
+    if (count > JV_NUM_PAGES - first) count = JV_NUM_PAGES - first;
+    uint32_t n = 0;
+    while (n < count && page_armed(m, first + n) &&
+           jv_pg_state(m->pages[first + n]) == JV_STATE_NOT_PRESENT)
+        n++;
+    if (n < 2) return 0;
+    /* Taking the range out of the registration splits its VMA at both ends; each page read in
+     * the batch may split one more pair when it is closed to PROT_READ at the settle. */
+    int64_t need = 2 * (int64_t)n + 2;
+    if (!vma_room(m, need)) return 0;
+    if (jv_uffd_unregister(m->base + ((uint64_t)first << JV_PAGE_SHIFT),
+                           (size_t)n << JV_PAGE_SHIFT) != 0)
+        return 0;
+    vma_account(m, need);
+    m->ahead_vma = need;
+    m->ahead_first = first;
+    m->ahead_count = n;
+    return n;
+}
+
+int jv_mem_ahead_settle(jv_mem *m, jv_mem_result *r, uint64_t *precharged) {
+    *r = (jv_mem_result){0};
+    *precharged = 0;
+    uint32_t first = m->ahead_first, n = m->ahead_count;
+    if (!n) return 0;
+    uint8_t *lo = m->base + ((uint64_t)first << JV_PAGE_SHIFT);
+    uint64_t ent[JV_MEM_AHEAD_MAX];
+    int rc = jv_uffd_pagemap_read(lo, n, ent);
+    if (rc) return rc; /* nothing known, nothing applied: the batch stays open */
+    *precharged = (uint64_t)n * m->cow_cost;
+    int64_t before = batch_edges(m, first, n);
+    bool any_read = false;
+    for (uint32_t i = 0; i < n; i++) {
+        bool present = (ent[i] >> 63) & 1, swapped = (ent[i] >> 62) & 1;
+        if (!present && !swapped) continue; /* untouched: still armed */
+        /* present and exclusively mapped: written (a private page); present and shared: the
+         * kernel's zero page (read); swapped out: a private page, so written */
+        bool written = swapped || ((ent[i] >> 56) & 1);
+        uint32_t pn = first + i;
+        jv_mem_result t = jv_mem_touch(m, pn << JV_PAGE_SHIFT, 1, written);
+        r->charge += t.charge;
+        r->first_touch += t.first_touch;
+        r->cow += t.cow;
+        jv_bit_clear(m->armed, pn); /* as a resolve of an armed page (jv_mem_touch_open) */
+        jv_bit_set(m->rearm, pn);
+        m->armed_resolved++;
+        any_read |= !written;
+    }
+    m->ahead_count = 0;
+    vma_account(m, -m->ahead_vma);
+    m->ahead_vma = 0;
+    /* Untouched pages are armed again; read pages get the protection a read resolve gives. */
+    int reg = jv_uffd_register(lo, (size_t)n << JV_PAGE_SHIFT);
+    if (reg == 0 && any_read) {
+        for (uint32_t i = 0; i < n && rc == 0;) {
+            uint32_t j = i;
+            while (j < n && (ent[j] >> 63 & 1) && !((ent[j] >> 56) & 1) && !((ent[j] >> 62) & 1))
+                j++;
+            if (j > i) rc = jv_mem_sync_protection(m, first + i, j - i);
+            i = j + (j == i);
+        }
+    }
+    vma_account(m, batch_edges(m, first, n) - before);
+    if (reg == 0 && rc == 0) return 0;
+    /* MEM-8: the window is no longer registered alike everywhere, or a read page is more open
+     * than its page byte: stop arming and re-sync every protection */
+    uffd_go_classic(m);
+    m->prot_stale = true;
+    return jv_mem_heal(m) == JAVM_OK ? 0 : -EIO;
 }
 
 javm_status jv_mem_degrade(jv_mem *m) {

@@ -80,6 +80,14 @@
  *          and in a fork child (registrations are not inherited); jv_mem_reset makes it live
  *          again. JAVM_UFFD=0 in the environment (read when the descriptor is first
  *          opened) or jv_uffd_force_off turn arming off for spaces created after it.
+ *   MEM-12 write-ahead batches (docs/MEMORY.md §12): a run of armed pages may be taken out of
+ *          the registration while guest code runs (jv_mem_ahead_open: armed pages only, at most
+ *          JV_MEM_AHEAD_MAX, VMA headroom reserved); settling it (jv_mem_ahead_settle) applies to
+ *          each page the kernel populated exactly the touch the fault path would have applied
+ *          (pagemap: zero page = read, exclusive or swapped = written), registers the range
+ *          again, closes read pages to PROT_READ and accounts the VMAs. The engine pre-charges
+ *          pages x cow_cost at the open and settles before gas, states or statistics can be
+ *          observed; so a batch never outlives a run.
  */
 #ifndef JV_MEM_H
 #define JV_MEM_H
@@ -136,6 +144,10 @@ typedef struct jv_mem {
     bool uffd_reg, uffd_live;
     unsigned uffd_epoch;
     uint64_t armed_resolved;
+    /* MEM-12: the open write-ahead batch, pages [ahead_first, ahead_first + ahead_count) taken
+     * out of the registration (count 0: none), and the VMA boundaries reserved for it. */
+    uint32_t ahead_first, ahead_count;
+    int64_t ahead_vma;
     /* Groups of 64 pages touched (jv_mem_touch) since the last frame, and which words of
      * that bitmap are non-zero: jv_mem_new_frame visits only those pages (MEM-10). */
     uint64_t frame_groups[JV_NUM_PAGES / 64 / 64];
@@ -269,8 +281,46 @@ int jv_uffd_fill_zero(void *page, bool writable);
 void jv_uffd_inject_fill_failures(long skip, long fail);
 /* The same for every page of a range, with the read-only zero page (present pages are skipped). */
 int jv_uffd_fill_zero_range(void *addr, size_t len);
+/* MEM-12: the /proc/self/pagemap entries of n host pages from addr (0 or -errno; EIO for a
+ * short read). Async-signal-safe. */
+int jv_uffd_pagemap_read(const void *addr, uint32_t n, uint64_t *out);
 /* Pages of the space that are armed now (tests). */
 uint64_t jv_mem_armed_pages(const jv_mem *m);
+
+/* ---- Write-ahead batches (MEM-12; docs/MEMORY.md §12) ---------------------------------------
+ * A batch is a run of armed pages just ahead of a streaming guest, taken out of the userfaultfd
+ * registration while guest code runs, so that its first touches are plain kernel faults (a read
+ * maps the shared zero page, a write allocates a private page) with no signal. Settling reads
+ * what the kernel did from /proc/self/pagemap (present and not exclusive: read; exclusive:
+ * written), applies exactly the touch the fault path would have applied to each touched page
+ * (states, dirty and rearm bits, statistics, a read page PROT_READ), registers the range again
+ * (untouched pages are armed as before) and accounts the VMA boundaries. The engine pre-charges
+ * count x cow_cost when it opens a batch and settles before anything can observe gas, states
+ * or statistics. */
+#define JV_MEM_AHEAD_MAX 64u /* pages of a batch: far below a 2 MiB huge page */
+/* The batch switch: false when JAVM_AHEAD=0 (read once), jv_mem_ahead_force_off is on, or
+ * /proc/self/pagemap cannot be opened. The first call opens it (not async-signal-safe: call it
+ * outside guest code, e.g. when an instance is created). */
+bool jv_mem_ahead_enabled(void);
+/* The same, without opening anything (async-signal-safe). */
+bool jv_mem_ahead_ready(void);
+/* Test switch: batches open only while it is off. */
+void jv_mem_ahead_force_off(bool off);
+/* Page number pn is armed now (MEM-11). */
+bool jv_mem_armed(const jv_mem *m, uint32_t pn);
+/* Opens a batch over the armed pages from `first` (at most count, at most JV_MEM_AHEAD_MAX,
+ * stopping at the first page that is not armed); returns the pages opened, 0 when no batch
+ * opened (one is open already, fewer than two armed pages, no pagemap, no VMA headroom for
+ * the batch's boundaries, or the kernel refused): nothing changed then. Async-signal-safe. */
+uint32_t jv_mem_ahead_open(jv_mem *m, uint32_t first, uint32_t count);
+/* Settles the open batch (none: 0 and nothing to add). *precharged = pages x cow_cost (what the
+ * engine charged at the open), r = the touches' charge and statistics. 0 on success; -errno
+ * when reading the pagemap failed (the batch stays open, nothing applied, *precharged 0) or
+ * when closing a read page or registering again failed (everything applied, the space went
+ * classic and its protections are re-synced or marked stale: MEM-8). Async-signal-safe. */
+int jv_mem_ahead_settle(jv_mem *m, jv_mem_result *r, uint64_t *precharged);
+/* Fault injection for tests: the next `fail` pagemap reads fail with EIO. */
+void jv_mem_ahead_inject_read_failures(long fail);
 
 /* ---- Memory snapshots (MEM-6) --------------------------------------------------------------- */
 typedef struct jv_mem_snapshot jv_mem_snapshot;

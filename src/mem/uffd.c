@@ -34,8 +34,13 @@ static const uint8_t g_zero_page[JV_PAGE_SIZE] __attribute__((aligned(JV_PAGE_SI
 /* A child's memory is not registered with the parent's descriptor (the kernel drops the
  * registration of every range at fork), and an ioctl on that descriptor would act on the
  * parent's memory: the child forgets it, and spaces created before the fork see a new epoch. */
+static _Atomic int g_pagemap_fd = -2; /* MEM-12; -2 not opened yet, -1 unavailable */
+
 static void uffd_atfork_child(void) {
     int fd = atomic_exchange(&g_fd, -2);
+    if (fd >= 0) close(fd);
+    /* /proc/self/pagemap opened by the parent reads the parent's page tables */
+    fd = atomic_exchange(&g_pagemap_fd, -2);
     if (fd >= 0) close(fd);
     atomic_fetch_add(&g_epoch, 1);
     pthread_mutex_init(&g_open_lock, NULL);
@@ -152,6 +157,55 @@ int jv_uffd_fill_zero_range(void *addr, size_t len) {
     return 0;
 }
 
+/* ---- MEM-12: write-ahead batches ---------------------------------------------------------- */
+static _Atomic bool g_ahead_off;
+static _Atomic long g_inject_read_fail;
+
+bool jv_mem_ahead_enabled(void) {
+    if (atomic_load_explicit(&g_ahead_off, memory_order_relaxed)) return false;
+    int fd = atomic_load_explicit(&g_pagemap_fd, memory_order_acquire);
+    if (fd != -2) return fd >= 0;
+    pthread_once(&g_atfork_once, uffd_atfork_register);
+    pthread_mutex_lock(&g_open_lock);
+    fd = atomic_load(&g_pagemap_fd);
+    if (fd == -2) {
+        const char *env = getenv("JAVM_AHEAD");
+        fd = env && strcmp(env, "0") == 0 ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) fd = -1;
+        atomic_store_explicit(&g_pagemap_fd, fd, memory_order_release);
+    }
+    pthread_mutex_unlock(&g_open_lock);
+    return fd >= 0;
+}
+
+bool jv_mem_ahead_ready(void) {
+    return !atomic_load_explicit(&g_ahead_off, memory_order_relaxed) &&
+           atomic_load_explicit(&g_pagemap_fd, memory_order_acquire) >= 0;
+}
+
+void jv_mem_ahead_force_off(bool off) { atomic_store(&g_ahead_off, off); }
+
+void jv_mem_ahead_inject_read_failures(long fail) { atomic_store(&g_inject_read_fail, fail); }
+
+/* The pagemap entries (8 bytes each) of n host pages from addr, in one read. */
+int jv_uffd_pagemap_read(const void *addr, uint32_t n, uint64_t *out) {
+    int fd = atomic_load_explicit(&g_pagemap_fd, memory_order_acquire);
+    if (fd < 0) return -ENOSYS;
+    if (atomic_load_explicit(&g_inject_read_fail, memory_order_relaxed) > 0) {
+        atomic_fetch_sub(&g_inject_read_fail, 1);
+        return -EIO;
+    }
+    off_t at = (off_t)((uintptr_t)addr / JV_PAGE_SIZE * 8);
+    size_t len = (size_t)n * 8, got = 0;
+    while (got < len) {
+        ssize_t k = pread(fd, (uint8_t *)out + got, len - got, at + (off_t)got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return k < 0 ? -errno : -EIO;
+        got += (size_t)k;
+    }
+    return 0;
+}
+
 #else /* no userfaultfd: armed pages never exist */
 int jv_uffd_fd(void) { return -1; }
 unsigned jv_uffd_epoch(void) { return 1; }
@@ -178,6 +232,16 @@ int jv_uffd_fill_zero(void *page, bool writable) {
 int jv_uffd_fill_zero_range(void *addr, size_t len) {
     (void)addr;
     (void)len;
+    return -ENOSYS;
+}
+bool jv_mem_ahead_enabled(void) { return false; }
+bool jv_mem_ahead_ready(void) { return false; }
+void jv_mem_ahead_force_off(bool off) { (void)off; }
+void jv_mem_ahead_inject_read_failures(long fail) { (void)fail; }
+int jv_uffd_pagemap_read(const void *addr, uint32_t n, uint64_t *out) {
+    (void)addr;
+    (void)n;
+    (void)out;
     return -ENOSYS;
 }
 #endif

@@ -1,0 +1,388 @@
+/* jit: write-ahead batches (MEM-12) — a guest streaming through fresh armed pages gets the pages
+ * ahead of it opened as plain memory, pre-charged and settled later from /proc/self/pagemap.
+ * Every case runs the same program on soft, paged and jit (batches on) and compares status, pc,
+ * registers, gas, statistics, every mapped byte and page state (engine_diff.h) and
+ * javm_page_access; streams of writes, reads then writes, reads only, streams that stop
+ * mid-batch, host calls and PVM faults in the middle of batches, out of gas at every gas value
+ * around them, #3 off and on with two CoW costs, reuse after a reset, and the guest window's VMA
+ * count against the same run with batches off (no boundary left behind). Where the kernel has
+ * no userfaultfd or no pagemap the cases still compare the engines (no batch opens). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_helpers.h"
+#include "engine_diff.h"
+#include "fault/fault.h"
+#include "jit/jit.h"
+
+#define BUF 0x100000u
+#define PAGE 4096u
+#define NPAGES 40u
+
+static bool g_batches; /* the kernel and the environment allow batches here */
+
+/* ---- Programs: r1 cursor, r2 end, r3 stride, r4 value, r5 host-call mask --------------------- */
+static const char *const SRC_WRITE =
+    "  fallthrough\n"
+    "loop:\n"
+    "  store_ind_u8 r4, r1, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, loop\n"
+    "  trap\n";
+static const char *const SRC_READ_WRITE =
+    "  fallthrough\n"
+    "loop:\n"
+    "  load_ind_u8 r6, r1, 0\n"
+    "  add_64 r6, r6, r4\n"
+    "  store_ind_u8 r6, r1, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, loop\n"
+    "  trap\n";
+static const char *const SRC_READ =
+    "  fallthrough\n"
+    "loop:\n"
+    "  load_ind_u8 r6, r1, 0\n"
+    "  add_64 r7, r7, r6\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, loop\n"
+    "  trap\n";
+/* a host call whenever the cursor's bits under r5 are all zero */
+static const char *const SRC_HOST =
+    "  fallthrough\n"
+    "loop:\n"
+    "  store_ind_u8 r4, r1, 0\n"
+    "  and r8, r1, r5\n"
+    "  branch_ne_imm r8, 0, skip\n"
+    "  ecalli 7\n"
+    "  fallthrough\n"
+    "skip:\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, loop\n"
+    "  trap\n";
+/* a read pass, then a write pass over the same pages (r10 keeps the start) */
+static const char *const SRC_PASSES =
+    "  move_reg r10, r1\n"
+    "  fallthrough\n"
+    "read:\n"
+    "  load_ind_u8 r6, r1, 0\n"
+    "  add_64 r7, r7, r6\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, read\n"
+    "  move_reg r1, r10\n"
+    "  fallthrough\n"
+    "write:\n"
+    "  store_ind_u8 r4, r1, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, write\n"
+    "  trap\n";
+/* two interleaved write streams (r1 and r9 advance together) */
+static const char *const SRC_TWO =
+    "  fallthrough\n"
+    "loop:\n"
+    "  store_ind_u8 r4, r1, 0\n"
+    "  store_ind_u8 r4, r9, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  add_64 r9, r9, r3\n"
+    "  branch_lt_u r1, r2, loop\n"
+    "  trap\n";
+
+typedef struct scenario {
+    const char *name;
+    const char *src;
+    uint32_t start, end, stride; /* cursor range [start, end), step */
+    uint32_t mapped;             /* pages mapped read-write from BUF */
+    bool ro_after;               /* one read-only page right after them */
+    int mat;
+    uint64_t cow;
+} scenario;
+
+/* ---- One run on every engine ------------------------------------------------------------------ */
+#define NENG 3
+static const javm_engine g_eng[NENG] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
+
+typedef struct result {
+    uint64_t batches, pages; /* the jit's */
+    int window_vmas;         /* the jit instance's, after the run */
+    int64_t gas_left;
+} result;
+
+/* VMAs of /proc/self/maps that start inside [lo, hi). */
+static int count_vmas(uintptr_t lo, uintptr_t hi) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long a = 0;
+        if (sscanf(line, "%llx-", &a) == 1 && a >= lo && a < hi) n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static javm_instance *make(const javm_program *p, javm_engine e, const scenario *s) {
+    /* cmocka puts its own SIGSEGV/SIGBUS actions back around each test */
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    javm_config cfg;
+    javm_config_init(&cfg);
+    cfg.engine = e;
+    cfg.mat = s->mat;
+    cfg.cow_cost = s->cow;
+    javm_instance *vm = NULL;
+    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK)
+        fail_msg("%s: instance on %s: %s", s->name, javm_engine_name(e), javm_last_error());
+    assert_int_equal(javm_map(vm, BUF, (uint64_t)s->mapped * PAGE, JAVM_ACCESS_RW, NULL, 0),
+                     JAVM_OK);
+    if (s->ro_after)
+        assert_int_equal(javm_map(vm, BUF + s->mapped * PAGE, PAGE, JAVM_ACCESS_RO, "x", 1),
+                         JAVM_OK);
+    return vm;
+}
+
+static void set_start(javm_instance *vm, const scenario *s, int64_t gas) {
+    for (unsigned i = 0; i < 13; i++) javm_reg_set(vm, i, 0);
+    javm_reg_set(vm, 1, s->start);
+    javm_reg_set(vm, 2, s->end);
+    javm_reg_set(vm, 3, s->stride);
+    javm_reg_set(vm, 4, 0x5A);
+    javm_reg_set(vm, 5, 4 * PAGE - 1); /* SRC_HOST: a host call every 4 pages */
+    javm_reg_set(vm, 9, s->start + (NPAGES / 2) * PAGE);
+    javm_pc_set(vm, 0);
+    javm_gas_set(vm, gas);
+}
+
+static void compare(javm_instance *const v[NENG], const javm_exit_info ex[NENG], const char *what) {
+    for (int k = 1; k < NENG; k++) {
+        if (!v[k]) continue;
+        if (ex[0].kind != ex[k].kind || ex[0].pc != ex[k].pc || ex[0].arg != ex[k].arg)
+            fail_msg("%s: soft %s pc %u arg %" PRIu64 ", %s %s pc %u arg %" PRIu64, what,
+                     javm_exit_str(ex[0].kind), ex[0].pc, ex[0].arg, javm_engine_name(g_eng[k]),
+                     javm_exit_str(ex[k].kind), ex[k].pc, ex[k].arg);
+        char why[256];
+        if (jv_diff_instances(v[0], v[k], why, sizeof why))
+            fail_msg("%s: soft vs %s: %s", what, javm_engine_name(g_eng[k]), why);
+        for (uint32_t pg = 0; pg <= NPAGES + 1; pg++) {
+            uint32_t a = BUF + pg * PAGE;
+            if (javm_page_access(v[0], a) != javm_page_access(v[k], a))
+                fail_msg("%s: page_access 0x%x differs on %s", what, a, javm_engine_name(g_eng[k]));
+        }
+    }
+}
+
+/* Runs s from `gas` on every engine (host calls resumed, up to 64 exits), comparing after each
+ * exit. */
+static result run_all(const scenario *s, int64_t gas, bool paged) {
+    javm_program *p = test_assemble(s->src);
+    javm_instance *v[NENG] = {NULL};
+    javm_exit_info ex[NENG];
+    for (int k = 0; k < NENG; k++) {
+        if (g_eng[k] == JAVM_ENGINE_PAGED && !paged) continue;
+        v[k] = make(p, g_eng[k], s);
+        set_start(v[k], s, gas);
+    }
+    result res = {0};
+    char what[160];
+    for (int step = 0; step < 64; step++) {
+        for (int k = 0; k < NENG; k++) {
+            if (!v[k]) continue;
+            ex[k] = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+            javm_status st = javm_run(v[k], &ex[k]);
+            if (st != JAVM_OK)
+                fail_msg("%s gas %" PRId64 ": %s: %s", s->name, gas, javm_engine_name(g_eng[k]),
+                         javm_last_error());
+        }
+        snprintf(what, sizeof what, "%s (mat %d cow %" PRIu64 ") gas %" PRId64 " exit %d",
+                 s->name, s->mat, s->cow, gas, step);
+        /* (before the comparison: host reads re-protect the pages they read) */
+        res.window_vmas = count_vmas((uintptr_t)v[2]->mem.base,
+                                     (uintptr_t)v[2]->mem.base + v[2]->mem.window_size);
+        compare(v, ex, what);
+        if (ex[0].kind != JAVM_EXIT_HOST_CALL) break;
+    }
+    jv_jit_ahead_stats(v[2]->engine, &res.batches, &res.pages);
+    res.gas_left = javm_gas_get(v[0]);
+    for (int k = 0; k < NENG; k++) javm_instance_free(v[k]);
+    javm_program_free(p);
+    return res;
+}
+
+/* The jit alone with batches off: the window's VMA count after the run. */
+static int vmas_without_batches(const scenario *s, int64_t gas) {
+    jv_mem_ahead_force_off(true);
+    javm_program *p = test_assemble(s->src);
+    javm_instance *vm = make(p, JAVM_ENGINE_JIT, s);
+    set_start(vm, s, gas);
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+    for (int step = 0; step < 64; step++) {
+        assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+        if (ex.kind != JAVM_EXIT_HOST_CALL) break;
+    }
+    uint64_t b = 0, pg = 0;
+    jv_jit_ahead_stats(vm->engine, &b, &pg);
+    assert_int_equal(b, 0);
+    int n = count_vmas((uintptr_t)vm->mem.base, (uintptr_t)vm->mem.base + vm->mem.window_size);
+    javm_instance_free(vm);
+    javm_program_free(p);
+    jv_mem_ahead_force_off(false);
+    return n;
+}
+
+/* The scenario with ample gas, #3 off and on (CoW costs 3 and 256): equal on every engine,
+ * batches opened where the stream is long enough, the same VMAs as without batches. */
+static void check_ample(scenario s, bool expect_batches) {
+    static const struct { int mat; uint64_t cow; } modes[] = {{0, 0}, {1, 3}, {1, 256}};
+    for (unsigned i = 0; i < 3; i++) {
+        s.mat = modes[i].mat;
+        s.cow = modes[i].cow;
+        result r = run_all(&s, 100000000, true);
+        if (g_batches && expect_batches && r.batches == 0)
+            fail_msg("%s (mat %d cow %" PRIu64 "): no batch opened", s.name, s.mat, s.cow);
+        int off = vmas_without_batches(&s, 100000000);
+        if (r.window_vmas != off)
+            fail_msg("%s (mat %d cow %" PRIu64 "): %d VMAs in the window, %d without batches",
+                     s.name, s.mat, s.cow, r.window_vmas, off);
+    }
+}
+
+#define END(pages) (BUF + (pages) * PAGE)
+/* A stream over [start, end) by stride on NPAGES read-write pages (ro: a read-only page after
+ * them). */
+static scenario sc(const char *name, const char *src, uint32_t start, uint32_t end,
+                   uint32_t stride, bool ro, int mat, uint64_t cow) {
+    return (scenario){.name = name, .src = src, .start = start, .end = end, .stride = stride,
+                      .mapped = NPAGES, .ro_after = ro, .mat = mat, .cow = cow};
+}
+
+static void test_write_streams(void **state) {
+    (void)state;
+    check_ample(sc("write, stride 4096", SRC_WRITE, BUF, END(NPAGES), 4096, false, 0, 0), true);
+    check_ample(sc("write, stride 1000", SRC_WRITE, BUF + 5, END(NPAGES), 1000, false, 0, 0),
+                true);
+    /* 8-byte-crossing is impossible with u8; a stride that lands on every other page */
+    check_ample(sc("write, stride 8192", SRC_WRITE, BUF, END(NPAGES), 8192, false, 0, 0), false);
+    /* stops in the middle of the first batch, and in the middle of a grown one */
+    check_ample(sc("write, stop at 5", SRC_WRITE, BUF, END(5), 4096, false, 0, 0), true);
+    check_ample(sc("write, stop at 23", SRC_WRITE, BUF + 7, END(23) + 9, 2048, false, 0, 0),
+                true);
+    /* the last batch is cut short by the end of the mapping: the stream then faults there */
+    check_ample(sc("write into unmapped", SRC_WRITE, BUF, END(NPAGES + 3), 4096, false, 0, 0),
+                true);
+    /* and into a read-only page (a store there panics) */
+    check_ample(sc("write into read-only", SRC_WRITE, BUF, END(NPAGES + 3), 4096, true, 0, 0),
+                true);
+    check_ample(sc("two streams", SRC_TWO, BUF, END(NPAGES / 2), 4096, false, 0, 0), false);
+}
+
+static void test_read_streams(void **state) {
+    (void)state;
+    check_ample(sc("read then write", SRC_READ_WRITE, BUF, END(NPAGES), 4096, false, 0, 0),
+                true);
+    check_ample(sc("read then write, stride 512", SRC_READ_WRITE, BUF + 3, END(NPAGES), 512, false, 0, 0),
+                true);
+    check_ample(sc("read only", SRC_READ, BUF, END(NPAGES), 4096, false, 0, 0), true);
+    check_ample(sc("read only, stop at 13", SRC_READ, BUF, END(13), 1024, false, 0, 0), true);
+    check_ample(sc("read pass, write pass", SRC_PASSES, BUF, END(NPAGES), 2048, false, 0, 0),
+                true);
+    check_ample(sc("read into unmapped", SRC_READ, BUF, END(NPAGES + 2), 4096, false, 0, 0),
+                true);
+}
+
+static void test_host_calls(void **state) {
+    (void)state;
+    check_ample(sc("host call every 4 pages", SRC_HOST, BUF, END(NPAGES), 4096, false, 0, 0),
+                true);
+    check_ample(sc("host call, stride 1024", SRC_HOST, BUF, END(NPAGES), 1024, false, 0, 0),
+                true);
+}
+
+/* Out of gas at every gas value from 0 past the whole run's need: before, inside and after
+ * batches (the gate then settles before it decides). */
+static void sweep(scenario s, int64_t step) {
+    result full = run_all(&s, INT64_MAX / 4, false);
+    int64_t need = INT64_MAX / 4 - full.gas_left;
+    uint64_t batches = 0;
+    for (int64_t g = 0; g <= need + 2; g += step) {
+        result r = run_all(&s, g, false);
+        batches += r.batches;
+    }
+    for (int64_t g = need - 3; g <= need + 3; g++) run_all(&s, g, false);
+    if (g_batches && s.mat && batches == 0) fail_msg("%s: the sweep opened no batch", s.name);
+}
+
+static void test_out_of_gas(void **state) {
+    (void)state;
+    /* CoW cost 3: batches open with little gas, so the gas runs out inside them */
+    sweep(sc("oog write, cow 3", SRC_WRITE, BUF, END(14), 128, false, 1, 3), 1);
+    sweep(sc("oog read-write, cow 3", SRC_READ_WRITE, BUF, END(12), 256, false, 1, 3),
+          1);
+    sweep(sc("oog passes, cow 3", SRC_PASSES, BUF, END(12), 512, false, 1, 3), 1);
+    sweep(sc("oog host, cow 3", SRC_HOST, BUF, END(14), 512, false, 1, 3), 1);
+    /* CoW cost 256: long blocks of work per page so a batch's pre-charge is outrun */
+    sweep(sc("oog write, cow 256", SRC_WRITE, BUF, END(14), 16, false, 1, 256), 3);
+    sweep(sc("oog write, #3 off", SRC_WRITE, BUF, END(14), 64, false, 0, 0), 1);
+}
+
+/* Reuse: a reset (the pool's dirty reset, pages re-armed) and the same run again. */
+static void test_reset_and_rerun(void **state) {
+    (void)state;
+    scenario s = sc("rerun", SRC_READ_WRITE, BUF, END(NPAGES), 2048, false, 1, 256);
+    javm_program *p = test_assemble(s.src);
+    javm_instance *v[NENG] = {NULL};
+    javm_exit_info ex[NENG];
+    for (int k = 0; k < NENG; k++) v[k] = make(p, g_eng[k], &s);
+    for (int round = 0; round < 3; round++) {
+        for (int k = 0; k < NENG; k++) {
+            if (round) assert_int_equal(javm_instance_reset(v[k], NULL), JAVM_OK);
+            set_start(v[k], &s, 10000000);
+            ex[k] = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+            assert_int_equal(javm_run(v[k], &ex[k]), JAVM_OK);
+        }
+        compare(v, ex, "rerun");
+    }
+    for (int k = 0; k < NENG; k++) javm_instance_free(v[k]);
+    javm_program_free(p);
+}
+
+/* A pagemap read that fails: the run reports JAVM_ERR_OS (a retry), nothing is lost, and the
+ * next run settles and ends exactly as soft. */
+static void test_settle_failure(void **state) {
+    (void)state;
+    if (!g_batches) skip();
+    scenario s = sc("settle failure", SRC_WRITE, BUF, END(NPAGES), 4096, false, 1, 256);
+    javm_program *p = test_assemble(s.src);
+    javm_instance *sv = make(p, JAVM_ENGINE_SOFT, &s), *jv = make(p, JAVM_ENGINE_JIT, &s);
+    set_start(sv, &s, 10000000);
+    set_start(jv, &s, 10000000);
+    javm_exit_info es = JAVM_EXIT_INFO_INIT, ej = JAVM_EXIT_INFO_INIT;
+    assert_int_equal(javm_run(sv, &es), JAVM_OK);
+    jv_mem_ahead_inject_read_failures(1);
+    javm_status st = javm_run(jv, &ej);
+    jv_mem_ahead_inject_read_failures(0);
+    assert_int_equal(st, JAVM_ERR_OS);
+    assert_non_null(strstr(javm_last_error(), "write-ahead"));
+    ej = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+    assert_int_equal(javm_run(jv, &ej), JAVM_OK);
+    javm_instance *v[NENG] = {sv, NULL, jv};
+    javm_exit_info ex[NENG] = {es, es, ej};
+    compare(v, ex, "after a failed settle");
+    javm_instance_free(sv);
+    javm_instance_free(jv);
+    javm_program_free(p);
+}
+
+int main(void) {
+    if (!javm_engine_available(JAVM_ENGINE_JIT)) {
+        printf("jit not available here: nothing to test\n");
+        return 0;
+    }
+    g_batches = jv_uffd_fd() >= 0 && jv_mem_ahead_enabled();
+    printf("write-ahead batches %s\n", g_batches ? "available" : "unavailable (engines compared)");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_write_streams),   cmocka_unit_test(test_read_streams),
+        cmocka_unit_test(test_host_calls),      cmocka_unit_test(test_out_of_gas),
+        cmocka_unit_test(test_reset_and_rerun), cmocka_unit_test(test_settle_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
