@@ -208,6 +208,13 @@ int main(void) {
            jr, jr / raw_r);
     printf("  paged first write %.0f (%.2fx raw)  first read %.0f (%.2fx raw)\n", pw, pw / raw_w,
            pr, pr / raw_r);
+    if (jv_uffd_fd() >= 0 && jv_mem_ahead_enabled()) { /* MEM-12: the jit's batches off */
+        jv_mem_ahead_force_off(true);
+        double aw = guest_touch(JAVM_ENGINE_JIT, 1), ar = guest_touch(JAVM_ENGINE_JIT, 0);
+        jv_mem_ahead_force_off(false);
+        printf("  write-ahead batches off: jit write %.0f read %.0f; on/off write %.2f read %.2f\n",
+               aw, ar, jw / aw, jr / ar);
+    }
     if (jv_uffd_fd() >= 0) { /* the same with armed pages off: the mprotect path (MEM-11) */
         jv_uffd_force_off(true);
         double ow = guest_touch(JAVM_ENGINE_JIT, 1), or_ = guest_touch(JAVM_ENGINE_JIT, 0);
