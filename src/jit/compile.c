@@ -691,7 +691,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_cmov_iz_imm:
     case JV_I_cmov_nz_imm:
         x_mov_r_imm64(m, RCX, x);
-        x_alu_rm_i(m, XW, ALU_CMP, G_(c, b), 0);
+        cmp_gi(c, b, 0); /* test b, b for a host register */
         cmov_to(c, o->iop == JV_I_cmov_iz_imm ? CC_E : CC_NE, a, R(RCX));
         break;
     case JV_I_add_imm_64: alui(c, ALU_ADD, a, b, x); break;
@@ -800,7 +800,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_set_lt_s: setcc_to(c, CC_L, d, a, b, false, 0); break;
     case JV_I_cmov_iz:
     case JV_I_cmov_nz:
-        x_alu_rm_i(m, XW, ALU_CMP, G_(c, b), 0);
+        cmp_gi(c, b, 0); /* test b, b for a host register */
         cmov_to(c, o->iop == JV_I_cmov_iz ? CC_E : CC_NE, d, G_(c, a));
         break;
     case JV_I_rot_l_64: sh3(c, XW, SH_ROL, d, a, b); break;
