@@ -48,6 +48,7 @@ typedef struct jc {
     uint32_t x_exit, x_synced, x_panic, x_halt, x_host, x_oog, x_slow, x_wrap; /* main offsets */
     uint32_t panic_stub;     /* cold offset of the current op's panic stub, or UINT32_MAX */
     int8_t map[JV_PVM_NUM_REGS]; /* guest register -> host register, -1 = in the frame */
+    int8_t ucnt;             /* host register of frame.uncounted while code runs, or -1 */
     uint32_t cur;            /* current op index */
     size_t cold_off;         /* offset of the cold section in the mapping */
     size_t tab_off;          /* offset of the djump table in the mapping (before the cold section) */
@@ -91,13 +92,17 @@ static inline unsigned H_(const jc *c, unsigned g) { return (unsigned)c->map[g];
 static inline xrm G_(const jc *c, unsigned g) {
     return host_(c, g) ? R(H_(c, g)) : M(RSP, FR(regs) + 8 * (int32_t)g);
 }
+/* The frame's copy of everything host registers hold: the guest registers and, in a program
+ * that has one, the uncounted register. */
 static void store_host_regs(const jc *c, xbuf *b, int32_t bias) {
     for (unsigned g = 0; g < JV_PVM_NUM_REGS; g++)
         if (host_(c, g)) x_mov_rm_r(b, XW, M(RSP, bias + FR(regs) + 8 * (int32_t)g), H_(c, g));
+    if (c->ucnt >= 0) x_mov_rm_r(b, XW, M(RSP, bias + FR(uncounted)), (unsigned)c->ucnt);
 }
 static void load_host_regs(const jc *c, xbuf *b, int32_t bias) {
     for (unsigned g = 0; g < JV_PVM_NUM_REGS; g++)
         if (host_(c, g)) x_mov_r_rm(b, XW, H_(c, g), M(RSP, bias + FR(regs) + 8 * (int32_t)g));
+    if (c->ucnt >= 0) x_mov_r_rm(b, XW, (unsigned)c->ucnt, M(RSP, bias + FR(uncounted)));
 }
 
 /* Jumps from section `sec` of buffer b to a target. */
@@ -144,8 +149,18 @@ static void assign_registers(jc *c) {
         if (o->b < JV_PVM_NUM_REGS) uses[o->b]++;
         if (o->d < JV_PVM_NUM_REGS) uses[o->d]++;
     }
+    /* a program with a block whose cost is not its instruction count (gp08) keeps the
+     * difference in the last pool register: one register add per such block, where a frame
+     * counter would chain a load and a store through memory from block to block */
+    unsigned pool = sizeof g_pool;
+    c->ucnt = -1;
+    for (uint32_t i = 0; i < c->p->nops; i++)
+        if (c->p->ops[i].iop == JV_I_GAS && c->p->ops[i].x != c->p->ops[i].rest) {
+            c->ucnt = (int8_t)g_pool[--pool];
+            break;
+        }
     bool taken[JV_PVM_NUM_REGS] = {false};
-    for (unsigned h = 0; h < sizeof g_pool; h++) {
+    for (unsigned h = 0; h < pool; h++) {
         int best = -1;
         for (unsigned g = 0; g < JV_PVM_NUM_REGS; g++)
             if (!taken[g] && !((forced >> g) & 1) && (best < 0 || uses[g] > uses[best]))
@@ -591,10 +606,11 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
          * whose cost differs (gp08) records the difference, subtracted at the exit */
         if ((int64_t)o->rest != cost) {
             int64_t diff = cost - (int64_t)o->rest;
-            if (fits32(diff)) x_alu_rm_i(m, XW, ALU_ADD, M(RSP, FR(uncounted)), (int32_t)diff);
+            xrm u = R((unsigned)c->ucnt); /* assign_registers saw this block */
+            if (fits32(diff)) x_alu_rm_i(m, XW, ALU_ADD, u, (int32_t)diff);
             else {
                 x_mov_r_imm64(m, RAX, (uint64_t)diff);
-                x_alu_rm_r(m, XW, ALU_ADD, M(RSP, FR(uncounted)), RAX);
+                x_alu_rm_r(m, XW, ALU_ADD, u, RAX);
             }
         }
         break;
