@@ -198,10 +198,24 @@ static void jumps_land(void **state) {
     free(b.p);
 }
 
+/* int3 padding up to an alignment, nothing when already aligned. */
+static void padding_aligns(void **state) {
+    (void)state;
+    xbuf b = {0};
+    for (int i = 0; i < 5; i++) xb_u8(&b, 0x90);
+    x_pad_int3(&b, 32);
+    assert_int_equal(b.len, 32);
+    for (size_t i = 5; i < 32; i++) assert_int_equal(b.p[i], 0xCC);
+    x_pad_int3(&b, 32);
+    assert_int_equal(b.len, 32);
+    free(b.p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forms_match_objdump),
         cmocka_unit_test(jumps_land),
+        cmocka_unit_test(padding_aligns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -242,6 +242,10 @@ static inline size_t x_jcc32(xbuf *b, unsigned cc) {
     xb_u32(b, 0);
     return b->len - 4;
 }
+/* int3 up to the next multiple of `align` (a power of two): padding that is never executed. */
+static inline void x_pad_int3(xbuf *b, size_t align) {
+    while (b->len & (align - 1)) xb_u8(b, 0xCC);
+}
 /* rel8 jumps within one instruction sequence: emit, then x_patch8 at the target. */
 static inline size_t x_jcc8(xbuf *b, unsigned cc) { xb_u8(b, (uint8_t)(0x70 | cc)); xb_u8(b, 0); return b->len - 1; }
 static inline size_t x_jmp8(xbuf *b) { xb_u8(b, 0xEB); xb_u8(b, 0); return b->len - 1; }
