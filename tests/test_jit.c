@@ -385,6 +385,58 @@ static void wrapping_accesses(void **state) {
  * enough, out of gas in a later block after CoWs charged the gas down, with #3 off and on, two
  * CoW costs, both dialects. Then the same with the gas set beyond every bias (no bias) and with
  * a large negative gas. */
+/* The gp08 uncounted register (docs/JIT.md "Gas"): a gp08 loop that keeps all 13 guest
+ * registers busy (so the eleventh most used one goes to the frame in place of r14), with a
+ * host call in the loop (exit, resume), a first-touch store (fault callback) and a final access
+ * to an unmapped page (the fault exit), from every gas value up to past the whole run's need:
+ * the instruction count and the gas must agree with the interpreter at every exit. */
+static void gp08_uncounted_register(void **state) {
+    (void)state;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    static const char src[] =
+        "  load_imm r12, 3\n  fallthrough\n"
+        "loop:\n  add_64 r0, r0, r1\n  xor r2, r2, r3\n  mul_64 r4, r4, r5\n  or r6, r6, r7\n"
+        "  add_64 r8, r8, r9\n  sub_64 r10, r10, r11\n  ecalli 7\n"
+        "  store_ind_u32 r0, r9, 0\n  add_imm_64 r9, r9, 4096\n  add_imm_64 r12, r12, -1\n"
+        "  branch_ne_imm r12, 0, loop\n  load_ind_u8 r1, r9, 0x100000\n  trap\n";
+    unsigned runs = 0;
+    unsigned hosts = 0, faults = 0;
+    for (int mat = 0; mat < 2; mat++)
+        for (int64_t gas = 0; gas <= 4000; gas += 7) {
+            pair pp;
+            make_pair_cfg(&pp, src, mat, JAVM_ISA_GP08, 0);
+            javm_instance *v[2] = {pp.s, pp.j};
+            uint64_t r[13];
+            fill_regs(r, 11);
+            r[9] = 0x20000;
+            for (int k = 0; k < 2; k++) {
+                assert_int_equal(javm_map(v[k], 0x20000, 0x4000, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+                for (unsigned i = 0; i < 13; i++) javm_reg_set(v[k], i, r[i]);
+                javm_gas_set(v[k], gas);
+            }
+            for (int step = 0;; step++) {
+                javm_exit_info ex[2] = {JAVM_EXIT_INFO_INIT, JAVM_EXIT_INFO_INIT};
+                for (int k = 0; k < 2; k++) assert_int_equal(javm_run(v[k], &ex[k]), JAVM_OK);
+                char what[96], why[256];
+                snprintf(what, sizeof what, "gp08 uncounted mat %d gas %lld step %d", mat,
+                         (long long)gas, step);
+                if (ex[0].kind != ex[1].kind || ex[0].pc != ex[1].pc)
+                    fail_msg("%s: exit %s pc %u vs jit %s pc %u", what, javm_exit_str(ex[0].kind),
+                             ex[0].pc, javm_exit_str(ex[1].kind), ex[1].pc);
+                if (jv_diff_instances(pp.s, pp.j, why, sizeof why)) fail_msg("%s: %s", what, why);
+                runs++;
+                hosts += ex[0].kind == JAVM_EXIT_HOST_CALL;
+                faults += ex[0].kind == JAVM_EXIT_PAGE_FAULT;
+                if (ex[0].kind != JAVM_EXIT_HOST_CALL) break;
+                for (int k = 0; k < 2; k++) /* the host writes a register */
+                    javm_reg_set(v[k], 11, (uint64_t)step * 77);
+            }
+            free_pair(&pp);
+        }
+    assert_true(hosts > 0 && faults > 0); /* the sweep reaches the resumes and the fault exit */
+    g_runs += runs;
+}
+
 static void gas_bias_boundaries(void **state) {
     (void)state;
     assert_int_equal(jv_fault_reinstall(), JAVM_OK);
@@ -678,6 +730,7 @@ int main(void) {
         cmocka_unit_test(memory_edges),
         cmocka_unit_test(wrapping_accesses),
         cmocka_unit_test(gas_bias_boundaries),
+        cmocka_unit_test(gp08_uncounted_register),
         cmocka_unit_test(random_programs),
         cmocka_unit_test(code_is_shared_and_not_writable),
         cmocka_unit_test(threads_share_code),
