@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "mem/mem.h"
@@ -21,6 +22,8 @@
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1
 #endif
+
+#define JV_PR_GET_MEMORY_MERGE 68 /* prctl(2), Linux 6.4; older kernels answer EINVAL */
 
 /* g_fd: -2 not looked at yet, -1 unavailable or switched off, else the descriptor. */
 static _Atomic int g_fd = -2;
@@ -170,7 +173,12 @@ bool jv_mem_ahead_enabled(void) {
     fd = atomic_load(&g_pagemap_fd);
     if (fd == -2) {
         const char *env = getenv("JAVM_AHEAD");
-        fd = env && strcmp(env, "0") == 0 ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        /* with process-wide KSM a written page may be merged (no longer exclusive, or the zero
+         * page) before the settle reads it: no batches then */
+        bool ksm = prctl(JV_PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1;
+        fd = (env && strcmp(env, "0") == 0) || ksm
+                 ? -1
+                 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
         if (fd < 0) fd = -1;
         atomic_store_explicit(&g_pagemap_fd, fd, memory_order_release);
     }
