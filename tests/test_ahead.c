@@ -96,7 +96,23 @@ typedef struct scenario {
     bool ro_after;               /* one read-only page right after them */
     int mat;
     uint64_t cow;
+    javm_isa isa; /* dialect, with its gas model */
 } scenario;
+
+static javm_program *load(const scenario *s) {
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (jv_asm_assemble_isa(s->isa, s->src, strlen(s->src), &blob, &len, NULL) != JAVM_OK)
+        fail_msg("assembler: %s", javm_last_error());
+    javm_load_options lo;
+    javm_load_options_init(&lo);
+    lo.isa = s->isa;
+    lo.gas_model = s->isa == JAVM_ISA_GP08 ? JAVM_GAS_GP08 : JAVM_GAS_GP07;
+    javm_program *p = NULL;
+    assert_int_equal(javm_program_load_ex(blob, len, &lo, &p), JAVM_OK);
+    free(blob);
+    return p;
+}
 
 /* ---- One run on every engine ------------------------------------------------------------------ */
 #define NENG 3
@@ -174,7 +190,7 @@ static void compare(javm_instance *const v[NENG], const javm_exit_info ex[NENG],
 /* Runs s from `gas` on every engine (host calls resumed, up to 64 exits), comparing after each
  * exit. */
 static result run_all(const scenario *s, int64_t gas, bool paged) {
-    javm_program *p = test_assemble(s->src);
+    javm_program *p = load(s);
     javm_instance *v[NENG] = {NULL};
     javm_exit_info ex[NENG];
     for (int k = 0; k < NENG; k++) {
@@ -211,7 +227,7 @@ static result run_all(const scenario *s, int64_t gas, bool paged) {
 /* The jit alone with batches off: the window's VMA count after the run. */
 static int vmas_without_batches(const scenario *s, int64_t gas) {
     jv_mem_ahead_force_off(true);
-    javm_program *p = test_assemble(s->src);
+    javm_program *p = load(s);
     javm_instance *vm = make(p, JAVM_ENGINE_JIT, s);
     set_start(vm, s, gas);
     javm_exit_info ex = JAVM_EXIT_INFO_INIT;
@@ -322,13 +338,52 @@ static void test_out_of_gas(void **state) {
     /* CoW cost 256: long blocks of work per page so a batch's pre-charge is outrun */
     sweep(sc("oog write, cow 256", SRC_WRITE, BUF, END(14), 16, false, 1, 256), 3);
     sweep(sc("oog write, #3 off", SRC_WRITE, BUF, END(14), 64, false, 0, 0), 1);
+    /* the gp08 dialect and gas model (block costs that are not instruction counts) */
+    scenario g8 = sc("oog host gp08, cow 3", SRC_HOST, BUF, END(14), 512, false, 1, 3);
+    g8.isa = JAVM_ISA_GP08;
+    sweep(g8, 1);
+    g8 = sc("oog passes gp08, cow 256", SRC_PASSES, BUF, END(12), 64, false, 1, 256);
+    g8.isa = JAVM_ISA_GP08;
+    sweep(g8, 7);
+}
+
+/* A small VMA budget (MEM-7): batches open only with headroom for their boundaries, and a
+ * touch refused for the budget while a batch is open degrades the space after the batch is
+ * settled; every budget ends as soft does. */
+static void test_vma_budget(void **state) {
+    (void)state;
+    const char *const srcs[] = {SRC_READ_WRITE, SRC_PASSES, SRC_HOST};
+    for (unsigned si = 0; si < 3; si++)
+        for (int64_t budget = 0; budget <= 48; budget += 3) {
+            scenario s = sc("budget", srcs[si], BUF, END(NPAGES), 2048, false, 1, 256);
+            javm_program *p = load(&s);
+            javm_instance *v[NENG] = {make(p, JAVM_ENGINE_SOFT, &s), NULL,
+                                      make(p, JAVM_ENGINE_JIT, &s)};
+            v[2]->mem.vma_budget = budget;
+            javm_exit_info ex[NENG];
+            for (int k = 0; k < NENG; k += 2) set_start(v[k], &s, 10000000);
+            for (int step = 0; step < 64; step++) {
+                for (int k = 0; k < NENG; k += 2) {
+                    ex[k] = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+                    assert_int_equal(javm_run(v[k], &ex[k]), JAVM_OK);
+                }
+                char what[96];
+                snprintf(what, sizeof what, "program %u, VMA budget %" PRId64 ", exit %d", si,
+                         budget, step);
+                compare(v, ex, what);
+                if (ex[0].kind != JAVM_EXIT_HOST_CALL) break;
+            }
+            javm_instance_free(v[0]);
+            javm_instance_free(v[2]);
+            javm_program_free(p);
+        }
 }
 
 /* Reuse: a reset (the pool's dirty reset, pages re-armed) and the same run again. */
 static void test_reset_and_rerun(void **state) {
     (void)state;
     scenario s = sc("rerun", SRC_READ_WRITE, BUF, END(NPAGES), 2048, false, 1, 256);
-    javm_program *p = test_assemble(s.src);
+    javm_program *p = load(&s);
     javm_instance *v[NENG] = {NULL};
     javm_exit_info ex[NENG];
     for (int k = 0; k < NENG; k++) v[k] = make(p, g_eng[k], &s);
@@ -351,7 +406,7 @@ static void test_settle_failure(void **state) {
     (void)state;
     if (!g_batches) skip();
     scenario s = sc("settle failure", SRC_WRITE, BUF, END(NPAGES), 4096, false, 1, 256);
-    javm_program *p = test_assemble(s.src);
+    javm_program *p = load(&s);
     javm_instance *sv = make(p, JAVM_ENGINE_SOFT, &s), *jv = make(p, JAVM_ENGINE_JIT, &s);
     set_start(sv, &s, 10000000);
     set_start(jv, &s, 10000000);
@@ -382,7 +437,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_streams),   cmocka_unit_test(test_read_streams),
         cmocka_unit_test(test_host_calls),      cmocka_unit_test(test_out_of_gas),
-        cmocka_unit_test(test_reset_and_rerun), cmocka_unit_test(test_settle_failure),
+        cmocka_unit_test(test_vma_budget),      cmocka_unit_test(test_reset_and_rerun),
+        cmocka_unit_test(test_settle_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
