@@ -347,6 +347,49 @@ static void test_out_of_gas(void **state) {
     sweep(g8, 7);
 }
 
+/* MEM-12: every VMA of a window is VM_NOHUGEPAGE ("nh" in /proc/self/smaps), also after an
+ * unmap replaced a range and after a reset replaced the whole window, so no unregistered batch
+ * can receive a (multi-size) transparent huge page. */
+static int window_vmas_without_nh(const javm_instance *vm) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[512];
+    uintptr_t lo = (uintptr_t)vm->mem.base, hi = lo + vm->mem.window_size;
+    bool in = false;
+    int missing = 0, seen = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long a, b;
+        if (sscanf(line, "%llx-%llx ", &a, &b) == 2) { /* a VMA's first line */
+            in = a >= lo && a < hi;
+            continue;
+        }
+        if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            seen++;
+            missing += !strstr(line, " nh");
+        }
+    }
+    fclose(f);
+    assert_true(seen > 0);
+    return missing;
+}
+
+static void test_no_huge_pages(void **state) {
+    (void)state;
+    scenario s = sc("nh", SRC_WRITE, BUF, END(NPAGES), 4096, false, 1, 256);
+    javm_program *p = load(&s);
+    javm_instance *vm = make(p, JAVM_ENGINE_JIT, &s);
+    set_start(vm, &s, 10000000);
+    javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+    assert_int_equal(javm_run(vm, &ex), JAVM_OK);
+    assert_int_equal(window_vmas_without_nh(vm), 0);
+    assert_int_equal(javm_unmap(vm, BUF + 4 * PAGE, 8 * PAGE), JAVM_OK);
+    assert_int_equal(window_vmas_without_nh(vm), 0);
+    assert_int_equal(jv_mem_reset(&vm->mem), JAVM_OK);
+    assert_int_equal(window_vmas_without_nh(vm), 0);
+    javm_instance_free(vm);
+    javm_program_free(p);
+}
+
 /* A small VMA budget (MEM-7): batches open only with headroom for their boundaries, and a
  * touch refused for the budget while a batch is open degrades the space after the batch is
  * settled; every budget ends as soft does. */
@@ -438,7 +481,7 @@ int main(void) {
         cmocka_unit_test(test_write_streams),   cmocka_unit_test(test_read_streams),
         cmocka_unit_test(test_host_calls),      cmocka_unit_test(test_out_of_gas),
         cmocka_unit_test(test_vma_budget),      cmocka_unit_test(test_reset_and_rerun),
-        cmocka_unit_test(test_settle_failure),
+        cmocka_unit_test(test_settle_failure),  cmocka_unit_test(test_no_huge_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
