@@ -11,6 +11,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "javm.h"
@@ -140,6 +143,9 @@ static long load_peak_kib(const uint8_t *blob, size_t len, javm_gas_model gas, s
     long peak = status_kib("VmHWM:");
     if (held) *held = jv_pvm_program_bytes(p);
     javm_program_free(p);
+#ifdef __GLIBC__
+    malloc_trim(0); /* give the freed pages back, so the next load's peak counts its own */
+#endif
     return before < 0 || peak < 0 ? -1 : peak - before;
 }
 

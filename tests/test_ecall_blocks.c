@@ -85,7 +85,7 @@ static javm_instance *instance(javm_program *p, javm_engine e, int64_t gas) {
 
 /* The index of the first op with dispatch id iop at or after op i. */
 static uint32_t find(const javm_program *p, uint32_t i, unsigned iop) {
-    while (i < p->nops && p->ops[i].iop != iop) i++;
+    while (i < p->nops && jv_pvm_op_base(&p->ops[i]) != iop) i++; /* (fused ops too) */
     assert_true(i < p->nops);
     return i;
 }
@@ -106,15 +106,16 @@ static void op_stream(void **state) {
             if (o->iop != JV_I_ecalli) continue;
             ecalls++;
             assert_int_equal(eb->ops[i - 1].iop, JV_I_GAS);
-            assert_int_equal(eb->ops[i - 1].x, 0);
-            assert_int_equal(eb->ops[i - 1].y, 0);
-            assert_int_equal(eb->ops[i - 1].rest, 1);
-            assert_int_equal(eb->ops[i - 1].pc, o->pc);
-            assert_int_equal(o->rest, 0);
+            assert_int_equal(jv_pvm_gas_cost(&eb->ops[i - 1]), 0);
+            assert_int_equal(jv_pvm_gas_stores(&eb->ops[i - 1]), 0);
+            assert_int_equal(jv_pvm_gas_count(&eb->ops[i - 1]), 1);
+            assert_int_equal(jv_pvm_op_pc(eb, i - 1), jv_pvm_op_pc(eb, i));
+            assert_int_equal(jv_pvm_ecall_pc(o), jv_pvm_op_pc(eb, i));
+            assert_int_equal(jv_pvm_op_rest(o), 0);
             assert_int_equal(eb->ops[i + 1].iop, JV_I_GAS);
-            assert_int_equal(eb->ops[i + 1].pc, o->t);
-            assert_false(jv_pvm_is_block_start(eb, o->t)); /* ϖ unchanged */
-            assert_false(jv_pvm_is_block_start(eb, o->pc));
+            assert_int_equal(jv_pvm_op_pc(eb, i + 1), jv_pvm_ecall_next(o));
+            assert_false(jv_pvm_is_block_start(eb, jv_pvm_ecall_next(o))); /* ϖ unchanged */
+            assert_false(jv_pvm_is_block_start(eb, jv_pvm_ecall_pc(o)));
         }
         assert_int_equal(ecalls, 3);
         size_t bits = ((size_t)plain->code_len + 7) / 8;
@@ -122,38 +123,42 @@ static void op_stream(void **state) {
         assert_int_equal(javm_program_block_count(eb), javm_program_block_count(plain));
         for (uint32_t i = 0; i < plain->nops; i++) {
             const jv_pvm_op *o = &plain->ops[i];
-            if (!(jv_pvm_iop_flags[o->iop] & JV_OP_BRANCH) || o->t == JV_PVM_NONE) continue;
-            const jv_pvm_op *q = &eb->ops[jv_pvm_op_at(eb, o->pc)];
-            assert_int_equal(eb->ops[q->t].pc, plain->ops[o->t].pc);
+            if (!(jv_pvm_iop_flags[o->iop] & JV_OP_BRANCH) || jv_pvm_op_target(o) == JV_PVM_NONE)
+                continue;
+            const jv_pvm_op *q = &eb->ops[jv_pvm_op_at(eb, jv_pvm_op_pc(plain, i))];
+            assert_int_equal(jv_pvm_op_pc(eb, jv_pvm_op_target(q)),
+                             jv_pvm_op_pc(plain, jv_pvm_op_target(o)));
         }
         /* the first loop block: add_64, store_u64 (cost 2 in gp07, one store) */
-        uint32_t g = jv_pvm_op_at(eb, eb->ops[find(eb, 0, JV_I_add_64)].pc) - 1;
+        uint32_t g = find(eb, 0, JV_I_add_64) - 1;
         assert_int_equal(eb->ops[g].iop, JV_I_GAS);
-        assert_int_equal(eb->ops[g].rest, 2);
-        assert_int_equal(eb->ops[g].y, 1);
-        if (!gm) assert_int_equal(eb->ops[g].x, 2);
+        assert_int_equal(jv_pvm_gas_count(&eb->ops[g]), 2);
+        assert_int_equal(jv_pvm_gas_stores(&eb->ops[g]), 1);
+        if (!gm) assert_int_equal(jv_pvm_gas_cost(&eb->ops[g]), 2);
         else {
-            assert_int_equal(eb->ops[g].x, jv_pvm_gas08_cost(eb, g + 1));
+            assert_int_equal(jv_pvm_gas_cost(&eb->ops[g]), jv_pvm_gas08_cost(eb, g + 1));
             /* the plain block also holds the ecalli and the rest up to the branch */
-            uint32_t pg = jv_pvm_op_at(plain, eb->ops[g + 1].pc) - 1;
-            assert_true(eb->ops[g].x >= 1 && eb->ops[g].x < plain->ops[pg].x);
+            uint32_t pg = jv_pvm_op_at(plain, jv_pvm_op_pc(eb, g + 1)) - 1;
+            assert_int_equal(plain->ops[pg].iop, JV_I_GAS);
+            assert_true(jv_pvm_gas_cost(&eb->ops[g]) >= 1 &&
+                        jv_pvm_gas_cost(&eb->ops[g]) < jv_pvm_gas_cost(&plain->ops[pg]));
         }
         /* the block after ecalli 1: add_64, store_u64, load_u64 (ends before ecalli 2) */
         uint32_t a = find(eb, 0, JV_I_ecalli) + 1;
-        assert_int_equal(eb->ops[a].rest, 3);
-        assert_int_equal(eb->ops[a].y, 1);
-        if (!gm) assert_int_equal(eb->ops[a].x, 3);
+        assert_int_equal(jv_pvm_gas_count(&eb->ops[a]), 3);
+        assert_int_equal(jv_pvm_gas_stores(&eb->ops[a]), 1);
+        if (!gm) assert_int_equal(jv_pvm_gas_cost(&eb->ops[a]), 3);
         /* the block after ecalli 3 ends at the branch, and costs what the same instructions
          * (the same branch target) cost as a plain block, here after a fallthrough */
         uint32_t e3 = find(eb, find(eb, a, JV_I_ecalli) + 1, JV_I_ecalli);
-        assert_int_equal(eb->ops[e3 + 1].rest, 2);
+        assert_int_equal(jv_pvm_gas_count(&eb->ops[e3 + 1]), 2);
         javm_program *ref = load("load_imm r7, 3\nfallthrough\ntop: add_64 r8, r8, r7\n"
                                  "fallthrough\nadd_imm_64 r7, r7, -1\n"
                                  "branch_ne_imm r7, 0, top\njump_ind r0, 0\n",
                                  model, 0);
-        uint32_t rg = jv_pvm_op_at(ref, ref->ops[find(ref, 0, JV_I_add_imm_64)].pc) - 1;
+        uint32_t rg = find(ref, 0, JV_I_add_imm_64) - 1;
         assert_int_equal(ref->ops[rg].iop, JV_I_GAS);
-        assert_int_equal(eb->ops[e3 + 1].x, ref->ops[rg].x);
+        assert_int_equal(jv_pvm_gas_cost(&eb->ops[e3 + 1]), jv_pvm_gas_cost(&ref->ops[rg]));
         javm_program_free(ref);
         javm_program_free(plain);
         javm_program_free(eb);
@@ -175,7 +180,7 @@ static void after_ecall_is_not_a_target(void **state) {
             assert_int_equal(ex.arg, 4);
             assert_int_equal(javm_run(vm, &ex), JAVM_OK);
             assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
-            assert_int_equal(ex.pc, p->ops[find(p, 0, JV_I_branch_ne_imm)].pc);
+            assert_int_equal(ex.pc, jv_pvm_op_pc(p, find(p, 0, JV_I_branch_ne_imm)));
             /* plain: one block of 4 up to the branch; ecall blocks: 1, then 0, then the block
              * after the ecalli (add_64 and the branch: 2) */
             assert_int_equal(javm_gas_get(vm), mode ? 1000 - 1 - 2 : 1000 - 4);
@@ -285,7 +290,7 @@ static void resume_gate(void **state) {
     javm_program *p = load("ecalli 5\nstore_u64 r7, 0x20000\nadd_imm_64 r7, r7, 1\n"
                            "jump_ind r0, 0\n",
                            JAVM_GAS_GP07, 1);
-    uint32_t after = p->ops[find(p, 0, JV_I_store_u64)].pc;
+    uint32_t after = jv_pvm_op_pc(p, find(p, 0, JV_I_store_u64));
     for (unsigned e = 0; e < g_nengines; e++) {
         javm_instance *vm = instance(p, g_engines[e], 2);
         javm_exit_info ex = JAVM_EXIT_INFO_INIT;

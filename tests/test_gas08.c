@@ -140,8 +140,9 @@ static void vector_charts(void **state) {
             }
             uint32_t r = jv_pvm_op_at(p, pc);
             assert_int_not_equal(r, JV_PVM_NONE);
+            assert_int_not_equal(jv_pvm_gate_of(p, r), JV_PVM_NONE);
             uint64_t c = 0;
-            chart = at = jv_pvm_gas08_chart(p, r - 1, &c);
+            chart = at = jv_pvm_gas08_chart(p, jv_pvm_gate_of(p, r), &c);
             assert_non_null(chart);
             if (c != cost) bad++, print_error("%s @%u: cost %llu, chart says %u\n", cur, pc,
                                               (unsigned long long)c, cost);
@@ -346,7 +347,8 @@ static void load_options(void **state) {
     javm_program_free(p);
     assert_int_equal(javm_program_load(blob, len, &p), JAVM_OK);
     assert_int_equal(javm_program_isa(p), JAVM_ISA_GP07);
-    assert_int_equal(p->ops[1].iop, JV_I_trap); /* byte 2 is not a GP 0.7 opcode */
+    /* byte 2 is not a GP 0.7 opcode: a trap, its own block (a fused op, PVM-G6) */
+    assert_int_equal(p->ops[0].iop, JV_PVM_FUSED + JV_I_trap);
     javm_program_free(p);
     /* a size too small for the fields is refused; a NULL options pointer means the defaults */
     javm_load_options o;

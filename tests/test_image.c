@@ -401,8 +401,8 @@ static void ecall_block_gate(void **state) {
     const javm_program *prog = caller->img.prog;
     uint32_t ecall_pc = UINT32_MAX, store_pc = UINT32_MAX;
     for (uint32_t i = 0; i < prog->nops; i++) {
-        if (prog->ops[i].iop == JV_I_ecalli) ecall_pc = prog->ops[i].pc;
-        if (prog->ops[i].iop == JV_I_store_imm_u8) store_pc = prog->ops[i].pc;
+        if (prog->ops[i].iop == JV_I_ecalli) ecall_pc = jv_pvm_op_pc(prog, i);
+        if (prog->ops[i].iop == JV_I_store_imm_u8) store_pc = jv_pvm_op_pc(prog, i);
     }
     assert_true(ecall_pc < store_pc && store_pc < prog->code_len);
     for (unsigned e = 0; e < nengines; e++) {

@@ -371,6 +371,12 @@ static void blob_validation_errors(void **state) {
     expect_bad(short_jt, sizeof short_jt, "jump table");
     static const uint8_t trunc_count[] = {0xc0, 0x00};
     expect_bad(trunc_count, sizeof trunc_count, "jump-table length: truncated");
+    /* the code limit: 2^24 - 1 bytes (a block's store count fits its GAS op's 24 bits) */
+    uint8_t big[2 + JV_VARINT_MAX] = {0, 0};
+    size_t vl = jv_pvm_varint_encode(JV_PVM_MAX_CODE + 1ull, big + 2);
+    expect_bad(big, 2 + vl, "code length 16777216 exceeds the limit 16777215");
+    vl = jv_pvm_varint_encode(JV_PVM_MAX_CODE, big + 2);
+    expect_bad(big, 2 + vl, "code length 16777215 exceeds the 0 bytes left");
     /* the real vector of the worked example decodes */
     static const uint8_t jt[] = {1, 1, 17, 7, 51, 7, 2, 50, 7, 1, 0, 20, 8, 239, 190,
                                  173, 222, 0, 0, 0, 0, 201, 0, 0};
@@ -414,10 +420,13 @@ static void program_blocks_and_costs(void **state) {
     assert_int_equal(javm_program_load(add, sizeof add, &p), JAVM_OK);
     assert_int_equal(p->nops, 3);
     assert_int_equal(p->ops[0].iop, JV_I_GAS);
-    assert_true(p->ops[0].x == 2);
+    assert_true(jv_pvm_gas_cost(&p->ops[0]) == 2);
+    assert_int_equal(jv_pvm_gas_count(&p->ops[0]), 2);
     assert_int_equal(p->ops[1].iop, JV_I_add_32);
     assert_int_equal(p->ops[2].iop, JV_I_trap);
-    assert_int_equal(p->ops[2].pc, 3);
+    assert_int_equal(jv_pvm_op_pc(p, 0), 0);
+    assert_int_equal(jv_pvm_op_pc(p, 1), 0);
+    assert_int_equal(jv_pvm_op_pc(p, 2), 3);
     assert_true(jv_pvm_is_block_start(p, 0));
     assert_false(jv_pvm_is_block_start(p, 1));
     javm_program_free(p);
@@ -426,18 +435,26 @@ static void program_blocks_and_costs(void **state) {
     static const uint8_t jt[] = {1, 1, 17, 7, 51, 7, 2, 50, 7, 1, 0, 20, 8, 239, 190,
                                  173, 222, 0, 0, 0, 0, 201, 0, 0};
     assert_int_equal(javm_program_load(jt, sizeof jt, &p), JAVM_OK);
-    /* blocks: [0,3] cost 2, [6] cost 1, [7, implicit trap] cost 2 */
+    /* blocks: [0,3] cost 2, [6] cost 1 (a fused trap, PVM-G6), [7, implicit trap] cost 2 */
     assert_true(jv_pvm_is_block_start(p, 0));
     assert_true(jv_pvm_is_block_start(p, 6));
     assert_true(jv_pvm_is_block_start(p, 7));
     assert_false(jv_pvm_is_block_start(p, 3));
     assert_int_equal(p->ops[0].iop, JV_I_GAS);
-    assert_true(p->ops[0].x == 2);
+    assert_true(jv_pvm_gas_cost(&p->ops[0]) == 2);
     uint32_t r6 = jv_pvm_op_at(p, 6), r7 = jv_pvm_op_at(p, 7);
-    assert_int_equal(p->ops[r6 - 1].iop, JV_I_GAS);
-    assert_true(p->ops[r6 - 1].x == 1);
-    assert_true(p->ops[r7 - 1].x == 2);
+    assert_int_equal(p->ops[r6 - 1].iop, JV_I_jump_ind); /* no GAS op before the trap */
+    assert_int_equal(p->ops[r6].iop, JV_PVM_FUSED + JV_I_trap);
+    assert_int_equal(jv_pvm_gate_of(p, r6), r6);
+    assert_true(jv_pvm_gas_cost(&p->ops[r6]) == 1);
+    assert_int_equal(jv_pvm_gas_count(&p->ops[r6]), 1);
+    assert_int_equal(jv_pvm_gas_stores(&p->ops[r6]), 0);
+    assert_int_equal(jv_pvm_op_pc(p, r6), 6);
+    assert_int_equal(p->ops[r7 - 1].iop, JV_I_GAS);
+    assert_true(jv_pvm_gas_cost(&p->ops[r7 - 1]) == 2);
+    assert_int_equal(jv_pvm_op_pc(p, r7 - 1), 7);
     assert_int_equal(p->jump_ops[0], r7 - 1);
+    assert_int_equal(p->nops, 7); /* GAS, load_imm, jump_ind, trap; GAS, load_imm_64, trap */
     assert_int_equal(jv_pvm_program_jump_entry(p, 0), 7);
     assert_int_equal(jv_pvm_program_jump_width(p), 1);
     javm_program_free(p);
@@ -455,7 +472,8 @@ static void program_blocks_and_costs(void **state) {
     uint32_t orphan = jv_pvm_op_at(p, 25);
     assert_true(orphan != JV_PVM_NONE);
     assert_int_equal(p->ops[orphan].iop, JV_I_trap);
-    assert_true(p->ops[0].x == 2); /* load_imm + the orphan trap */
+    assert_true(jv_pvm_gas_cost(&p->ops[0]) == 2); /* load_imm + the orphan trap */
+    assert_int_equal(jv_pvm_op_pc(p, orphan), 25);
     javm_program_free(p);
     free(blob);
 }
@@ -472,13 +490,15 @@ static void branch_target_validation(void **state) {
     assert_int_equal(javm_program_load(blob, n, &p), JAVM_OK);
     /* target 3 is the instruction after fallthrough -> a block start */
     assert_true(jv_pvm_is_block_start(p, 3));
-    assert_int_equal(p->ops[jv_pvm_op_at(p, 0)].t, jv_pvm_op_at(p, 3) - 1);
+    /* the jump and the trap at 3 are one-op blocks: fused ops, their own gates */
+    assert_int_equal(jv_pvm_op_target(&p->ops[jv_pvm_op_at(p, 0)]), jv_pvm_op_at(p, 3));
+    assert_int_equal(jv_pvm_gate_of(p, jv_pvm_op_at(p, 3)), jv_pvm_op_at(p, 3));
     javm_program_free(p);
     free(blob);
     code[1] = 1; /* target 1: not an instruction start */
     blob = jv_pvm_blob_encode(NULL, 0, 0, code, sizeof code, mask, &n);
     assert_int_equal(javm_program_load(blob, n, &p), JAVM_OK);
-    assert_int_equal(p->ops[jv_pvm_op_at(p, 0)].t, JV_PVM_NONE);
+    assert_int_equal(jv_pvm_op_target(&p->ops[jv_pvm_op_at(p, 0)]), JV_PVM_NONE);
     javm_program_free(p);
     free(blob);
 }
@@ -540,6 +560,12 @@ static bool is_term_op(uint8_t iop) {
     return iop == JV_I_trap || (i && (i->flags & JV_OP_TERM));
 }
 
+/* The ops that keep their rest (pvm.h jv_pvm_op_rest). */
+static bool keeps_rest(unsigned iop) {
+    return (jv_pvm_iop_flags[iop] & (JV_OP_LOAD | JV_OP_STORE)) || iop == JV_I_ecalli ||
+           iop == JV_I_sbrk;
+}
+
 static void op_stream_properties(void **state) {
     (void)state;
     static const uint8_t valid[] = {0, 1, 10, 20, 30, 40, 50, 51, 58, 62, 70, 80, 81, 90, 100,
@@ -562,35 +588,56 @@ static void op_stream_properties(void **state) {
         free(blob);
         for (uint32_t k = 0; k < p->nops; k++) {
             const jv_pvm_op *o = &p->ops[k];
-            if (o->iop == JV_I_GAS) {
-                assert_true(k == 0 || is_term_op(p->ops[k - 1].iop));
-                uint32_t c = 0, j = k + 1;
+            unsigned iop = jv_pvm_op_base(o);
+            if (jv_pvm_op_is_gate(o)) { /* a block starts: after a terminator */
+                assert_true(k == 0 || is_term_op((uint8_t)jv_pvm_op_base(&p->ops[k - 1])));
+                uint32_t c = 0, stores = 0, j = jv_pvm_op_is_fused(o) ? k : k + 1;
                 for (;; j++) {
                     c++;
-                    if (is_term_op(p->ops[j].iop)) break;
+                    stores += jv_pvm_op_is_store(&p->ops[j]);
+                    if (is_term_op((uint8_t)jv_pvm_op_base(&p->ops[j]))) break;
                 }
-                assert_true(o->x == c);
-                assert_int_equal(o->pc, p->ops[k + 1].pc);
+                assert_int_equal(jv_pvm_gas_count(o), c);
+                assert_true(jv_pvm_gas_cost(o) == c); /* gp07 */
+                assert_int_equal(jv_pvm_gas_stores(o), stores);
+                /* PVM-G6: exactly the one-terminator blocks are fused */
+                assert_int_equal(jv_pvm_op_is_fused(o), c == 1);
+            }
+            if (o->iop == JV_I_GAS) {
+                assert_int_equal(jv_pvm_op_pc(p, k), jv_pvm_op_pc(p, k + 1));
                 continue;
             }
-            assert_true(k > 0);
-            if (p->ops[k - 1].iop != JV_I_GAS) assert_false(is_term_op(p->ops[k - 1].iop));
-            assert_int_equal(jv_pvm_op_at(p, o->pc), k);
-            if (o->pc == len) { /* the implicit trap is last */
+            assert_true(jv_pvm_op_is_fused(o) || k > 0);
+            if (!jv_pvm_op_is_gate(o)) assert_false(is_term_op((uint8_t)jv_pvm_op_base(&p->ops[k - 1])));
+            uint32_t pc = jv_pvm_op_pc(p, k);
+            assert_int_equal(jv_pvm_op_at(p, pc), k);
+            if (keeps_rest(iop) || is_term_op((uint8_t)iop)) { /* rest: ops to the terminator */
+                uint32_t j = k;
+                while (!is_term_op((uint8_t)jv_pvm_op_base(&p->ops[j]))) j++;
+                assert_int_equal(jv_pvm_op_rest(o), j - k);
+                assert_int_equal(jv_pvm_block_rest(p, k), j - k);
+            }
+            if (pc == len) { /* the implicit trap is last */
                 assert_int_equal(k, p->nops - 1);
-                assert_int_equal(o->iop, JV_I_trap);
+                assert_int_equal(iop, JV_I_trap);
                 continue;
             }
             jv_insn in;
-            jv_pvm_decode_insn(JAVM_ISA_GP07, p->code, len, p->bitmask, o->pc, &in);
-            bool start = (mask[o->pc / 8] >> (o->pc % 8)) & 1;
+            jv_pvm_decode_insn(JAVM_ISA_GP07, p->code, len, p->bitmask, pc, &in);
+            bool start = (mask[pc / 8] >> (pc % 8)) & 1;
             if (!start || !in.valid) { /* orphan or invalid opcode: trap */
-                assert_int_equal(o->iop, JV_I_trap);
+                assert_int_equal(iop, JV_I_trap);
             } else {
-                assert_int_equal(o->iop, jv_pvm_iop_of_byte(JAVM_ISA_GP07, in.opcode));
+                assert_int_equal(iop, jv_pvm_iop_of_byte(JAVM_ISA_GP07, in.opcode));
                 const jv_pvm_opinfo *info = jv_pvm_opinfo_of(JAVM_ISA_GP07, in.opcode);
-                assert_true(o->x == in.imm_x);
-                assert_int_equal(o->d, in.rd);
+                if (iop == JV_I_ecalli) { /* id, own pc and length */
+                    assert_true(jv_pvm_op_imm2(o) == in.imm_x);
+                    assert_int_equal(jv_pvm_ecall_pc(o), pc);
+                    assert_int_equal(jv_pvm_ecall_next(o), pc + in.len);
+                } else if (!keeps_rest(iop)) {
+                    assert_true(o->x == in.imm_x);
+                }
+                if (!jv_pvm_op_is_fused(o)) assert_int_equal(o->d, in.rd);
                 bool branch_cls = info->cls == JV_CLASS_A4 || info->cls == JV_CLASS_A7 ||
                                   info->cls == JV_CLASS_A10;
                 assert_int_equal((info->flags & JV_OP_BRANCH) != 0, branch_cls);
@@ -612,27 +659,29 @@ static void op_stream_properties(void **state) {
                         assert_int_equal(o->a, in.ra); /* the data register */
                 } else {
                     assert_false(jv_pvm_op_is_mem(o));
-                    assert_int_equal(o->a, in.ra);
+                    if (iop != JV_I_ecalli) assert_int_equal(o->a, in.ra);
                     assert_int_equal(o->b, in.rb);
                 }
                 if (branch_cls) {
                     bool ok = in.target >= 0 && in.target < (int64_t)len &&
                               jv_pvm_is_block_start(p, (uint32_t)in.target);
+                    uint32_t t = jv_pvm_op_target(o);
                     if (ok) {
-                        assert_int_equal(p->ops[o->t].iop, JV_I_GAS);
-                        assert_int_equal(p->ops[o->t].pc, (uint32_t)in.target);
+                        assert_true(jv_pvm_op_is_gate(&p->ops[t]));
+                        assert_int_equal(jv_pvm_op_pc(p, t), (uint32_t)in.target);
                     } else {
-                        assert_int_equal(o->t, JV_PVM_NONE);
+                        assert_int_equal(t, JV_PVM_NONE);
                     }
-                } else {
-                    assert_true(o->y == in.imm_y);
+                } else if (info->cls == JV_CLASS_A3 || info->cls == JV_CLASS_A6 ||
+                           info->cls == JV_CLASS_A11) {
+                    assert_true(jv_pvm_op_imm2(o) == in.imm_y);
                 }
             }
             /* fall-through successor (skipping a GAS op) is the next pc */
             if (start && in.valid && !(jv_pvm_opinfo_of(JAVM_ISA_GP07, in.opcode)->flags & JV_OP_TERM)) {
                 uint32_t nx = k + 1;
                 if (p->ops[nx].iop == JV_I_GAS) nx++;
-                assert_int_equal(p->ops[nx].pc, o->pc + in.len);
+                assert_int_equal(jv_pvm_op_pc(p, nx), pc + in.len);
             }
         }
         /* PVM-D5: exactly the pcs of instruction ops map to an op */
@@ -640,19 +689,45 @@ static void op_stream_properties(void **state) {
         for (uint32_t pc = 0; pc <= len + 70; pc++) mapped += jv_pvm_op_at(p, pc) != JV_PVM_NONE;
         for (uint32_t k = 0; k < p->nops; k++) insn_ops += p->ops[k].iop != JV_I_GAS;
         assert_int_equal(mapped, insn_ops);
+        /* the listed blocks: ϖ in pc order, then |c| when the op before it falls into it;
+         * each with its gate's cost */
+        uint32_t listed = 0;
+        for (uint32_t pc = 0; pc <= len; pc++) {
+            uint32_t r = jv_pvm_op_at(p, pc);
+            bool l = pc < len ? jv_pvm_is_block_start(p, pc) : false;
+            if (pc == len) {
+                uint32_t g = jv_pvm_gate_of(p, r);
+                unsigned prev = g != JV_PVM_NONE && g > 0 ? jv_pvm_op_base(&p->ops[g - 1])
+                                                          : JV_I_trap;
+                l = prev == JV_I_fallthrough ||
+                    ((jv_pvm_iop_flags[prev] & JV_OP_BRANCH) && prev != JV_I_jump &&
+                     prev != JV_I_load_imm_jump);
+            }
+            if (!l) continue;
+            uint32_t bpc = UINT32_MAX;
+            uint64_t cost = 0;
+            assert_int_equal(javm_program_block(p, listed, &bpc, &cost), JAVM_OK);
+            assert_int_equal(bpc, pc);
+            assert_true(cost == jv_pvm_gas_cost(&p->ops[jv_pvm_gate_of(p, r)]));
+            listed++;
+        }
+        assert_int_equal(javm_program_block_count(p), listed);
         javm_program_free(p);
     }
 }
 
 /* The load-memory bound of docs/BENCHMARKS.md: the worst-case blobs (every code byte an
- * instruction: traps and fallthroughs are one-op blocks, so two ops per byte; truncated add_64
- * and 1-byte jumps) hold at most JV_LOAD_BOUND bytes per input byte. Deterministic: the bytes
- * the program reports (jv_pvm_program_bytes), not the resident memory. */
-#define JV_LOAD_BOUND 63.0
+ * instruction: traps, fallthroughs and 1-byte jumps are one-op blocks, one fused op per byte
+ * (PVM-G6); truncated add_64 one block of one op per byte) hold at most JV_LOAD_BOUND bytes per
+ * input byte: a 16-byte op per code byte plus 1.8 bytes of code, bitmask, ϖ and rank maps.
+ * Deterministic: the bytes the program reports (jv_pvm_program_bytes), not the resident memory.
+ * (The 32-byte record with a GAS op before every one-op block held 61.9x.) */
+#define JV_LOAD_BOUND 20.0
 static void load_memory_bound(void **state) {
     (void)state;
     const uint32_t n = 1u << 16;
-    const int bytes[] = {JV_OPC_trap, JV_OPC_fallthrough, JV_OPC_add_64, JV_OPC_jump};
+    const int bytes[] = {JV_OPC_trap, JV_OPC_fallthrough, JV_OPC_add_64, JV_OPC_jump,
+                         JV_OPC_store_u8};
     uint8_t *code = malloc(n), *mask = malloc(n / 8);
     assert_non_null(code);
     assert_non_null(mask);
@@ -671,6 +746,11 @@ static void load_memory_bound(void **state) {
             fail_msg("opcode %d: %.1f bytes per input byte, bound %.0f", bytes[i], ratio,
                      JV_LOAD_BOUND);
         assert_true(jv_pvm_program_bytes(p) > (size_t)p->nops * sizeof *p->ops);
+        if (bytes[i] == JV_OPC_store_u8) { /* one block of n stores: all 24 bits of the count */
+            assert_int_equal(p->ops[0].iop, JV_I_GAS);
+            assert_int_equal(jv_pvm_gas_stores(&p->ops[0]), n);
+            assert_int_equal(jv_pvm_gas_count(&p->ops[0]), n + 1);
+        }
         javm_program_free(p);
     }
     free(code);

@@ -139,9 +139,7 @@ javm_status javm_program_block(const javm_program *p, uint32_t i, uint32_t *pc,
     if (i >= p->nblocks)
         return jv_set_error(JAVM_ERR_INVALID_ARGUMENT, "program: block %u out of range (%u blocks)",
                             i, p->nblocks);
-    const jv_pvm_op *g = &p->ops[p->blocks[i]];
-    if (pc) *pc = g->pc;
-    if (cost) *cost = g->x;
+    jv_pvm_program_block_at(p, i, pc, cost);
     return JAVM_OK;
 }
 

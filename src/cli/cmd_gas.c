@@ -32,16 +32,17 @@ static const char usage_text[] =
 /* The chart of the block starting at pc (docs/GAS.md "Charts"). */
 static int print_chart(const char *file, const javm_program *p, uint32_t pc) {
     uint32_t r = jv_pvm_op_at(p, pc);
-    if (r == JV_PVM_NONE || r == 0 || p->ops[r - 1].iop != JV_I_GAS) {
-        uint32_t g = r == JV_PVM_NONE ? JV_PVM_NONE : r;
+    uint32_t gate = r == JV_PVM_NONE ? JV_PVM_NONE : jv_pvm_gate_of(p, r);
+    if (gate == JV_PVM_NONE) {
+        uint32_t g = r;
         while (g != JV_PVM_NONE && g > 0 && p->ops[g].iop != JV_I_GAS) g--;
         if (g != JV_PVM_NONE && p->ops[g].iop == JV_I_GAS)
             return jv_cli_usage("gas", "--trace %u: not a block start (the block containing it "
-                                       "starts at %u)", pc, p->ops[g].pc);
+                                       "starts at %u)", pc, jv_pvm_op_pc(p, g));
         return jv_cli_usage("gas", "--trace %u: not an instruction of %s", pc, file);
     }
     uint64_t cost = 0;
-    char *chart = jv_pvm_gas08_chart(p, r - 1, &cost);
+    char *chart = jv_pvm_gas08_chart(p, gate, &cost);
     if (!chart) {
         fprintf(stderr, "javm gas: %s: out of memory for the chart of block %u\n", file, pc);
         return 1;

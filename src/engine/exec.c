@@ -73,9 +73,9 @@ static JV_NOINLINE void jv_paged_loop_trace(jv_pvm_state *st, const javm_program
 /* Makes st a retry of op (the state before it, as a page fault leaves it): the next entry
  * resumes at the op without charging its block again. */
 static void retry_at(jv_pvm_state *st, const javm_program *prog, const jv_pvm_op *op) {
-    st->pc = op->pc;
     st->resume = (uint32_t)(op - prog->ops);
-    st->instructions -= (uint64_t)op->rest + 1;
+    st->pc = jv_pvm_op_pc(prog, st->resume);
+    st->instructions -= (uint64_t)jv_pvm_op_rest(op) + 1;
 }
 
 /* The soft engine's loops on a degraded space (MEM-7): the same touch, states and gas. */

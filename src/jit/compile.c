@@ -128,7 +128,7 @@ static uint32_t panic_stub(jc *c) {
     return c->panic_stub;
 }
 
-/* A jump (or conditional jump) to the GAS op t, or to the panic stub when t is invalid. */
+/* A jump (or conditional jump) to the gate op t (GAS or fused), or to the panic stub when t is invalid. */
 static void branch(jc *c, int cc, uint32_t t) {
     unsigned kind = T_OP;
     uint32_t target = t;
@@ -149,10 +149,10 @@ static void assign_registers(jc *c) {
     uint16_t forced = __atomic_load_n(&g_frame_mask, __ATOMIC_RELAXED);
     for (uint32_t i = 0; i < c->p->nops; i++) {
         const jv_pvm_op *o = &c->p->ops[i];
-        if (o->iop == JV_I_GAS) continue;
+        if (o->iop == JV_I_GAS || o->iop == JV_I_ecalli) continue; /* (no registers) */
         if (o->a < JV_PVM_NUM_REGS) uses[o->a]++;
         if (o->b < JV_PVM_NUM_REGS) uses[o->b]++;
-        if (o->d < JV_PVM_NUM_REGS) uses[o->d]++;
+        if (!jv_pvm_op_is_fused(o) && o->d < JV_PVM_NUM_REGS) uses[o->d]++; /* (d: its cost) */
     }
     /* a program with a block whose cost is not its instruction count (gp08) keeps the
      * difference in the last pool register: one register add per such block, where a frame
@@ -160,7 +160,8 @@ static void assign_registers(jc *c) {
     unsigned pool = sizeof g_pool;
     c->ucnt = -1;
     for (uint32_t i = 0; i < c->p->nops; i++)
-        if (c->p->ops[i].iop == JV_I_GAS && c->p->ops[i].x != c->p->ops[i].rest) {
+        if (jv_pvm_op_is_gate(&c->p->ops[i]) &&
+            jv_pvm_gas_cost(&c->p->ops[i]) != jv_pvm_gas_count(&c->p->ops[i])) {
             c->ucnt = (int8_t)g_pool[--pool];
             break;
         }
@@ -553,79 +554,86 @@ static bool no_fallthrough(unsigned iop) {
 }
 
 /* ---- One op --------------------------------------------------------------------------------- */
+/* A block's gate (a GAS op, or the head of a fused op, PVM-G6): cost, #3 stores, instruction
+ * count. */
+static javm_status emit_gate(jc *c, int64_t cost, uint64_t stores, uint64_t count) {
+    xbuf *m = MB;
+    /* sub gas, cost; jl gate: the whole check on the hot path. rdx is biased (rdx = gas -
+     * frame.bias, jv_jit_run) by at least the largest #3 block reserve of the program, so
+     * passing it passes the reserve gate too; the out-of-line gate decides exactly, as the
+     * interpreter does, whenever the biased counter goes negative. The instruction count
+     * is derived from the gas charged (jv_jit_run). */
+    if (stores > INT32_MAX) return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: block too large");
+    gas_imm(m, ALU_SUB, cost);
+    jcc_to(c, SEC_MAIN, CC_L, T_COLD, (uint32_t)CB->len);
+    /* cold: the counter before the block, the real gas in rax */
+    gas_imm(CB, ALU_ADD, cost);
+    /* MEM-12: while a write-ahead batch is open the counter is a lower bound (its pages
+     * were pre-charged): settle it first (the slow path on this op reloads the counter) */
+    x_alu_rm_i(CB, XW, ALU_CMP, M(RSP, FR(ahead)), 0);
+    size_t j_exact = x_jcc8(CB, CC_E);
+    x_mov_r_imm64(CB, RCX, c->cur);
+    fix(c, SEC_COLD, x_call32(CB), T_MAIN, c->x_slow);
+    x_patch8(CB, j_exact);
+    x_mov_r_rm(CB, XW, RAX, M(RSP, FR(bias)));
+    x_alu_r_rm(CB, XW, ALU_ADD, RAX, R(GAS));
+    /* PVM-G1: gas >= cost; PVM-G2 (#3): gas - cost >= stores x reserve, no overflow */
+    if (fits32(cost)) x_alu_rm_i(CB, XW, ALU_SUB, R(RAX), (int32_t)cost);
+    else {
+        x_mov_r_imm64(CB, RCX, (uint64_t)cost);
+        x_alu_r_rm(CB, XW, ALU_SUB, RAX, R(RCX));
+    }
+    size_t j_short = x_jcc8(CB, CC_L), j_over = 0, j_rsv = 0;
+    if (stores) {
+        x_imul_r_rm_i(CB, XW, RCX, M(RSP, FR(reserve)), (int32_t)stores);
+        j_over = x_jcc8(CB, CC_O);
+        x_alu_r_rm(CB, XW, ALU_CMP, RAX, R(RCX));
+        j_rsv = x_jcc8(CB, CC_L);
+    }
+    gas_imm(CB, ALU_SUB, cost); /* the gate passes: charge the cost, on with the block */
+    jmp_to(c, SEC_COLD, T_MAIN, (uint32_t)MB->len);
+    /* out of gas: the counter as before the block */
+    x_patch8(CB, j_short);
+    if (stores) {
+        x_patch8(CB, j_over);
+        x_patch8(CB, j_rsv);
+    }
+    x_mov_r_imm64(CB, RAX, c->cur);
+    jmp_to(c, SEC_COLD, T_MAIN, c->x_oog);
+    /* statistics: the block's instruction count is its cost under gp07; a block whose cost
+     * differs (gp08) records the difference, subtracted at the exit */
+    if ((int64_t)count != cost) {
+        int64_t diff = cost - (int64_t)count;
+        xrm u = R((unsigned)c->ucnt); /* assign_registers saw this block */
+        if (fits32(diff)) x_alu_rm_i(m, XW, ALU_ADD, u, (int32_t)diff);
+        else {
+            x_mov_r_imm64(m, RAX, (uint64_t)diff);
+            x_alu_rm_r(m, XW, ALU_ADD, u, RAX);
+        }
+    }
+    return JAVM_OK;
+}
+
 static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     xbuf *m = MB;
     unsigned a = o->a, b = o->b, d = o->d;
-    uint64_t x = o->x, y = o->y;
+    uint64_t x = o->x, y = jv_pvm_op_imm2(o);
     if (jv_pvm_op_is_mem(o)) { /* one operand shape (pvm.h): [φb + x], data φa or y */
         int base = o->b == JV_PVM_REG_ZERO ? -1 : (int)o->b;
         if (!jv_pvm_op_is_store(o)) emit_load(c, o->iop, a, base, x);
-        else if (o->iop == JV_I_store_imm_u8 || o->iop == JV_I_store_imm_u16 ||
-                 o->iop == JV_I_store_imm_u32 || o->iop == JV_I_store_imm_u64 ||
-                 o->iop == JV_I_store_imm_ind_u8 || o->iop == JV_I_store_imm_ind_u16 ||
-                 o->iop == JV_I_store_imm_ind_u32 || o->iop == JV_I_store_imm_ind_u64)
+        else if (jv_pvm_op_stores_imm(o))
             emit_store(c, jv_pvm_op_width(o), -1, y, base, x);
         else emit_store(c, jv_pvm_op_width(o), (int)a, 0, base, x);
         return JAVM_OK;
     }
-    switch ((enum jv_pvm_iop)o->iop) {
-    case JV_I_GAS: {
-        /* sub gas, cost; jl gate: the whole check on the hot path. rdx is biased (rdx = gas -
-         * frame.bias, jv_jit_run) by at least the largest #3 block reserve of the program, so
-         * passing it passes the reserve gate too; the out-of-line gate decides exactly, as the
-         * interpreter does, whenever the biased counter goes negative. The instruction count
-         * is derived from the gas charged (jv_jit_run). */
-        int64_t cost = (int64_t)x;
-        if (y > INT32_MAX) return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: block too large");
-        gas_imm(m, ALU_SUB, cost);
-        jcc_to(c, SEC_MAIN, CC_L, T_COLD, (uint32_t)CB->len);
-        /* cold: the counter before the block, the real gas in rax */
-        gas_imm(CB, ALU_ADD, cost);
-        /* MEM-12: while a write-ahead batch is open the counter is a lower bound (its pages
-         * were pre-charged): settle it first (the slow path on this op reloads the counter) */
-        x_alu_rm_i(CB, XW, ALU_CMP, M(RSP, FR(ahead)), 0);
-        size_t j_exact = x_jcc8(CB, CC_E);
-        x_mov_r_imm64(CB, RCX, c->cur);
-        fix(c, SEC_COLD, x_call32(CB), T_MAIN, c->x_slow);
-        x_patch8(CB, j_exact);
-        x_mov_r_rm(CB, XW, RAX, M(RSP, FR(bias)));
-        x_alu_r_rm(CB, XW, ALU_ADD, RAX, R(GAS));
-        /* PVM-G1: gas >= cost; PVM-G2 (#3): gas - cost >= stores x reserve, no overflow */
-        if (fits32(cost)) x_alu_rm_i(CB, XW, ALU_SUB, R(RAX), (int32_t)cost);
-        else {
-            x_mov_r_imm64(CB, RCX, x);
-            x_alu_r_rm(CB, XW, ALU_SUB, RAX, R(RCX));
-        }
-        size_t j_short = x_jcc8(CB, CC_L), j_over = 0, j_rsv = 0;
-        if (y) {
-            x_imul_r_rm_i(CB, XW, RCX, M(RSP, FR(reserve)), (int32_t)y);
-            j_over = x_jcc8(CB, CC_O);
-            x_alu_r_rm(CB, XW, ALU_CMP, RAX, R(RCX));
-            j_rsv = x_jcc8(CB, CC_L);
-        }
-        gas_imm(CB, ALU_SUB, cost); /* the gate passes: charge the cost, on with the block */
-        jmp_to(c, SEC_COLD, T_MAIN, (uint32_t)MB->len);
-        /* out of gas: the counter as before the block */
-        x_patch8(CB, j_short);
-        if (y) {
-            x_patch8(CB, j_over);
-            x_patch8(CB, j_rsv);
-        }
-        x_mov_r_imm64(CB, RAX, c->cur);
-        jmp_to(c, SEC_COLD, T_MAIN, c->x_oog);
-        /* statistics: the block's instruction count (rest) is its cost under gp07; a block
-         * whose cost differs (gp08) records the difference, subtracted at the exit */
-        if ((int64_t)o->rest != cost) {
-            int64_t diff = cost - (int64_t)o->rest;
-            xrm u = R((unsigned)c->ucnt); /* assign_registers saw this block */
-            if (fits32(diff)) x_alu_rm_i(m, XW, ALU_ADD, u, (int32_t)diff);
-            else {
-                x_mov_r_imm64(m, RAX, (uint64_t)diff);
-                x_alu_rm_r(m, XW, ALU_ADD, u, RAX);
-            }
-        }
-        break;
+    if (jv_pvm_op_is_gate(o)) { /* a GAS op, or the gate a fused op carries (PVM-G6) */
+        javm_status s = emit_gate(c, (int64_t)jv_pvm_gas_cost(o), jv_pvm_gas_stores(o),
+                                  jv_pvm_gas_count(o));
+        if (s != JAVM_OK) return s;
     }
+    uint32_t t = jv_pvm_op_target(o);
+    switch ((enum jv_pvm_iop)jv_pvm_op_base(o)) {
+    case JV_I_GAS: break;
     case JV_I_trap:
         x_mov_r_imm64(m, RAX, c->cur);
         jmp_to(c, SEC_MAIN, T_MAIN, c->x_panic);
@@ -638,7 +646,7 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         break;
     case JV_I_load_imm_64:
     case JV_I_load_imm: set_imm(c, a, x); break;
-    case JV_I_jump: branch(c, -1, o->t); break;
+    case JV_I_jump: branch(c, -1, t); break;
     case JV_I_jump_ind:
         addr32(c, a, (uint32_t)x);
         djump(c);
@@ -646,18 +654,18 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
         break;
     case JV_I_load_imm_jump:
         set_imm(c, a, x);
-        branch(c, -1, o->t);
+        branch(c, -1, t);
         break;
-    case JV_I_branch_eq_imm: cmp_gi(c, a, x); branch(c, CC_E, o->t); break;
-    case JV_I_branch_ne_imm: cmp_gi(c, a, x); branch(c, CC_NE, o->t); break;
-    case JV_I_branch_lt_u_imm: cmp_gi(c, a, x); branch(c, CC_B, o->t); break;
-    case JV_I_branch_le_u_imm: cmp_gi(c, a, x); branch(c, CC_BE, o->t); break;
-    case JV_I_branch_ge_u_imm: cmp_gi(c, a, x); branch(c, CC_AE, o->t); break;
-    case JV_I_branch_gt_u_imm: cmp_gi(c, a, x); branch(c, CC_A, o->t); break;
-    case JV_I_branch_lt_s_imm: cmp_gi(c, a, x); branch(c, CC_L, o->t); break;
-    case JV_I_branch_le_s_imm: cmp_gi(c, a, x); branch(c, CC_LE, o->t); break;
-    case JV_I_branch_ge_s_imm: cmp_gi(c, a, x); branch(c, CC_GE, o->t); break;
-    case JV_I_branch_gt_s_imm: cmp_gi(c, a, x); branch(c, CC_G, o->t); break;
+    case JV_I_branch_eq_imm: cmp_gi(c, a, x); branch(c, CC_E, t); break;
+    case JV_I_branch_ne_imm: cmp_gi(c, a, x); branch(c, CC_NE, t); break;
+    case JV_I_branch_lt_u_imm: cmp_gi(c, a, x); branch(c, CC_B, t); break;
+    case JV_I_branch_le_u_imm: cmp_gi(c, a, x); branch(c, CC_BE, t); break;
+    case JV_I_branch_ge_u_imm: cmp_gi(c, a, x); branch(c, CC_AE, t); break;
+    case JV_I_branch_gt_u_imm: cmp_gi(c, a, x); branch(c, CC_A, t); break;
+    case JV_I_branch_lt_s_imm: cmp_gi(c, a, x); branch(c, CC_L, t); break;
+    case JV_I_branch_le_s_imm: cmp_gi(c, a, x); branch(c, CC_LE, t); break;
+    case JV_I_branch_ge_s_imm: cmp_gi(c, a, x); branch(c, CC_GE, t); break;
+    case JV_I_branch_gt_s_imm: cmp_gi(c, a, x); branch(c, CC_G, t); break;
     case JV_I_move_reg:
         if (host_(c, d)) ldg(c, XW, H_(c, d), a);
         else if (host_(c, a)) stg(c, d, H_(c, a));
@@ -745,12 +753,12 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_rot_r_64_imm_alt: shalt(c, XW, SH_ROR, a, b, x); break;
     case JV_I_rot_r_32_imm: shi(c, 0, SH_ROR, a, b, x); break;
     case JV_I_rot_r_32_imm_alt: shalt(c, 0, SH_ROR, a, b, x); break;
-    case JV_I_branch_eq: cmp_gg(c, a, b); branch(c, CC_E, o->t); break;
-    case JV_I_branch_ne: cmp_gg(c, a, b); branch(c, CC_NE, o->t); break;
-    case JV_I_branch_lt_u: cmp_gg(c, a, b); branch(c, CC_B, o->t); break;
-    case JV_I_branch_lt_s: cmp_gg(c, a, b); branch(c, CC_L, o->t); break;
-    case JV_I_branch_ge_u: cmp_gg(c, a, b); branch(c, CC_AE, o->t); break;
-    case JV_I_branch_ge_s: cmp_gg(c, a, b); branch(c, CC_GE, o->t); break;
+    case JV_I_branch_eq: cmp_gg(c, a, b); branch(c, CC_E, t); break;
+    case JV_I_branch_ne: cmp_gg(c, a, b); branch(c, CC_NE, t); break;
+    case JV_I_branch_lt_u: cmp_gg(c, a, b); branch(c, CC_B, t); break;
+    case JV_I_branch_lt_s: cmp_gg(c, a, b); branch(c, CC_L, t); break;
+    case JV_I_branch_ge_u: cmp_gg(c, a, b); branch(c, CC_AE, t); break;
+    case JV_I_branch_ge_s: cmp_gg(c, a, b); branch(c, CC_GE, t); break;
     case JV_I_load_imm_jump_ind: /* the target comes from the old φB; φA is written first */
         addr32(c, b, (uint32_t)y);
         if (host_(c, a)) x_mov_r_imm64(m, H_(c, a), x);
@@ -852,9 +860,9 @@ static javm_status emit_op(jc *c, const jv_pvm_op *o) {
     case JV_I_min: minmax(c, CC_G, d, a, b); break;
     case JV_I_min_u: minmax(c, CC_A, d, a, b); break;
     default: {
-        const jv_pvm_opinfo *info = jv_pvm_opinfo_of_iop(o->iop);
+        const jv_pvm_opinfo *info = jv_pvm_opinfo_of_iop(jv_pvm_op_base(o));
         return jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: op %s (pc %u) is not compiled",
-                            info ? info->name : "?", o->pc);
+                            info ? info->name : "?", jv_pvm_op_pc(c->p, c->cur));
     }
     }
     return JAVM_OK;
@@ -924,10 +932,14 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     c->code = k;
     javm_status s = JAVM_OK;
     if (!k->op_off) goto oom;
-    size_t npad = 0; /* blocks to align */
-    for (uint32_t i = 1; i < p->nops; i++) npad += no_fallthrough(p->ops[i - 1].iop);
-    size_t main_cap = STUB_BYTES + (size_t)p->nops * MAX_MAIN_OP + npad * (BLOCK_ALIGN - 1);
-    size_t cold_cap = 4096 + (size_t)p->nops * MAX_COLD_OP;
+    size_t npad = 0, nfused = 0; /* blocks to align; fused ops (a gate and an op: two budgets) */
+    for (uint32_t i = 0; i < p->nops; i++) {
+        if (i > 0) npad += no_fallthrough(jv_pvm_op_base(&p->ops[i - 1]));
+        nfused += jv_pvm_op_is_fused(&p->ops[i]);
+    }
+    size_t nbudget = (size_t)p->nops + nfused;
+    size_t main_cap = STUB_BYTES + nbudget * MAX_MAIN_OP + npad * (BLOCK_ALIGN - 1);
+    size_t cold_cap = 4096 + nbudget * MAX_COLD_OP;
     size_t tab_bytes = (((2 * (size_t)p->jump_count + 1) * sizeof *k->jt) + 4095) & ~(size_t)4095;
     c->tab_off = (main_cap + 4095) & ~(size_t)4095;
     c->cold_off = c->tab_off + tab_bytes;
@@ -949,16 +961,19 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     emit_stubs(c);
     k->body_lo = MB->len;
     for (uint32_t i = 0; i < p->nops; i++) {
-        if (p->ops[i].iop == JV_I_GAS && p->ops[i].y > k->max_stores) k->max_stores = p->ops[i].y;
+        if (jv_pvm_gas_stores(&p->ops[i]) > k->max_stores) /* (0 for non-gates) */
+            k->max_stores = jv_pvm_gas_stores(&p->ops[i]);
         c->cur = i;
         c->panic_stub = UINT32_MAX;
-        if (i > 0 && no_fallthrough(p->ops[i - 1].iop)) x_pad_int3(MB, BLOCK_ALIGN);
+        if (i > 0 && no_fallthrough(jv_pvm_op_base(&p->ops[i - 1]))) x_pad_int3(MB, BLOCK_ALIGN);
         k->op_off[i] = (uint32_t)MB->len;
         size_t m0 = MB->len, c0 = CB->len;
         if ((s = emit_op(c, &p->ops[i])) != JAVM_OK) goto fail;
-        if (MB->len - m0 > MAX_MAIN_OP || CB->len - c0 > MAX_COLD_OP || MB->oom || CB->oom) {
+        size_t budgets = jv_pvm_op_is_fused(&p->ops[i]) ? 2 : 1;
+        if (MB->len - m0 > budgets * MAX_MAIN_OP || CB->len - c0 > budgets * MAX_COLD_OP ||
+            MB->oom || CB->oom) {
             s = jv_set_error(JAVM_ERR_UNSUPPORTED, "jit: op at pc %u exceeds its code budget",
-                             p->ops[i].pc);
+                             jv_pvm_op_pc(p, i));
             goto fail;
         }
     }

@@ -129,7 +129,7 @@ int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr) {
     jv_jit_inst *ji = f->inst;
     const jv_pvm_op *op = &ji->prog->ops[op_index];
     /* a gate that found the counter short while a batch is open: settle, the gate decides */
-    if (op->iop == JV_I_GAS) return settle_frame(ji, f, op_index);
+    if (jv_pvm_op_is_gate(op)) return settle_frame(ji, f, op_index);
     if (op->iop == JV_I_sbrk) {
         if (settle_frame(ji, f, op_index)) return 1; /* sbrk maps pages: no batch across it */
         if (!ji->st->sbrk_enabled) {
@@ -155,11 +155,8 @@ int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr) {
     }
     uint8_t *base = ji->pg.mem->base;
     if (is_write) {
-        bool imm = op->iop == JV_I_store_imm_u8 || op->iop == JV_I_store_imm_u16 ||
-                   op->iop == JV_I_store_imm_u32 || op->iop == JV_I_store_imm_u64 ||
-                   op->iop == JV_I_store_imm_ind_u8 || op->iop == JV_I_store_imm_ind_u16 ||
-                   op->iop == JV_I_store_imm_ind_u32 || op->iop == JV_I_store_imm_ind_u64;
-        jv_store_wrap(base, addr, width, imm ? op->y : f->regs[op->a]);
+        jv_store_wrap(base, addr, width,
+                      jv_pvm_op_stores_imm(op) ? jv_pvm_op_imm2(op) : f->regs[op->a]);
         return 0;
     }
     uint64_t v = jv_load_wrap(base, addr, width);
@@ -291,31 +288,31 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     case JV_JX_PANIC:
     case JV_JX_HALT: /* the rest of its block was charged but not run */
         st->exit_kind = f.exit_kind == JV_JX_PANIC ? JV_EXIT_PANIC : JV_EXIT_HALT;
-        st->pc = op->pc;
+        st->pc = jv_pvm_op_pc(prog, f.exit_op);
         st->resume = JV_PVM_DONE;
-        st->instructions -= op->rest;
+        st->instructions -= jv_pvm_op_rest(op);
         break;
     case JV_JX_HOST:
         st->exit_kind = JV_EXIT_HOST;
-        st->pc = op->pc;
-        st->exit_arg = op->x;
-        st->exit_next_pc = op->t;
+        st->pc = jv_pvm_ecall_pc(op);
+        st->exit_arg = jv_pvm_op_imm2(op);
+        st->exit_next_pc = jv_pvm_ecall_next(op);
         st->resume = f.exit_op + 1;
-        st->instructions -= op->rest;
+        st->instructions -= jv_pvm_op_rest(op);
         break;
     case JV_JX_OOG:
         st->exit_kind = JV_EXIT_OOG;
-        st->pc = op->pc;
+        st->pc = jv_pvm_op_pc(prog, f.exit_op);
         st->resume = JV_PVM_FRESH;
         break;
     case JV_JX_MEM:
         jv_pvm_exit_mem(st, prog, op, ji->pg.fault);
         break;
     default: /* JV_JX_OS: a retry of the access, as in the paged engine */
-        st->pc = op->pc;
+        st->pc = jv_pvm_op_pc(prog, f.exit_op);
         st->resume = f.exit_op;
-        if (op->iop != JV_I_GAS) /* (a gate whose settle failed: its block is not charged) */
-            st->instructions -= (uint64_t)op->rest + 1;
+        if (!jv_pvm_op_is_gate(op)) /* (a gate whose settle failed: its block is not charged) */
+            st->instructions -= (uint64_t)jv_pvm_op_rest(op) + 1;
         if (ji->pg.degrade) /* the VMA budget is spent: on with soft checks (MEM-7) */
             s = jv_engine_degrade_and_continue(st, prog, ji->pg.mem, false);
         else

@@ -13,14 +13,17 @@ static const jv_pvm_opinfo opinfo[JV_PVM_NUM_OPCODES] = {
 #undef X
 };
 
-const uint8_t jv_pvm_iop_flags[JV_I_COUNT] = {
-#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) [JV_I_##name] = flags,
+/* Per iop, then the same again for the fused ids (PVM-G6: JV_PVM_FUSED + id). */
+const uint8_t jv_pvm_iop_flags[JV_PVM_IOP_SLOTS] = {
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem)                              \
+    [JV_I_##name] = flags, [JV_PVM_FUSED + JV_I_##name] = flags,
 #include "pvm/opcodes.def"
 #undef X
 };
 
-const uint8_t jv_pvm_iop_width[JV_I_COUNT] = {
-#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) [JV_I_##name] = width,
+const uint8_t jv_pvm_iop_width[JV_PVM_IOP_SLOTS] = {
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem)                              \
+    [JV_I_##name] = width, [JV_PVM_FUSED + JV_I_##name] = width,
 #include "pvm/opcodes.def"
 #undef X
 };
@@ -41,6 +44,8 @@ const uint8_t jv_pvm_iop_width[JV_I_COUNT] = {
                    #name ": JV_OP_BRANCH must mark exactly the A4, A7, A10 rows");             \
     _Static_assert(!((flags) & JV_OP_BRANCH) || ((flags) & JV_OP_TERM),                        \
                    #name ": a branch ends its block");                                         \
+    _Static_assert(!((flags) & JV_OP_TERM) || JV_PVM_FUSED + JV_I_##name < 256,               \
+                   #name ": a terminator's fused id must fit the iop byte");                  \
     _Static_assert((b07) >= -1 && (b07) < 256 && (b08) >= -1 && (b08) < 256 &&                \
                        ((b07) >= 0 || (b08) >= 0),                                             \
                    #name ": bytes are 0..255 or -1, in at least one dialect");

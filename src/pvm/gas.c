@@ -63,8 +63,8 @@ static uint8_t zeta(const javm_program *p, int64_t i) {
 
 /* GAS-3: registers read and written by the operand class (the op's fields as pvm.h lays them
  * out: memory ops keep their base in b). */
-static void g8_regs(const jv_pvm_op *o, uint16_t *src, uint16_t *dst) {
-    const jv_pvm_opinfo *in = jv_pvm_opinfo_of_iop(o->iop);
+static void g8_regs(const jv_pvm_op *o, unsigned iop, uint16_t *src, uint16_t *dst) {
+    const jv_pvm_opinfo *in = jv_pvm_opinfo_of_iop(iop);
     uint16_t a = rbit(o->a), b = rbit(o->b), d = rbit(o->d);
     uint8_t fl = in->flags;
     *src = *dst = 0;
@@ -73,12 +73,12 @@ static void g8_regs(const jv_pvm_op *o, uint16_t *src, uint16_t *dst) {
         break;
     case JV_CLASS_A2: *dst = a; break;
     case JV_CLASS_A5:
-        if (o->iop == JV_I_jump_ind || (fl & JV_OP_STORE)) *src = a;
+        if (iop == JV_I_jump_ind || (fl & JV_OP_STORE)) *src = a;
         else *dst = a;
         break;
     case JV_CLASS_A6: *src = b; break; /* the base */
     case JV_CLASS_A7:
-        if (o->iop == JV_I_load_imm_jump) *dst = a;
+        if (iop == JV_I_load_imm_jump) *dst = a;
         else *src = a;
         break;
     case JV_CLASS_A8: *src = a; *dst = d; break;
@@ -92,21 +92,26 @@ static void g8_regs(const jv_pvm_op *o, uint16_t *src, uint16_t *dst) {
     }
 }
 
-static void g8_decode(const javm_program *p, const jv_pvm_op *o, g8_ins *ins) {
-    const g8_info *gi = &g8[o->iop];
-    g8_regs(o, &ins->src, &ins->dst);
-    ins->move = o->iop == JV_I_move_reg;
-    /* PVM-G5 blocks also end before and at an ecalli (rest 0 marks a block's last op) */
-    ins->term = (jv_pvm_iop_flags[o->iop] & JV_OP_TERM) != 0 || (p->ecall_blocks && o->rest == 0);
+/* The op o at pc; last: it ends the block (a terminator, or with PVM-G5 the op before an ecalli
+ * or the ecalli itself). */
+static void g8_decode(const javm_program *p, const jv_pvm_op *o, uint32_t pc, bool last,
+                      g8_ins *ins) {
+    unsigned iop = jv_pvm_op_base(o); /* a fused op simulates as its instruction */
+    const g8_info *gi = &g8[iop];
+    g8_regs(o, iop, &ins->src, &ins->dst);
+    ins->move = iop == JV_I_move_reg;
+    ins->term = last;
     ins->units = gi->units;
     /* GAS-4: latency */
     if (gi->lat == -1) {
         ins->lat = G8_LOAD_LAT;
     } else if (gi->lat == -2) { /* raw successor bytes: the fallthrough and the target */
-        int64_t next = (int64_t)o->pc + 1 + jv_pvm_skip(p->bitmask, p->code_len, o->pc);
+        jv_insn in; /* the target pc as decoded (the op holds the target op, or none) */
+        jv_pvm_decode_insn(p->isa, p->code, p->code_len, p->bitmask, pc, &in);
+        int64_t next = (int64_t)pc + in.len;
         int unl = jv_pvm_byte_of_iop(p->isa, JV_I_unlikely);
         int trp = jv_pvm_byte_of_iop(p->isa, JV_I_trap);
-        uint8_t f = zeta(p, next), t = zeta(p, (int64_t)o->y);
+        uint8_t f = zeta(p, next), t = zeta(p, in.target);
         bool hint = f == trp || t == trp || (unl >= 0 && (f == unl || t == unl));
         ins->lat = hint ? G8_BR_HINT : G8_BR_LAT;
     } else {
@@ -154,8 +159,10 @@ static void chart_set(g8_chart *c, uint32_t row, uint64_t cycle, char ch) {
     if (c && row < c->rows && cycle < c->cols) c->cells[(size_t)row * c->cols + cycle] = ch;
 }
 
-/* Simulates the block whose first instruction op is ops[first]; returns the cycle count. */
-static uint64_t g8_simulate(const javm_program *p, uint32_t first, g8_chart *chart) {
+/* Simulates the block of `count` instruction ops from first (at pc; each op but the last falls
+ * through, so the next one is at pc + 1 + skip); returns the cycle count. */
+static uint64_t g8_simulate(const javm_program *p, const jv_pvm_op *first, uint32_t pc,
+                            uint32_t count, g8_chart *chart) {
     g8_entry rob[G8_ROB];
     memset(rob, 0, sizeof rob);
     unsigned head = 0, live = 0;
@@ -163,13 +170,13 @@ static uint64_t g8_simulate(const javm_program *p, uint32_t first, g8_chart *cha
     uint32_t decm = 0, waitm = 0, exem = 0, finm = 0; /* ring slots per state */
     uint64_t cycle = 0;
     int dslots = G8_DECODE, starts = G8_STARTS;
-    uint32_t at = first, row = 0;
+    uint32_t at = 0, row = 0;
     bool done = false; /* the terminator has been decoded */
     g8_ins ins = {0};
     bool have = false;
     for (;;) {
         if (!done && !have) {
-            g8_decode(p, &p->ops[at], &ins);
+            g8_decode(p, &first[at], pc, at + 1 >= count, &ins);
             have = true;
         }
         /* 1. decode */
@@ -197,7 +204,10 @@ static uint64_t g8_simulate(const javm_program *p, uint32_t first, g8_chart *cha
             row++;
             have = false;
             if (ins.term) done = true;
-            else at++;
+            else {
+                at++;
+                pc += 1 + jv_pvm_skip(p->bitmask, p->code_len, pc);
+            }
             continue;
         }
         /* 2. start the oldest ready entry */
@@ -288,14 +298,21 @@ static uint64_t g8_simulate(const javm_program *p, uint32_t first, g8_chart *cha
 
 static uint64_t g8_cost_of_cycles(uint64_t cycles) { return cycles > 4 ? cycles - 3 : 1; }
 
-uint64_t jv_pvm_gas08_cost(const javm_program *p, uint32_t first) {
-    return g8_cost_of_cycles(g8_simulate(p, first, NULL));
+uint64_t jv_pvm_gas08_block_cost(const javm_program *p, const jv_pvm_op *first, uint32_t pc,
+                                 uint32_t count) {
+    return g8_cost_of_cycles(g8_simulate(p, first, pc, count, NULL));
 }
 
-char *jv_pvm_gas08_chart(const javm_program *p, uint32_t gas_op, uint64_t *cost) {
-    uint32_t first = gas_op + 1;
-    uint64_t cycles = g8_simulate(p, first, NULL);
-    uint32_t rows = p->ops[gas_op].rest;
+uint64_t jv_pvm_gas08_cost(const javm_program *p, uint32_t first) {
+    return jv_pvm_gas08_block_cost(p, &p->ops[first], jv_pvm_op_pc(p, first),
+                                   jv_pvm_block_rest(p, first) + 1);
+}
+
+char *jv_pvm_gas08_chart(const javm_program *p, uint32_t gate, uint64_t *cost) {
+    const jv_pvm_op *g = &p->ops[gate];
+    uint32_t first = jv_pvm_op_is_fused(g) ? gate : gate + 1; /* a fused op is its block */
+    uint32_t rows = jv_pvm_gas_count(g), pc0 = jv_pvm_op_pc(p, first);
+    uint64_t cycles = g8_simulate(p, &p->ops[first], pc0, rows, NULL);
     if (cost) /* an ecall block (PVM-G5) has no static cost: the chart is its ecalli alone */
         *cost = p->ecall_blocks && p->ops[first].iop == JV_I_ecalli ? 0 : g8_cost_of_cycles(cycles);
     g8_chart c = {NULL, rows, cycles};
@@ -303,17 +320,19 @@ char *jv_pvm_gas08_chart(const javm_program *p, uint32_t gas_op, uint64_t *cost)
     c.cells = malloc((size_t)rows * cycles + 1);
     if (!c.cells) return NULL;
     memset(c.cells, '.', (size_t)rows * cycles);
-    g8_simulate(p, first, &c);
+    g8_simulate(p, &p->ops[first], pc0, rows, &c);
     size_t cap = (size_t)rows * (cycles + 8 + 96) + 1, len = 0;
     char *out = malloc(cap);
     if (!out) {
         free(c.cells);
         return NULL;
     }
+    uint32_t pc = pc0;
     for (uint32_t r = 0; r < rows; r++) {
         char text[96];
-        if (!javm_program_disasm(p, p->ops[first + r].pc, text, sizeof text))
+        if (!javm_program_disasm(p, pc, text, sizeof text))
             snprintf(text, sizeof text, "trap"); /* past the code, or not an instruction start */
+        pc += 1 + jv_pvm_skip(p->bitmask, p->code_len, pc); /* the next op of the block */
         memcpy(out + len, "    ", 4);
         len += 4;
         memcpy(out + len, c.cells + (size_t)r * cycles, cycles);

@@ -22,7 +22,14 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
     if (st->resume != JV_PVM_FRESH && st->resume != JV_PVM_DONE) {
         uint32_t r = st->resume;
         const jv_pvm_op *o = &prog->ops[r];
-        if (o->iop != JV_I_GAS) st->instructions += (uint64_t)o->rest + 1;
+        if (!jv_pvm_op_is_gate(o)) { /* the ops from r to the block end are charged already */
+            uint32_t rest;
+            if (jv_pvm_op_is_mem(o) || o->iop == JV_I_sbrk) rest = jv_pvm_op_rest(o);
+            else if (r > 0 && prog->ops[r - 1].iop == JV_I_ecalli)
+                rest = jv_pvm_op_rest(&prog->ops[r - 1]) - 1; /* after a host call */
+            else rest = jv_pvm_block_rest(prog, r);
+            st->instructions += (uint64_t)rest + 1;
+        }
         st->resume = JV_PVM_FRESH;
         *start = r;
         return true;
@@ -44,21 +51,23 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
         st->resume = JV_PVM_DONE;
         return false;
     }
-    if (r > 0 && prog->ops[r - 1].iop == JV_I_GAS) {
-        *start = r - 1;
+    uint32_t gate = jv_pvm_gate_of(prog, r);
+    if (gate != JV_PVM_NONE) { /* a block start: its gate (a GAS op or the fused op itself) */
+        *start = gate;
         return true;
     }
     /* mid-block fresh start: pay from pc to the end of its block (gp07), or the containing
-     * block's whole cost (gp08, docs/GAS.md; or st->entry_whole_block) */
-    uint64_t count = (uint64_t)prog->ops[r].rest + 1;
+     * block's whole cost (gp08, docs/GAS.md; or st->entry_whole_block). The containing block
+     * has more than one op, so its gate is a GAS op. */
+    uint64_t count = (uint64_t)jv_pvm_block_rest(prog, r) + 1;
     uint64_t cost = count;
     uint64_t stores = jv_pvm_count_stores(prog->ops + r, count);
     if (st->entry_whole_block || prog->gas_model == JAVM_GAS_GP08) {
         uint32_t g = r;
         while (g > 0 && prog->ops[g].iop != JV_I_GAS) g--;
         if (prog->ops[g].iop == JV_I_GAS) {
-            cost = prog->ops[g].x;
-            stores = prog->ops[g].y;
+            cost = jv_pvm_gas_cost(&prog->ops[g]);
+            stores = jv_pvm_gas_stores(&prog->ops[g]);
         }
     }
     if (!state_gate(st, cost, stores)) {
@@ -74,17 +83,18 @@ bool jv_pvm_enter(jv_pvm_state *st, const javm_program *prog, uint32_t *start) {
 
 void jv_pvm_exit_mem(jv_pvm_state *st, const javm_program *prog, const jv_pvm_op *op,
                      jv_mem_result res) {
-    st->pc = op->pc;
+    uint32_t i = (uint32_t)(op - prog->ops);
+    st->pc = jv_pvm_op_pc(prog, i);
     if (res.kind == JV_MEM_PANIC) {
         st->exit_kind = JV_EXIT_PANIC;
         st->resume = JV_PVM_DONE;
-        st->instructions -= op->rest;
+        st->instructions -= jv_pvm_op_rest(op);
         return;
     }
     st->exit_kind = JV_EXIT_FAULT;
     st->exit_arg = res.addr;
-    st->resume = (uint32_t)(op - prog->ops);
-    st->instructions -= (uint64_t)op->rest + 1;
+    st->resume = i;
+    st->instructions -= (uint64_t)jv_pvm_op_rest(op) + 1;
 }
 
 uint64_t jv_pvm_sbrk(jv_pvm_state *st, jv_mem *mem, uint64_t size) {

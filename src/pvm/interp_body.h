@@ -58,25 +58,46 @@
         st->cow += (res).cow;                                                                  \
     } while (0)
 
+/* PVM-G6: a fused op gates its one-op block (cost d, one instruction, no stores: the #3 gate
+ * always holds), then runs as its instruction. */
+#define JV_FUSED_GATE()                                                                        \
+    do {                                                                                       \
+        int64_t jv_fc = (int64_t)ip->d;                                                        \
+        if (JV_UNLIKELY(JV_G < jv_fc)) goto jv_x_oog;                                          \
+        JV_G -= jv_fc;                                                                         \
+        st->instructions += 1;                                                                 \
+    } while (0)
+
 #if JV_BODY_SWITCH
 #define JV_NEXT() goto jv_dispatch
 #define JV_CASE(n) case JV_I_##n:
+    unsigned jv_iop;
 jv_dispatch:
-    if (ip->iop != JV_I_GAS) {
+    jv_iop = ip->iop;
+    if (jv_iop >= JV_PVM_FUSED) {
+        JV_FUSED_GATE();
+        jv_iop -= JV_PVM_FUSED;
+    }
+    if (jv_iop != JV_I_GAS) {
         JV_TRACE_HOOK();
     }
-    switch ((enum jv_pvm_iop)ip->iop) {
+    switch ((enum jv_pvm_iop)jv_iop) {
 #else
-    static const void *const jv_labels[JV_I_COUNT] = {
-#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem) [JV_I_##name] = &&jv_l_##name,
+    static const void *const jv_labels[JV_PVM_IOP_SLOTS] = {
+#define X(name, b07, b08, cls, flags, width, lat, dec, units, sem)                              \
+    [JV_I_##name] = &&jv_l_##name, [JV_PVM_FUSED + JV_I_##name] = &&jv_l_fused,
 #include "pvm/opcodes.def"
 #undef X
         [JV_I_GAS] = &&jv_l_GAS,
+        [JV_PVM_FUSED + JV_I_GAS] = &&jv_l_fused,
     };
 #define JV_NEXT() goto *jv_labels[ip->iop]
 #define JV_CASE(n) jv_l_##n:
     JV_NEXT();
     {
+    jv_l_fused:
+        JV_FUSED_GATE();
+        goto *jv_labels[ip->iop - JV_PVM_FUSED];
 #endif
 
 /* Op families. */
@@ -87,8 +108,8 @@ jv_dispatch:
     } while (0)
 #define JV_TAKE()                                                                              \
     do {                                                                                       \
-        if (JV_UNLIKELY(ip->t == JV_PVM_NONE)) goto jv_x_panic;                                \
-        ip = jv_ops + ip->t;                                                                   \
+        if (JV_UNLIKELY(ip->w == JV_PVM_NONE)) goto jv_x_panic;                                \
+        ip = jv_ops + ip->w;                                                                   \
         JV_NEXT();                                                                             \
     } while (0)
 #define JV_DJUMP(addr_expr)                                                                    \
@@ -160,10 +181,11 @@ jv_dispatch:
         JV_CASE(GAS) {
             int64_t cost = (int64_t)ip->x;
             if (JV_UNLIKELY(JV_G < cost)) goto jv_x_oog;
-            if (JV_UNLIKELY(jv_rsv != 0) && !jv_pvm_mat_gate(JV_G - cost, ip->y, jv_rsv))
+            if (JV_UNLIKELY(jv_rsv != 0) &&
+                !jv_pvm_mat_gate(JV_G - cost, jv_pvm_gas_stores(ip), jv_rsv))
                 goto jv_x_oog;
             JV_G -= cost;
-            st->instructions += ip->rest; /* the block's instruction count */
+            st->instructions += ip->w; /* the block's instruction count */
             JV_STEP();
         }
         JV_CASE(trap) goto jv_x_panic;
@@ -174,10 +196,10 @@ jv_dispatch:
             R[ip->a] = ip->x;
             JV_STEP();
         }
-        JV_ST(store_imm_u8, ip->y)
-        JV_ST(store_imm_u16, ip->y)
-        JV_ST(store_imm_u32, ip->y)
-        JV_ST(store_imm_u64, ip->y)
+        JV_ST(store_imm_u8, jv_pvm_op_imm2(ip))
+        JV_ST(store_imm_u16, jv_pvm_op_imm2(ip))
+        JV_ST(store_imm_u32, jv_pvm_op_imm2(ip))
+        JV_ST(store_imm_u64, jv_pvm_op_imm2(ip))
         JV_CASE(jump) JV_TAKE();
         JV_CASE(jump_ind) JV_DJUMP(R[ip->a] + ip->x);
         JV_CASE(load_imm) {
@@ -195,10 +217,10 @@ jv_dispatch:
         JV_ST(store_u16, R[ip->a])
         JV_ST(store_u32, R[ip->a])
         JV_ST(store_u64, R[ip->a])
-        JV_ST(store_imm_ind_u8, ip->y)
-        JV_ST(store_imm_ind_u16, ip->y)
-        JV_ST(store_imm_ind_u32, ip->y)
-        JV_ST(store_imm_ind_u64, ip->y)
+        JV_ST(store_imm_ind_u8, jv_pvm_op_imm2(ip))
+        JV_ST(store_imm_ind_u16, jv_pvm_op_imm2(ip))
+        JV_ST(store_imm_ind_u32, jv_pvm_op_imm2(ip))
+        JV_ST(store_imm_ind_u64, jv_pvm_op_imm2(ip))
         JV_CASE(load_imm_jump) {
             R[ip->a] = ip->x;
             JV_TAKE();
@@ -282,7 +304,7 @@ jv_dispatch:
         JV_CASE(load_imm_jump_ind) {
             uint64_t base = R[ip->b];
             R[ip->a] = ip->x;
-            JV_DJUMP(base + ip->y);
+            JV_DJUMP(base + ip->w); /* mod 2^32: no sign extension needed */
         }
         JV_OP3(add_32, jv_sx32(a + b))
         JV_OP3(sub_32, jv_sx32(a - b))
@@ -337,21 +359,21 @@ jv_x_panic:
 jv_x_halt:
     st->exit_kind = JV_EXIT_HALT;
 jv_x_done: /* halted or panicked at ip: the rest of its block was charged but not run */
-    st->pc = ip->pc;
+    st->pc = jv_pvm_op_pc(prog, (uint32_t)(ip - jv_ops));
     st->resume = JV_PVM_DONE;
-    st->instructions -= ip->rest;
+    st->instructions -= jv_pvm_op_rest(ip);
     goto jv_x_out;
 jv_x_host:
     st->exit_kind = JV_EXIT_HOST;
-    st->pc = ip->pc;
-    st->exit_arg = ip->x;
-    st->exit_next_pc = ip->t;
+    st->pc = jv_pvm_ecall_pc(ip);
+    st->exit_arg = jv_pvm_op_imm2(ip);
+    st->exit_next_pc = jv_pvm_ecall_next(ip);
     st->resume = (uint32_t)(ip + 1 - jv_ops);
-    st->instructions -= ip->rest;
+    st->instructions -= jv_pvm_op_rest(ip);
     goto jv_x_out;
-jv_x_oog:
+jv_x_oog: /* at a gate: pc = its block's start */
     st->exit_kind = JV_EXIT_OOG;
-    st->pc = ip->pc;
+    st->pc = jv_pvm_op_pc(prog, (uint32_t)(ip - jv_ops));
     st->resume = JV_PVM_FRESH;
     goto jv_x_out;
 jv_x_mem:
@@ -363,6 +385,7 @@ jv_x_out:
     return;
 
 #undef JV_SYNC
+#undef JV_FUSED_GATE
 #undef JV_G
 #undef JV_MEM_FAIL
 #undef JV_MEM_ACCOUNT

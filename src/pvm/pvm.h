@@ -21,17 +21,20 @@
  *   ϖ          basic-block starts: 0 and the instruction after every terminator, intersected
  *              with valid instruction starts (bitmask 1 and a valid opcode). Branch and djump
  *              targets must lie in ϖ.
- *   op         one record of the pre-decoded stream (jv_pvm_op, 32 bytes): an instruction with
- *              its operands resolved, or a GAS pseudo-op.
+ *   op         one record of the pre-decoded stream (jv_pvm_op, 16 bytes): an instruction with
+ *              its operands resolved, a GAS pseudo-op, or a fused op.
  *   GAS op     a pseudo-op placed before the first instruction of every block that can be
- *              entered (PVM-G1). It carries the block's cost and its number of stores.
- *   block      the ops from a GAS op up to and including the next terminator op.
+ *              entered (PVM-G1). It carries the block's cost, its number of stores and of
+ *              instructions.
+ *   fused op   a block of one terminator whose op carries the gate itself (PVM-G6).
+ *   gate       the op a block is entered at: its GAS op, or its fused op.
+ *   block      the ops from a gate up to and including the next terminator op.
  *   resume     an op index at which the next run continues without paying again (PVM-G3).
  *
  * Rules (cited by tests as PVM-n)
  *   PVM-D1  varints must be canonical (the shortest encoding); the blob decomposes exactly:
  *           no truncation, no trailing bytes, |bitmask| = ceil(|c|/8), padding bits zero,
- *           z <= 4, no entries when z = 0, |c| <= JV_PVM_MAX_CODE.
+ *           z <= 4, no entries when z = 0, |c| <= JV_PVM_MAX_CODE (2^24 - 1).
  *   PVM-D2  registers are clamped to 12; immediates are sign-extended from their length
  *           (0 bytes = 0), except load_imm_64 which reads 8 raw bytes from ζ; offsets are
  *           relative to the instruction's own pc and computed in int64.
@@ -39,16 +42,24 @@
  *           position reached as the next pc of an instruction whose bitmask bit is 0 (skip is
  *           capped at 24); the implicit trap at pc |c|. A byte that is not an opcode decodes
  *           as trap. Op i+1 is the fall-through successor of op i whenever op i falls through.
- *   PVM-D4  branch targets are resolved to the GAS op of the target block when the target is
+ *   PVM-D4  branch targets are resolved to the gate of the target block when the target is
  *           in ϖ, else to JV_PVM_NONE (the branch panics when taken, pc = the branch). Jump
  *           table entries are resolved the same way.
  *   PVM-D5  pc -> op: jv_pvm_op_at(p, pc) is the index of the instruction op at pc (0..|c|),
- *           JV_PVM_NONE where no op starts; O(1) from a rank bitmap (jv_pvm_pcword).
+ *           JV_PVM_NONE where no op starts; O(1) from a rank bitmap (jv_pvm_pcword). Ops hold
+ *           no pc: op -> pc (jv_pvm_op_pc) searches the same map, for exits, traces and tools.
  *   PVM-G1  a GAS op precedes the first op and every op that follows a terminator op (trap,
- *           invalid opcode, fallthrough, jumps, branches). Its cost is, in the gp07 model,
+ *           invalid opcode, fallthrough, jumps, branches), unless PVM-G6 fuses the block. Its cost is, in the gp07 model,
  *           the number of instruction ops from it to the first terminator op inclusive (the
  *           implicit trap counts), in the gp08 model the pipeline simulation of docs/GAS.md §4
- *           (src/pvm/gas.c); rest = that instruction count in both.
+ *           (src/pvm/gas.c); its instruction count is the same count in both.
+ *   PVM-G6  fused ops: a block that is a single terminator op whose cost fits a byte
+ *           (JV_PVM_FUSED_MAX_COST; always in gp07) has no GAS op: its op (iop = JV_PVM_FUSED
+ *           + the terminator's id) carries the cost in d and gates itself as a GAS op of that
+ *           cost, count 1 and no stores would (PVM-G2: out of gas at its pc, the block start),
+ *           then executes the terminator. Costs, exits and statistics are exactly those of
+ *           the unfused stream; branch/jump-table targets, fresh starts at its pc and
+ *           resumes enter it as the block's gate.
  *   PVM-G2  executing a GAS op: if gas < cost (or, with #3 on, gas - cost < stores × 2 ×
  *           cow_cost) -> out-of-gas, pc = the block start, gas/registers/memory unchanged,
  *           and the next run retries the same gate. Otherwise gas -= cost. There is no
@@ -56,7 +67,7 @@
  *   PVM-G3  a run starts at st->resume when set (a host-call resume at the op after the
  *           ecalli, a page-fault retry at the faulting op): no charge (with PVM-G5 the op
  *           after an ecalli is the next block's GAS op, which gates as usual). Otherwise it is
- *           a fresh start at st->pc: a block start runs its GAS op; an instruction in the
+ *           a fresh start at st->pc: a block start runs its gate; an instruction in the
  *           middle of a block pays the ops from pc to the block's end (docs/GAS.md GAS-4; with
  *           st->entry_whole_block it pays the containing block's cost instead); any other pc
  *           panics there after paying 1.
@@ -189,7 +200,9 @@ typedef enum jv_varint_status {
 jv_varint_status jv_pvm_varint_decode(const uint8_t *p, size_t n, uint64_t *out, size_t *used);
 
 /* ---- Blob codec (docs/PROGRAM.md §2) ------------------------------------------------- */
-#define JV_PVM_MAX_CODE (1u << 30)    /* code bytes accepted by the loader */
+/* code bytes accepted by the loader: 16 MiB less one byte, so that a block's store count fits
+ * the 24 bits of its GAS op (jv_pvm_op; GP's service code limit is about 4 MB) */
+#define JV_PVM_MAX_CODE ((1u << 24) - 1)
 #define JV_PVM_MAX_JUMPS (1u << 24)   /* jump-table entries accepted by the loader */
 #define JV_PVM_CODE_PAD 32u           /* zero bytes kept after the code (ζ) */
 
@@ -235,37 +248,90 @@ void jv_pvm_decode_insn(javm_isa isa, const uint8_t *code, uint32_t code_len,
 /* ---- The pre-decoded executable form ------------------------------------------------------- */
 #define JV_PVM_NONE UINT32_MAX
 
-/* One op (32 bytes). Field use by class:
- *   A1 ecalli   x = id, t = next pc            A2   a, x (raw)
- *   A3          b = ZERO, x = address, y = value
- *   A4          t = target op                  A5   a, x (memory forms: b = ZERO)
- *   A6          b = base, x, y (a unused)      A7   a, x, t = target op
- *   A8          d = destination, a = source    A9   a, b, x
- *   A10         a, b, t = target op            A11  a, b, x, y
+/* One op (16 bytes: an op index scales by a shift). Field use by class:
+ *   A1 ecalli   w = id (sign-extended from 32 bits), a = its length (next pc = pc + a),
+ *               x = its own pc | rest << 32
+ *   A2          a, x (raw 64 bits)             A3   b = ZERO, x = address, w = value
+ *   A4          w = target op                  A5   a, x (memory forms: b = ZERO)
+ *   A6          b = base, x, w = value (a unused)          A7   a, x, w = target op
+ *   A8          d = destination, a = source (sbrk: x = rest << 32)
+ *   A9          a, b, x                        A10  a, b, w = target op
+ *   A11         a, b, x, w = the second immediate (sign-extended from 32 bits)
  *   A12         a, b, d
- *   GAS         x = the block's cost in the program's gas model, y = stores in the block,
- *               rest = its instruction count, pc = the block start
- * rest (instruction ops) = the number of ops after this one up to the end of its block.
+ *   GAS         x = the block's cost in the program's gas model, w = its instruction count,
+ *               a | b << 8 | d << 16 = the stores in the block (24 bits, JV_PVM_MAX_CODE)
+ *   fused       (iop = JV_PVM_FUSED + a terminator's id, PVM-G6) a one-op block whose op
+ *               carries its own gate: the fields of the terminator, d = the block's cost;
+ *               instruction count 1, no stores.
+ * Every second immediate (store_imm values, load_imm_jump_ind offsets) is at most 4 bytes, so
+ * w holds it; targets are op indices. No op records its pc: jv_pvm_op_pc derives it from the
+ * pc -> op map (PVM-D5), for exits, traces and tools.
+ * rest = the number of instruction ops after an op up to the end of its block. Only the ops that
+ * can leave or re-enter a block in its middle keep it, in x's high 32 bits: memory ops (faults,
+ * panics, retries), ecalli (host calls) and sbrk (a disabled sbrk panics); a terminator's rest
+ * is 0 (jv_pvm_op_rest).
  *
  * Memory ops (JV_OP_LOAD / JV_OP_STORE) share one operand shape whatever their class, so every
  * consumer (interpreter, fault decoder, recompiler) uses the same formulas below:
- *   address = (φ[b] + x) mod 2^32, with b = JV_PVM_REG_ZERO (always 0) for the absolute forms;
+ *   address = (φ[b] + x) mod 2^32, with b = JV_PVM_REG_ZERO (always 0) for the absolute forms
+ *             (only x's low 32 bits matter: its high half is the rest);
  *   width   = the opcodes.def width column;
  *   data    = φ[a] (the loaded register, or the stored one), except the store_imm forms (A3,
- *             A6), which store y. */
+ *             A6), which store jv_pvm_op_imm2. */
 typedef struct jv_pvm_op {
-    uint8_t iop; /* enum jv_pvm_iop */
+    uint8_t iop; /* enum jv_pvm_iop, or JV_PVM_FUSED + a terminator's id */
     uint8_t a, b, d;
-    uint32_t pc;
-    uint64_t x, y;
-    uint32_t t;
-    uint32_t rest;
+    uint32_t w;
+    uint64_t x;
 } jv_pvm_op;
-_Static_assert(sizeof(jv_pvm_op) == 32, "jv_pvm_op is 32 bytes");
+_Static_assert(sizeof(jv_pvm_op) == 16, "jv_pvm_op is 16 bytes");
 
-/* Per dispatch id (JV_I_*, pseudo-ops included): the opcodes.def flags and width columns. */
-extern const uint8_t jv_pvm_iop_flags[JV_I_COUNT];
-extern const uint8_t jv_pvm_iop_width[JV_I_COUNT];
+/* PVM-G6: a fused op's iop is JV_PVM_FUSED + the terminator's dispatch id (all below 99, so it
+ * fits the byte). Tables indexed by iop have JV_PVM_IOP_SLOTS entries: the fused ids repeat
+ * their base's. */
+#define JV_PVM_FUSED ((unsigned)JV_I_COUNT)
+#define JV_PVM_IOP_SLOTS (2u * JV_I_COUNT)
+/* the largest cost a fused op carries (its d byte) */
+#define JV_PVM_FUSED_MAX_COST 255u
+
+/* Per iop (JV_I_*, pseudo-ops and fused ids included): the opcodes.def flags and width. */
+extern const uint8_t jv_pvm_iop_flags[JV_PVM_IOP_SLOTS];
+extern const uint8_t jv_pvm_iop_width[JV_PVM_IOP_SLOTS];
+
+/* Fused ops and gates (GAS ops and fused ops: the ops a block is entered at). */
+static inline bool jv_pvm_op_is_fused(const jv_pvm_op *op) { return op->iop >= JV_PVM_FUSED; }
+/* The instruction an op executes: its iop without the fusion. */
+static inline unsigned jv_pvm_op_base(const jv_pvm_op *op) {
+    return op->iop >= JV_PVM_FUSED ? op->iop - JV_PVM_FUSED : op->iop;
+}
+static inline bool jv_pvm_op_is_gate(const jv_pvm_op *op) {
+    return op->iop == JV_I_GAS || op->iop >= JV_PVM_FUSED;
+}
+/* The gate of a GAS or fused op: the block's cost, #3 stores and instruction count. */
+static inline uint64_t jv_pvm_gas_cost(const jv_pvm_op *op) {
+    return op->iop == JV_I_GAS ? op->x : op->d;
+}
+static inline uint32_t jv_pvm_gas_stores(const jv_pvm_op *op) {
+    return op->iop == JV_I_GAS ? (uint32_t)op->a | (uint32_t)op->b << 8 | (uint32_t)op->d << 16
+                               : 0;
+}
+static inline uint32_t jv_pvm_gas_count(const jv_pvm_op *op) {
+    return op->iop == JV_I_GAS ? op->w : 1;
+}
+/* A4, A7, A10: the target op (a gate) or JV_PVM_NONE. */
+static inline uint32_t jv_pvm_op_target(const jv_pvm_op *op) { return op->w; }
+/* A3, A6: the stored value; A11: the offset of the djump; A1: the host-call id. */
+static inline uint64_t jv_pvm_op_imm2(const jv_pvm_op *op) {
+    return (uint64_t)(int64_t)(int32_t)op->w;
+}
+/* rest (see jv_pvm_op) of an op that can exit mid-block: memory ops, ecalli, sbrk; 0 for the
+ * other ops that exit (terminators). */
+static inline uint32_t jv_pvm_op_rest(const jv_pvm_op *op) {
+    return (jv_pvm_iop_flags[op->iop] & JV_OP_TERM) ? 0 : (uint32_t)(op->x >> 32);
+}
+/* ecalli: its pc and the pc after it. */
+static inline uint32_t jv_pvm_ecall_pc(const jv_pvm_op *op) { return (uint32_t)op->x; }
+static inline uint32_t jv_pvm_ecall_next(const jv_pvm_op *op) { return (uint32_t)op->x + op->a; }
 
 /* The operand formulas of a memory op (see jv_pvm_op); regs has JV_PVM_NUM_REGS + 1 slots. */
 static inline uint32_t jv_pvm_op_addr(const jv_pvm_op *op, const uint64_t *regs) {
@@ -277,6 +343,13 @@ static inline bool jv_pvm_op_is_store(const jv_pvm_op *op) {
 }
 static inline bool jv_pvm_op_is_mem(const jv_pvm_op *op) {
     return (jv_pvm_iop_flags[op->iop] & (JV_OP_LOAD | JV_OP_STORE)) != 0;
+}
+/* A store_imm form (A3, A6): the data is jv_pvm_op_imm2, not a register. */
+static inline bool jv_pvm_op_stores_imm(const jv_pvm_op *op) {
+    return op->iop == JV_I_store_imm_u8 || op->iop == JV_I_store_imm_u16 ||
+           op->iop == JV_I_store_imm_u32 || op->iop == JV_I_store_imm_u64 ||
+           op->iop == JV_I_store_imm_ind_u8 || op->iop == JV_I_store_imm_ind_u16 ||
+           op->iop == JV_I_store_imm_ind_u32 || op->iop == JV_I_store_imm_ind_u64;
 }
 
 /* PVM-D5: the pc -> op map. Word w covers pcs 64w..64w+63 (0..code_len: the implicit trap
@@ -317,13 +390,14 @@ struct javm_program {
     uint32_t jump_count;
     uint8_t jump_width;
     uint32_t *jumps;         /* raw jump-table entries */
-    uint32_t *jump_ops;      /* PVM-D4: entry -> GAS op index or JV_PVM_NONE */
+    uint32_t *jump_ops;      /* PVM-D4: entry -> gate op index or JV_PVM_NONE */
     uint8_t *block_starts;   /* ϖ as a bitmap over code_len bits */
     jv_pvm_op *ops;
     uint32_t nops;
     jv_pvm_pcword *pc_words; /* the pc -> op map (PVM-D5): one word per 64 pcs, 0..code_len */
-    uint32_t *blocks;        /* the GAS op index of every listed block (javm_program_block) */
-    uint32_t nblocks;
+    uint32_t *block_rank;    /* the ϖ bits below each 64 pcs (javm_program_block's select) */
+    uint32_t nblocks;        /* listed blocks: ϖ, then |c| when end_listed */
+    bool end_listed;         /* the implicit trap at |c| is a listed block (see listed_block) */
     javm_isa isa;            /* the dialect the code was decoded in */
     javm_gas_model gas_model;/* the model of the GAS ops' costs */
     bool ecall_blocks;       /* PVM-G5: every ecalli is its own block (javm_load_options) */
@@ -381,6 +455,22 @@ static inline uint32_t jv_pvm_op_at(const javm_program *p, uint32_t pc) {
     return w->base + (uint32_t)__builtin_popcountll(w->insn & (bit - 1)) +
            (uint32_t)__builtin_popcountll(w->gas & (bit | (bit - 1)));
 }
+/* PVM-D5: the pc of op i (< nops; a GAS op: its block's first instruction), from the rank map
+ * (a binary search over its words, then a select in the word): for exits, traces and tools;
+ * loops that walk ops in order track the pc themselves. */
+uint32_t jv_pvm_op_pc(const javm_program *p, uint32_t i);
+/* The gate op (GAS or fused) a block starting at instruction op r is entered at; JV_PVM_NONE if
+ * op r does not start a block. */
+static inline uint32_t jv_pvm_gate_of(const javm_program *p, uint32_t r) {
+    if (r > 0 && p->ops[r - 1].iop == JV_I_GAS) return r - 1;
+    return jv_pvm_op_is_fused(&p->ops[r]) ? r : JV_PVM_NONE;
+}
+/* Listed block i (javm_program_block): its pc and cost, from the ϖ rank (a binary search, then a
+ * select in the word). False if i >= nblocks. */
+bool jv_pvm_program_block_at(const javm_program *p, uint32_t i, uint32_t *pc, uint64_t *cost);
+/* The number of instruction ops after instruction op r up to the end of its block (a scan to
+ * the next gate: for mid-block entries; exits read jv_pvm_op_rest). */
+uint32_t jv_pvm_block_rest(const javm_program *p, uint32_t r);
 /* The bytes a loaded program holds (every allocation of the program, the jit's excluded): the
  * load-memory figure of docs/BENCHMARKS.md, which test_pvm_decode bounds per input byte. */
 size_t jv_pvm_program_bytes(const javm_program *p);
@@ -414,11 +504,17 @@ jv_pvm_layout jv_pvm_std_layout(uint64_t ro_len, uint64_t rw_len, uint64_t heap_
 
 /* ---- The gp08 gas model (gas.c, docs/GAS.md) ----------------------------------------------- */
 #define JV_GAS08_TRAP_COST 2 /* a lone trap: also charged for a fresh start at a non-instruction */
-/* The cost of the block whose first instruction op is ops[first] (the op after its GAS op). */
+/* The cost of the block whose first instruction op is ops[first] (the op after its GAS op, or
+ * a fused op). */
 uint64_t jv_pvm_gas08_cost(const javm_program *p, uint32_t first);
+/* The same for the `count` instruction ops from first, the first at pc (the loader, while the
+ * ops are being built, and for a fused op's single one). */
+uint64_t jv_pvm_gas08_block_cost(const javm_program *p, const jv_pvm_op *first, uint32_t pc,
+                                 uint32_t count);
 /* The block's cycle chart (docs/GAS.md "Charts"; malloc'd text, one line per instruction) for
- * the GAS op ops[gas_op], and its cost. NULL on allocation failure. */
-char *jv_pvm_gas08_chart(const javm_program *p, uint32_t gas_op, uint64_t *cost);
+ * the block entered at the gate op ops[gate] (GAS or fused), and its cost. NULL on allocation
+ * failure. */
+char *jv_pvm_gas08_chart(const javm_program *p, uint32_t gate, uint64_t *cost);
 
 /* ---- VM state and exits -------------------------------------------------------------------- */
 #define JV_PVM_NUM_REGS 13

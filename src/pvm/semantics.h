@@ -10,8 +10,8 @@
     do {                                                                                       \
         if (st->trace_fn) {                                                                    \
             JV_SYNC();                                                                         \
-            st->pc = ip->pc;                                                                   \
-            st->trace_fn(st->trace_user, st->trace_vm, ip->pc);                                \
+            st->pc = jv_pvm_op_pc(prog, (uint32_t)(ip - jv_ops));                              \
+            st->trace_fn(st->trace_user, st->trace_vm, st->pc);                                \
         }                                                                                      \
     } while (0)
 
