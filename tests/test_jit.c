@@ -5,6 +5,7 @@
  * Registers are chosen so both host-register and frame-resident guest registers (φ1 and φ2 are
  * forced into the frame: jv_jit_set_frame_mask) and aliasing operands (d = a, d = b, a = b) are
  * covered. */
+#include <asm/prctl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -572,6 +575,57 @@ static void random_programs(void **state) {
     assert_true(loaded > 100);
 }
 
+/* JIT-2: generated code addresses the window through the gs segment, whose base is the window
+ * only while a run executes: the caller's gs base is back after every kind of exit (a host call,
+ * a resolved first touch then a page fault, a panic), and the guest sees its own memory; with
+ * rdgsbase/wrgsbase and with the arch_prctl path of kernels without FSGSBASE. */
+static uint64_t test_gs_base(void) {
+    uint64_t v = 0;
+    assert_int_equal(syscall(SYS_arch_prctl, ARCH_GET_GS, &v), 0);
+    return v;
+}
+static void gs_base_is_restored(void **state) {
+    (void)state;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    static const uint64_t mine[] = {0, 0x7000DEADB000, 0x1000, 0, 0x7000DEADB000};
+    for (unsigned i = 0; i < sizeof mine / sizeof mine[0]; i++) {
+        jv_jit_force_gs_syscall(i >= 3); /* the arch_prctl path */
+        pair pp;
+        make_pair(&pp, "  store_ind_u64 r7, r8, 0\n  load_ind_u64 r9, r8, 0\n  ecalli 3\n"
+                       "  load_ind_u64 r10, r8, 0x1000\n  trap\n");
+        javm_instance *v[2] = {pp.s, pp.j};
+        for (int k = 0; k < 2; k++) {
+            javm_exit_info ex = JAVM_EXIT_INFO_INIT;
+            assert_int_equal(javm_map(v[k], 0x30000, 0x1000, JAVM_ACCESS_RW, NULL, 0), JAVM_OK);
+            javm_reg_set(v[k], 7, 0x1122334455667788);
+            javm_reg_set(v[k], 8, 0x30000);
+            javm_gas_set(v[k], 1000);
+            assert_int_equal(syscall(SYS_arch_prctl, ARCH_SET_GS, mine[i]), 0);
+            assert_int_equal(javm_run(v[k], &ex), JAVM_OK); /* a first touch, then the host call */
+            assert_int_equal(ex.kind, JAVM_EXIT_HOST_CALL);
+            assert_int_equal(test_gs_base(), mine[i]);
+            assert_int_equal(javm_run(v[k], &ex), JAVM_OK); /* the unmapped page */
+            assert_int_equal(ex.kind, JAVM_EXIT_PAGE_FAULT);
+            assert_int_equal(test_gs_base(), mine[i]);
+            assert_int_equal(javm_map(v[k], 0x31000, 0x1000, JAVM_ACCESS_RO, "\x5A", 1), JAVM_OK);
+            assert_int_equal(javm_run(v[k], &ex), JAVM_OK); /* the load again, then the trap */
+            assert_int_equal(ex.kind, JAVM_EXIT_PANIC);
+            assert_int_equal(test_gs_base(), mine[i]);
+        }
+        char why[256];
+        if (jv_diff_instances(pp.s, pp.j, why, sizeof why))
+            fail_msg("gs base 0x%llx: %s", (unsigned long long)mine[i], why);
+        uint64_t r9 = 0, r10 = 0;
+        javm_reg_get(pp.j, 9, &r9);
+        javm_reg_get(pp.j, 10, &r10);
+        assert_int_equal(r9, 0x1122334455667788);
+        assert_int_equal(r10, 0x5A);
+        free_pair(&pp);
+    }
+    jv_jit_force_gs_syscall(false);
+    assert_int_equal(syscall(SYS_arch_prctl, ARCH_SET_GS, 0), 0);
+}
+
 /* Compiled code is shared: a second instance does not compile again (the attachment is the
  * same), and the code is never writable. */
 static void code_is_shared_and_not_writable(void **state) {
@@ -732,6 +786,7 @@ int main(void) {
         cmocka_unit_test(gas_bias_boundaries),
         cmocka_unit_test(gp08_uncounted_register),
         cmocka_unit_test(random_programs),
+        cmocka_unit_test(gs_base_is_restored),
         cmocka_unit_test(code_is_shared_and_not_writable),
         cmocka_unit_test(threads_share_code),
         cmocka_unit_test(compile_at_load),

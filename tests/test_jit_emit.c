@@ -118,6 +118,23 @@ static const char *emit_case(xbuf *b, int i) {
                  (unsigned)rel, b->len + (size_t)rel);
         return want[i - 85];
     }
+    /* guest-window operands (JIT-2): gs segment, 32-bit address size, displacement mod 2^32 */
+    case 87: x_mov_r_rm(b, XW, R9, MG(R8, 0)); return "mov r9,QWORD PTR gs:[r8d]";
+    case 88: x_mov_rm_r(b, XW, MG(R13, 0), R11); return "mov QWORD PTR gs:[r13d+0x0],r11";
+    case 89: x_mov_r_rm(b, 0, RSI, MG(R12, 0x10)); return "mov esi,DWORD PTR gs:[r12d+0x10]";
+    case 90: x_movzx8(b, RBX, MG(RBP, 0xFFFFFFF8)); return "movzx ebx,BYTE PTR gs:[ebp-0x8]";
+    case 91: x_movsx16(b, RAX, MG(RAX, 0x12345678)); return "movsx rax,WORD PTR gs:[eax+0x12345678]";
+    case 92: x_movsxd(b, R10, MG(RDI, 0x80)); return "movsxd r10,DWORD PTR gs:[edi+0x80]";
+    case 93: x_mov8_rm_r(b, MG(RSI, 0), RSI); return "mov BYTE PTR gs:[esi],sil";
+    case 94: x_mov_rm_r(b, X66, MG(R14, 1), R9); return "mov WORD PTR gs:[r14d+0x1],r9w";
+    case 95: x_mov_rm_i(b, XW, MG(RBX, 0), -2); return "mov QWORD PTR gs:[ebx],0xfffffffffffffffe";
+    case 96: x_movzx16(b, R8, MG(R15, 0xFFFFFFFF)); return "movzx r8d,WORD PTR gs:[r15d-0x1]";
+    case 97: x_movsx8(b, R15, MG(R12, 0)); return "movsx r15,BYTE PTR gs:[r12d]";
+    /* absolute: SIB without base or index (objdump writes the empty index as eiz) */
+    case 98: x_mov8_rm_i(b, MGA(0x12345), 0x7A); return "mov BYTE PTR gs:[eiz*1+0x12345],0x7a";
+    case 99: x_mov_r_rm(b, XW, RCX, MGA(0xFFFFFFF8)); return "mov rcx,QWORD PTR gs:[eiz*1+0xfffffff8]";
+    case 100: x_mov_rm_i(b, X66, MGA(0x80000000), 0x1234); return "mov WORD PTR gs:[eiz*1+0x80000000],0x1234";
+    case 101: x_mov_rm_r(b, 0, MGA(0), R13); return "mov DWORD PTR gs:[eiz*1+0x0],r13d";
     default: return NULL;
     }
 }

@@ -12,11 +12,11 @@
 #include "util/error.h"
 
 /* Host registers for guest registers. rax and rcx are scratch, rdx holds the gas counter, rsp
- * is the frame, r15 the window base: eleven remain for thirteen guest registers. Each program
+ * is the frame (guest accesses address the window through the gs segment base, JIT-2; r15 is
+ * not used): eleven remain for thirteen guest registers. Each program
  * gives them to its eleven most used guest registers (counted in one pass over the ops); the
  * other two live in the frame. */
 static const uint8_t g_pool[11] = {RBX, RSI, RDI, RBP, R8, R9, R10, R11, R12, R13, R14};
-#define WBASE R15
 #define GAS RDX
 
 #define FR(field) ((int32_t)offsetof(jv_jit_frame, field))
@@ -194,7 +194,6 @@ static void emit_stubs(jc *c) {
     x_rep_movsq(b);
     load_host_regs(c, b, 0);
     x_mov_r_rm(b, XW, GAS, M(RSP, FR(gas)));
-    x_mov_r_rm(b, XW, WBASE, M(RSP, FR(base)));
     x_jmp_rm(b, R(RAX));
     /* exit: host registers live */
     c->x_exit = (uint32_t)b->len;
@@ -450,29 +449,36 @@ static void addr32(jc *c, unsigned g, uint32_t disp) {
 }
 
 /* ---- Memory accesses ---------------------------------------------------------------------------- */
-/* eax = the guest address (JIT-2). A dynamic address has no inline wrap check: an access that
- * wraps at 2^32 runs into the guard beyond the window and the fault callback sends it to the slow
- * path (run.c). Returns false when the access must go to the slow path unconditionally (a
- * constant address that may wrap), which has then been emitted. */
-static bool mem_addr(jc *c, int basereg, uint64_t x) {
+/* The operand of the access [φbase + x] (JIT-2): gs:[base32 + x] in 32-bit address size, so the
+ * processor computes the guest address modulo 2^32 and adds the window (the gs base of the run,
+ * jv_jit_run) in the access itself; a base register in the frame is loaded into eax first, a
+ * constant address is gs:[x]. A dynamic address has no inline wrap check: an access that wraps
+ * at 2^32 runs into the guard beyond the window and the fault callback sends it to the slow path
+ * (run.c). Returns false when the access must go to the slow path unconditionally (a constant
+ * address that may wrap), which has then been emitted. */
+static bool mem_operand(jc *c, int basereg, uint64_t x, xrm *m) {
     uint32_t disp = (uint32_t)x;
     if (basereg < 0) {
-        x_mov_r_imm64(MB, RAX, disp);
         if (disp > JV_PAGED_WRAP_LIMIT) {
+            x_mov_r_imm64(MB, RAX, disp);
             x_mov_r_imm64(MB, RCX, c->cur);
             fix(c, SEC_MAIN, x_call32(MB), T_MAIN, c->x_slow);
             return false;
         }
-        return true;
+        *m = MGA(disp);
+    } else if (host_(c, (unsigned)basereg)) {
+        *m = MG(H_(c, (unsigned)basereg), disp);
+    } else {
+        x_mov_r_rm(MB, 0, RAX, G_(c, (unsigned)basereg));
+        *m = MG(RAX, disp);
     }
-    addr32(c, (unsigned)basereg, disp);
     return true;
 }
 
 static void emit_load(jc *c, unsigned iop, unsigned dst, int basereg, uint64_t x) {
-    if (!mem_addr(c, basereg, x)) return;
+    xrm m;
+    if (!mem_operand(c, basereg, x, &m)) return;
     unsigned r = host_(c, dst) ? H_(c, dst) : RCX;
-    xrm m = MX(WBASE, RAX, 0, 0);
     switch (iop) {
     case JV_I_load_u8: case JV_I_load_ind_u8: x_movzx8(MB, r, m); break;
     case JV_I_load_i8: case JV_I_load_ind_i8: x_movsx8(MB, r, m); break;
@@ -491,8 +497,8 @@ static void emit_store(jc *c, unsigned width, int src, uint64_t y, int basereg, 
     if (src >= 0 && host_(c, (unsigned)src)) v = H_(c, (unsigned)src);
     else if (src >= 0) ldg(c, XW, RCX, (unsigned)src);
     else if (width == 8 && !fits32((int64_t)y)) x_mov_r_imm64(MB, RCX, y);
-    if (!mem_addr(c, basereg, x)) return;
-    xrm m = MX(WBASE, RAX, 0, 0);
+    xrm m;
+    if (!mem_operand(c, basereg, x, &m)) return;
     if (src >= 0 || (width == 8 && !fits32((int64_t)y))) {
         switch (width) {
         case 1: x_mov8_rm_r(MB, m, v); break;
@@ -958,6 +964,7 @@ javm_status jv_jit_compile(const javm_program *p, jv_jit_code **out) {
     *MB = (xbuf){.p = k->code, .cap = main_cap, .fixed = true};
     *CB = (xbuf){.p = k->code + c->cold_off, .cap = cold_cap, .fixed = true};
     assign_registers(c);
+    memcpy(k->map, c->map, sizeof k->map);
     emit_stubs(c);
     k->body_lo = MB->len;
     for (uint32_t i = 0; i < p->nops; i++) {

@@ -14,8 +14,10 @@
  *   JIT-1  exits equal the interpreter's in status, pc, registers, memory, gas, #3 statistics,
  *          instruction count and resume point; the interpreter body (pvm/interp_body.h) is the
  *          reference for every op.
- *   JIT-2  every guest access is [window base + zero-extended 32-bit address in eax], so no
- *          access leaves the window and its guard (at most 7 bytes past 2^32, well inside it).
+ *   JIT-2  every guest access is gs:[base32 + disp] in 32-bit address size, the gs base being
+ *          the window for the length of a run: the processor adds the window to the
+ *          zero-extended (φb + x) mod 2^32, so no access leaves the window and its guard (at
+ *          most 7 bytes past 2^32, well inside it); the caller's gs base is restored after.
  *          An access that wraps at 2^32 (address + width > 2^32) takes the slow path (resolve,
  *          then the access modulo 2^32): a constant address at compile time; a computed one
  *          has no inline check, it faults (guard or top page) and the fault callback redirects
@@ -57,6 +59,9 @@ size_t jv_jit_code_size(const jv_jit_code *c);
 /* For tests: programs compiled after this call keep the guest registers in mask (bit i =
  * φi) in the frame, so frame-resident operands are covered whatever a program uses most. */
 void jv_jit_set_frame_mask(uint16_t mask);
+/* For tests: runs set the gs base (JIT-2) with arch_prctl even where rdgsbase/wrgsbase are
+ * allowed (the path of kernels without FSGSBASE). */
+void jv_jit_force_gs_syscall(bool on);
 /* The program's compiled code, compiling it on first use (thread-safe: concurrent first uses
  * may compile twice, one result is kept). */
 javm_status jv_jit_code_of(const javm_program *prog, const jv_jit_code **out);

@@ -34,7 +34,7 @@ typedef struct jv_jit_frame {
     struct jv_jit_inst *inst;
     uint32_t exit_kind, exit_op;  /* JV_JX_*, op index */
     struct jv_jit_frame *self;    /* where the exit copies the frame back */
-    uint8_t *base;                /* the guest window */
+    uint8_t *base;                /* the guest window (the gs base while generated code runs) */
     uint64_t wrap_ret;            /* the fault callback's return address for the wrap stub */
     uint64_t ahead;               /* MEM-12: nonzero while a write-ahead batch is open (the
                                    * counter is then a lower bound: gates settle first) */
@@ -53,6 +53,8 @@ struct jv_jit_code {
     size_t body_lo, body_hi; /* [lo, hi): the op bodies (the only code that accesses guest memory) */
     uint32_t *op_off;       /* native offset of every op (prog->nops entries, nondecreasing) */
     uint32_t nops;
+    int8_t map[JV_PVM_NUM_REGS]; /* guest register -> host register, -1 = in the frame (the fault
+                                  * callback recomputes an access's address from it, JIT-4) */
     uint64_t max_stores;    /* the largest store count of a block (#3 gate) */
     uint64_t *jt;           /* djump address a (0 .. 2 x count) -> native address (read-only, in the
                              * mapping before the cold section; invalid entries: the djump_bad stub) */

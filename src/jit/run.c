@@ -1,9 +1,12 @@
 /* jit — the runtime: instances, running compiled code, the window's fault callback (JIT-4), the
  * slow path called by generated code, and the engine operations table entry. */
+#include <asm/prctl.h>
 #include <cpuid.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -14,6 +17,8 @@
 
 /* Probed once: CPUID traps to the hypervisor in a virtual machine (tens of microseconds). */
 static bool g_available;
+static bool g_fsgsbase; /* the kernel lets user code run rdgsbase/wrgsbase (HWCAP2_FSGSBASE) */
+static bool g_gs_syscall; /* jv_jit_force_gs_syscall */
 static pthread_once_t g_available_once = PTHREAD_ONCE_INIT;
 static void probe_available(void) {
 #if defined(__linux__) && defined(__x86_64__)
@@ -24,8 +29,25 @@ static void probe_available(void) {
     if (__get_cpuid_max(0, NULL) < 7) return;
     __cpuid_count(7, 0, a, b, c, d);
     g_available = (b & bit_BMI) != 0; /* TZCNT */
+    g_fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0; /* HWCAP2_FSGSBASE (Linux 5.9) */
 #endif
 }
+
+/* JIT-2: generated code addresses the guest window through the gs segment, whose base is the
+ * window for the length of a run (gs is otherwise unused by user code on Linux x86-64; the
+ * caller's base is restored at the end of the run). rdgsbase/wrgsbase where the kernel allows
+ * them, else arch_prctl. */
+static uint64_t gs_base(bool insn) {
+    uint64_t v = 0;
+    if (insn) __asm__ volatile("rdgsbase %0" : "=r"(v));
+    else (void)syscall(SYS_arch_prctl, ARCH_GET_GS, &v);
+    return v;
+}
+static void set_gs_base(bool insn, uint64_t v) {
+    if (insn) __asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
+    else (void)syscall(SYS_arch_prctl, ARCH_SET_GS, v);
+}
+void jv_jit_force_gs_syscall(bool on) { __atomic_store_n(&g_gs_syscall, on, __ATOMIC_RELAXED); }
 
 bool jv_jit_available(void) {
     pthread_once(&g_available_once, probe_available);
@@ -58,6 +80,11 @@ static uint32_t op_at(const jv_jit_code *k, uint32_t off) {
     return lo;
 }
 
+/* The ucontext slot of every host register (x86.h numbering). */
+static const int g_greg[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+                               REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
+                               REG_R12, REG_R13, REG_R14, REG_R15};
+
 static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
     jv_jit_inst *ji = ctx;
     if (!__atomic_load_n(&ji->running, __ATOMIC_ACQUIRE) || !pthread_equal(ji->thread, pthread_self()))
@@ -70,20 +97,26 @@ static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
     uint32_t i = op_at(k, (uint32_t)(rip - (uintptr_t)k->code));
     const jv_pvm_op *op = &ji->prog->ops[i];
     if (!jv_pvm_op_is_mem(op)) return JV_FAULT_NOT_MINE;
-    uint32_t addr = (uint32_t)gr[REG_RAX]; /* generated code holds the guest address in eax */
+    /* the access's guest address, (φb + x) mod 2^32, from the base register as the faulting
+     * instruction read it (its host register, or the frame) */
+    jv_jit_frame *f = (jv_jit_frame *)(uintptr_t)gr[REG_RSP];
+    uint64_t bv = 0;
+    if (op->b < JV_PVM_NUM_REGS)
+        bv = k->map[op->b] >= 0 ? (uint64_t)gr[g_greg[k->map[op->b]]] : f->regs[op->b];
+    uint32_t addr = (uint32_t)(bv + op->x);
     unsigned width = jv_pvm_op_width(op);
     bool is_write = jv_pvm_op_is_store(op);
     if (fi->access == JV_FAULT_ACCESS_UNKNOWN || (fi->access == JV_FAULT_WRITE) != is_write)
         return JV_FAULT_NOT_MINE;
     uintptr_t start = (uintptr_t)ji->pg.mem->base + addr;
     if (fi->addr < start || fi->addr >= start + width) return JV_FAULT_NOT_MINE;
-    jv_jit_frame *f = (jv_jit_frame *)(uintptr_t)gr[REG_RSP];
     if ((uint64_t)addr + width > (uint64_t)1 << 32) {
         /* JIT-2: the access wraps at 2^32 (it ran into the guard beyond the window, or into
          * the top page first): on to the slow path, which performs it and returns to the end
          * of the op (after the access an op only moves the loaded value, which the slow path
          * writes itself) */
         f->wrap_ret = (uint64_t)(uintptr_t)(k->code + k->op_off[i + 1]);
+        gr[REG_RAX] = (greg_t)addr;
         gr[REG_RCX] = (greg_t)i;
         gr[REG_RIP] = (greg_t)(uintptr_t)(k->code + k->off_wrap);
         return JV_FAULT_HANDLED;
@@ -264,9 +297,13 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     jv_paged_stats before = ji->pg.stats;
     ji->thread = pthread_self();
     jv_fault_thread_enter(); /* FLT-7: SIGSEGV unblocked, our stack if the thread's is small */
+    bool gs_insn = g_fsgsbase && !__atomic_load_n(&g_gs_syscall, __ATOMIC_RELAXED);
+    uint64_t gs = gs_base(gs_insn);
+    set_gs_base(gs_insn, (uint64_t)(uintptr_t)f.base); /* JIT-2 */
     __atomic_store_n(&ji->running, 1, __ATOMIC_RELEASE);
     ((jv_jit_entry_fn)(uintptr_t)(k->code + k->off_entry))(&f, k->code + k->op_off[start]);
     __atomic_store_n(&ji->running, 0, __ATOMIC_RELEASE);
+    set_gs_base(gs_insn, gs);
     jv_fault_thread_leave();
     /* MEM-12: gas, states and statistics are exact again before the exit is reported; a batch
      * that could not be settled keeps its pre-charge outside the instruction count */

@@ -64,8 +64,9 @@ static inline void xb_u64(xbuf *b, uint64_t v) {
 
 typedef struct xrm {
     bool mem;
+    bool guest;           /* memory in the guest window: gs segment, 32-bit address size */
     uint8_t reg;          /* register operand (mem = false) */
-    int8_t base, index;   /* memory: base register, index register or -1 */
+    int8_t base, index;   /* memory: base register or -1 (none), index register or -1 */
     uint8_t scale;        /* log2 of the index scale */
     int32_t disp;
 } xrm;
@@ -77,6 +78,17 @@ static inline xrm M(unsigned base, int32_t disp) {
 static inline xrm MX(unsigned base, unsigned index, unsigned scale, int32_t disp) {
     return (xrm){.mem = true, .base = (int8_t)base, .index = (int8_t)index, .scale = (uint8_t)scale,
                  .disp = disp};
+}
+/* gs:[base32 + disp] with a 32-bit address size (prefixes 65 67): the effective address is
+ * (base + disp) mod 2^32, zero-extended, plus the gs segment base. */
+static inline xrm MG(unsigned base, uint32_t disp) {
+    return (xrm){.mem = true, .guest = true, .base = (int8_t)base, .index = -1,
+                 .disp = (int32_t)disp};
+}
+/* gs:[disp] with a 32-bit address size: the absolute address disp plus the gs segment base
+ * (SIB form without base and index; ModRM 00/101 alone would be eip-relative). */
+static inline xrm MGA(uint32_t disp) {
+    return (xrm){.mem = true, .guest = true, .base = -1, .index = -1, .disp = (int32_t)disp};
 }
 
 /* Encoding flags. */
@@ -93,10 +105,14 @@ static inline bool fits32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; 
 static inline void x_enc(xbuf *b, unsigned f, uint32_t opc, unsigned nopc, unsigned r, xrm m) {
     if (f & X66) xb_u8(b, 0x66);
     if (f & XF3) xb_u8(b, 0xF3);
+    if (m.mem && m.guest) {
+        xb_u8(b, 0x65); /* gs */
+        xb_u8(b, 0x67); /* 32-bit address size */
+    }
     unsigned rex = 0x40 | ((f & XW) ? 8 : 0) | ((r & 8) ? 4 : 0);
     if (m.mem) {
         if (m.index >= 0 && (m.index & 8)) rex |= 2;
-        if (m.base & 8) rex |= 1;
+        if (m.base >= 0 && (m.base & 8)) rex |= 1;
     } else if (m.reg & 8) {
         rex |= 1;
     }
@@ -106,6 +122,13 @@ static inline void x_enc(xbuf *b, unsigned f, uint32_t opc, unsigned nopc, unsig
     unsigned rr = (r & 7) << 3;
     if (!m.mem) {
         xb_u8(b, (uint8_t)(0xC0 | rr | (m.reg & 7)));
+        return;
+    }
+    if (m.base < 0) { /* [index * scale + disp32], or [disp32] without an index */
+        unsigned idx = m.index < 0 ? 4 : ((unsigned)m.index & 7);
+        xb_u8(b, (uint8_t)(rr | 4));
+        xb_u8(b, (uint8_t)((m.scale << 6) | (idx << 3) | 5));
+        xb_u32(b, (uint32_t)m.disp);
         return;
     }
     unsigned base = (unsigned)m.base & 7;
