@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#ifndef MADV_WIPEONFORK /* Linux 4.14; older C libraries lack the names */
+#define MADV_WIPEONFORK 18
+#define MADV_KEEPONFORK 19
+#endif
+
 #include "util/error.h"
 
 /* Host bytes reserved past 2^32 so that an access starting at the top of the window never
@@ -923,9 +928,20 @@ uint32_t jv_mem_ahead_open(jv_mem *m, uint32_t first, uint32_t count) {
      * the batch may split one more pair when it is closed to PROT_READ at the settle. */
     int64_t need = 2 * (int64_t)n + 2;
     if (!vma_room(m, need)) return 0;
-    if (jv_uffd_unregister(m->base + ((uint64_t)first << JV_PAGE_SHIFT),
-                           (size_t)n << JV_PAGE_SHIFT) != 0)
+    uint8_t *lo = m->base + ((uint64_t)first << JV_PAGE_SHIFT);
+    size_t len = (size_t)n << JV_PAGE_SHIFT;
+    /* A fork while the batch is open (by any thread of the process) would share its written
+     * pages with the child, and the settle would read them as the zero page (not exclusive):
+     * the child gets the range as fresh zero pages instead, so the parent's pages stay
+     * exclusively mapped. Done first (the same range as the unregister: no extra boundary). */
+    if (madvise(lo, len, MADV_WIPEONFORK) != 0) {
+        (void)madvise(lo, len, MADV_KEEPONFORK); /* (in case a part of it was applied) */
         return 0;
+    }
+    if (jv_uffd_unregister(lo, len) != 0) {
+        (void)madvise(lo, len, MADV_KEEPONFORK);
+        return 0;
+    }
     vma_account(m, need);
     m->ahead_vma = need;
     m->ahead_first = first;
@@ -964,8 +980,10 @@ int jv_mem_ahead_settle(jv_mem *m, jv_mem_result *r, uint64_t *precharged) {
     m->ahead_count = 0;
     vma_account(m, -m->ahead_vma);
     m->ahead_vma = 0;
-    /* Untouched pages are armed again; read pages get the protection a read resolve gives. */
-    int reg = jv_uffd_register(lo, (size_t)n << JV_PAGE_SHIFT);
+    /* Untouched pages are armed again; read pages get the protection a read resolve gives.
+     * The range is inherited by a fork child again (as its neighbours: the VMAs can merge). */
+    int reg = madvise(lo, (size_t)n << JV_PAGE_SHIFT, MADV_KEEPONFORK) != 0 ? -errno : 0;
+    if (reg == 0) reg = jv_uffd_register(lo, (size_t)n << JV_PAGE_SHIFT);
     if (reg == 0 && any_read) {
         for (uint32_t i = 0; i < n && rc == 0;) {
             uint32_t j = i;
