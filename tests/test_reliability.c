@@ -234,6 +234,36 @@ static void thread_blocking_sigsegv_runs_paged(void **st) {
     assert_int_equal(fork_run(child_blocked), 0);
 }
 
+/* A worker that runs with SIGSEGV open, then blocks it and runs again: the mask is looked at on
+ * every run, not only on a thread's first one (a per-thread cache of "open" killed it). */
+static void *late_blocking_thread(void *arg) {
+    int *rc = arg;
+    if ((*rc = run_touches()) != 0) return NULL;
+    sigset_t all, now;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    if ((*rc = run_touches()) != 0) return NULL;
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    if (sigismember(&now, SIGSEGV) != 1 || sigismember(&now, SIGBUS) != 1) *rc = 10;
+    pthread_sigmask(SIG_UNBLOCK, &all, NULL);
+    if (*rc == 0) *rc = run_touches(); /* and open again */
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    if (*rc == 0 && sigismember(&now, SIGSEGV) == 1) *rc = 11;
+    return NULL;
+}
+
+static int child_late_blocking(void) {
+    pthread_t t;
+    int rc = -1;
+    if (pthread_create(&t, NULL, late_blocking_thread, &rc) != 0) return 20;
+    pthread_join(t, NULL);
+    return rc;
+}
+
+static void thread_blocking_sigsegv_after_a_run_runs_paged(void **st) {
+    assert_int_equal(fork_run(child_late_blocking), 0);
+}
+
 /* Defect 9: an application's 16 KiB alternate stack is kept (ours is used during the run). */
 static void *small_stack_thread(void *arg) {
     int *rc = arg;
@@ -354,6 +384,7 @@ static void degrading_mid_run_is_exact(void **st) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(thread_blocking_sigsegv_runs_paged),
+        cmocka_unit_test(thread_blocking_sigsegv_after_a_run_runs_paged),
         cmocka_unit_test(failed_open_records_nothing),
         cmocka_unit_test(failed_protect_keeps_metadata_and_host_in_step),
         cmocka_unit_test(small_application_altstack_is_kept),

@@ -36,9 +36,8 @@
  *   FLT-7  the thread's state is the application's outside guest code: its alternate signal
  *          stack (kept; ours only swapped in while guest code runs if its own is too small) and
  *          its signal mask (a thread that blocks SIGSEGV or SIGBUS has them unblocked only while
- *          guest code runs). The mask is looked at on each run until it is once found with SIGSEGV
- *          unblocked; after that a run makes no system call for it, so a thread must not block
- *          SIGSEGV later while it still runs guest code.
+ *          guest code runs). The mask is looked at on every outermost run, so a thread may
+ *          change it between runs.
  */
 #ifndef JV_FAULT_H
 #define JV_FAULT_H
@@ -93,7 +92,7 @@ void jv_fault_unblock(void);
 javm_status jv_fault_thread_prepare(void);
 /* FLT-7. Around each stretch of guest code on the thread (after jv_fault_thread_prepare):
  * enter unblocks SIGSEGV (a thread that blocks it would otherwise be killed by the first
- * fault; see FLT-7 for when it looks) and swaps in our stack where needed; leave restores the application's stack and
+ * fault) and swaps in our stack where needed; leave restores the application's stack and
  * signal mask. Neither fails. They nest (a run started from a trace callback): only the
  * outermost pair saves and restores. */
 void jv_fault_thread_enter(void);
