@@ -23,7 +23,7 @@ javm_status jv_vec_read_input(const char *path, uint8_t **out, size_t *len) {
      * changes nothing for a regular file) */
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return jv_set_error(JAVM_ERR_OS, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
+    struct stat sb = {0}; /* read below even when fstat failed */
     javm_status s = JAVM_OK;
     if (fstat(fd, &sb) != 0)
         s = jv_set_error(JAVM_ERR_OS, "%s: cannot stat: %s", path, strerror(errno));
