@@ -6,6 +6,10 @@
  * forced into the frame: jv_jit_set_frame_mask) and aliasing operands (d = a, d = b, a = b) are
  * covered. */
 #include <asm/prctl.h>
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -626,6 +633,94 @@ static void gs_base_is_restored(void **state) {
     assert_int_equal(syscall(SYS_arch_prctl, ARCH_SET_GS, 0), 0);
 }
 
+/* JIT-2: where the gs base cannot be set (arch_prctl refused, e.g. by a seccomp filter), a run
+ * must not execute guest code: its accesses would address host memory at the guest address
+ * itself (gs base 0). A child process refuses ARCH_SET_GS with a filter and maps a host page at
+ * the guest address of the program's store: the refused run fails with JAVM_ERR_OS, leaves the
+ * host page, pc, gas and instruction count as they were, and the same instance, once the gs
+ * base can be set again (rdgsbase/wrgsbase), runs to the soft engine's result: from pc 0, a
+ * host-call resume and a start inside a block. */
+static int gs_refused_child(void) {
+    enum { A = 0x10000000 };
+    uint8_t *host = mmap((void *)(uintptr_t)A, 0x1000, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (host != (uint8_t *)(uintptr_t)A) return 2;
+    struct sock_filter flt[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_arch_prctl, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_SET_GS, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof flt / sizeof flt[0], .filter = flt};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+        return 3;
+    if (syscall(SYS_arch_prctl, ARCH_SET_GS, 0) == 0) return 4; /* the filter works */
+    pair pp;
+    make_pair(&pp, "  store_ind_u64 r7, r8, 0\n  ecalli 1\n  store_ind_u64 r7, r8, 8\n"
+                   "  load_ind_u64 r9, r8, 0\n  trap\n");
+    javm_instance *v[2] = {pp.s, pp.j};
+    for (int k = 0; k < 2; k++) {
+        if (javm_map(v[k], A, 0x1000, JAVM_ACCESS_RW, NULL, 0) != JAVM_OK) return 5;
+        javm_reg_set(v[k], 7, 0x1122334455667788);
+        javm_reg_set(v[k], 8, A);
+        javm_gas_set(v[k], 1000);
+    }
+    static const uint8_t zero[0x1000];
+    javm_exit_info es = JAVM_EXIT_INFO_INIT, ej = JAVM_EXIT_INFO_INIT;
+    uint32_t mid = 0; /* the pc after the ecalli: a start inside a block (gas charged at entry) */
+    for (int step = 0; step < 3; step++) {
+        if (step == 2)
+            for (int k = 0; k < 2; k++)
+                if (javm_pc_set(v[k], mid) != JAVM_OK) return 6;
+        javm_stats before = JAVM_STATS_INIT, after = JAVM_STATS_INIT;
+        javm_stats_get(pp.j, &before);
+        uint32_t pc = javm_pc_get(pp.j);
+        int64_t gas = javm_gas_get(pp.j);
+        jv_jit_force_gs_syscall(true); /* the refused arch_prctl */
+        javm_status s = javm_run(pp.j, &ej);
+        jv_jit_force_gs_syscall(false);
+        javm_stats_get(pp.j, &after);
+        if (memcmp(host, zero, sizeof zero)) return 10 + step; /* the guest wrote the host page */
+        if (s != JAVM_ERR_OS) return 20 + step;
+        if (javm_pc_get(pp.j) != pc || javm_gas_get(pp.j) != gas ||
+            after.instructions != before.instructions)
+            return 30 + step;
+        if (javm_run(pp.s, &es) != JAVM_OK || javm_run(pp.j, &ej) != JAVM_OK) return 40 + step;
+        if (es.kind != ej.kind || es.pc != ej.pc) return 50 + step;
+        char why[256];
+        if (jv_diff_instances(pp.s, pp.j, why, sizeof why)) {
+            fprintf(stderr, "gs refused, step %d: %s\n", step, why);
+            return 60 + step;
+        }
+        if (step == 0) mid = ej.next_pc;
+    }
+    if (ej.kind != JAVM_EXIT_PANIC || memcmp(host, zero, sizeof zero)) return 70;
+    free_pair(&pp);
+    return 0;
+}
+static void gs_base_refused(void **state) {
+    (void)state;
+    assert_int_equal(jv_fault_reinstall(), JAVM_OK);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(gs_refused_child());
+    int wst = 0;
+    assert_int_equal(waitpid(pid, &wst, 0), pid);
+    if (!WIFEXITED(wst)) fail_msg("child died by signal %d", WTERMSIG(wst));
+    if (WEXITSTATUS(wst) == 2 || WEXITSTATUS(wst) == 3) {
+        print_message("gs_base_refused: no fixed host page or no seccomp here (%d): skipped\n",
+                      WEXITSTATUS(wst));
+        return;
+    }
+    assert_int_equal(WEXITSTATUS(wst), 0);
+}
+
 /* Compiled code is shared: a second instance does not compile again (the attachment is the
  * same), and the code is never writable. */
 static void code_is_shared_and_not_writable(void **state) {
@@ -787,6 +882,7 @@ int main(void) {
         cmocka_unit_test(gp08_uncounted_register),
         cmocka_unit_test(random_programs),
         cmocka_unit_test(gs_base_is_restored),
+        cmocka_unit_test(gs_base_refused),
         cmocka_unit_test(code_is_shared_and_not_writable),
         cmocka_unit_test(threads_share_code),
         cmocka_unit_test(compile_at_load),

@@ -2,6 +2,7 @@
  * slow path called by generated code, and the engine operations table entry. */
 #include <asm/prctl.h>
 #include <cpuid.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,17 @@ static uint64_t gs_base(bool insn) {
     else (void)syscall(SYS_arch_prctl, ARCH_GET_GS, &v);
     return v;
 }
-static void set_gs_base(bool insn, uint64_t v) {
-    if (insn) __asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
-    else (void)syscall(SYS_arch_prctl, ARCH_SET_GS, v);
+/* False if the base could not be set (arch_prctl refused, e.g. by a seccomp filter): generated
+ * code must then not run, its accesses would address host memory at the guest address. */
+static bool set_gs_base(bool insn, uint64_t v) {
+    if (insn) {
+        __asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
+        return true;
+    }
+    return syscall(SYS_arch_prctl, ARCH_SET_GS, v) == 0;
+}
+static bool gs_insn_path(void) {
+    return g_fsgsbase && !__atomic_load_n(&g_gs_syscall, __ATOMIC_RELAXED);
 }
 void jv_jit_force_gs_syscall(bool on) { __atomic_store_n(&g_gs_syscall, on, __ATOMIC_RELAXED); }
 
@@ -297,9 +306,20 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     jv_paged_stats before = ji->pg.stats;
     ji->thread = pthread_self();
     jv_fault_thread_enter(); /* FLT-7: SIGSEGV unblocked, our stack if the thread's is small */
-    bool gs_insn = g_fsgsbase && !__atomic_load_n(&g_gs_syscall, __ATOMIC_RELAXED);
+    bool gs_insn = gs_insn_path();
     uint64_t gs = gs_base(gs_insn);
-    set_gs_base(gs_insn, (uint64_t)(uintptr_t)f.base); /* JIT-2 */
+    if (!set_gs_base(gs_insn, (uint64_t)(uintptr_t)f.base)) { /* JIT-2 */
+        int e = errno;
+        jv_fault_thread_leave();
+        /* (refused after jit_prepare_thread found it allowed) nothing ran: the instance is
+         * left to retry start, its pc as it was (what jv_pvm_enter counted for a start inside
+         * a block is taken back; its gas stays charged, the retry does not charge it again) */
+        st->resume = start;
+        if (!jv_pvm_op_is_gate(&prog->ops[start]))
+            st->instructions -= (uint64_t)jv_pvm_block_rest(prog, start) + 1;
+        return jv_set_error(JAVM_ERR_OS, "jit: setting the gs base for the run failed: %s",
+                            strerror(e));
+    }
     __atomic_store_n(&ji->running, 1, __ATOMIC_RELEASE);
     ((jv_jit_entry_fn)(uintptr_t)(k->code + k->off_entry))(&f, k->code + k->op_off[start]);
     __atomic_store_n(&ji->running, 0, __ATOMIC_RELEASE);
@@ -368,7 +388,16 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
 /* ---- The engine operations table entry ------------------------------------------------------ */
 static javm_status jit_prepare_thread(void *ctx) {
     javm_status s = jv_fault_thread_prepare();
-    return s ? s : jv_mem_heal(((jv_jit_inst *)ctx)->pg.mem); /* MEM-8 */
+    if (s) return s;
+    /* JIT-2: where the gs base is set with arch_prctl, find out before the run starts (and
+     * changes the instance) whether the process may (a seccomp filter may refuse it): set it to
+     * the value it has */
+    uint64_t gs = 0;
+    if (!gs_insn_path() && (syscall(SYS_arch_prctl, ARCH_GET_GS, &gs) != 0 ||
+                            syscall(SYS_arch_prctl, ARCH_SET_GS, gs) != 0))
+        return jv_set_error(JAVM_ERR_OS, "jit: the gs base cannot be set (arch_prctl: %s)",
+                            strerror(errno));
+    return jv_mem_heal(((jv_jit_inst *)ctx)->pg.mem); /* MEM-8 */
 }
 
 static javm_status jit_run(void *ctx, jv_pvm_state *st, const javm_program *prog, jv_mem *m,
