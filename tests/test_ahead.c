@@ -5,8 +5,10 @@
  * javm_page_access; streams of writes, reads then writes, reads only, streams that stop
  * mid-batch, host calls and PVM faults in the middle of batches, out of gas at every gas value
  * around them, #3 off and on with two CoW costs, reuse after a reset, and the guest window's VMA
- * count against the same run with batches off (no boundary left behind). Where the kernel has
- * no userfaultfd or no pagemap the cases still compare the engines (no batch opens). */
+ * count and VMA accounting against the same run with batches off (no boundary left behind).
+ * Read-watched pages (MEM-13): scattered reads then writes, the same comparisons, out of gas,
+ * a failed settle, a fork while written pages are watched. Where the kernel has no
+ * userfaultfd or no pagemap the cases still compare the engines (no batch opens). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -91,6 +93,52 @@ static const char *const SRC_TWO =
     "  branch_lt_u r1, r2, loop\n"
     "  trap\n";
 
+/* MEM-13: a read of every page in a scattered order (page (7 i) mod r12 from BUF, so no two
+ * reads in a row are neighbours and no batch opens), then a write stream over [r1, r2) by r3
+ * (the pages it misses stay read-only); r12 = the pages mapped (set_start) */
+#define SCATTER_READS \
+    "  load_imm r10, 0x100000\n" \
+    "  load_imm r11, 0\n" \
+    "  fallthrough\n" \
+    "read:\n" \
+    "  mul_imm_64 r8, r11, 7\n" \
+    "  rem_u_64 r8, r8, r12\n" \
+    "  shlo_l_imm_64 r8, r8, 12\n" \
+    "  add_64 r8, r8, r10\n" \
+    "  load_ind_u8 r6, r8, 0\n" \
+    "  add_64 r7, r7, r6\n" \
+    "  add_imm_64 r11, r11, 1\n" \
+    "  branch_lt_u r11, r12, read\n" \
+    "  fallthrough\n"
+static const char *const SRC_SCATTER =
+    SCATTER_READS
+    "write:\n"
+    "  store_ind_u8 r4, r1, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, write\n"
+    "  trap\n";
+/* the same with 16-bit stores (from a page's last byte they straddle into the next page) */
+static const char *const SRC_SCATTER16 =
+    SCATTER_READS
+    "write:\n"
+    "  store_ind_u16 r4, r1, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, write\n"
+    "  trap\n";
+/* the same with a host call whenever the cursor's bits under r5 are all zero */
+static const char *const SRC_SCATTER_HOST =
+    SCATTER_READS
+    "write:\n"
+    "  store_ind_u8 r4, r1, 0\n"
+    "  and r9, r1, r5\n"
+    "  branch_ne_imm r9, 0, skip\n"
+    "  ecalli 7\n"
+    "  fallthrough\n"
+    "skip:\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, write\n"
+    "  trap\n";
+
 typedef struct scenario {
     const char *name;
     const char *src;
@@ -123,7 +171,9 @@ static const javm_engine g_eng[NENG] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAV
 
 typedef struct result {
     uint64_t batches, pages; /* the jit's */
+    uint64_t watched;        /* the jit's MEM-13 pages */
     int window_vmas;         /* the jit instance's, after the run */
+    int64_t vma_guest;       /* its VMA accounting (MEM-7), after the run */
     int64_t gas_left;
 } result;
 
@@ -168,6 +218,7 @@ static void set_start(javm_instance *vm, const scenario *s, int64_t gas) {
     javm_reg_set(vm, 4, 0x5A);
     javm_reg_set(vm, 5, 4 * PAGE - 1); /* SRC_HOST: a host call every 4 pages */
     javm_reg_set(vm, 9, s->start + (NPAGES / 2) * PAGE);
+    javm_reg_set(vm, 12, s->mapped); /* SCATTER_READS: the pages read */
     javm_pc_set(vm, 0);
     javm_gas_set(vm, gas);
 }
@@ -217,18 +268,21 @@ static result run_all(const scenario *s, int64_t gas, bool paged) {
         /* (before the comparison: host reads re-protect the pages they read) */
         res.window_vmas = count_vmas((uintptr_t)v[2]->mem.base,
                                      (uintptr_t)v[2]->mem.base + v[2]->mem.window_size);
+        res.vma_guest = v[2]->mem.vma_guest;
         compare(v, ex, what);
         if (ex[0].kind != JAVM_EXIT_HOST_CALL) break;
     }
     jv_jit_ahead_stats(v[2]->engine, &res.batches, &res.pages);
+    res.watched = jv_jit_watched_pages(v[2]->engine);
     res.gas_left = javm_gas_get(v[0]);
     for (int k = 0; k < NENG; k++) javm_instance_free(v[k]);
     javm_program_free(p);
     return res;
 }
 
-/* The jit alone with batches off: the window's VMA count after the run. */
-static int vmas_without_batches(const scenario *s, int64_t gas) {
+/* The jit alone with batches off: the window's VMA count after the run (and *acct, its VMA
+ * accounting). */
+static int vmas_without_batches(const scenario *s, int64_t gas, int64_t *acct) {
     jv_mem_ahead_force_off(true);
     javm_program *p = load(s);
     javm_instance *vm = make(p, JAVM_ENGINE_JIT, s);
@@ -241,7 +295,9 @@ static int vmas_without_batches(const scenario *s, int64_t gas) {
     uint64_t b = 0, pg = 0;
     jv_jit_ahead_stats(vm->engine, &b, &pg);
     assert_int_equal(b, 0);
+    assert_int_equal(jv_jit_watched_pages(vm->engine), 0);
     int n = count_vmas((uintptr_t)vm->mem.base, (uintptr_t)vm->mem.base + vm->mem.window_size);
+    *acct = vm->mem.vma_guest;
     javm_instance_free(vm);
     javm_program_free(p);
     jv_mem_ahead_force_off(false);
@@ -250,19 +306,25 @@ static int vmas_without_batches(const scenario *s, int64_t gas) {
 
 /* The scenario with ample gas, #3 off and on (CoW costs 3 and 256): equal on every engine,
  * batches opened where the stream is long enough, the same VMAs as without batches. */
-static void check_ample(scenario s, bool expect_batches) {
+static result check_ample(scenario s, bool expect_batches) {
     static const struct { int mat; uint64_t cow; } modes[] = {{0, 0}, {1, 3}, {1, 256}};
+    result r = {0};
     for (unsigned i = 0; i < 3; i++) {
         s.mat = modes[i].mat;
         s.cow = modes[i].cow;
-        result r = run_all(&s, 100000000, true);
+        r = run_all(&s, 100000000, true);
         if (g_batches && expect_batches && r.batches == 0)
             fail_msg("%s (mat %d cow %" PRIu64 "): no batch opened", s.name, s.mat, s.cow);
-        int off = vmas_without_batches(&s, 100000000);
+        int64_t acct = 0;
+        int off = vmas_without_batches(&s, 100000000, &acct);
         if (r.window_vmas != off)
             fail_msg("%s (mat %d cow %" PRIu64 "): %d VMAs in the window, %d without batches",
                      s.name, s.mat, s.cow, r.window_vmas, off);
+        if (r.vma_guest != acct) /* MEM-7: the settles returned every reservation */
+            fail_msg("%s (mat %d cow %" PRIu64 "): VMA accounting %" PRId64 ", %" PRId64
+                     " without batches", s.name, s.mat, s.cow, r.vma_guest, acct);
     }
+    return r;
 }
 
 #define END(pages) (BUF + (pages) * PAGE)
@@ -308,6 +370,53 @@ static void test_read_streams(void **state) {
                 true);
 }
 
+/* MEM-13: scattered reads leave their pages writable and watched; the writes that follow are
+ * charged at the settle (every page written, every other one, none, 16-bit stores straddling
+ * into the next page, host calls in between, a write stream into unmapped and read-only
+ * pages), equal on every engine, with the VMAs of the run without batches. */
+static void expect_watched(const char *name, result r, uint64_t at_least) {
+    if (g_batches && r.watched < at_least)
+        fail_msg("%s: %" PRIu64 " pages watched, expected at least %" PRIu64, name, r.watched,
+                 at_least);
+}
+static void test_watched_reads(void **state) {
+    (void)state;
+    scenario s = sc("scatter, write all", SRC_SCATTER, BUF, END(NPAGES), 4096, false, 0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+    s = sc("scatter, write every other", SRC_SCATTER, BUF + 9, END(NPAGES), 8192, false, 0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+    s = sc("scatter, write none", SRC_SCATTER, BUF, BUF, 4096, false, 0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+    s = sc("scatter, write a few bytes", SRC_SCATTER, BUF + 3 * PAGE, BUF + 3 * PAGE + 40, 8,
+           false, 0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+    s = sc("scatter, straddling writes", SRC_SCATTER16, BUF + PAGE - 1, END(NPAGES), 4096, false,
+           0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+    s = sc("scatter, writes into unmapped", SRC_SCATTER, BUF, END(NPAGES + 2), 2048, false, 0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+    s = sc("scatter, writes into read-only", SRC_SCATTER16, BUF + 1, END(NPAGES + 1) - 1, 4096,
+           true, 0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+    s = sc("scatter, host calls", SRC_SCATTER_HOST, BUF, END(NPAGES), 1024, false, 0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+    /* more pages than the list holds: a full list is settled, then watching goes on */
+    s = sc("scatter, 1100 pages", SRC_SCATTER, BUF, END(1100), 4096, false, 0, 0);
+    s.mapped = 1100;
+    expect_watched(s.name, check_ample(s, false), 1098);
+    /* a store straddling from an unmapped page into a read (so far unwritten) page, and from a
+     * read page into a read-only one: the store faults and writes nothing, but the processor
+     * may take the write fault on the read page first (were that page watched, the kernel
+     * would have copied its zero page, and the settle would count it as written): pages next
+     * to a page that is not read-write are not watched */
+    s = sc("scatter, a straddle from below the mapping", SRC_SCATTER16, BUF - 1, BUF, 4096,
+           false, 0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+    s = sc("scatter, a straddle into read-only", SRC_SCATTER16, END(NPAGES) - 1, END(NPAGES), 4096,
+           true, 0, 0);
+    expect_watched(s.name, check_ample(s, false), NPAGES - 2);
+}
+
 static void test_host_calls(void **state) {
     (void)state;
     check_ample(sc("host call every 4 pages", SRC_HOST, BUF, END(NPAGES), 4096, false, 0, 0),
@@ -324,10 +433,11 @@ static void sweep(scenario s, int64_t step) {
     uint64_t batches = 0;
     for (int64_t g = 0; g <= need + 2; g += step) {
         result r = run_all(&s, g, false);
-        batches += r.batches;
+        batches += r.batches + r.watched;
     }
     for (int64_t g = need - 3; g <= need + 3; g++) run_all(&s, g, false);
-    if (g_batches && s.mat && batches == 0) fail_msg("%s: the sweep opened no batch", s.name);
+    if (g_batches && s.mat && batches == 0)
+        fail_msg("%s: the sweep opened no batch and watched no page", s.name);
 }
 
 static void test_out_of_gas(void **state) {
@@ -348,6 +458,23 @@ static void test_out_of_gas(void **state) {
     g8 = sc("oog passes gp08, cow 256", SRC_PASSES, BUF, END(12), 64, false, 1, 256);
     g8.isa = JAVM_ISA_GP08;
     sweep(g8, 7);
+    /* MEM-13: watched pages (their pre-charge) through the gates and the exits */
+    scenario w = sc("oog scatter, cow 3", SRC_SCATTER, BUF, END(12), 512, false, 1, 3);
+    w.mapped = 12;
+    sweep(w, 1);
+    w = sc("oog scatter host, cow 3", SRC_SCATTER_HOST, BUF, END(12), 1024, false, 1, 3);
+    w.mapped = 12;
+    sweep(w, 1);
+    w = sc("oog scatter 16, cow 256", SRC_SCATTER16, BUF + PAGE - 1, END(10), 2048, false, 1, 256);
+    w.mapped = 10;
+    sweep(w, 3);
+    w = sc("oog scatter, #3 off", SRC_SCATTER, BUF, END(12), 512, false, 0, 0);
+    w.mapped = 12;
+    sweep(w, 1);
+    w = sc("oog scatter gp08, cow 3", SRC_SCATTER, BUF, END(12), 1024, false, 1, 3);
+    w.mapped = 12;
+    w.isa = JAVM_ISA_GP08;
+    sweep(w, 1);
 }
 
 /* MEM-12: every VMA of a window is VM_NOHUGEPAGE ("nh" in /proc/self/smaps), also after an
@@ -398,8 +525,8 @@ static void test_no_huge_pages(void **state) {
  * settled; every budget ends as soft does. */
 static void test_vma_budget(void **state) {
     (void)state;
-    const char *const srcs[] = {SRC_READ_WRITE, SRC_PASSES, SRC_HOST};
-    for (unsigned si = 0; si < 3; si++)
+    const char *const srcs[] = {SRC_READ_WRITE, SRC_PASSES, SRC_HOST, SRC_SCATTER_HOST};
+    for (unsigned si = 0; si < 4; si++)
         for (int64_t budget = 0; budget <= 48; budget += 3) {
             scenario s = sc("budget", srcs[si], BUF, END(NPAGES), 2048, false, 1, 256);
             javm_program *p = load(&s);
@@ -473,6 +600,47 @@ static void test_settle_failure(void **state) {
     javm_program_free(p);
 }
 
+/* The same with watched pages (MEM-13): the settle of the run's exit fails, the next run
+ * settles them and ends as soft. */
+static const char *const SRC_SCATTER_ECALLI =
+    SCATTER_READS
+    "  ecalli 7\n"
+    "  fallthrough\n"
+    "write:\n"
+    "  store_ind_u8 r4, r1, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, write\n"
+    "  trap\n";
+static void test_watch_settle_failure(void **state) {
+    (void)state;
+    if (!g_batches) skip();
+    scenario s = sc("watch settle failure", SRC_SCATTER_ECALLI, BUF, END(NPAGES), 8192, false, 1,
+                    256);
+    javm_program *p = load(&s);
+    javm_instance *sv = make(p, JAVM_ENGINE_SOFT, &s), *jv = make(p, JAVM_ENGINE_JIT, &s);
+    set_start(sv, &s, 10000000);
+    set_start(jv, &s, 10000000);
+    javm_exit_info es = JAVM_EXIT_INFO_INIT, ej = JAVM_EXIT_INFO_INIT;
+    assert_int_equal(javm_run(sv, &es), JAVM_OK);
+    jv_mem_ahead_inject_read_failures(1);
+    javm_status st = javm_run(jv, &ej);
+    jv_mem_ahead_inject_read_failures(0);
+    assert_int_equal(st, JAVM_ERR_OS);
+    assert_non_null(strstr(javm_last_error(), "write-ahead"));
+    assert_true(jv->mem.watch_count > 0);            /* nothing applied: still watched */
+    es = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+    ej = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+    assert_int_equal(javm_run(sv, &es), JAVM_OK);
+    assert_int_equal(javm_run(jv, &ej), JAVM_OK);
+    assert_int_equal(jv->mem.watch_count, 0);
+    javm_instance *v[NENG] = {sv, NULL, jv};
+    javm_exit_info ex[NENG] = {es, es, ej};
+    compare(v, ex, "after a failed settle of watched pages");
+    javm_instance_free(sv);
+    javm_instance_free(jv);
+    javm_program_free(p);
+}
+
 /* A fork by another thread while a batch is open: the child would share the batch's written
  * pages, and a settle reading them as the zero page (not exclusively mapped) charged nothing
  * for them and left them read-only (12 CoWs missing here). The batch range is wiped in a child
@@ -498,7 +666,8 @@ typedef struct forker {
 static void *fork_when_open(void *arg) {
     forker *f = arg;
     while (!__atomic_load_n(&f->done, __ATOMIC_ACQUIRE) &&
-           !__atomic_load_n(&f->vm->mem.ahead_count, __ATOMIC_RELAXED))
+           !__atomic_load_n(&f->vm->mem.ahead_count, __ATOMIC_RELAXED) &&
+           !__atomic_load_n(&f->vm->mem.watch_count, __ATOMIC_RELAXED))
         ;
     usleep(5000); /* the stream has written the last batch's pages by now; the spin goes on */
     f->child = fork();
@@ -511,15 +680,29 @@ static void *fork_when_open(void *arg) {
     }
     return NULL;
 }
-static void test_fork_while_a_batch_is_open(void **state) {
-    (void)state;
-    scenario s = sc("fork", SRC_WRITE_SPIN, BUF, END(NPAGES), 4096, false, 1, 256);
+/* MEM-13: the same with watched pages: scattered reads, then the writes, then the spin (the
+ * fork comes while the written pages are still watched). */
+static const char *const SRC_SCATTER_SPIN =
+    SCATTER_READS
+    "write:\n"
+    "  store_ind_u8 r4, r1, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, write\n"
+    "  fallthrough\n"
+    "spin:\n"
+    "  add_imm_64 r0, r0, -1\n"
+    "  branch_ne_imm r0, 0, spin\n"
+    "  trap\n";
+static void fork_case(const char *src, bool watched) {
+    scenario s = sc("fork", src, BUF, END(NPAGES), 4096, false, 1, 256);
     javm_program *p = load(&s);
     javm_instance *sv = make(p, JAVM_ENGINE_SOFT, &s), *jv = make(p, JAVM_ENGINE_JIT, &s);
     set_start(sv, &s, 1000000000);
     set_start(jv, &s, 1000000000);
     javm_reg_set(sv, 8, 100000000);
     javm_reg_set(jv, 8, 100000000);
+    javm_reg_set(sv, 0, 100000000); /* (SRC_SCATTER_SPIN's counter: r8 is the reads') */
+    javm_reg_set(jv, 0, 100000000);
     javm_exit_info es = JAVM_EXIT_INFO_INIT, ej = JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(sv, &es), JAVM_OK);
     forker f = {.vm = jv, .child = -1};
@@ -541,10 +724,19 @@ static void test_fork_while_a_batch_is_open(void **state) {
     int wst = 0;
     assert_int_equal(waitpid(f.child, &wst, 0), f.child);
     assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
-    if (g_batches) assert_true(batches > 0);
+    if (g_batches && !watched) assert_true(batches > 0);
+    if (g_batches && watched) assert_true(jv_jit_watched_pages(jv->engine) >= NPAGES - 2);
     javm_instance_free(sv);
     javm_instance_free(jv);
     javm_program_free(p);
+}
+static void test_fork_while_a_batch_is_open(void **state) {
+    (void)state;
+    fork_case(SRC_WRITE_SPIN, false);
+}
+static void test_fork_while_pages_are_watched(void **state) {
+    (void)state;
+    fork_case(SRC_SCATTER_SPIN, true);
 }
 
 int main(void) {
@@ -560,6 +752,8 @@ int main(void) {
         cmocka_unit_test(test_vma_budget),      cmocka_unit_test(test_reset_and_rerun),
         cmocka_unit_test(test_settle_failure),  cmocka_unit_test(test_no_huge_pages),
         cmocka_unit_test(test_fork_while_a_batch_is_open),
+        cmocka_unit_test(test_watched_reads),   cmocka_unit_test(test_watch_settle_failure),
+        cmocka_unit_test(test_fork_while_pages_are_watched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

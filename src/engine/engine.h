@@ -128,6 +128,7 @@ typedef struct jv_paged_stats {
     uint64_t host_faults;        /* SIGSEGVs handled (includes PVM-level faults) */
     uint64_t ahead_batches;      /* MEM-12 write-ahead batches opened */
     uint64_t ahead_pages;        /* pages they covered */
+    uint64_t watched_pages;      /* MEM-13 reads that left their page writable and watched */
 } jv_paged_stats;
 
 typedef struct jv_paged {
@@ -173,8 +174,8 @@ int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write);
  * Used by the jit (whose out-of-line gas gate settles; the paged engine's gate is the
  * interpreter's and never sees a pre-charged counter, so it opens none). jv_paged_resolve
  * settles first when the access touches a page of the open batch.
- * jv_paged_settle: settles the space's open batch into *p->gas (+ pre-charge − charge) and the
- * statistics. 0, or -1 with p->os_errno set (mem's settle failed; whatever it applied is
+ * jv_paged_settle: settles the space's open batch (and its watched pages, MEM-13) into *p->gas
+ * (+ pre-charge − charge) and the statistics. 0, or -1 with p->os_errno set (mem's settle failed; whatever it applied is
  * accounted). Async-signal-safe.
  * jv_paged_ahead: after a resolve of the armed page pn (its last page) succeeded: if the access
  * streams (pn follows the last armed page resolved, or is the page just past the open batch),
@@ -184,6 +185,19 @@ int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write);
  * caller's gates need in reserve, the jit's bias). 0, or -1 when the settle failed. */
 int jv_paged_settle(jv_paged *p);
 int jv_paged_ahead(jv_paged *p, uint32_t pn, uint64_t floor);
+
+/* ---- Read-watched pages (MEM-13, mem/mem.h) ----------------------------------------------------
+ * Also the jit's only. A resolve with p->mem->watch_ok set may leave a read page writable and
+ * watched; jv_paged_resolve then pre-charges cow_cost per watched page from *p->gas (a resolve
+ * of an access to a watched page needs no settle: its touch and the settle's are the same
+ * one-way read -> written step). jv_paged_settle settles the
+ * watched pages too (after the batch), and jv_paged_pending says whether either is open (the
+ * counter is then a lower bound of the gas). jv_paged_watch_ok: ample gas for one more watched
+ * page (*gas - floor stays at least twice its pre-charge). */
+static inline bool jv_paged_pending(const jv_mem *m) { return m->ahead_count || m->watch_count; }
+static inline bool jv_paged_watch_ok(const jv_mem *m, int64_t gas, uint64_t floor) {
+    return gas >= 0 && (uint64_t)gas >= floor && (uint64_t)gas - floor >= 2 * m->cow_cost;
+}
 
 /* ENG-5: the slow partner of the paged accessors (wrap-around candidates). On a PVM-level
  * fault returns its classification; on success performs the access modulo 2^32. */

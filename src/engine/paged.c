@@ -155,6 +155,8 @@ int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) 
         uint32_t b = m->ahead_first, e = m->ahead_first + m->ahead_count;
         if (((lo >= b && lo < e) || (hi >= b && hi < e)) && jv_paged_settle(p)) return -1;
     }
+    /* (MEM-13: a watched page needs no settle first: it is in the read state, which only a
+     * write changes, once; the settle's write touch of a page written meanwhile is a no-op) */
     int rc = jv_mem_touch_open(p->mem, addr, width, is_write, &o);
     p->stats.ro_units += o.ro_units;
     if (rc == JV_MEM_OPEN_PVM) {
@@ -175,6 +177,10 @@ int jv_paged_resolve(jv_paged *p, uint32_t addr, unsigned width, bool is_write) 
     }
     p->stats.first_touch_faults += o.r.first_touch;
     p->stats.cow_pages += o.r.cow;
+    if (o.watched) { /* MEM-13: its first write is charged at the settle */
+        *p->gas -= (int64_t)((uint64_t)o.watched * m->cow_cost);
+        p->stats.watched_pages += o.watched;
+    }
     return 0;
 }
 
@@ -219,11 +225,27 @@ jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool i
 /* ---- Write-ahead batches (MEM-12) -------------------------------------------------------------- */
 #define AHEAD_FIRST 8u
 
-int jv_paged_settle(jv_paged *p) {
+static int settle_batch(jv_paged *p) {
     jv_mem_result r;
     uint64_t pre;
     int rc = jv_mem_ahead_settle(p->mem, &r, &pre);
     /* the counter was a lower bound of the gas by the pre-charge: exact again */
+    *p->gas += (int64_t)pre - (int64_t)r.charge;
+    p->stats.mat_gas += r.charge;
+    p->stats.first_touch_faults += r.first_touch;
+    p->stats.cow_pages += r.cow;
+    if (rc == 0) return 0;
+    p->os_errno = -rc;
+    p->settle_failed = 1;
+    return -1;
+}
+
+int jv_paged_settle(jv_paged *p) {
+    if (p->mem->ahead_count && settle_batch(p)) return -1;
+    if (!p->mem->watch_count) return 0;
+    jv_mem_tally r;
+    uint64_t pre;
+    int rc = jv_mem_watch_settle(p->mem, &r, &pre); /* MEM-13, as a batch */
     *p->gas += (int64_t)pre - (int64_t)r.charge;
     p->stats.mat_gas += r.charge;
     p->stats.first_touch_faults += r.first_touch;
@@ -242,7 +264,7 @@ int jv_paged_ahead(jv_paged *p, uint32_t pn, uint64_t floor) {
     if (!stream || !jv_mem_ahead_ready()) return 0;
     uint32_t k = at_end && p->ahead_k ? 2 * p->ahead_k : AHEAD_FIRST;
     if (k > JV_MEM_AHEAD_MAX) k = JV_MEM_AHEAD_MAX;
-    if (m->ahead_count && jv_paged_settle(p)) return -1;
+    if (m->ahead_count && settle_batch(p)) return -1; /* (watched pages stay watched) */
     /* ample gas: after the pre-charge the counter keeps at least as much again above floor */
     uint64_t pre = (uint64_t)k * m->cow_cost;
     if (*p->gas < 0 || (uint64_t)*p->gas < floor || (uint64_t)*p->gas - floor < 2 * pre) return 0;

@@ -76,6 +76,8 @@ void jv_jit_destroy(void *ctx);
 uint64_t jv_jit_ro_units(const void *ctx);
 /* MEM-12 statistics of an instance (tests, benchmarks): write-ahead batches opened, their pages. */
 void jv_jit_ahead_stats(const void *ctx, uint64_t *batches, uint64_t *pages);
+/* MEM-13 statistics of an instance (tests, benchmarks): reads that left their page watched. */
+uint64_t jv_jit_watched_pages(const void *ctx);
 
 /* Runs from op `start` (from jv_pvm_enter) until an exit, filling st as jv_pvm_exec_soft does
  * (JIT-1). JAVM_ERR_OS only if opening host protection failed (the state is then a retry of the

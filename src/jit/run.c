@@ -136,10 +136,25 @@ static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
     ji->pg.stats.host_faults++;
     uint32_t last = (uint32_t)(addr + width - 1) >> JV_PAGE_SHIFT;
     bool armed = ji->ahead && jv_mem_armed(ji->pg.mem, last);
+    /* MEM-13: a read of an armed page may leave it writable and watched (pre-charged); a
+     * full list is settled first (its pages not written by now are closed to PROT_READ) */
+    if (armed && !is_write && ji->pg.mem->watch_count == JV_MEM_WATCH_MAX) {
+        int rs = jv_paged_settle(&ji->pg);
+        if (rs != 0) {
+            f->ahead = jv_paged_pending(ji->pg.mem);
+            gr[REG_RDX] = (greg_t)((uint64_t)gas - f->bias);
+            f->exit_kind = JV_JX_OS;
+            f->exit_op = i;
+            gr[REG_RIP] = (greg_t)(uintptr_t)(k->code + k->off_exit);
+            return JV_FAULT_HANDLED;
+        }
+    }
+    ji->pg.mem->watch_ok = armed && !is_write && jv_paged_watch_ok(ji->pg.mem, gas, f->bias);
     int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
+    ji->pg.mem->watch_ok = false;
     /* MEM-12: a stream of first touches opens the next pages ahead of it */
     if (rc == 0 && armed) rc = jv_paged_ahead(&ji->pg, last, f->bias);
-    f->ahead = ji->pg.mem->ahead_count != 0;
+    f->ahead = jv_paged_pending(ji->pg.mem);
     gr[REG_RDX] = (greg_t)((uint64_t)gas - f->bias);
     if (rc == 0) return JV_FAULT_HANDLED; /* the instruction is retried */
     /* Leave through the exit stub with the host registers as they are (the guest state
@@ -153,12 +168,12 @@ static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
 /* ---- Slow path (called from generated code) ------------------------------------------------ */
 /* MEM-12: settles the open batch into the frame's (biased) counter; 1 (exit set) if it failed. */
 static int settle_frame(jv_jit_inst *ji, jv_jit_frame *f, uint32_t op_index) {
-    if (!ji->pg.mem->ahead_count) return 0;
+    if (!jv_paged_pending(ji->pg.mem)) return 0;
     int64_t gas = (int64_t)((uint64_t)f->gas + f->bias);
     ji->pg.gas = &gas;
     int rc = jv_paged_settle(&ji->pg);
     f->gas = (int64_t)((uint64_t)gas - f->bias);
-    f->ahead = ji->pg.mem->ahead_count != 0;
+    f->ahead = jv_paged_pending(ji->pg.mem);
     if (rc == 0) return 0;
     if (op_index != UINT32_MAX) {
         f->exit_kind = JV_JX_OS;
@@ -189,7 +204,7 @@ int jv_jit_slow(jv_jit_frame *f, uint32_t op_index, uint32_t addr) {
     ji->pg.gas = &gas;
     int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
     f->gas = (int64_t)((uint64_t)gas - f->bias);
-    f->ahead = ji->pg.mem->ahead_count != 0;
+    f->ahead = jv_paged_pending(ji->pg.mem);
     if (rc != 0) {
         f->exit_kind = rc > 0 ? JV_JX_MEM : JV_JX_OS;
         f->exit_op = op_index;
@@ -263,6 +278,10 @@ void jv_jit_ahead_stats(const void *ctx, uint64_t *batches, uint64_t *pages) {
     *pages = ji ? ji->pg.stats.ahead_pages : 0;
 }
 
+uint64_t jv_jit_watched_pages(const void *ctx) {
+    return ctx ? ((const jv_jit_inst *)ctx)->pg.stats.watched_pages : 0;
+}
+
 /* ---- Running ------------------------------------------------------------------------------------- */
 uint64_t jv_jit_gas_bias(int64_t gas, uint64_t reserve, uint64_t max_stores) {
     if (gas < 0 || reserve == 0 || max_stores == 0) return 0;
@@ -274,7 +293,7 @@ uint64_t jv_jit_gas_bias(int64_t gas, uint64_t reserve, uint64_t max_stores) {
 
 javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, uint32_t start) {
     jv_jit_inst *ji = ctx;
-    if (ji->pg.mem->ahead_count) { /* MEM-12: a batch whose settle failed in the last run */
+    if (jv_paged_pending(ji->pg.mem)) { /* MEM-12/13: a settle that failed in the last run */
         jv_paged_stats b = ji->pg.stats;
         ji->pg.gas = &st->gas;
         int rc = jv_paged_settle(&ji->pg);
@@ -282,7 +301,7 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
         st->first_touch += ji->pg.stats.first_touch_faults - b.first_touch_faults;
         st->cow += ji->pg.stats.cow_pages - b.cow_pages;
         if (rc)
-            return jv_set_error(JAVM_ERR_OS, "jit: settling a write-ahead batch failed: %s",
+            return jv_set_error(JAVM_ERR_OS, "jit: settling write-ahead pages failed: %s",
                                 strerror(ji->pg.os_errno));
     }
     ji->ahead = jv_mem_ahead_ready();
@@ -328,7 +347,8 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
     /* MEM-12: gas, states and statistics are exact again before the exit is reported; a batch
      * that could not be settled keeps its pre-charge outside the instruction count */
     bool settle_failed = settle_frame(ji, &f, UINT32_MAX) != 0;
-    uint64_t outstanding = (uint64_t)ji->pg.mem->ahead_count * ji->pg.mem->cow_cost;
+    uint64_t outstanding =
+        ((uint64_t)ji->pg.mem->ahead_count + ji->pg.mem->watch_count) * ji->pg.mem->cow_cost;
     memcpy(st->regs, f.regs, sizeof f.regs);
     f.gas = (int64_t)((uint64_t)f.gas + f.bias);
     /* Gas left the counter only as block costs and #3 charges; a block's instruction count
@@ -374,13 +394,13 @@ javm_status jv_jit_run(jv_pvm_state *st, const javm_program *prog, void *ctx, ui
             s = jv_engine_degrade_and_continue(st, prog, ji->pg.mem, false);
         else
             s = jv_set_error(JAVM_ERR_OS, "jit: %s failed: %s",
-                             ji->pg.settle_failed ? "settling a write-ahead batch"
+                             ji->pg.settle_failed ? "settling write-ahead pages"
                                                   : "opening guest pages",
                              strerror(ji->pg.os_errno));
         break;
     }
     if (settle_failed && s == JAVM_OK) /* the exit stands; its batch settles at the next run */
-        s = jv_set_error(JAVM_ERR_OS, "jit: settling a write-ahead batch failed: %s",
+        s = jv_set_error(JAVM_ERR_OS, "jit: settling write-ahead pages failed: %s",
                          strerror(ji->pg.os_errno));
     return s;
 }

@@ -602,6 +602,8 @@ javm_status jv_mem_reset(jv_mem *m) {
     memset(m->used_spans, 0, sizeof m->used_spans);
     m->ahead_count = 0; /* MEM-12: a batch is settled before the host can reset (defensive) */
     m->ahead_vma = 0;
+    m->watch_count = 0; /* MEM-13: the same for watched pages */
+    m->watch_vma = 0;
     no_huge_pages(m->base, m->window_size);
     uffd_setup(m); /* MEM-11: the fresh window is registered again */
     m->mapped_pages = 0;
@@ -834,6 +836,34 @@ static void vma_account(jv_mem *m, int64_t d) {
     atomic_fetch_add(&g_vma_pool_used, d);
 }
 
+/* MEM-13: watch page pn (an armed page just filled with the zero page by a read, host
+ * read-write): only for a one-page access while the engine allows it, with room in the list
+ * and for two more VMA boundaries (the fork advice splits the page off its neighbours). */
+/* Both neighbours of page pn are mapped read-write, so a store straddling into pn from either
+ * side never ends in a PVM-level fault (MEM-3: its other page is writable). */
+static bool rw_neighbours(const jv_mem *m, uint32_t pn) {
+    return pn > 0 && pn + 1 < JV_NUM_PAGES && jv_pg_perm(m->pages[pn - 1]) == JV_PG_PERM_RW &&
+           jv_pg_perm(m->pages[pn + 1]) == JV_PG_PERM_RW;
+}
+
+static bool watch_add(jv_mem *m, uint32_t pn, unsigned pages) {
+    /* Only with read-write neighbours: a store straddling from an inaccessible page into a
+     * watched one may take its write fault on the watched page first (the kernel copies the
+     * zero page: exclusive in the pagemap) and then fault on the other page, writing nothing;
+     * the settle would count that page as written. A straddle that completes writes both. */
+    if (!m->watch_ok || pages != 1 || m->watch_count >= JV_MEM_WATCH_MAX || !vma_room(m, 4) ||
+        !rw_neighbours(m, pn))
+        return false;
+    uint8_t *page = m->base + ((uint64_t)pn << JV_PAGE_SHIFT);
+    /* a fork while the page is watched would share its written copy with the child, and the
+     * settle would read it as the zero page: the child gets a fresh zero page instead */
+    if (madvise(page, JV_PAGE_SIZE, MADV_WIPEONFORK) != 0) return false;
+    m->watch[m->watch_count++] = pn;
+    m->watch_vma += 2;
+    vma_account(m, 2);
+    return true;
+}
+
 int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, jv_mem_open *o) {
     memset(o, 0, sizeof *o);
     jv_page_set ps = jv_access_pages(addr, width);
@@ -867,7 +897,9 @@ int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, j
                 jv_bit_clear(m->armed, pn[i]);
                 jv_bit_set(m->rearm, pn[i]);
                 m->armed_resolved++;
-                if (!w) rc = jv_mem_sync_protection(m, pn[i], 1);
+                /* MEM-13: a read leaves the page writable and watched, or protects it */
+                if (!w && watch_add(m, pn[i], ps.len)) o->watched++;
+                else if (!w) rc = jv_mem_sync_protection(m, pn[i], 1);
             }
         } else {
             rc = jv_pg_perm(m->pages[pn[i]]) == JV_PG_PERM_RO
@@ -998,6 +1030,80 @@ int jv_mem_ahead_settle(jv_mem *m, jv_mem_result *r, uint64_t *precharged) {
     /* MEM-8: the window is no longer registered alike everywhere, or a read page is more open
      * than its page byte: stop arming and re-sync every protection */
     uffd_go_classic(m);
+    m->prot_stale = true;
+    return jv_mem_heal(m) == JAVM_OK ? 0 : -EIO;
+}
+
+/* ---- MEM-13: read-watched pages -------------------------------------------------------------- */
+/* The VMA boundaries the metadata implies on the edges around the sorted pages w[0..n). */
+static int64_t watch_edges(const jv_mem *m, const uint32_t *w, uint32_t n) {
+    int64_t b = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t pn = w[i];
+        if (i == 0 || w[i - 1] != w[i] - 1) b += acct_prot(m, pn - 1) != acct_prot(m, pn);
+        b += acct_prot(m, pn) != acct_prot(m, pn + 1);
+    }
+    return b;
+}
+
+int jv_mem_watch_settle(jv_mem *m, jv_mem_tally *r, uint64_t *precharged) {
+    *r = (jv_mem_tally){0};
+    *precharged = 0;
+    uint32_t n = m->watch_count, *w = m->watch;
+    if (!n) return 0;
+    for (uint32_t gap = n / 2; gap > 0; gap /= 2) /* shell sort: async-signal-safe, n <= 1024 */
+        for (uint32_t i = gap; i < n; i++) {
+            uint32_t v = w[i], j = i;
+            for (; j >= gap && w[j - gap] > v; j -= gap) w[j] = w[j - gap];
+            w[j] = v;
+        }
+    /* what the kernel did, from the pagemap (64 entries per read), before anything changes */
+    uint64_t written[JV_MEM_WATCH_MAX / 64] = {0}, ent[64];
+    for (uint32_t i = 0; i < n;) {
+        uint32_t lo = w[i], j = i;
+        while (j < n && w[j] - lo < 64) j++;
+        int rc = jv_uffd_pagemap_read(m->base + ((uint64_t)lo << JV_PAGE_SHIFT), w[j - 1] - lo + 1,
+                                      ent);
+        if (rc) return rc; /* nothing applied: the pages stay watched */
+        for (; i < j; i++) {
+            uint64_t e = ent[w[i] - lo];
+            /* present and exclusively mapped (a private copy) or swapped out: written; the
+             * zero page (present, shared) or nothing: only read */
+            if (((e >> 62) & 1) || (((e >> 63) & 1) && ((e >> 56) & 1)))
+                written[i / 64] |= 1ull << (i % 64);
+        }
+    }
+    *precharged = (uint64_t)n * m->cow_cost;
+    int64_t before = watch_edges(m, w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!((written[i / 64] >> (i % 64)) & 1)) continue;
+        jv_mem_result t = jv_mem_touch(m, w[i] << JV_PAGE_SHIFT, 1, true); /* as its write fault */
+        r->charge += t.charge;
+        r->first_touch += t.first_touch;
+        r->cow += t.cow;
+    }
+    /* read pages get the protection a read resolve gives; every run of watched pages is
+     * inherited by a fork child again (as its neighbours: the VMAs can merge) */
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0;) {
+        uint32_t j = i + 1;
+        while (j < n && w[j] == w[j - 1] + 1) j++;
+        if (madvise(m->base + ((uint64_t)w[i] << JV_PAGE_SHIFT), (size_t)(j - i) << JV_PAGE_SHIFT,
+                    MADV_KEEPONFORK) != 0)
+            rc = -errno;
+        for (uint32_t k = i; k < j && rc == 0;) {
+            uint32_t e = k;
+            while (e < j && !((written[e / 64] >> (e % 64)) & 1)) e++;
+            if (e > k) rc = jv_mem_sync_protection(m, w[k], e - k);
+            k = e + (e == k);
+        }
+        i = j;
+    }
+    vma_account(m, watch_edges(m, w, n) - before - m->watch_vma);
+    m->watch_vma = 0;
+    m->watch_count = 0;
+    if (rc == 0) return 0;
+    uffd_go_classic(m); /* MEM-8, as a batch's settle */
     m->prot_stale = true;
     return jv_mem_heal(m) == JAVM_OK ? 0 : -EIO;
 }

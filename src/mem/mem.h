@@ -88,6 +88,12 @@
  *          again, closes read pages to PROT_READ and accounts the VMAs. The engine pre-charges
  *          pages x cow_cost at the open and settles before gas, states or statistics can be
  *          observed; so a batch never outlives a run.
+ *   MEM-13 read-watched pages (docs/MEMORY.md §12): a read that resolves an armed page may leave
+ *          it host read-write over the zero page (MADV_WIPEONFORK while watched) instead of
+ *          PROT_READ, so its first write is a plain kernel copy-on-write; settling
+ *          (jv_mem_watch_settle) gives each page the pagemap shows written exactly the write
+ *          touch its fault would have given it and protects the others PROT_READ. Pre-charged
+ *          and settled by the engine as a batch (the jit only, with m->watch_ok).
  */
 #ifndef JV_MEM_H
 #define JV_MEM_H
@@ -117,6 +123,8 @@ typedef enum jv_mem_mode {
     JV_MEM_SOFT = 0,  /* mapped pages are host-accessible; accesses checked in software */
     JV_MEM_PAGED = 1, /* pages start inaccessible; the paged engine opens them on faults */
 } jv_mem_mode;
+
+#define JV_MEM_WATCH_MAX 1024u /* MEM-13: read-watched pages of a space at a time */
 
 typedef struct jv_mem {
     uint8_t *base;  /* host address of guest address 0 (hot) */
@@ -148,6 +156,13 @@ typedef struct jv_mem {
      * out of the registration (count 0: none), and the VMA boundaries reserved for it. */
     uint32_t ahead_first, ahead_count;
     int64_t ahead_vma;
+    /* MEM-13: read-watched pages (armed pages whose first touch was a read, left writable over
+     * the zero page), watch_count of them in watch[], the VMA boundaries reserved for them;
+     * watch_ok lets the next touch_open watch a read (set by the engine around a resolve). */
+    uint32_t watch[JV_MEM_WATCH_MAX];
+    uint32_t watch_count;
+    int64_t watch_vma;
+    bool watch_ok;
     /* Groups of 64 pages touched (jv_mem_touch) since the last frame, and which words of
      * that bitmap are non-zero: jv_mem_new_frame visits only those pages (MEM-10). */
     uint64_t frame_groups[JV_NUM_PAGES / 64 / 64];
@@ -213,6 +228,8 @@ enum { JV_MEM_OPEN_OK = 0, JV_MEM_OPEN_PVM = 1, JV_MEM_OPEN_BUDGET = 2 };
 typedef struct jv_mem_open {
     jv_mem_result r;
     unsigned ro_units; /* read-only units opened */
+    unsigned watched;  /* MEM-13: pages the read left writable, watched (the engine pre-charges
+                        * cow_cost each) */
 } jv_mem_open;
 int jv_mem_touch_open(jv_mem *m, uint32_t addr, unsigned width, bool is_write, jv_mem_open *o);
 
@@ -321,6 +338,31 @@ uint32_t jv_mem_ahead_open(jv_mem *m, uint32_t first, uint32_t count);
 int jv_mem_ahead_settle(jv_mem *m, jv_mem_result *r, uint64_t *precharged);
 /* Fault injection for tests: the next `fail` pagemap reads fail with EIO. */
 void jv_mem_ahead_inject_read_failures(long fail);
+
+/* ---- Read-watched pages (MEM-13; docs/MEMORY.md §12) ----------------------------------------
+ * A read that resolves an armed page (MEM-11) fills it with the zero page read-only and
+ * protects it PROT_READ, so that its first write traps again and is charged: two signals per
+ * page that is read first and written later. With m->watch_ok set (the jit, around a resolve
+ * with ample gas), jv_mem_touch_open instead leaves such a page PROT_READ|PROT_WRITE over the
+ * zero page (MADV_WIPEONFORK while watched, as a batch; only a page whose neighbours are mapped
+ * read-write, so that no store straddling into it can fault on its other page after the
+ * processor took the write fault here) and records it in watch[] (o->watched):
+ * its first write is then a plain kernel copy-on-write. The read itself is charged and recorded
+ * as always. Settling (jv_mem_watch_settle) reads the pagemap: a page now exclusively mapped
+ * (or swapped) was written and gets exactly the write touch the fault path would have given
+ * it; the others are protected PROT_READ as a read resolve protects them. Only accesses within
+ * one page are watched; at most JV_MEM_WATCH_MAX pages, each with two VMA boundaries reserved.
+ * The engine pre-charges cow_cost per watched page and settles before anything can observe
+ * gas, states or statistics (as for a batch). */
+/* Settles every watched page (none: 0). *precharged = pages x cow_cost, r = the write touches'
+ * charge and statistics. 0 on success; -errno when reading the pagemap failed (nothing applied,
+ * the pages stay watched, *precharged 0) or when closing a read page or restoring the fork
+ * advice failed (everything applied; the space went classic and its protections are re-synced
+ * or marked stale: MEM-8). Async-signal-safe. */
+typedef struct jv_mem_tally {
+    uint64_t charge, first_touch, cow; /* summed over many touches (jv_mem_result's are bytes) */
+} jv_mem_tally;
+int jv_mem_watch_settle(jv_mem *m, jv_mem_tally *r, uint64_t *precharged);
 
 /* ---- Memory snapshots (MEM-6) --------------------------------------------------------------- */
 typedef struct jv_mem_snapshot jv_mem_snapshot;
