@@ -82,6 +82,23 @@ static const char *const SRC_PASSES =
     "  add_64 r1, r1, r3\n"
     "  branch_lt_u r1, r2, write\n"
     "  trap\n";
+/* 16-bit stores (from a page's last byte they straddle into the next page) */
+static const char *const SRC_WRITE16 =
+    "  fallthrough\n"
+    "loop:\n"
+    "  store_ind_u16 r4, r1, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, loop\n"
+    "  trap\n";
+/* a write stream over [r1, r2), then one 16-bit store from the last byte of the page at r2 */
+static const char *const SRC_WRITE_THEN16 =
+    "  fallthrough\n"
+    "loop:\n"
+    "  store_ind_u8 r4, r1, 0\n"
+    "  add_64 r1, r1, r3\n"
+    "  branch_lt_u r1, r2, loop\n"
+    "  store_ind_u16 r4, r2, 4095\n"
+    "  trap\n";
 /* two interleaved write streams (r1 and r9 advance together) */
 static const char *const SRC_TWO =
     "  fallthrough\n"
@@ -354,6 +371,22 @@ static void test_write_streams(void **state) {
     check_ample(sc("write into read-only", SRC_WRITE, BUF, END(NPAGES + 3), 4096, true, 0, 0),
                 true);
     check_ample(sc("two streams", SRC_TWO, BUF, END(NPAGES / 2), 4096, false, 0, 0), false);
+    /* straddling stores: the last one runs from the last batch page into a read-only page (it
+     * faults and writes nothing, but the processor may take the write fault on the batch page
+     * first: the kernel allocates it, and the settle would count it as written), or into an
+     * unmapped one */
+    check_ample(sc("write16 into read-only", SRC_WRITE16, BUF + PAGE - 1, END(NPAGES + 1), 4096,
+                   true, 0, 0),
+                true);
+    check_ample(sc("write16 into unmapped", SRC_WRITE16, BUF + PAGE - 1, END(NPAGES + 1), 4096,
+                   false, 0, 0),
+                true);
+    check_ample(sc("write, then a straddle into read-only", SRC_WRITE_THEN16, BUF,
+                   END(NPAGES - 1), 4096, true, 0, 0),
+                true);
+    check_ample(sc("write, then a straddle into unmapped", SRC_WRITE_THEN16, BUF,
+                   END(NPAGES - 1), 4096, false, 0, 0),
+                true);
 }
 
 static void test_read_streams(void **state) {

@@ -955,6 +955,12 @@ uint32_t jv_mem_ahead_open(jv_mem *m, uint32_t first, uint32_t count) {
     while (n < count && page_armed(m, first + n) &&
            jv_pg_state(m->pages[first + n]) == JV_STATE_NOT_PRESENT)
         n++;
+    /* The batch's outer neighbours must be read-write (MEM-13's rule for a watched page): a
+     * store straddling from a batch page into an inaccessible page faults and writes nothing,
+     * but the processor may take the write fault on the batch page first, and the kernel then
+     * allocates it (the settle would count it as written). */
+    if (first == 0 || jv_pg_perm(m->pages[first - 1]) != JV_PG_PERM_RW) return 0;
+    if (n && (first + n >= JV_NUM_PAGES || jv_pg_perm(m->pages[first + n]) != JV_PG_PERM_RW)) n--;
     if (n < 2) return 0;
     /* Taking the range out of the registration splits its VMA at both ends; each page read in
      * the batch may split one more pair when it is closed to PROT_READ at the settle. */

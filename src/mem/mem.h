@@ -82,7 +82,7 @@
  *          opened) or jv_uffd_force_off turn arming off for spaces created after it.
  *   MEM-12 write-ahead batches (docs/MEMORY.md §12): a run of armed pages may be taken out of
  *          the registration while guest code runs (jv_mem_ahead_open: armed pages only, at most
- *          JV_MEM_AHEAD_MAX, VMA headroom reserved); settling it (jv_mem_ahead_settle) applies to
+ *          JV_MEM_AHEAD_MAX, read-write pages just outside, VMA headroom reserved); settling it (jv_mem_ahead_settle) applies to
  *          each page the kernel populated exactly the touch the fault path would have applied
  *          (pagemap: zero page = read, exclusive or swapped = written), registers the range
  *          again, closes read pages to PROT_READ and accounts the VMAs. The engine pre-charges
