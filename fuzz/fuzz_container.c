@@ -1,14 +1,18 @@
 /* Fuzz target for the standard-container loader (javm_program_load_standard) and the standard
  * layout (javm_instance_init_standard): load, lay out, run, lay out again (the second layout
- * must start afresh), run again — on the soft and the paged engine in lockstep, which must agree
- * on every status, exit and, after each phase, on their whole state (jv_diff_instances).
+ * must start afresh), run again — on the soft, the paged and (where available) the jit engine in
+ * lockstep, which must agree on every status, exit and, after each phase, on their whole state
+ * (jv_diff_instances with the soft one). Then the instances are freed (their spaces go to the
+ * instance pool, API-4) and made again, the jit before the paged one so that it takes the
+ * space the paged instance left: laid out and run once more, they must agree again.
  *
  * Input: byte 0 selects the form. One in four inputs is handed to the loader as it is (after
  * byte 0): the parser must refuse bad containers cleanly and whatever loads must run. The others
  * describe a valid container: bytes 1..7 the sizes (read-only and read-write data up to 16 KiB,
  * heap pages, stack, arguments), bytes 8..15 the seed of a program from tests/diff_gen.h, and
- * the rest the data bytes (repeated). Cost: two instances per loaded input; the bounded smoke
+ * the rest the data bytes (repeated). Cost: six instances per loaded input; the bounded smoke
  * run of `make test` checks one input in eight. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +22,13 @@
 
 static dg_case g_case;
 
+/* [0] soft (the reference), [1] paged, [2] jit; g_n of them run */
+static const javm_engine g_engines[3] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
+static int g_n, g_who;
+
 static void disagree(const char *what) {
-    fprintf(stderr, "fuzz_container: soft and paged disagree: %s\n", what);
+    fprintf(stderr, "fuzz_container: soft and %s disagree: %s\n",
+            javm_engine_name(g_engines[g_who]), what);
     abort();
 }
 
@@ -98,30 +107,48 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             abort();
         }
     }
-    javm_instance *vm[2] = {NULL, NULL};
-    for (int k = 0; k < 2; k++) {
-        javm_config cfg;
-        javm_config_init(&cfg);
-        cfg.engine = k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
-        cfg.mat = data[0] >> 7;
-        if (javm_instance_new(p, &cfg, &vm[k]) != JAVM_OK) abort();
-    }
-    for (int phase = 0; phase < 2; phase++) {
-        javm_status s[2];
-        for (int k = 0; k < 2; k++) s[k] = javm_instance_init_standard(vm[k], args, args_len);
-        if (s[0] != s[1]) disagree("init_standard: statuses differ");
-        if (s[0] != JAVM_OK) break;
-        dg_trace t[2];
-        for (int k = 0; k < 2; k++) {
-            javm_gas_set(vm[k], 20000);
-            dg_drive(vm[k], &t[k]);
+    javm_instance *vm[3] = {NULL, NULL, NULL};
+    g_n = javm_engine_available(JAVM_ENGINE_JIT) ? 3 : 2;
+    static const int order[2][3] = {{0, 1, 2}, {0, 2, 1}}; /* creation order per round */
+    static const char *const phases[3] = {"first layout", "second layout", "pooled layout"};
+    for (int round = 0, phase = 0; round < 2; round++) {
+        for (int i = 0; i < 3; i++) {
+            int k = order[round][i];
+            if (k >= g_n) continue;
+            javm_config cfg;
+            javm_config_init(&cfg);
+            cfg.engine = g_engines[k];
+            cfg.mat = data[0] >> 7;
+            if (javm_instance_new(p, &cfg, &vm[k]) != JAVM_OK) {
+                fprintf(stderr, "fuzz_container: instance: %s\n", javm_last_error());
+                abort();
+            }
         }
-        same_traces(&t[0], &t[1], phase ? "second layout" : "first layout");
-        char why[256];
-        if (jv_diff_instances(vm[0], vm[1], why, sizeof why)) disagree(why);
+        bool ok = true;
+        for (int rep = 0; rep < 2 - round && ok; rep++, phase++) {
+            javm_status s[3] = {JAVM_OK, JAVM_OK, JAVM_OK};
+            for (int k = 0; k < g_n; k++) s[k] = javm_instance_init_standard(vm[k], args, args_len);
+            for (g_who = 1; g_who < g_n; g_who++)
+                if (s[0] != s[g_who]) disagree("init_standard: statuses differ");
+            if (s[0] != JAVM_OK) {
+                ok = false;
+                break;
+            }
+            dg_trace t[3];
+            for (int k = 0; k < g_n; k++) {
+                javm_gas_set(vm[k], 20000);
+                dg_drive(vm[k], &t[k]);
+            }
+            char why[256];
+            for (g_who = 1; g_who < g_n; g_who++) {
+                same_traces(&t[0], &t[g_who], phases[phase]);
+                if (jv_diff_instances(vm[0], vm[g_who], why, sizeof why)) disagree(why);
+            }
+        }
+        /* the jit's space first, then the paged one's: the jit of the next round takes it */
+        for (int k = g_n - 1; k >= 0; k--) javm_instance_free(vm[k]);
+        if (!ok) break;
     }
-    javm_instance_free(vm[0]);
-    javm_instance_free(vm[1]);
     javm_program_free(p);
     return 0;
 }

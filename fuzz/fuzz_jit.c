@@ -2,7 +2,9 @@
  * bytes are the code, the bitmask and a jump table are derived from them), which runs on the
  * soft engine and on the jit with the same registers, pages and gas, through host calls and
  * page faults; the exits and the final instances must be identical (JIT-1), and the jit must
- * not crash whatever the code (JIT-2, JIT-3). A disagreement aborts (libFuzzer keeps the input).
+ * not crash whatever the code (JIT-2, JIT-3). Half the inputs are decoded in the GP 0.8 dialect
+ * with its gas model, a quarter with ecall blocks (bits of the input's hash). A disagreement
+ * aborts (libFuzzer keeps the input).
  *
  * The bounded smoke run of `make test` checks one input in eight (each creates two instances
  * and compiles a program); libFuzzer proper (`make fuzz`) calls LLVMFuzzerInitialize and
@@ -52,8 +54,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *blob = jv_pvm_blob_encode(jumps, nj, nj ? 4 : 0, code, code_len, bitmask, &blen);
     free(bitmask);
     if (!blob) return 0;
+    /* the top bits of a remix of the hash: the GP 0.8 dialect with its gas model (one input in
+     * two), ecall blocks (one in four) */
+    uint64_t mix = h * 0xD6E8FEB86659FD93ull;
+    javm_load_options lo;
+    javm_load_options_init(&lo);
+    if (mix >> 63) lo.isa = JAVM_ISA_GP08, lo.gas_model = JAVM_GAS_GP08;
+    lo.ecall_blocks = ((mix >> 61) & 3) == 0;
     javm_program *p = NULL;
-    javm_status s = javm_program_load(blob, blen, &p);
+    javm_status s = javm_program_load_ex(blob, blen, &lo, &p);
     free(blob);
     if (s != JAVM_OK) return 0;
     uint64_t regs[13];

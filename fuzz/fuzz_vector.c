@@ -1,7 +1,7 @@
 /* fuzz_vector — the vector library (src/vector) on arbitrary text: parse it in whatever format
  * it is (v0.4, steps, v0.5); what fails must say why; a vector that parses is set up, run and
- * compared on the soft engine and on the paged engine (where available), which must report the
- * same outcome: the same status from jv_vector_check and the same number of differences.
+ * compared on the soft engine and on the paged and the jit engine (where available), which must
+ * report the same outcome: the same status from jv_vector_check and the same number of differences.
  * Bounded so each input stays cheap: gas at most 100000 per run, at most 64 MiB mapped, at
  * most 64 steps. A steps file with block-gas-costs runs in the gp08 dialect and gas model (the
  * format of the gp08 set), anything else in gp07. Seeds: fuzz/seeds/fuzz_vector/. */
@@ -49,20 +49,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         lo.isa = JAVM_ISA_GP08;
         lo.gas_model = JAVM_GAS_GP08;
     }
-    javm_status st[2] = {JAVM_OK, JAVM_OK};
-    int diffs[2] = {0, 0};
-    int runs = javm_engine_available(JAVM_ENGINE_PAGED) ? 2 : 1;
-    for (int k = 0; k < runs; k++) {
+    static const javm_engine engines[3] = {JAVM_ENGINE_SOFT, JAVM_ENGINE_PAGED, JAVM_ENGINE_JIT};
+    javm_status st[3] = {JAVM_OK, JAVM_OK, JAVM_OK};
+    int diffs[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        if (!javm_engine_available(engines[k])) continue;
         javm_config cfg;
         javm_config_init(&cfg);
-        cfg.engine = k ? JAVM_ENGINE_PAGED : JAVM_ENGINE_SOFT;
+        cfg.engine = engines[k];
         st[k] = jv_vector_check(&v, &lo, &cfg, NULL, NULL, &diffs[k]);
         if (st[k] != JAVM_OK) CHECK(javm_last_error()[0] != 0);
-    }
-    if (runs == 2) {
-        if (st[0] != st[1] || diffs[0] != diffs[1]) {
-            fprintf(stderr, "fuzz_vector: soft: %s, %d differences; paged: %s, %d differences\n",
-                    javm_status_str(st[0]), diffs[0], javm_status_str(st[1]), diffs[1]);
+        if (k && (st[0] != st[k] || diffs[0] != diffs[k])) {
+            fprintf(stderr, "fuzz_vector: soft: %s, %d differences; %s: %s, %d differences\n",
+                    javm_status_str(st[0]), diffs[0], javm_engine_name(engines[k]),
+                    javm_status_str(st[k]), diffs[k]);
             abort();
         }
     }

@@ -7,7 +7,8 @@
  * initial bytes; random registers; a random gas budget; and a random valid program written in
  * the assembler's text syntax: bounded loops, ALU ops, loads and stores of every width
  * (immediate, indirect and store-immediate forms) at addresses near page boundaries (straddles,
- * wrap-around), host calls, ending in halt.
+ * wrap-around), host calls, ending in halt; one case in four is loaded with ecall blocks
+ * (javm_load_options.ecall_blocks).
  *
  * Running a case: the soft engine against the paged engine and the recompiler (jit), each with
  * #3 accounting off and on. The host
@@ -61,6 +62,7 @@ typedef struct dg_case {
     uint64_t regs[JAVM_NUM_REGS];
     int64_t gas;
     uint32_t start; /* 0: run from pc 0; else start at pc (start - 1) mod (code size + 3) */
+    bool ecall_blocks; /* loaded with javm_load_options.ecall_blocks (every ecalli its own block) */
     char src[DG_MAX_SRC];
     size_t len;
 } dg_case;
@@ -174,6 +176,7 @@ static inline void dg_generate(uint64_t seed, dg_case *c) {
         }
     }
     dg_emit(c, "  load_imm r0, -65536\n  jump_ind r0, 0\n");
+    c->ecall_blocks = dg_below(&r, 4) == 0; /* drawn last: the rest of the case is unchanged */
 }
 
 /* A shared snapshot (16 pages of a pattern) some cases map pages from (copy-on-write). */
@@ -304,8 +307,12 @@ static inline int dg_check(const dg_case *c, char *why, size_t n) {
         snprintf(why, n, "assembler: %s", javm_last_error());
         return -1;
     }
+    javm_load_options lo;
+    javm_load_options_init(&lo);
+    if (dg_opts) lo = *dg_opts;
+    lo.ecall_blocks = c->ecall_blocks;
     javm_program *p = NULL;
-    javm_status s = javm_program_load_ex(blob, blen, dg_opts, &p);
+    javm_status s = javm_program_load_ex(blob, blen, &lo, &p);
     free(blob);
     if (s != JAVM_OK) {
         snprintf(why, n, "load: %s", javm_last_error());
