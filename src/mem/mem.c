@@ -604,6 +604,7 @@ javm_status jv_mem_reset(jv_mem *m) {
     m->ahead_vma = 0;
     m->watch_count = 0; /* MEM-13: the same for watched pages */
     m->watch_vma = 0;
+    m->wipe_count = 0;
     no_huge_pages(m->base, m->window_size);
     uffd_setup(m); /* MEM-11: the fresh window is registered again */
     m->mapped_pages = 0;
@@ -839,6 +840,19 @@ static void vma_account(jv_mem *m, int64_t d) {
 /* MEM-13: watch page pn (an armed page just filled with the zero page by a read, host
  * read-write): only for a one-page access while the engine allows it, with room in the list
  * and for two more VMA boundaries (the fork advice splits the page off its neighbours). */
+static bool wipe_covered(const jv_mem *m, uint32_t pn) {
+    for (uint32_t i = 0; i < m->wipe_count; i++)
+        if (pn >= m->wipe_lo[i] && pn < m->wipe_hi[i]) return true;
+    return false;
+}
+
+/* A page the fork advice of a watch range may cover besides the watched page itself: armed
+ * (nothing there yet) and outside the open batch (whose settle puts its own advice back). */
+static bool wipe_candidate(const jv_mem *m, uint32_t pn) {
+    return page_armed(m, pn) && !(pn >= m->ahead_first && pn < m->ahead_first + m->ahead_count) &&
+           !wipe_covered(m, pn);
+}
+
 /* Both neighbours of page pn are mapped read-write, so a store straddling into pn from either
  * side never ends in a PVM-level fault (MEM-3: its other page is writable). */
 static bool rw_neighbours(const jv_mem *m, uint32_t pn) {
@@ -851,16 +865,30 @@ static bool watch_add(jv_mem *m, uint32_t pn, unsigned pages) {
      * watched one may take its write fault on the watched page first (the kernel copies the
      * zero page: exclusive in the pagemap) and then fault on the other page, writing nothing;
      * the settle would count that page as written. A straddle that completes writes both. */
-    if (!m->watch_ok || pages != 1 || m->watch_count >= JV_MEM_WATCH_MAX || !vma_room(m, 4) ||
-        !rw_neighbours(m, pn))
+    if (!m->watch_ok || pages != 1 || m->watch_count >= JV_MEM_WATCH_MAX || !rw_neighbours(m, pn))
         return false;
-    uint8_t *page = m->base + ((uint64_t)pn << JV_PAGE_SHIFT);
     /* a fork while the page is watched would share its written copy with the child, and the
-     * settle would read it as the zero page: the child gets a fresh zero page instead */
-    if (madvise(page, JV_PAGE_SIZE, MADV_WIPEONFORK) != 0) return false;
+     * settle would read it as the zero page: the child gets a fresh zero page instead. One
+     * advice also covers the armed pages below it in its group of 64 (nothing is there yet;
+     * what their first touches put there before the settle a fork child does not get, as for a
+     * batch), so the next pages watched there need none; not those above it, where a stream's
+     * batch opens; each range may split two VMA boundaries off its neighbours. */
+    if (!wipe_covered(m, pn)) {
+        if (m->wipe_count >= JV_MEM_WIPE_MAX || !vma_room(m, 4)) return false;
+        uint32_t g = pn & ~63u, lo = pn, hi = pn + 1;
+        while (lo > g && wipe_candidate(m, lo - 1)) lo--;
+        uint8_t *at = m->base + ((uint64_t)lo << JV_PAGE_SHIFT);
+        size_t len = (size_t)(hi - lo) << JV_PAGE_SHIFT;
+        if (madvise(at, len, MADV_WIPEONFORK) != 0) {
+            (void)madvise(at, len, MADV_KEEPONFORK); /* (in case a part of it was applied) */
+            return false;
+        }
+        m->wipe_lo[m->wipe_count] = lo;
+        m->wipe_hi[m->wipe_count++] = hi;
+        m->watch_vma += 2;
+        vma_account(m, 2);
+    }
     m->watch[m->watch_count++] = pn;
-    m->watch_vma += 2;
-    vma_account(m, 2);
     return true;
 }
 
@@ -953,7 +981,8 @@ uint32_t jv_mem_ahead_open(jv_mem *m, uint32_t first, uint32_t count) {
     if (count > JV_NUM_PAGES - first) count = JV_NUM_PAGES - first;
     uint32_t n = 0;
     while (n < count && page_armed(m, first + n) &&
-           jv_pg_state(m->pages[first + n]) == JV_STATE_NOT_PRESENT)
+           jv_pg_state(m->pages[first + n]) == JV_STATE_NOT_PRESENT &&
+           !wipe_covered(m, first + n)) /* (MEM-13: its settle would take a range's advice) */
         n++;
     /* The batch's outer neighbours must be read-write (MEM-13's rule for a watched page): a
      * store straddling from a batch page into an inaccessible page faults and writes nothing,
@@ -1088,15 +1117,19 @@ int jv_mem_watch_settle(jv_mem *m, jv_mem_tally *r, uint64_t *precharged) {
         r->first_touch += t.first_touch;
         r->cow += t.cow;
     }
-    /* read pages get the protection a read resolve gives; every run of watched pages is
+    /* read pages get the protection a read resolve gives; every fork-advice range is
      * inherited by a fork child again (as its neighbours: the VMAs can merge) */
     int rc = 0;
+    for (uint32_t i = 0; i < m->wipe_count; i++)
+        if (madvise(m->base + ((uint64_t)m->wipe_lo[i] << JV_PAGE_SHIFT),
+                    (size_t)(m->wipe_hi[i] - m->wipe_lo[i]) << JV_PAGE_SHIFT,
+                    MADV_KEEPONFORK) != 0 &&
+            rc == 0)
+            rc = -errno;
+    m->wipe_count = 0;
     for (uint32_t i = 0; i < n && rc == 0;) {
         uint32_t j = i + 1;
         while (j < n && w[j] == w[j - 1] + 1) j++;
-        if (madvise(m->base + ((uint64_t)w[i] << JV_PAGE_SHIFT), (size_t)(j - i) << JV_PAGE_SHIFT,
-                    MADV_KEEPONFORK) != 0)
-            rc = -errno;
         for (uint32_t k = i; k < j && rc == 0;) {
             uint32_t e = k;
             while (e < j && !((written[e / 64] >> (e % 64)) & 1)) e++;

@@ -125,6 +125,7 @@ typedef enum jv_mem_mode {
 } jv_mem_mode;
 
 #define JV_MEM_WATCH_MAX 1024u /* MEM-13: read-watched pages of a space at a time */
+#define JV_MEM_WIPE_MAX 256u   /* MEM-13: fork-advice ranges of the watched pages */
 
 typedef struct jv_mem {
     uint8_t *base;  /* host address of guest address 0 (hot) */
@@ -163,6 +164,11 @@ typedef struct jv_mem {
     uint32_t watch_count;
     int64_t watch_vma;
     bool watch_ok;
+    /* MEM-13: the page ranges [lo, hi) under MADV_WIPEONFORK for watched pages (a watched page
+     * and the armed pages below it in its group of 64, so that the next pages watched there
+     * need no advice of their own) */
+    uint32_t wipe_lo[JV_MEM_WIPE_MAX], wipe_hi[JV_MEM_WIPE_MAX];
+    uint32_t wipe_count;
     /* Groups of 64 pages touched (jv_mem_touch) since the last frame, and which words of
      * that bitmap are non-zero: jv_mem_new_frame visits only those pages (MEM-10). */
     uint64_t frame_groups[JV_NUM_PAGES / 64 / 64];
@@ -344,14 +350,16 @@ void jv_mem_ahead_inject_read_failures(long fail);
  * protects it PROT_READ, so that its first write traps again and is charged: two signals per
  * page that is read first and written later. With m->watch_ok set (the jit, around a resolve
  * with ample gas), jv_mem_touch_open instead leaves such a page PROT_READ|PROT_WRITE over the
- * zero page (MADV_WIPEONFORK while watched, as a batch; only a page whose neighbours are mapped
- * read-write, so that no store straddling into it can fault on its other page after the
- * processor took the write fault here) and records it in watch[] (o->watched):
- * its first write is then a plain kernel copy-on-write. The read itself is charged and recorded
+ * zero page (MADV_WIPEONFORK while watched, as a batch, over a range with the armed pages
+ * below it in its group of 64, so that the next pages watched there need no advice; only a
+ * page whose neighbours are mapped read-write, so that no store straddling into it can fault
+ * on its other page after the processor took the write fault here) and records it in watch[]
+ * (o->watched): its first write is then a plain kernel copy-on-write. The read itself is charged and recorded
  * as always. Settling (jv_mem_watch_settle) reads the pagemap: a page now exclusively mapped
  * (or swapped) was written and gets exactly the write touch the fault path would have given
  * it; the others are protected PROT_READ as a read resolve protects them. Only accesses within
- * one page are watched; at most JV_MEM_WATCH_MAX pages, each with two VMA boundaries reserved.
+ * one page are watched; at most JV_MEM_WATCH_MAX pages and JV_MEM_WIPE_MAX advice ranges, each
+ * range with two VMA boundaries reserved; a batch does not open over a range.
  * The engine pre-charges cow_cost per watched page and settles before anything can observe
  * gas, states or statistics (as for a batch). */
 /* Settles every watched page (none: 0). *precharged = pages x cow_cost, r = the write touches'
