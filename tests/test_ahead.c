@@ -450,6 +450,17 @@ static void test_watched_reads(void **state) {
     expect_watched(s.name, check_ample(s, false), NPAGES - 2);
 }
 
+/* MEM-13: a page is watched only with ample gas (the counter keeps twice the pre-charge above
+ * the bias afterwards, as for a batch's open): with little gas the reads protect as before. */
+static void test_watch_needs_ample_gas(void **state) {
+    (void)state;
+    scenario s = sc("scatter, little gas", SRC_SCATTER, BUF, END(NPAGES), 4096, false, 1, 256);
+    result r = run_all(&s, 600, false); /* (below bias + 2 x 256 at every read) */
+    assert_int_equal(r.watched, 0);
+    r = run_all(&s, 100000000, false);
+    if (g_batches) assert_true(r.watched > 0);
+}
+
 static void test_host_calls(void **state) {
     (void)state;
     check_ample(sc("host call every 4 pages", SRC_HOST, BUF, END(NPAGES), 4096, false, 0, 0),
@@ -786,6 +797,7 @@ int main(void) {
         cmocka_unit_test(test_settle_failure),  cmocka_unit_test(test_no_huge_pages),
         cmocka_unit_test(test_fork_while_a_batch_is_open),
         cmocka_unit_test(test_watched_reads),   cmocka_unit_test(test_watch_settle_failure),
+        cmocka_unit_test(test_watch_needs_ample_gas),
         cmocka_unit_test(test_fork_while_pages_are_watched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
