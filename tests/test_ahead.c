@@ -461,6 +461,85 @@ static void test_watch_needs_ample_gas(void **state) {
     if (g_batches) assert_true(r.watched > 0);
 }
 
+/* MEM-13 and MEM-8: a page that is watched and then written (a silent kernel copy of the zero
+ * page) and then touched by an access that straddles into (or in from) an armed neighbour: the
+ * resolve of that access set the watched page's protection from its page byte (still "read":
+ * PROT_READ), and the settle, finding the page written, gave it the write touch without
+ * opening it again, so metadata (written, open) and host protection (read-only) disagreed and
+ * a host write to the page killed the process. After every exit the host protection of each
+ * page equals what the metadata implies, a host write to every page works, and the engines
+ * agree. */
+static const char *const SRC_WATCH_STRADDLE[] = {
+    /* read (watched), write, a 16-bit read from the last byte into the next (armed) page */
+    "  load_ind_u8 r6, r1, 0\n  store_ind_u8 r4, r1, 8\n  load_ind_u16 r7, r1, 4095\n  trap\n",
+    /* the same with a 16-bit read from the page before (armed) into the watched one */
+    "  load_ind_u8 r6, r1, 0\n  store_ind_u8 r4, r1, 8\n  load_ind_u16 r7, r1, -1\n  trap\n",
+    /* the same with a host call between the write and the straddle */
+    ("  load_ind_u8 r6, r1, 0\n  store_ind_u8 r4, r1, 8\n  ecalli 1\n"
+     "  load_ind_u16 r7, r1, 4095\n  trap\n"),
+    /* a 16-bit store from the last byte into the next (armed) page */
+    "  load_ind_u8 r6, r1, 0\n  store_ind_u8 r4, r1, 8\n  store_ind_u16 r4, r1, 4095\n  trap\n",
+};
+/* The host protection of guest page pn from /proc/self/maps (-1: not found). */
+static int host_prot_of(const javm_instance *vm, uint32_t pn) {
+    uintptr_t a = (uintptr_t)vm->mem.base + ((uintptr_t)pn << 12);
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[512], perms[8];
+    int prot = -1;
+    while (prot < 0 && fgets(line, sizeof line, f)) {
+        unsigned long long lo = 0, hi = 0;
+        if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) == 3 && a >= lo && a < hi)
+            prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0);
+    }
+    fclose(f);
+    return prot;
+}
+static void test_watched_page_straddled(void **state) {
+    (void)state;
+    static const struct { int mat; uint64_t cow; } modes[] = {{0, 0}, {1, 3}, {1, 256}};
+    uint64_t watched = 0;
+    for (unsigned pi = 0; pi < sizeof SRC_WATCH_STRADDLE / sizeof *SRC_WATCH_STRADDLE; pi++) {
+        for (unsigned mi = 0; mi < 3; mi++) {
+            scenario s = sc("watched page straddled", SRC_WATCH_STRADDLE[pi], BUF + 5 * PAGE, 0,
+                            0, false, modes[mi].mat, modes[mi].cow);
+            javm_program *p = load(&s);
+            javm_instance *v[NENG];
+            javm_exit_info ex[NENG];
+            for (int k = 0; k < NENG; k++) {
+                v[k] = make(p, g_eng[k], &s);
+                set_start(v[k], &s, 100000000);
+            }
+            char what[96];
+            for (int step = 0; step < 4; step++) {
+                for (int k = 0; k < NENG; k++) {
+                    ex[k] = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+                    assert_int_equal(javm_run(v[k], &ex[k]), JAVM_OK);
+                }
+                snprintf(what, sizeof what, "program %u (mat %d cow %" PRIu64 ") exit %d", pi,
+                         s.mat, s.cow, step);
+                for (int k = 1; k < NENG; k++)
+                    for (uint32_t pn = (BUF >> 12); pn < (BUF >> 12) + NPAGES; pn++)
+                        if (host_prot_of(v[k], pn) != jv_mem_page_prot(&v[k]->mem, pn))
+                            fail_msg("%s: %s: page 0x%x: host protection %d, metadata %d", what,
+                                     javm_engine_name(g_eng[k]), pn << 12,
+                                     host_prot_of(v[k], pn), jv_mem_page_prot(&v[k]->mem, pn));
+                compare(v, ex, what);
+                if (ex[0].kind != JAVM_EXIT_HOST_CALL) break;
+            }
+            for (int k = 0; k < NENG; k++) /* (killed the process before) */
+                for (uint32_t pg = 4; pg < 7; pg++)
+                    assert_int_equal(javm_mem_write(v[k], BUF + pg * PAGE + 16, "hunt", 4),
+                                     JAVM_OK);
+            compare(v, ex, what);
+            watched += jv_jit_watched_pages(v[2]->engine);
+            for (int k = 0; k < NENG; k++) javm_instance_free(v[k]);
+            javm_program_free(p);
+        }
+    }
+    if (g_batches && watched == 0) fail_msg("no page was watched");
+}
+
 static void test_host_calls(void **state) {
     (void)state;
     check_ample(sc("host call every 4 pages", SRC_HOST, BUF, END(NPAGES), 4096, false, 0, 0),
@@ -799,6 +878,7 @@ int main(void) {
         cmocka_unit_test(test_watched_reads),   cmocka_unit_test(test_watch_settle_failure),
         cmocka_unit_test(test_watch_needs_ample_gas),
         cmocka_unit_test(test_fork_while_pages_are_watched),
+        cmocka_unit_test(test_watched_page_straddled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1117,8 +1117,11 @@ int jv_mem_watch_settle(jv_mem *m, jv_mem_tally *r, uint64_t *precharged) {
         r->first_touch += t.first_touch;
         r->cow += t.cow;
     }
-    /* read pages get the protection a read resolve gives; every fork-advice range is
-     * inherited by a fork child again (as its neighbours: the VMAs can merge) */
+    /* every watched page gets the protection its page byte now says: a read page the one a
+     * read resolve gives, a written page read-write (it normally is; not if the resolve of an
+     * access straddling into it from an armed neighbour protected it from its page byte, still
+     * "read", after the guest had written it: MEM-8); every fork-advice range is inherited by
+     * a fork child again (as its neighbours: the VMAs can merge) */
     int rc = 0;
     for (uint32_t i = 0; i < m->wipe_count; i++)
         if (madvise(m->base + ((uint64_t)m->wipe_lo[i] << JV_PAGE_SHIFT),
@@ -1130,12 +1133,7 @@ int jv_mem_watch_settle(jv_mem *m, jv_mem_tally *r, uint64_t *precharged) {
     for (uint32_t i = 0; i < n && rc == 0;) {
         uint32_t j = i + 1;
         while (j < n && w[j] == w[j - 1] + 1) j++;
-        for (uint32_t k = i; k < j && rc == 0;) {
-            uint32_t e = k;
-            while (e < j && !((written[e / 64] >> (e % 64)) & 1)) e++;
-            if (e > k) rc = jv_mem_sync_protection(m, w[k], e - k);
-            k = e + (e == k);
-        }
+        rc = jv_mem_sync_protection(m, w[i], j - i);
         i = j;
     }
     vma_account(m, watch_edges(m, w, n) - before - m->watch_vma);
