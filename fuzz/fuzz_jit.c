@@ -25,7 +25,8 @@ static javm_instance *instance(const javm_program *p, javm_engine e, const uint6
                                int mat) {
     javm_instance *vm = try_instance(p, e, mat);
     if (!vm) return NULL;
-    javm_map(vm, 0x10000, 0x2000, JAVM_ACCESS_RW, NULL, 0);
+    javm_map(vm, 0x10000, 0x4000, JAVM_ACCESS_RW, NULL, 0); /* (the inner two with read-write
+                                                               * neighbours: MEM-13 watches) */
     javm_map(vm, 0x20000, 0x1000, JAVM_ACCESS_RO, "ro", 2);
     javm_map(vm, 0xFFFFF000u, 0x1000, JAVM_ACCESS_RW, NULL, 0);
     for (unsigned i = 0; i < 13; i++) javm_reg_set(vm, i, regs[i]);
@@ -68,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t regs[13];
     for (unsigned i = 0; i < 13; i++) {
         uint64_t x = h * (i + 1) * 0x9E3779B97F4A7C15ull;
-        regs[i] = i % 3 == 0 ? 0x10000 + (x >> 52) : i % 3 == 1 ? x : 2 * ((x >> 60) % 7);
+        regs[i] = i % 3 == 0 ? 0x10000 + (x >> 50) : i % 3 == 1 ? x : 2 * ((x >> 60) % 7);
     }
     int mat = (int)(h & 1);
     javm_instance *a = instance(p, JAVM_ENGINE_SOFT, regs, mat);

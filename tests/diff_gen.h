@@ -7,8 +7,12 @@
  * initial bytes; random registers; a random gas budget; and a random valid program written in
  * the assembler's text syntax: bounded loops, ALU ops, loads and stores of every width
  * (immediate, indirect and store-immediate forms) at addresses near page boundaries (straddles,
- * wrap-around), host calls, ending in halt; one case in four is loaded with ecall blocks
- * (javm_load_options.ecall_blocks).
+ * wrap-around), host calls, ending in halt; one case in four then streams over a run of
+ * fresh read-write pages (write-ahead batches and read-watched pages on the hardware-paged
+ * engines); one in four is loaded with ecall blocks (javm_load_options.ecall_blocks); the
+ * instances get a random #3 copy-on-write cost (the default, 1 .. 2^20) and in one case in four
+ * ro_write_faults (a write to a read-only page is a page fault). Zero pages are mapped without
+ * initial bytes (armed where the engine arms pages).
  *
  * Running a case: the soft engine against the paged engine and the recompiler (jit), each with
  * #3 accounting off and on. The host
@@ -28,6 +32,7 @@
 
 #include "engine_diff.h"
 #include "instance.h"
+#include "jit/jit.h"
 #include "javm.h"
 #include "regs.h"
 #include "pvm/asm.h"
@@ -53,6 +58,11 @@ static const uint32_t dg_pages[] = {
     0xFFFFE000u, 0xFFFFF000u,                           /* the top (wraps to page 0) */
 };
 #define DG_NPAGES (sizeof dg_pages / sizeof dg_pages[0])
+/* The stream region (cases with c->stream): fresh read-write pages, armed on the
+ * hardware-paged engines (MEM-11), which a loop streams over (MEM-12 write-ahead batches,
+ * MEM-13 read-watched pages) */
+#define DG_STREAM_BASE 0x00100000u
+#define DG_STREAM_PAGES 48u
 #define DG_MAX_SRC 65536
 
 typedef struct dg_case {
@@ -63,6 +73,9 @@ typedef struct dg_case {
     int64_t gas;
     uint32_t start; /* 0: run from pc 0; else start at pc (start - 1) mod (code size + 3) */
     bool ecall_blocks; /* loaded with javm_load_options.ecall_blocks (every ecalli its own block) */
+    unsigned stream;   /* nonzero: the stream region is mapped and the program streams over it */
+    bool ro_faults;    /* javm_config.ro_write_faults: a write to a read-only page faults */
+    uint64_t cow_cost; /* javm_config.cow_cost (0: the default) */
     char src[DG_MAX_SRC];
     size_t len;
 } dg_case;
@@ -107,44 +120,70 @@ static inline void dg_insn(dg_rng *r, dg_case *c) {
     unsigned ra = dg_below(r, 10), rb = dg_below(r, 12);
     bool st = k == 2 || k == 3 || k == 4 || (k == 10 && dg_below(r, 2));
     int32_t a = (int32_t)dg_addr(r, c, st ? JAVM_ACCESS_RW : JAVM_ACCESS_RO);
+    /* (every draw is its own statement, in reading order: the case of a seed must not depend
+     * on the order in which a compiler evaluates function arguments, so that a crash found by
+     * the clang-built libFuzzer target replays in a gcc-built test_diff) */
     switch (k) {
-    case 0: case 1: /* load, immediate address */
-        dg_emit(c, "  %s r%u, %d\n", dg_loads[dg_below(r, 7)], ra, a);
-        break;
-    case 2: case 3: /* store, immediate address */
-        dg_emit(c, "  %s r%u, %d\n", dg_stores[dg_below(r, 4)], ra, a);
-        break;
-    case 4: /* store immediate */
-        dg_emit(c, "  store_imm_u%u %d, %d\n", 8u << dg_below(r, 4), a,
-                (int32_t)dg_next(r));
-        break;
-    case 5: case 6: { /* indirect load via an address register */
-        static const char *const w[] = {"u8", "i8", "u16", "i16", "u32", "i32", "u64"};
-        dg_emit(c, "  load_ind_%s r%u, r%u, %d\n", w[dg_below(r, 7)], ra, 10 + dg_below(r, 2),
-                (int32_t)dg_below(r, 16) - 8);
+    case 0: case 1: { /* load, immediate address */
+        const char *op = dg_loads[dg_below(r, 7)];
+        dg_emit(c, "  %s r%u, %d\n", op, ra, a);
         break;
     }
-    case 7: case 8: /* indirect store */
-        dg_emit(c, "  store_ind_u%u r%u, r%u, %d\n", 8u << dg_below(r, 4), ra,
-                10 + dg_below(r, 2), (int32_t)dg_below(r, 16) - 8);
+    case 2: case 3: { /* store, immediate address */
+        const char *op = dg_stores[dg_below(r, 4)];
+        dg_emit(c, "  %s r%u, %d\n", op, ra, a);
         break;
-    case 9: /* indirect store immediate */
-        dg_emit(c, "  store_imm_ind_u%u r%u, %d, %d\n", 8u << dg_below(r, 4),
-                10 + dg_below(r, 2), (int32_t)dg_below(r, 16) - 8, (int32_t)dg_next(r));
+    }
+    case 4: { /* store immediate */
+        unsigned bits = 8u << dg_below(r, 4);
+        int32_t v = (int32_t)dg_next(r);
+        dg_emit(c, "  store_imm_u%u %d, %d\n", bits, a, v);
         break;
-    case 10: /* move an address register somewhere interesting */
-        dg_emit(c, "  load_imm r%u, %d\n", 10 + dg_below(r, 2), a);
+    }
+    case 5: case 6: { /* indirect load via an address register */
+        static const char *const w[] = {"u8", "i8", "u16", "i16", "u32", "i32", "u64"};
+        const char *wd = w[dg_below(r, 7)];
+        unsigned base = 10 + dg_below(r, 2);
+        int32_t off = (int32_t)dg_below(r, 16) - 8;
+        dg_emit(c, "  load_ind_%s r%u, r%u, %d\n", wd, ra, base, off);
         break;
-    case 11: /* step an address register by a page or a few bytes */
-        dg_emit(c, "  add_imm_64 r%u, r%u, %d\n", 10 + dg_below(r, 2), 10 + dg_below(r, 2),
-                dg_below(r, 2) ? 4096 : (int32_t)dg_below(r, 9) - 4);
+    }
+    case 7: case 8: { /* indirect store */
+        unsigned bits = 8u << dg_below(r, 4);
+        unsigned base = 10 + dg_below(r, 2);
+        int32_t off = (int32_t)dg_below(r, 16) - 8;
+        dg_emit(c, "  store_ind_u%u r%u, r%u, %d\n", bits, ra, base, off);
         break;
+    }
+    case 9: { /* indirect store immediate */
+        unsigned bits = 8u << dg_below(r, 4);
+        unsigned base = 10 + dg_below(r, 2);
+        int32_t off = (int32_t)dg_below(r, 16) - 8;
+        int32_t v = (int32_t)dg_next(r);
+        dg_emit(c, "  store_imm_ind_u%u r%u, %d, %d\n", bits, base, off, v);
+        break;
+    }
+    case 10: { /* move an address register somewhere interesting */
+        unsigned d = 10 + dg_below(r, 2);
+        dg_emit(c, "  load_imm r%u, %d\n", d, a);
+        break;
+    }
+    case 11: { /* step an address register by a page or a few bytes */
+        unsigned d = 10 + dg_below(r, 2);
+        unsigned b = 10 + dg_below(r, 2);
+        int32_t step = dg_below(r, 2) ? 4096 : (int32_t)dg_below(r, 9) - 4;
+        dg_emit(c, "  add_imm_64 r%u, r%u, %d\n", d, b, step);
+        break;
+    }
     case 12: /* host call */
         dg_emit(c, "  ecalli %u\n", dg_below(r, 4));
         break;
-    default: /* ALU */
-        dg_emit(c, "  %s r%u, r%u, r%u\n", dg_alu3[dg_below(r, 10)], ra, rb, dg_below(r, 12));
+    default: { /* ALU */
+        const char *op = dg_alu3[dg_below(r, 10)];
+        unsigned rc = dg_below(r, 12);
+        dg_emit(c, "  %s r%u, r%u, r%u\n", op, ra, rb, rc);
         break;
+    }
     }
 }
 
@@ -175,8 +214,32 @@ static inline void dg_generate(uint64_t seed, dg_case *c) {
             dg_emit(c, "  branch_ne_imm r12, 0, l%u\n", b);
         }
     }
+    /* drawn last, so the rest of the case is as without them */
+    if (dg_below(&r, 4) == 0) { /* a stream over a run of fresh read-write pages */
+        static const char *const body[] = {
+            "  store_ind_u64 r%u, r10, %d\n",                            /* write-ahead batches */
+            "  load_ind_u8 r%u, r10, %d\n",                              /* watched reads */
+            "  load_ind_u32 r%u, r10, %d\n  store_ind_u8 r%u, r10, %d\n", /* watched, then written */
+            "  store_ind_u64 r%u, r10, %d\n  load_ind_u64 r%u, r10, 4093\n", /* straddles */
+        };
+        static const int32_t offs[] = {0, 8, 2048, 4088, 4093, 4095};
+        unsigned k = dg_below(&r, 4), ra = dg_below(&r, 10), rb = dg_below(&r, 10);
+        int32_t o = offs[dg_below(&r, sizeof offs / sizeof offs[0])];
+        c->stream = 1 + dg_below(&r, DG_STREAM_PAGES + 4); /* pages, past the end at times */
+        uint32_t skip = dg_below(&r, 2);
+        uint32_t from = DG_STREAM_BASE + skip * 4096 * dg_below(&r, 8);
+        dg_emit(c, "  load_imm r10, 0x%x\n  load_imm r12, %u\n  fallthrough\ns:\n", from,
+                c->stream);
+        dg_emit(c, body[k], ra, o, rb, o);
+        if (dg_below(&r, 4) == 0) dg_emit(c, "  ecalli %u\n", dg_below(&r, 4));
+        dg_emit(c, "  add_imm_64 r10, r10, %d\n", dg_below(&r, 4) ? 4096 : 2 * 4096 + 1);
+        dg_emit(c, "  add_imm_64 r12, r12, -1\n  branch_ne_imm r12, 0, s\n");
+    }
     dg_emit(c, "  load_imm r0, -65536\n  jump_ind r0, 0\n");
-    c->ecall_blocks = dg_below(&r, 4) == 0; /* drawn last: the rest of the case is unchanged */
+    c->ecall_blocks = dg_below(&r, 4) == 0;
+    static const uint64_t cows[] = {0, 0, 1, 3, 40, 4096, 1u << 20};
+    c->cow_cost = cows[dg_below(&r, sizeof cows / sizeof cows[0])];
+    c->ro_faults = dg_below(&r, 4) == 0;
 }
 
 /* A shared snapshot (16 pages of a pattern) some cases map pages from (copy-on-write). */
@@ -195,8 +258,14 @@ static inline const javm_snapshot *dg_snapshot(void) {
 /* Instance set-up: page map, initial bytes, registers, gas. */
 static inline javm_instance *dg_instance(const dg_case *c, const javm_program *p,
                                          javm_engine engine, int mat) {
-    javm_instance *vm = try_instance(p, engine, mat);
-    if (!vm) return NULL;
+    javm_config cfg;
+    javm_config_init(&cfg);
+    cfg.engine = engine;
+    cfg.mat = mat;
+    cfg.cow_cost = c->cow_cost;
+    cfg.ro_write_faults = c->ro_faults;
+    javm_instance *vm = NULL;
+    if (javm_instance_new(p, &cfg, &vm) != JAVM_OK) return NULL;
     dg_rng r = {c->init_seed};
     static uint8_t page[JV_PAGE_SIZE];
     for (unsigned i = 0; i < DG_NPAGES; i++) {
@@ -212,11 +281,19 @@ static inline javm_instance *dg_instance(const dg_case *c, const javm_program *p
         }
         for (unsigned k = 0; k < JV_PAGE_SIZE; k++)
             page[k] = fill == 0 ? 0 : fill == 1 ? (uint8_t)dg_next(&r) : (uint8_t)(k * 7 + i);
-        if (javm_map(vm, dg_pages[i], JV_PAGE_SIZE, (javm_access)c->access[i], page,
-                     JV_PAGE_SIZE) != JAVM_OK) {
+        /* zero pages are mapped without initial bytes: fresh read-write ones are then armed on
+         * the hardware-paged engines (MEM-11), so runs of them stream write-ahead batches and
+         * reads are watched (MEM-12, MEM-13) */
+        if (javm_map(vm, dg_pages[i], JV_PAGE_SIZE, (javm_access)c->access[i],
+                     fill == 0 ? NULL : page, fill == 0 ? 0 : JV_PAGE_SIZE) != JAVM_OK) {
             javm_instance_free(vm);
             return NULL;
         }
+    }
+    if (c->stream && javm_map(vm, DG_STREAM_BASE, DG_STREAM_PAGES * JV_PAGE_SIZE,
+                              JAVM_ACCESS_RW, NULL, 0) != JAVM_OK) {
+        javm_instance_free(vm);
+        return NULL;
     }
     for (unsigned i = 0; i < JAVM_NUM_REGS; i++) javm_reg_set(vm, i, c->regs[i]);
     javm_gas_set(vm, c->gas);
@@ -230,6 +307,7 @@ static inline javm_instance *dg_instance(const dg_case *c, const javm_program *p
 /* Coverage counters over all cases run (printed by the bounded test). */
 static struct {
     uint64_t exits[5], insns, first_touch, cow, ro_units, mat_gas, cases;
+    uint64_t ahead_batches, watched_pages; /* the jit's (MEM-12, MEM-13) */
 } dg_cov;
 
 #define DG_MAX_EXITS 24
@@ -360,6 +438,12 @@ static inline int dg_check(const dg_case *c, char *why, size_t n) {
                 dg_cov.ro_units += st.ro_units;
                 dg_cov.mat_gas += st.mat_gas;
                 dg_cov.cases++;
+                if (others[e] == JAVM_ENGINE_JIT) {
+                    uint64_t batches = 0, pages = 0;
+                    jv_jit_ahead_stats(vp->engine, &batches, &pages);
+                    dg_cov.ahead_batches += batches;
+                    dg_cov.watched_pages += jv_jit_watched_pages(vp->engine);
+                }
                 char inner[400];
                 if (rc == 0 && jv_diff_instances(vs, vp, inner, sizeof inner)) {
                     snprintf(why, n, "%s mat %d: %s", en, mat, inner);

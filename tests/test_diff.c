@@ -68,13 +68,15 @@ static void differential_cases(void **state) {
         fail_msg("seed %llu: %s\n%s", (unsigned long long)seed, why, g_case.src);
     }
     print_message("%llu runs: exits halt %llu panic %llu oog %llu fault %llu host %llu; "
-                  "%llu instructions, %llu first touches, %llu CoWs, %llu ro units, %llu #3 gas\n",
+                  "%llu instructions, %llu first touches, %llu CoWs, %llu ro units, %llu #3 gas; "
+                  "jit: %llu write-ahead batches, %llu watched pages\n",
                   (unsigned long long)dg_cov.cases, (unsigned long long)dg_cov.exits[0],
                   (unsigned long long)dg_cov.exits[1], (unsigned long long)dg_cov.exits[2],
                   (unsigned long long)dg_cov.exits[3], (unsigned long long)dg_cov.exits[4],
                   (unsigned long long)dg_cov.insns, (unsigned long long)dg_cov.first_touch,
                   (unsigned long long)dg_cov.cow, (unsigned long long)dg_cov.ro_units,
-                  (unsigned long long)dg_cov.mat_gas);
+                  (unsigned long long)dg_cov.mat_gas, (unsigned long long)dg_cov.ahead_batches,
+                  (unsigned long long)dg_cov.watched_pages);
     assert_int_equal(disagreements, 0);
 }
 
