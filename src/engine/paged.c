@@ -225,19 +225,25 @@ jv_mem_result jv_paged_access(jv_paged *p, uint32_t addr, unsigned width, bool i
 /* ---- Write-ahead batches (MEM-12) -------------------------------------------------------------- */
 #define AHEAD_FIRST 8u
 
-static int settle_batch(jv_paged *p) {
-    jv_mem_result r;
-    uint64_t pre;
-    int rc = jv_mem_ahead_settle(p->mem, &r, &pre);
-    /* the counter was a lower bound of the gas by the pre-charge: exact again */
-    *p->gas += (int64_t)pre - (int64_t)r.charge;
-    p->stats.mat_gas += r.charge;
-    p->stats.first_touch_faults += r.first_touch;
-    p->stats.cow_pages += r.cow;
+/* A settle's outcome (batch or watched pages): the counter was a lower bound of the gas by the
+ * pre-charge, exact again; statistics as the touches' own; a failure retried by the next run. */
+static int settled(jv_paged *p, int rc, uint64_t pre, uint64_t charge, uint64_t first_touch,
+                   uint64_t cow) {
+    *p->gas += (int64_t)pre - (int64_t)charge;
+    p->stats.mat_gas += charge;
+    p->stats.first_touch_faults += first_touch;
+    p->stats.cow_pages += cow;
     if (rc == 0) return 0;
     p->os_errno = -rc;
     p->settle_failed = 1;
     return -1;
+}
+
+static int settle_batch(jv_paged *p) {
+    jv_mem_result r;
+    uint64_t pre;
+    int rc = jv_mem_ahead_settle(p->mem, &r, &pre);
+    return settled(p, rc, pre, r.charge, r.first_touch, r.cow);
 }
 
 int jv_paged_settle(jv_paged *p) {
@@ -246,14 +252,7 @@ int jv_paged_settle(jv_paged *p) {
     jv_mem_tally r;
     uint64_t pre;
     int rc = jv_mem_watch_settle(p->mem, &r, &pre); /* MEM-13, as a batch */
-    *p->gas += (int64_t)pre - (int64_t)r.charge;
-    p->stats.mat_gas += r.charge;
-    p->stats.first_touch_faults += r.first_touch;
-    p->stats.cow_pages += r.cow;
-    if (rc == 0) return 0;
-    p->os_errno = -rc;
-    p->settle_failed = 1;
-    return -1;
+    return settled(p, rc, pre, r.charge, r.first_touch, r.cow);
 }
 
 int jv_paged_ahead(jv_paged *p, uint32_t pn, uint64_t floor) {

@@ -138,22 +138,16 @@ static jv_fault_verdict jit_on_fault(void *ctx, const jv_fault_info *fi) {
     bool armed = ji->ahead && jv_mem_armed(ji->pg.mem, last);
     /* MEM-13: a read of an armed page may leave it writable and watched (pre-charged); a
      * full list is settled first (its pages not written by now are closed to PROT_READ) */
-    if (armed && !is_write && ji->pg.mem->watch_count == JV_MEM_WATCH_MAX) {
-        int rs = jv_paged_settle(&ji->pg);
-        if (rs != 0) {
-            f->ahead = jv_paged_pending(ji->pg.mem);
-            gr[REG_RDX] = (greg_t)((uint64_t)gas - f->bias);
-            f->exit_kind = JV_JX_OS;
-            f->exit_op = i;
-            gr[REG_RIP] = (greg_t)(uintptr_t)(k->code + k->off_exit);
-            return JV_FAULT_HANDLED;
-        }
+    int rc = 0;
+    if (armed && !is_write && ji->pg.mem->watch_count == JV_MEM_WATCH_MAX)
+        rc = jv_paged_settle(&ji->pg); /* 0 or -1 (an OS exit) */
+    if (rc == 0) {
+        ji->pg.mem->watch_ok = armed && !is_write && jv_paged_watch_ok(ji->pg.mem, gas, f->bias);
+        rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
+        ji->pg.mem->watch_ok = false;
+        /* MEM-12: a stream of first touches opens the next pages ahead of it */
+        if (rc == 0 && armed) rc = jv_paged_ahead(&ji->pg, last, f->bias);
     }
-    ji->pg.mem->watch_ok = armed && !is_write && jv_paged_watch_ok(ji->pg.mem, gas, f->bias);
-    int rc = jv_paged_resolve(&ji->pg, addr, width, is_write);
-    ji->pg.mem->watch_ok = false;
-    /* MEM-12: a stream of first touches opens the next pages ahead of it */
-    if (rc == 0 && armed) rc = jv_paged_ahead(&ji->pg, last, f->bias);
     f->ahead = jv_paged_pending(ji->pg.mem);
     gr[REG_RDX] = (greg_t)((uint64_t)gas - f->bias);
     if (rc == 0) return JV_FAULT_HANDLED; /* the instruction is retried */
