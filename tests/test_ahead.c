@@ -696,31 +696,47 @@ static void test_reset_and_rerun(void **state) {
     javm_program_free(p);
 }
 
-/* A pagemap read that fails: the run reports JAVM_ERR_OS (a retry), nothing is lost, and the
- * next run settles and ends exactly as soft. */
+/* Runs s on soft and jit, the jit's pagemap read failing: the jit's run reports JAVM_ERR_OS (a
+ * retry). Leaves both instances and the soft engine's exit in *sv, *jv, *es. */
+static javm_program *run_failing_settle(const scenario *s, javm_instance **sv, javm_instance **jv,
+                                        javm_exit_info *es) {
+    javm_program *p = load(s);
+    *sv = make(p, JAVM_ENGINE_SOFT, s);
+    *jv = make(p, JAVM_ENGINE_JIT, s);
+    set_start(*sv, s, 10000000);
+    set_start(*jv, s, 10000000);
+    javm_exit_info ej = JAVM_EXIT_INFO_INIT;
+    *es = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+    assert_int_equal(javm_run(*sv, es), JAVM_OK);
+    jv_mem_ahead_inject_read_failures(1);
+    javm_status st = javm_run(*jv, &ej);
+    jv_mem_ahead_inject_read_failures(0);
+    assert_int_equal(st, JAVM_ERR_OS);
+    assert_non_null(strstr(javm_last_error(), "write-ahead"));
+    return p;
+}
+
+static void compare_and_free(javm_program *p, javm_instance *sv, javm_instance *jv,
+                             javm_exit_info es, javm_exit_info ej, const char *what) {
+    javm_instance *v[NENG] = {sv, NULL, jv};
+    javm_exit_info ex[NENG] = {es, es, ej};
+    compare(v, ex, what);
+    javm_instance_free(sv);
+    javm_instance_free(jv);
+    javm_program_free(p);
+}
+
+/* A pagemap read that fails: nothing is lost, and the next run settles and ends exactly as
+ * soft. */
 static void test_settle_failure(void **state) {
     (void)state;
     if (!g_batches) skip();
     scenario s = sc("settle failure", SRC_WRITE, BUF, END(NPAGES), 4096, false, 1, 256);
-    javm_program *p = load(&s);
-    javm_instance *sv = make(p, JAVM_ENGINE_SOFT, &s), *jv = make(p, JAVM_ENGINE_JIT, &s);
-    set_start(sv, &s, 10000000);
-    set_start(jv, &s, 10000000);
-    javm_exit_info es = JAVM_EXIT_INFO_INIT, ej = JAVM_EXIT_INFO_INIT;
-    assert_int_equal(javm_run(sv, &es), JAVM_OK);
-    jv_mem_ahead_inject_read_failures(1);
-    javm_status st = javm_run(jv, &ej);
-    jv_mem_ahead_inject_read_failures(0);
-    assert_int_equal(st, JAVM_ERR_OS);
-    assert_non_null(strstr(javm_last_error(), "write-ahead"));
-    ej = (javm_exit_info)JAVM_EXIT_INFO_INIT;
+    javm_instance *sv, *jv;
+    javm_exit_info es, ej = JAVM_EXIT_INFO_INIT;
+    javm_program *p = run_failing_settle(&s, &sv, &jv, &es);
     assert_int_equal(javm_run(jv, &ej), JAVM_OK);
-    javm_instance *v[NENG] = {sv, NULL, jv};
-    javm_exit_info ex[NENG] = {es, es, ej};
-    compare(v, ex, "after a failed settle");
-    javm_instance_free(sv);
-    javm_instance_free(jv);
-    javm_program_free(p);
+    compare_and_free(p, sv, jv, es, ej, "after a failed settle");
 }
 
 /* The same with watched pages (MEM-13): the settle of the run's exit fails, the next run
@@ -739,29 +755,15 @@ static void test_watch_settle_failure(void **state) {
     if (!g_batches) skip();
     scenario s = sc("watch settle failure", SRC_SCATTER_ECALLI, BUF, END(NPAGES), 8192, false, 1,
                     256);
-    javm_program *p = load(&s);
-    javm_instance *sv = make(p, JAVM_ENGINE_SOFT, &s), *jv = make(p, JAVM_ENGINE_JIT, &s);
-    set_start(sv, &s, 10000000);
-    set_start(jv, &s, 10000000);
-    javm_exit_info es = JAVM_EXIT_INFO_INIT, ej = JAVM_EXIT_INFO_INIT;
-    assert_int_equal(javm_run(sv, &es), JAVM_OK);
-    jv_mem_ahead_inject_read_failures(1);
-    javm_status st = javm_run(jv, &ej);
-    jv_mem_ahead_inject_read_failures(0);
-    assert_int_equal(st, JAVM_ERR_OS);
-    assert_non_null(strstr(javm_last_error(), "write-ahead"));
+    javm_instance *sv, *jv;
+    javm_exit_info es, ej = JAVM_EXIT_INFO_INIT;
+    javm_program *p = run_failing_settle(&s, &sv, &jv, &es);
     assert_true(jv->mem.watch_count > 0);            /* nothing applied: still watched */
     es = (javm_exit_info)JAVM_EXIT_INFO_INIT;
-    ej = (javm_exit_info)JAVM_EXIT_INFO_INIT;
     assert_int_equal(javm_run(sv, &es), JAVM_OK);
     assert_int_equal(javm_run(jv, &ej), JAVM_OK);
     assert_int_equal(jv->mem.watch_count, 0);
-    javm_instance *v[NENG] = {sv, NULL, jv};
-    javm_exit_info ex[NENG] = {es, es, ej};
-    compare(v, ex, "after a failed settle of watched pages");
-    javm_instance_free(sv);
-    javm_instance_free(jv);
-    javm_program_free(p);
+    compare_and_free(p, sv, jv, es, ej, "after a failed settle of watched pages");
 }
 
 /* A fork by another thread while a batch is open: the child would share the batch's written

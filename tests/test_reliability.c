@@ -209,15 +209,20 @@ static void *blocked_thread(void *arg) {
 
 /* In a child (the first fault killed the process before): a worker created with every
  * signal blocked runs paged instances. */
+/* fn's result, run on a new thread (which inherits the caller's mask). */
+static int in_thread(void *(*fn)(void *)) {
+    pthread_t t;
+    int rc = -1;
+    if (pthread_create(&t, NULL, fn, &rc) != 0) return 20;
+    pthread_join(t, NULL);
+    return rc;
+}
+
 static int child_blocked(void) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    pthread_t t;
-    int rc = -1;
-    if (pthread_create(&t, NULL, blocked_thread, &rc) != 0) return 20;
-    pthread_join(t, NULL);
-    return rc;
+    return in_thread(blocked_thread);
 }
 
 static int fork_run(int (*fn)(void)) {
@@ -252,13 +257,7 @@ static void *late_blocking_thread(void *arg) {
     return NULL;
 }
 
-static int child_late_blocking(void) {
-    pthread_t t;
-    int rc = -1;
-    if (pthread_create(&t, NULL, late_blocking_thread, &rc) != 0) return 20;
-    pthread_join(t, NULL);
-    return rc;
-}
+static int child_late_blocking(void) { return in_thread(late_blocking_thread); }
 
 static void thread_blocking_sigsegv_after_a_run_runs_paged(void **st) {
     assert_int_equal(fork_run(child_late_blocking), 0);
